@@ -1,0 +1,1 @@
+"""riskmap spatial core: models, database, importers, risk rules — no HTTP, no HTML."""

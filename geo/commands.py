@@ -1,0 +1,19 @@
+"""Sub-commands beyond `db`: each module below registers its parser with geo.cli.registrar."""
+
+from __future__ import annotations
+
+import importlib
+
+COMMAND_MODULES = (
+    "geo.io.cli",
+    "geo.demo.cli",
+    "geo.risk.cli",
+    "geo.encroachment.cli",
+)
+
+for _name in COMMAND_MODULES:
+    try:
+        importlib.import_module(_name)
+    except ModuleNotFoundError as exc:  # a module not written yet; anything else it misses is an error
+        if exc.name is None or not _name.startswith(exc.name):
+            raise

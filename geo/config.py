@@ -1,0 +1,53 @@
+"""One typed settings object, read from the environment (and `.env`) through get_settings()."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """riskmap settings; every field can be set as RISKMAP_<NAME> (DATABASE_URL without prefix)."""
+
+    model_config = SettingsConfigDict(env_prefix="RISKMAP_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "RISKMAP_DATABASE_URL")
+    )
+    """A PostgreSQL/PostGIS server to use; unset means the embedded cluster under `home`."""
+
+    home: Path = PROJECT_ROOT / ".riskmap"
+    """Project folder for the embedded cluster, logs and exports."""
+
+    pg_port: int = 55432
+    """Loopback port of the embedded cluster (it also listens on a unix socket in `home`/pg/run)."""
+
+    pg_bindir: Path | None = None
+    """PostgreSQL server binaries; found under /usr/lib/postgresql/<major>/bin when unset."""
+
+    db_name: str = "riskmap"
+    """Database created in the embedded cluster."""
+
+    county_code: str = "140930"
+    """6-digit GB/T 2260 code of the bureau's county (default: the demo county 河曲县)."""
+
+    rules_file: Path | None = None
+    """A bureau's risk rules file overriding the shipped defaults (geo/risk/rules.toml)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.home / "pg"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings in force; cached, so tests clear it with get_settings.cache_clear()."""
+    return Settings()

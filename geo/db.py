@@ -1,0 +1,54 @@
+"""Engine and sessions: DATABASE_URL when set, otherwise the embedded cluster, started on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from geo import cluster
+from geo.config import Settings, get_settings
+
+
+def database_url(settings: Settings | None = None, *, start: bool = True) -> str:
+    """The SQLAlchemy URL in force; starts the embedded cluster first when it is the one used."""
+    s = settings or get_settings()
+    if s.database_url:
+        url = make_url(s.database_url)
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg2")
+        return url.render_as_string(hide_password=False)
+    if start:
+        cluster.start(s)
+    return cluster.admin_url(s, s.db_name)
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, future=True)
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """A pooled engine for the database in force (one per URL)."""
+    return _engine_for(database_url(settings))
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """One transaction: committed on success, rolled back on any error."""
+    maker = sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
+    with maker() as session, session.begin():
+        yield session
+
+
+def server_versions(engine: Engine) -> dict[str, str]:
+    """PostgreSQL, PostGIS and pgRouting versions, for `riskmap db status` and the health check."""
+    with engine.connect() as conn:
+        out = {"postgresql": conn.execute(text("SHOW server_version")).scalar_one()}
+        rows = conn.execute(text("SELECT extname, extversion FROM pg_extension")).all()
+    out.update({name: ver for name, ver in rows})
+    return out

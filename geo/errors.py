@@ -1,0 +1,21 @@
+"""Domain exceptions with stable codes and Chinese messages; api/ maps them to HTTP statuses once."""
+
+from __future__ import annotations
+
+
+class RiskmapError(Exception):
+    """Base of every error a user may see; `code` is stable, the message is Chinese."""
+
+    code = "riskmap_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(RiskmapError):
+    code = "not_found"
+
+
+class InvalidInput(RiskmapError):
+    code = "invalid_input"
