@@ -1,4 +1,7 @@
-"""Sub-commands beyond `db`: each module below registers its parser with geo.cli.registrar."""
+"""Sub-commands beyond `db`: each module below registers its parser with geo.cli.registrar.
+
+The CLI is the composition root, so it may name layers/ (serve, map) though geo/ itself never imports them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ COMMAND_MODULES = (
     "geo.demo.cli",
     "geo.risk.cli",
     "geo.encroachment.cli",
+    "geo.inspection.cli",
+    "layers.cli",
 )
 
 for _name in COMMAND_MODULES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,13 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+
+    basemap: Literal["none", "osm", "tianditu", "amap", "mbtiles"] = "none"
+    """Map background: none (works on an intranet with no internet), OpenStreetMap, 天地图, 高德 or a local MBTiles."""
+    tianditu_key: str | None = None
+    """天地图 tk key (required by 天地图 since 2019-01-01)."""
+    mbtiles_path: Path | None = None
+    """A local MBTiles raster basemap served by the app at /basemap/{z}/{x}/{y}."""
 
     @property
     def pg_dir(self) -> Path:

@@ -1,0 +1,1 @@
+"""riskmap HTTP service (FastAPI): thin routers over geo/ and layers/."""

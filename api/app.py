@@ -1,0 +1,45 @@
+"""The FastAPI application: routers, error table, offline map assets."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import register_error_handlers
+from api.routers import features, health, maps
+from layers.assets import asset_root
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="riskmap 县区安全风险四色图",
+        description="四色安全风险图、管道占压排查、巡查路线规划的数据与地图服务。坐标为 CGCS2000（EPSG:4490）经纬度。",
+        version="0.1.0",
+    )
+    register_error_handlers(app)
+    for router in (health.router, features.router, maps.router):
+        app.include_router(router)
+    for module in _optional_routers():
+        app.include_router(module.router)
+    app.mount("/vendor", StaticFiles(directory=asset_root()), name="vendor")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/maps")
+
+    return app
+
+
+def _optional_routers() -> list:  # type: ignore[type-arg]
+    """Routers of domain packages that may not be installed yet in a partial checkout."""
+    import importlib
+
+    out = []
+    for name in ("api.routers.risk", "api.routers.encroachment", "api.routers.summary", "api.routers.plans"):
+        try:
+            out.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return out

@@ -1,0 +1,31 @@
+"""Annotated dependencies that keep route signatures short."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query
+from sqlalchemy import Connection
+
+from geo.db import get_engine
+
+
+def _connection() -> Iterator[Connection]:
+    with get_engine().connect() as conn:
+        yield conn
+
+
+def _write_connection() -> Iterator[Connection]:
+    with get_engine().begin() as conn:
+        yield conn
+
+
+ConnDep = Annotated[Connection, Depends(_connection)]
+"""A read connection (no commit)."""
+TxDep = Annotated[Connection, Depends(_write_connection)]
+"""A connection inside one transaction, committed when the route returns without error."""
+
+MAX_PAGE = 5000
+LimitQ = Annotated[int, Query(ge=1, le=MAX_PAGE, description="每页条数（最多 5000）")]
+OffsetQ = Annotated[int, Query(ge=0, description="跳过的条数")]

@@ -1,0 +1,62 @@
+"""One table from domain exception to HTTP status; every error body has a stable code and Chinese text."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo.errors import InvalidInput, NotFound, RiskmapError
+
+STATUS: dict[type[RiskmapError], int] = {NotFound: 404, InvalidInput: 422}
+
+_HTTP_TEXT = {404: ("not_found", "资源不存在"), 405: ("method_not_allowed", "不支持该请求方法"),
+              401: ("unauthorized", "未登录或登录已过期"), 403: ("forbidden", "无权访问"),
+              413: ("too_large", "请求体过大")}
+
+
+def error_body(code: str, message: str, detail: object = None) -> dict[str, object]:
+    body: dict[str, object] = {"code": code, "message": message}
+    if detail is not None:
+        body["detail"] = detail
+    return body
+
+
+def _field_name(loc: tuple[object, ...]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("query", "body", "path"))
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RiskmapError)
+    async def domain_error(request: Request, exc: RiskmapError) -> JSONResponse:
+        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        return JSONResponse(error_body(exc.code, exc.message), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "reason": e.get("msg", ""), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        fields = "、".join(p["field"] for p in problems if p["field"]) or "请求"
+        return JSONResponse(error_body("invalid_request", f"请求参数不合法：{fields}", problems), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, text = _HTTP_TEXT.get(exc.status_code, ("http_error", "请求失败"))
+        message = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else text
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(OperationalError)
+    async def db_down(request: Request, exc: OperationalError) -> JSONResponse:
+        return JSONResponse(error_body("database_unavailable", "数据库暂时不可用，请稍后重试"), status_code=503,
+                            headers={"Retry-After": "5"})
+
+    @app.exception_handler(DBAPIError)
+    async def db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return JSONResponse(error_body("database_unavailable", "数据库暂时不可用，请稍后重试"), status_code=503,
+                                headers={"Retry-After": "5"})
+        return JSONResponse(error_body("database_error", "数据库处理请求时出错"), status_code=500)

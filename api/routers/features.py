@@ -1,0 +1,49 @@
+"""GeoJSON/JSON for every layer, filterable by township, colour, bbox and text, paginated."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import ConnDep, LimitQ, OffsetQ
+from geo.features import LAYERS, layer_spec, parse_bbox, read_features
+
+router = APIRouter(prefix="/layers", tags=["layers 图层"])
+
+Colour = Literal["red", "orange", "yellow", "blue"]
+
+
+@router.get("", summary="图层目录")
+def list_layers() -> list[dict[str, Any]]:
+    return [{"name": s.name, "title": s.title, "has_risk": s.risk_kind is not None,
+             "href": f"/layers/{s.name}/features"} for s in LAYERS.values()]
+
+
+@router.get("/{layer}/features", summary="图层要素（GeoJSON，EPSG:4490 经纬度）")
+def features(
+    layer: str,
+    conn: ConnDep,
+    township: Annotated[str | None, Query(pattern=r"^[0-9]{12}$", description="乡镇 12 位统计用区划代码")] = None,
+    colour: Annotated[Colour | None, Query(description="风险颜色 red/orange/yellow/blue")] = None,
+    bbox: Annotated[str | None, Query(description="最小经度,最小纬度,最大经度,最大纬度")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="名称或代码包含的文字")] = None,
+    limit: LimitQ = 1000,
+    offset: OffsetQ = 0,
+) -> dict[str, Any]:
+    layer_spec(layer)
+    page = read_features(conn, layer, township=township, colour=colour, bbox=parse_bbox(bbox), q=q,
+                         limit=limit, offset=offset)
+    body = page.feature_collection()
+    links = []
+    if offset + limit < page.total:
+        links.append({"rel": "next", "href": f"/layers/{layer}/features?offset={offset + limit}&limit={limit}"})
+    body["links"] = links
+    return body
+
+
+@router.get("/{layer}/features/{feature_id}", summary="单个要素")
+def feature(layer: str, feature_id: int, conn: ConnDep) -> dict[str, Any]:
+    from geo.features import feature_by_id
+
+    return feature_by_id(conn, layer, feature_id)

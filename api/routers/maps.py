@@ -1,0 +1,26 @@
+"""Map pages (Folium HTML): the county, a township, a grid cell."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from api.deps import ConnDep
+from layers.pages import render_page
+
+router = APIRouter(prefix="/maps", tags=["maps 地图"])
+
+
+@router.get("", response_class=HTMLResponse, summary="全县四色风险图")
+def county_map(conn: ConnDep) -> HTMLResponse:
+    return HTMLResponse(render_page(conn), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/township/{code}", response_class=HTMLResponse, summary="乡镇四色风险图")
+def township_map(code: str, conn: ConnDep) -> HTMLResponse:
+    return HTMLResponse(render_page(conn, township=code), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/grid/{code}", response_class=HTMLResponse, summary="网格四色风险图")
+def grid_map(code: str, conn: ConnDep) -> HTMLResponse:
+    return HTMLResponse(render_page(conn, grid=code), headers={"Cache-Control": "no-store"})

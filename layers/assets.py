@@ -1,0 +1,91 @@
+"""Serve Leaflet and its plugins from the npm packages installed at set-up, never from a CDN.
+
+Folium elements name their JS/CSS with CDN URLs; `localise` rewrites every element of a page to the
+app's own copies (under /vendor when served, or beside a standalone HTML file).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from branca.element import Element, Figure
+
+ASSET_ROOT = Path(__file__).resolve().parent / "assets" / "node_modules"
+
+# folium's resource name → file inside node_modules; None drops a resource the pages do not use.
+ASSETS: dict[str, str | None] = {
+    "leaflet": "leaflet/dist/leaflet.js",
+    "leaflet_css": "leaflet/dist/leaflet.css",
+    "jquery": "jquery/dist/jquery.min.js",
+    "bootstrap": "bootstrap/dist/js/bootstrap.bundle.min.js",
+    "bootstrap_css": "bootstrap/dist/css/bootstrap.min.css",
+    "glyphicons_css": None,
+    "awesome_markers": "leaflet.awesome-markers/dist/leaflet.awesome-markers.min.js",
+    "awesome_markers_css": "leaflet.awesome-markers/dist/leaflet.awesome-markers.css",
+    "awesome_markers_font_css": "@fortawesome/fontawesome-free/css/all.min.css",
+    "awesome_rotate_css": None,
+    "markerclusterjs": "leaflet.markercluster/dist/leaflet.markercluster.js",
+    "markerclustercss": "leaflet.markercluster/dist/MarkerCluster.css",
+    "markerclusterdefaultcss": "leaflet.markercluster/dist/MarkerCluster.Default.css",
+    "leaflet_measure_js": "leaflet-measure/dist/leaflet-measure.js",
+    "leaflet_measure_css": "leaflet-measure/dist/leaflet-measure.css",
+    "Control.Fullscreen.js": "leaflet.fullscreen/Control.FullScreen.js",
+    "Control.FullScreen.css": "leaflet.fullscreen/Control.FullScreen.css",
+    "Leaflet.Search.js": "leaflet-search/dist/leaflet-search.min.js",
+    "Leaflet.Search.css": "leaflet-search/dist/leaflet-search.min.css",
+    "vectorgrid": "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
+    "easyprint": "leaflet-easyprint/dist/bundle.js",
+}
+
+# Whole package folders a page may reach into (fonts, images referenced from CSS).
+PACKAGES = ("leaflet", "jquery", "bootstrap", "@fortawesome/fontawesome-free", "leaflet.awesome-markers",
+            "leaflet.markercluster", "leaflet-measure", "leaflet.fullscreen", "leaflet-search",
+            "leaflet.vectorgrid", "leaflet-easyprint")
+
+
+class MissingAsset(RuntimeError):
+    pass
+
+
+def asset_root() -> Path:
+    if not (ASSET_ROOT / "leaflet" / "dist" / "leaflet.js").exists():
+        raise MissingAsset("地图前端资源未安装：请运行 ./dev setup（npm 安装 Leaflet 及插件）")
+    return ASSET_ROOT
+
+
+def _local(name: str, base_url: str) -> str | None:
+    if name not in ASSETS:
+        raise MissingAsset(f"页面用到未登记的前端资源 {name}：请在 layers/assets.py 中登记其 npm 包内路径")
+    path = ASSETS[name]
+    return None if path is None else f"{base_url}/{path}"
+
+
+def _walk(element: Element) -> list[Element]:
+    out = [element]
+    for child in list(element._children.values()):
+        out.extend(_walk(child))
+    return out
+
+
+def localise(figure: Figure, *, base_url: str = "/vendor") -> None:
+    """Point every element's JS/CSS at the app's own copies under `base_url`."""
+    for el in _walk(figure):
+        for attr in ("default_js", "default_css"):
+            items = getattr(el, attr, None)
+            if not items:
+                continue
+            local = [(n, _local(n, base_url)) for n, _ in items]
+            setattr(el, attr, [(n, u) for n, u in local if u is not None])
+
+
+def copy_assets(target: Path) -> None:
+    """Copy the vendor packages beside a standalone HTML file so it opens with no network."""
+    root = asset_root()
+    for pkg in PACKAGES:
+        src = root / pkg
+        dst = target / pkg
+        if dst.exists():
+            continue
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns("src", "*.map", "*.md", "test*", "scss", "less",
+                                                                 "svgs", "sprites", "js-packages"))

@@ -1,0 +1,116 @@
+"""Map pages: the county, a township, a grid cell — Folium maps assembled from the layer functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+from folium import plugins
+from sqlalchemy import Connection, text
+
+from geo.config import Settings, get_settings
+from geo.errors import NotFound
+from layers import basemap, legend
+from layers.assets import localise
+from layers.layers import (
+    encroachment_layer,
+    enterprise_layer,
+    grid_layer,
+    mine_layer,
+    mine_zone_layer,
+    pipeline_layer,
+    township_layer,
+    building_layer,
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a page shows: the whole county, one township or one grid cell."""
+
+    title: str
+    township: str | None = None
+    grid: str | None = None
+    bounds: tuple[float, float, float, float] | None = None
+    illustrative: bool = False
+
+
+def _scope(conn: Connection, *, township: str | None, grid: str | None) -> Scope:
+    if grid:
+        row = conn.execute(text(
+            "SELECT g.code, g.name, t.code AS township, t.name AS tname, t.is_illustrative, "
+            "ST_XMin(g.geom), ST_YMin(g.geom), ST_XMax(g.geom), ST_YMax(g.geom) "
+            "FROM grid_cell g JOIN township t ON t.id = g.township_id WHERE g.code = :c"), {"c": grid}).first()
+        if row is None:
+            raise NotFound(f"没有编号为 {grid} 的网格")
+        return Scope(f"{row.tname} · 网格 {row.name or row.code}", township=row.township, grid=grid,
+                     bounds=tuple(row[5:9]), illustrative=row.is_illustrative)
+    if township:
+        row = conn.execute(text(
+            "SELECT name, is_illustrative, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+            "FROM township WHERE code = :c"), {"c": township}).first()
+        if row is None:
+            raise NotFound(f"没有代码为 {township} 的乡镇")
+        return Scope(f"{row.name} 安全风险四色图", township=township, bounds=tuple(row[2:6]),
+                     illustrative=row.is_illustrative)
+    row = conn.execute(text(
+        "SELECT c.name, ST_XMin(c.geom), ST_YMin(c.geom), ST_XMax(c.geom), ST_YMax(c.geom), "
+        "coalesce((SELECT bool_or(is_illustrative) FROM township), false) "
+        "FROM county c WHERE c.code = :c"), {"c": get_settings().county_code}).first()
+    if row is None:
+        raise NotFound("数据库中还没有县区边界：请先运行 riskmap demo load 或导入县界")
+    return Scope(f"{row[0]} 安全风险四色图", bounds=tuple(row[1:5]), illustrative=row[5])
+
+
+def build_map(
+    conn: Connection,
+    *,
+    township: str | None = None,
+    grid: str | None = None,
+    asset_base: str = "/vendor",
+    link_base: str = "",
+    settings: Settings | None = None,
+) -> folium.Map:
+    """The four-colour map of the county, or of one township or grid cell."""
+    s = settings or get_settings()
+    scope = _scope(conn, township=township, grid=grid)
+    x0, y0, x1, y1 = scope.bounds or (111.1, 38.9, 111.6, 39.5)
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=10, tiles=None, control_scale=True,
+                   prefer_canvas=True)
+    m.get_root().header.add_child(folium.Element(f"<title>{scope.title}</title>"))
+    basemap.add_basemap(m, s, link_base=link_base)
+    detail = scope.township is not None
+    groups: list[Any] = [
+        township_layer(conn, scope.township, link_base=link_base),
+        grid_layer(conn, scope.township, show=detail, highlight=scope.grid),
+        mine_zone_layer(conn, show=not detail),
+        mine_layer(conn, scope.township, link_base=link_base),
+        pipeline_layer(conn, scope.township),
+        encroachment_layer(conn, scope.township),
+    ]
+    if detail:
+        groups.append(building_layer(conn, scope.township, grid=scope.grid))
+    ent_group, ent_geojson = enterprise_layer(conn, scope.township, grid=scope.grid, link_base=link_base)
+    groups.append(ent_group)
+    for g in groups:
+        if g is not None:
+            g.add_to(m)
+    if ent_geojson is not None:
+        plugins.Search(layer=ent_geojson, search_label="name", placeholder="搜索企业名称…",
+                       collapsed=False, search_zoom=16).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    plugins.Fullscreen(title="全屏", title_cancel="退出全屏").add_to(m)
+    plugins.MeasureControl(primary_length_unit="meters", secondary_length_unit="kilometers",
+                           primary_area_unit="hectares", secondary_area_unit="sqmeters").add_to(m)
+    legend.add_legend(m, conn, township=scope.township, grid=scope.grid, title=scope.title,
+                      illustrative=scope.illustrative)
+    legend.add_print_control(m)
+    m.fit_bounds([[y0, x0], [y1, x1]])
+    localise(m.get_root(), base_url=asset_base)
+    return m
+
+
+def render_page(conn: Connection, **kwargs: Any) -> str:
+    """The page as one HTML string."""
+    return build_map(conn, **kwargs).get_root().render()

@@ -1,0 +1,105 @@
+"""The HTTP service a bureau's staff and integrations use: layers as GeoJSON, filters, pages, errors."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from geo.uscc import make_uscc
+
+
+@pytest.fixture
+def small_county(county):
+    """Two townships of 河曲县 (split at 111.35°E) and three enterprises."""
+    with county.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO township (code, name, county_code, geom, is_illustrative)
+            SELECT '140930100000', '西口镇', '140930',
+                   ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.0, 38.8, 111.35, 39.6, 4490))), true
+            FROM county c
+            UNION ALL
+            SELECT '140930101000', '楼子营镇', '140930',
+                   ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.35, 38.8, 111.7, 39.6, 4490))), true
+            FROM county c"""))
+        for i, (name, lon, lat, cat) in enumerate([
+            ("河曲县甲化工有限公司", 111.22, 39.25, "hazchem"),
+            ("河曲县乙建材有限公司", 111.25, 39.20, "industry_trade"),
+            ("河曲县丙煤业有限公司", 111.45, 39.10, "coal_mine"),
+        ]):
+            conn.execute(text(
+                "INSERT INTO enterprise (uscc, name, category, township_id, geom) VALUES (:u, :n, :c, "
+                "(SELECT id FROM township WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4490))), "
+                "ST_SetSRID(ST_MakePoint(:x, :y), 4490))"),
+                {"u": make_uscc(f"9114093000000{i:03d}X"), "n": name, "c": cat, "x": lon, "y": lat})
+    return county
+
+
+@pytest.fixture
+def client(small_county):
+    from api.app import create_app
+
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def test_health_reports_postgis(client):
+    r = client.get("/health")
+    assert r.status_code == 200 and r.json()["database"] == "ok" and r.json()["postgis"]
+
+
+def test_enterprises_as_geojson_filtered_by_township_text_and_bbox(client):
+    all_ = client.get("/layers/enterprise/features").json()
+    assert all_["type"] == "FeatureCollection" and all_["numberMatched"] == 3
+    west = client.get("/layers/enterprise/features", params={"township": "140930100000"}).json()
+    assert sorted(f["properties"]["name"] for f in west["features"]) == ["河曲县乙建材有限公司", "河曲县甲化工有限公司"]
+    assert all(f["properties"]["township_code"] == "140930100000" for f in west["features"])
+    found = client.get("/layers/enterprise/features", params={"q": "煤业"}).json()
+    assert [f["properties"]["name"] for f in found["features"]] == ["河曲县丙煤业有限公司"]
+    boxed = client.get("/layers/enterprise/features", params={"bbox": "111.21,39.24,111.23,39.26"}).json()
+    assert [f["properties"]["name"] for f in boxed["features"]] == ["河曲县甲化工有限公司"]
+    lon, lat = boxed["features"][0]["geometry"]["coordinates"]
+    assert (lon, lat) == (111.22, 39.25)
+
+
+def test_pagination_counts_and_links(client):
+    p1 = client.get("/layers/enterprise/features", params={"limit": 2}).json()
+    p2 = client.get("/layers/enterprise/features", params={"limit": 2, "offset": 2}).json()
+    assert p1["numberMatched"] == p2["numberMatched"] == 3
+    assert p1["numberReturned"] == 2 and p2["numberReturned"] == 1
+    assert p1["links"][0]["rel"] == "next" and p2["links"] == []
+    ids = [f["id"] for f in p1["features"] + p2["features"]]
+    assert len(set(ids)) == 3
+
+
+def test_errors_are_chinese_with_stable_codes(client):
+    r = client.get("/layers/nosuch/features")
+    assert r.status_code == 404 and r.json()["code"] == "not_found" and "图层" in r.json()["message"]
+    r = client.get("/layers/enterprise/features", params={"bbox": "1,2,3"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_input" and "bbox" in r.json()["message"]
+    r = client.get("/layers/enterprise/features", params={"limit": 0})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_request" and "limit" in r.json()["message"]
+    r = client.get("/layers/enterprise/features", params={"township": "140930999000"})
+    assert r.status_code == 404 and "乡镇" in r.json()["message"]
+    r = client.get("/layers/enterprise/features/999999")
+    assert r.status_code == 404 and "999999" in r.json()["message"]
+    r = client.get("/no/such/path")
+    assert r.status_code == 404 and r.json()["message"] == "资源不存在"
+
+
+def test_openapi_document_is_served(client):
+    spec = client.get("/openapi.json").json()
+    assert "/layers/{layer}/features" in spec["paths"] and "/maps" in spec["paths"]
+
+
+def test_map_pages_are_offline_and_in_chinese(client):
+    page = client.get("/maps")
+    assert page.status_code == 200
+    body = page.text
+    assert "河曲县" in body and "重大风险" in body and "示意边界" in body
+    assert "cdn.jsdelivr" not in body and "cdnjs" not in body and "unpkg" not in body and "code.jquery" not in body
+    assert "/vendor/leaflet/dist/leaflet.js" in body
+    assert client.get("/vendor/leaflet/dist/leaflet.js").status_code == 200
+    assert client.get("/maps/township/140930100000").status_code == 200
+    r = client.get("/maps/township/140930999000")
+    assert r.status_code == 404 and "乡镇" in r.json()["message"]
