@@ -1,0 +1,276 @@
+"""Automatic encroachment check: features inside the protection zones of the pipeline protection law.
+
+Distances are metres in the county's Gauss–Krüger zone (geo.county.metric_srid); geometry is stored in
+EPSG:4490. The search is driven from pipeline_piece (centrelines cut into ≤100 m pieces, kept by a
+trigger): each piece's small box finds the nearby features through their GiST index, whereas the box
+of a whole long line would cover most of the county.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geo.county import metric_srid
+from geo.encroachment.zones import FEATURE_TYPES, Zone, ZoneRules, load_zones
+from geo.errors import InvalidInput, NotFound
+
+DEGREES_PER_METRE = 1.0 / 110_000.0
+"""Upper bound of degrees of latitude per metre (a meridian degree is ≥ 110,574 m); longitude adds 1/cos φ."""
+
+_FEATURE_GEOMETRY = {
+    "building": ("building", "f.geom"),
+    "road": ("road", "f.geom"),
+    "mine": ("mine", "COALESCE(f.workings, f.licence_boundary)"),
+}
+"""Table and geometry expression per feature type (identifiers from this fixed list, never user input)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A feature inside a protection zone of a pipeline; distance_m in metres, lon/lat in EPSG:4490."""
+
+    pipeline_id: int
+    pipeline_code: str
+    operator: str | None
+    feature_type: str
+    feature_id: int
+    zone: str
+    distance_m: float
+    township_id: int | None
+    township_code: str | None
+    township_name: str | None
+    lon: float
+    lat: float
+    candidate_id: int | None = None
+    status: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
+    """Features of one type within the widest of `zones` of a centreline piece, nearest piece only."""
+    table, geom = _FEATURE_GEOMETRY[feature_type]
+    return f"""
+        SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
+               (SELECT z.code FROM unnest(CAST(:codes_{n} AS text[]), CAST(:limits_{n} AS float8[])) AS z(code, max_m)
+                WHERE near.distance_m <= z.max_m ORDER BY z.max_m LIMIT 1) AS zone,
+               distance_m, ST_ClosestPoint(feature_m, piece_m) AS locus_m
+        FROM (
+            SELECT DISTINCT ON (p.pipeline_id, f.id)
+                   p.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, p.geom_m) AS distance_m,
+                   m.feature_m, p.geom_m AS piece_m
+            FROM pipeline_piece p
+            JOIN {table} f ON {geom} && ST_Expand(
+                p.geom, :radius_{n} * :deg / cos(radians(ST_YMax(p.geom))), :radius_{n} * :deg)
+            CROSS JOIN LATERAL (SELECT ST_Transform({geom}, :srid) AS feature_m) m
+            WHERE ST_DWithin(m.feature_m, p.geom_m, :radius_{n})
+              AND (CAST(:pipeline_id AS integer) IS NULL OR p.pipeline_id = :pipeline_id)
+            ORDER BY p.pipeline_id, f.id, distance_m
+        ) near
+    """
+
+
+def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
+    """Features of one type within the widest of `zones` of an ancillary facility, nearest facility only."""
+    table, geom = _FEATURE_GEOMETRY[feature_type]
+    return f"""
+        SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
+               (SELECT z.code FROM unnest(CAST(:codes_{n} AS text[]), CAST(:limits_{n} AS float8[])) AS z(code, max_m)
+                WHERE near.distance_m <= z.max_m ORDER BY z.max_m LIMIT 1) AS zone,
+               distance_m, ST_ClosestPoint(feature_m, facility_m) AS locus_m
+        FROM (
+            SELECT DISTINCT ON (fac.pipeline_id, f.id)
+                   fac.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, fm.facility_m) AS distance_m,
+                   m.feature_m, fm.facility_m
+            FROM pipeline_facility fac
+            CROSS JOIN LATERAL (SELECT ST_Transform(fac.geom, :srid) AS facility_m) fm
+            JOIN {table} f ON {geom} && ST_Expand(
+                fac.geom, :radius_{n} * :deg / cos(radians(ST_Y(fac.geom))), :radius_{n} * :deg)
+            CROSS JOIN LATERAL (SELECT ST_Transform({geom}, :srid) AS feature_m) m
+            WHERE ST_DWithin(m.feature_m, fm.facility_m, :radius_{n})
+              AND (CAST(:pipeline_id AS integer) IS NULL OR fac.pipeline_id = :pipeline_id)
+            ORDER BY fac.pipeline_id, f.id, distance_m
+        ) near
+    """
+
+
+_CROSSING_SQL = """
+    SELECT a.id AS pipeline_id, 'pipeline'::text AS feature_type, b.id::bigint AS feature_id,
+           CAST(:crossing_zone AS text) AS zone, 0.0::float8 AS distance_m,
+           ST_PointOnSurface(ST_Intersection(ST_Transform(a.geom, :srid), ST_Transform(b.geom, :srid))) AS locus_m
+    FROM pipeline a
+    JOIN pipeline b ON b.geom && a.geom AND b.id <> a.id
+    WHERE ST_Intersects(a.geom, b.geom)
+      AND (CAST(:pipeline_id AS integer) IS NULL OR a.id = :pipeline_id)
+"""
+"""Pipeline–pipeline crossings, from whole lines: there are few pipelines and one point per pair suffices."""
+
+_RESULT_SQL = """
+    SELECT c.pipeline_id, pl.code AS pipeline_code, pl.operator, c.feature_type, c.feature_id, c.zone,
+           c.distance_m, t.id AS township_id, t.code AS township_code, t.name AS township_name,
+           ST_X(l.locus) AS lon, ST_Y(l.locus) AS lat
+    FROM ({blocks}) c
+    JOIN pipeline pl ON pl.id = c.pipeline_id
+    CROSS JOIN LATERAL (SELECT ST_Transform(c.locus_m, 4490) AS locus) l
+    LEFT JOIN LATERAL (SELECT t.id, t.code, t.name FROM township t ORDER BY t.geom <-> l.locus LIMIT 1) t ON true
+    WHERE CAST(:township_code AS text) IS NULL OR t.code = :township_code
+"""
+
+
+def ensure_pipeline_pieces(conn: Connection, *, srid: int) -> None:
+    """Re-cut every pipeline when pieces are missing or in another metric zone than the county's."""
+    stale = conn.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM pipeline_piece WHERE ST_SRID(geom_m) <> :srid) "
+            "OR EXISTS (SELECT 1 FROM pipeline p WHERE p.geom IS NOT NULL "
+            "           AND NOT EXISTS (SELECT 1 FROM pipeline_piece q WHERE q.pipeline_id = p.id))"
+        ),
+        {"srid": srid},
+    ).scalar_one()
+    if stale:
+        conn.execute(text("SELECT riskmap_cut_pipeline(id, :srid) FROM pipeline"), {"srid": srid})
+
+
+def _pipeline_id(conn: Connection, code: str | None) -> int | None:
+    if code is None:
+        return None
+    found = conn.execute(text("SELECT id FROM pipeline WHERE code = :c"), {"c": code}).scalar()
+    if found is None:
+        raise NotFound(f"没有编号为 {code} 的管道")
+    return int(found)
+
+
+def _check_township(conn: Connection, code: str | None) -> None:
+    if code is not None and conn.execute(text("SELECT 1 FROM township WHERE code = :c"), {"c": code}).scalar() is None:
+        raise NotFound(f"没有代码为 {code} 的乡镇")
+
+
+def _selected(rules: ZoneRules, zones: Sequence[str] | None, feature_types: Sequence[str] | None) -> ZoneRules:
+    """The rules restricted to the chosen zone codes and feature types."""
+    known = {z.code for z in rules.all()}
+    unknown = sorted(set(zones or ()) - known) + sorted(set(feature_types or ()) - set(FEATURE_TYPES))
+    if unknown:
+        raise InvalidInput(f"未知的保护区或地物类型：{'、'.join(unknown)}")
+
+    def keep(z: Zone) -> Zone | None:
+        if zones is not None and z.code not in zones:
+            return None
+        types = tuple(t for t in z.feature_types if feature_types is None or t in feature_types)
+        return Zone(**{**asdict(z), "feature_types": types}) if types or z.around == "crossing" else None
+
+    line = tuple(k for z in rules.line if (k := keep(z)))
+    facility = tuple(k for z in rules.facility if (k := keep(z)))
+    crossing_ok = (zones is None or rules.crossing.code in zones) and (
+        feature_types is None or "pipeline" in feature_types
+    )
+    return ZoneRules(line=line, facility=facility, crossing=rules.crossing if crossing_ok else Zone("", "", "", ""))
+
+
+def _candidate_sql(rules: ZoneRules) -> tuple[str, dict[str, Any]]:
+    """One statement computing every candidate of `rules`, with its bound zone parameters."""
+    blocks: list[str] = []
+    params: dict[str, Any] = {"crossing_zone": rules.crossing.code}
+    for group, make in ((rules.line, _near_line_sql), (rules.facility, _near_facility_sql)):
+        for feature_type in _FEATURE_GEOMETRY:
+            zones = [z for z in group if feature_type in z.feature_types]
+            if not zones:
+                continue
+            n = len(blocks)
+            blocks.append(make(feature_type, zones, n))
+            params[f"codes_{n}"] = [z.code for z in zones]
+            params[f"limits_{n}"] = [z.max_distance_m for z in zones]
+            params[f"radius_{n}"] = max(z.max_distance_m for z in zones)
+    if rules.crossing.code:
+        blocks.append(_CROSSING_SQL)
+    if not blocks:
+        raise InvalidInput("所选保护区与地物类型没有可检查的组合")
+    return _RESULT_SQL.format(blocks=" UNION ALL ".join(f"({b})" for b in blocks)), params
+
+
+def find_encroachments(
+    conn: Connection,
+    *,
+    pipeline_code: str | None = None,
+    township_code: str | None = None,
+    zones: Sequence[str] | None = None,
+    feature_types: Sequence[str] | None = None,
+) -> list[Candidate]:
+    """Compute (without storing) every feature inside a protection zone; distances in metres (GK zone)."""
+    srid = metric_srid(conn)
+    ensure_pipeline_pieces(conn, srid=srid)
+    _check_township(conn, township_code)
+    sql, params = _candidate_sql(_selected(load_zones(), zones, feature_types))
+    params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=_pipeline_id(conn, pipeline_code),
+                  township_code=township_code)
+    rows = conn.execute(text(sql + " ORDER BY pipeline_code, distance_m, feature_type, feature_id"), params)
+    return [Candidate(**r._mapping) for r in rows]
+
+
+_REFRESH_SQL = """
+    WITH found AS ({candidates}),
+    kept AS (
+        INSERT INTO encroachment_candidate AS c
+               (pipeline_id, feature_type, feature_id, zone, distance_m, township_id, geom)
+        SELECT pipeline_id, feature_type, feature_id, zone, distance_m, township_id,
+               ST_SetSRID(ST_MakePoint(lon, lat), 4490)
+        FROM found
+        ON CONFLICT (pipeline_id, feature_type, feature_id, zone) DO UPDATE
+        SET distance_m = EXCLUDED.distance_m, township_id = EXCLUDED.township_id, geom = EXCLUDED.geom,
+            status = 'open', closed_reason = NULL, closed_at = NULL, last_checked_at = now()
+        RETURNING c.id
+    )
+    UPDATE encroachment_candidate c
+    SET status = 'closed', closed_at = now(),
+        closed_reason = CASE WHEN CASE c.feature_type
+                                 WHEN 'building' THEN EXISTS (SELECT 1 FROM building x WHERE x.id = c.feature_id)
+                                 WHEN 'road' THEN EXISTS (SELECT 1 FROM road x WHERE x.id = c.feature_id)
+                                 WHEN 'mine' THEN EXISTS (SELECT 1 FROM mine x WHERE x.id = c.feature_id)
+                                 ELSE EXISTS (SELECT 1 FROM pipeline x WHERE x.id = c.feature_id) END
+                             THEN 'out_of_zone' ELSE 'feature_removed' END
+    WHERE c.status = 'open' AND c.id NOT IN (SELECT id FROM kept)
+"""
+
+_LIST_SQL = """
+    SELECT c.id AS candidate_id, c.status, c.pipeline_id, pl.code AS pipeline_code, pl.operator,
+           c.feature_type, c.feature_id, c.zone, c.distance_m, t.id AS township_id,
+           t.code AS township_code, t.name AS township_name, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat
+    FROM encroachment_candidate c
+    JOIN pipeline pl ON pl.id = c.pipeline_id
+    LEFT JOIN township t ON t.id = c.township_id
+    WHERE c.status = 'open'
+      AND (CAST(:pipeline_code AS text) IS NULL OR pl.code = :pipeline_code)
+      AND (CAST(:township_code AS text) IS NULL OR t.code = :township_code)
+    ORDER BY pl.code, c.distance_m, c.feature_type, c.feature_id
+"""
+
+
+def refresh_candidates(conn: Connection) -> None:
+    """Re-run the whole check into encroachment_candidate: new ones open, vanished ones closed with a reason."""
+    srid = metric_srid(conn)
+    ensure_pipeline_pieces(conn, srid=srid)
+    sql, params = _candidate_sql(load_zones())
+    params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=None, township_code=None)
+    conn.execute(text(_REFRESH_SQL.format(candidates=sql)), params)
+
+
+def list_candidates(
+    conn: Connection, *, pipeline_code: str | None = None, township_code: str | None = None
+) -> list[Candidate]:
+    """Open candidates as stored by the last check, optionally for one pipeline or township."""
+    _pipeline_id(conn, pipeline_code)
+    _check_township(conn, township_code)
+    rows = conn.execute(text(_LIST_SQL), {"pipeline_code": pipeline_code, "township_code": township_code})
+    return [Candidate(**r._mapping) for r in rows]
+
+
+def check_encroachments(
+    conn: Connection, *, pipeline_code: str | None = None, township_code: str | None = None
+) -> list[Candidate]:
+    """Run the check (refreshing the stored candidates) and return the open ones in scope, with their ids."""
+    refresh_candidates(conn)
+    return list_candidates(conn, pipeline_code=pipeline_code, township_code=township_code)

@@ -1,0 +1,63 @@
+"""Protection zones of the pipeline protection law, read from zones.toml (distances in metres)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+ZONES_FILE = Path(__file__).with_name("zones.toml")
+
+FEATURE_TYPES = {"building": "建筑物", "road": "道路", "mine": "矿山采掘区", "pipeline": "管道"}
+"""Feature types the check looks at, with their Chinese labels."""
+
+
+@dataclass(frozen=True)
+class Zone:
+    """One protection zone: features of `feature_types` within max_distance_m (metres) of the centreline or facility."""
+
+    code: str
+    label: str
+    clause: str
+    kind: str
+    max_distance_m: float = 0.0
+    feature_types: tuple[str, ...] = ()
+    around: str = "line"
+    """'line' (pipeline centreline), 'facility' (Art 58(1) facility) or 'crossing' (pipeline–pipeline)."""
+
+
+@dataclass(frozen=True)
+class ZoneRules:
+    """All zones of the rules file, tightest first within each group."""
+
+    line: tuple[Zone, ...]
+    facility: tuple[Zone, ...]
+    crossing: Zone
+
+    def all(self) -> tuple[Zone, ...]:
+        return (*self.line, *self.facility, self.crossing)
+
+    def by_code(self, code: str) -> Zone:
+        return {z.code: z for z in self.all()}[code]
+
+
+def _zone(raw: dict[str, object], around: str) -> Zone:
+    return Zone(
+        code=str(raw["code"]),
+        label=str(raw["label"]),
+        clause=str(raw["clause"]),
+        kind=str(raw["kind"]),
+        max_distance_m=float(raw.get("max_distance_m", 0.0)),  # type: ignore[arg-type]
+        feature_types=tuple(raw.get("feature_types", ())),  # type: ignore[arg-type]
+        around=around,
+    )
+
+
+@lru_cache
+def load_zones(path: Path = ZONES_FILE) -> ZoneRules:
+    """Parse the zones file; zones sorted by distance so the tightest one wins."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    line = sorted((_zone(z, "line") for z in raw["line_zone"]), key=lambda z: z.max_distance_m)
+    facility = sorted((_zone(z, "facility") for z in raw["facility_zone"]), key=lambda z: z.max_distance_m)
+    return ZoneRules(line=tuple(line), facility=tuple(facility), crossing=_zone(raw["crossing"], "crossing"))
