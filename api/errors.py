@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -9,6 +11,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import InvalidInput, NotFound, RiskmapError
+
+log = logging.getLogger("riskmap.api")
 
 STATUS: dict[type[RiskmapError], int] = {NotFound: 404, InvalidInput: 422}
 
@@ -59,4 +63,5 @@ def register_error_handlers(app: FastAPI) -> None:
         if exc.connection_invalidated:
             return JSONResponse(error_body("database_unavailable", "数据库暂时不可用，请稍后重试"), status_code=503,
                                 headers={"Retry-After": "5"})
+        log.exception("database error on %s", request.url.path)
         return JSONResponse(error_body("database_error", "数据库处理请求时出错"), status_code=500)

@@ -1,0 +1,19 @@
+"""Vector tiles (MVT) for the dense layers; never cached, so colours follow the data at once."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from api.deps import ConnDep
+from geo.tiles import tile
+
+router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+@router.get("/{layer}/{z}/{x}/{y}.pbf", summary="矢量瓦片（EPSG:3857 瓦片编号）")
+def vector_tile(layer: str, z: int, x: int, y: int, conn: ConnDep) -> Response:
+    data = tile(conn, layer, z, x, y)
+    return Response(content=data, media_type=MVT, headers={"Cache-Control": "no-store"},
+                    status_code=200 if data else 204)
