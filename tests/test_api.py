@@ -132,3 +132,19 @@ def test_vector_tiles_carry_enterprises_and_follow_zoom_rules(client):
     r = client.get("/tiles/enterprise/3/99/0.pbf")
     assert r.status_code == 422 and "瓦片" in r.json()["message"]
     assert client.get("/tiles/nosuch/3/1/1.pbf").status_code == 404
+
+
+def test_statistics_by_township_as_json_xlsx_and_page(client, tmp_path):
+    from openpyxl import load_workbook
+
+    rows = client.get("/stats/townships").json()
+    assert [r["name"] for r in rows] == ["西口镇", "楼子营镇"]
+    assert set(rows[0]) >= {"code", "red", "orange", "yellow", "blue", "total"}
+    x = client.get("/stats/townships.xlsx")
+    assert x.status_code == 200
+    (tmp_path / "s.xlsx").write_bytes(x.content)
+    ws = load_workbook(tmp_path / "s.xlsx").active
+    assert [c.value for c in ws[2]] == ["乡镇代码", "乡镇名称", "重大风险", "较大风险", "一般风险", "低风险", "合计"]
+    assert ws.cell(row=3, column=2).value == "西口镇" and ws.cell(row=5, column=2).value == "全县合计"
+    page = client.get("/stats").text
+    assert "<svg" in page and "西口镇" in page and "导出" in page
