@@ -13,6 +13,7 @@ from geo.config import Settings, get_settings
 from geo.errors import NotFound
 from layers import basemap, legend
 from layers.assets import localise
+from layers.vector import VectorTileLayer
 from layers.layers import (
     encroachment_layer,
     enterprise_layer,
@@ -89,10 +90,17 @@ def build_map(
         pipeline_layer(conn, scope.township),
         encroachment_layer(conn, scope.township),
     ]
-    if detail:
+    big = _too_big_to_embed(conn, scope)
+    if detail and not big:
         groups.append(building_layer(conn, scope.township, grid=scope.grid))
-    ent_group, ent_geojson = enterprise_layer(conn, scope.township, grid=scope.grid, link_base=link_base)
-    groups.append(ent_group)
+    elif detail:
+        groups.append(VectorTileLayer(layer="building", name="建筑", link_base=link_base))
+    ent_geojson = None
+    if big:
+        groups.append(VectorTileLayer(layer="enterprise", name="企业（按风险着色）", link_base=link_base))
+    else:
+        ent_group, ent_geojson = enterprise_layer(conn, scope.township, grid=scope.grid, link_base=link_base)
+        groups.append(ent_group)
     for g in groups:
         if g is not None:
             g.add_to(m)
@@ -109,6 +117,20 @@ def build_map(
     m.fit_bounds([[y0, x0], [y1, x1]])
     localise(m.get_root(), base_url=asset_base)
     return m
+
+
+EMBED_ENTERPRISES = 5000
+EMBED_BUILDINGS = 20000
+
+
+def _too_big_to_embed(conn: Connection, scope: Scope) -> bool:
+    """Whether the page's points and footprints go as vector tiles rather than inside the HTML (≤ 3 MB)."""
+    row = conn.execute(text(
+        "SELECT (SELECT count(*) FROM enterprise WHERE CAST(:t AS text) IS NULL OR township_id = "
+        "(SELECT id FROM township WHERE code = :t)), "
+        "(SELECT count(*) FROM building WHERE CAST(:t AS text) IS NOT NULL AND township_id = "
+        "(SELECT id FROM township WHERE code = :t))"), {"t": scope.township}).one()
+    return bool(row[0] > EMBED_ENTERPRISES or row[1] > EMBED_BUILDINGS)
 
 
 def render_page(conn: Connection, **kwargs: Any) -> str:

@@ -148,3 +148,13 @@ def test_statistics_by_township_as_json_xlsx_and_page(client, tmp_path):
     assert ws.cell(row=3, column=2).value == "西口镇" and ws.cell(row=5, column=2).value == "全县合计"
     page = client.get("/stats").text
     assert "<svg" in page and "西口镇" in page and "导出" in page
+
+
+def test_big_counties_get_vector_tiles_instead_of_embedded_points(client, monkeypatch):
+    import layers.pages
+
+    monkeypatch.setattr(layers.pages, "EMBED_ENTERPRISES", 1)
+    body = client.get("/maps").text
+    assert "L.vectorGrid.protobuf" in body and "/tiles/enterprise/{z}/{x}/{y}.pbf" in body
+    assert "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js" in body
+    assert "河曲县甲化工有限公司" not in body  # the points are no longer inside the HTML
