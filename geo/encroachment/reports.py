@@ -1,0 +1,78 @@
+"""Encroachment reports: counts per township/pipeline and the map layers' data (GeoJSON-ready, EPSG:4490)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geo.county import metric_srid
+from geo.encroachment.zones import load_zones
+from geo.register import ReportRow, get_lifecycle, summarise
+
+KIND = "encroachment"
+
+
+def report_encroachments(conn: Connection, *, by: str = "township", today: dt.date | None = None) -> list[ReportRow]:
+    """Found, rectified, rectification rate and overdue encroachments per township or pipeline."""
+    return summarise(conn, KIND, by=by, today=today)
+
+
+_POINTS_SQL = """
+    SELECT e.code, e.status, e.kind, e.nature, p.code AS pipeline_code, t.name AS township_name, e.deadline,
+           (e.deadline < :today AND e.status <> ALL(:done)) IS TRUE AS overdue,
+           ST_AsGeoJSON(ST_PointOnSurface(e.geom), 7) AS geometry
+    FROM encroachment e
+    LEFT JOIN pipeline p ON p.id = e.pipeline_id
+    LEFT JOIN township t ON t.id = e.township_id
+    ORDER BY e.code
+"""
+
+
+def encroachment_points(conn: Connection, *, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """One point per encroachment (on its footprint) with status and label, for a map layer coloured by status."""
+    lc = get_lifecycle(KIND)
+    rows = conn.execute(text(_POINTS_SQL), {"today": today or dt.date.today(), "done": sorted(lc.done)})
+    return [
+        {"type": "Feature", "geometry": json.loads(r.geometry),
+         "properties": {"code": r.code, "status": r.status, "status_label": lc.status_label(r.status),
+                        "kind": r.kind, "nature": r.nature, "pipeline_code": r.pipeline_code,
+                        "township_name": r.township_name, "deadline": r.deadline.isoformat() if r.deadline else None,
+                        "overdue": r.overdue}}
+        for r in rows
+    ]
+
+
+_ZONES_SQL = """
+    WITH bands AS (
+        SELECT p.id, p.code, z.code AS zone, z.label, z.inner_m, z.outer_m,
+               ST_Buffer(ST_Transform(p.geom, :srid), z.outer_m) AS outer_m_geom,
+               CASE WHEN z.inner_m > 0 THEN ST_Buffer(ST_Transform(p.geom, :srid), z.inner_m) END AS inner_m_geom
+        FROM pipeline p,
+             unnest(CAST(:codes AS text[]), CAST(:labels AS text[]), CAST(:inner AS float8[]),
+                    CAST(:outer AS float8[])) AS z(code, label, inner_m, outer_m)
+        WHERE CAST(:pipeline_code AS text) IS NULL OR p.code = :pipeline_code
+    )
+    SELECT id AS pipeline_id, code AS pipeline_code, zone, label, inner_m, outer_m,
+           ST_AsGeoJSON(ST_Transform(COALESCE(ST_Difference(outer_m_geom, inner_m_geom), outer_m_geom), 4490), 7)
+               AS geometry
+    FROM bands ORDER BY code, outer_m
+"""
+
+
+def pipeline_zone_bands(conn: Connection, *, pipeline_code: str | None = None) -> list[dict[str, Any]]:
+    """The line zones of zones.toml (5 / 50 / 200 m) as bands along each pipeline, GeoJSON in EPSG:4490."""
+    zones = load_zones().line
+    limits = [z.max_distance_m for z in zones]
+    rows = conn.execute(text(_ZONES_SQL), {
+        "srid": metric_srid(conn), "codes": [z.code for z in zones], "labels": [z.label for z in zones],
+        "inner": [0.0, *limits[:-1]], "outer": limits, "pipeline_code": pipeline_code,
+    })
+    return [
+        {"type": "Feature", "geometry": json.loads(r.geometry),
+         "properties": {"pipeline_id": r.pipeline_id, "pipeline_code": r.pipeline_code, "zone": r.zone,
+                        "label": r.label, "inner_m": r.inner_m, "outer_m": r.outer_m}}
+        for r in rows
+    ]
