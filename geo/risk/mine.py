@@ -1,0 +1,139 @@
+"""Mine risk: 禁采区/限采区, 越界开采 (area outside the licence, 公顷), pipelines within 200 m, open-pit blasting.
+
+Areas and distances in the county's Gauss–Krüger zone (m, m²/10 000 = ha); thresholds from the rules file.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geo.risk.findings import Assessment, Finding, combine_findings, degree_margin, fmt_number
+from geo.risk.rules import Rules
+
+KIND = "mine"
+
+MINES_SQL = """
+SELECT m.id, m.name, m.licence_no, m.mine_type, m.method, m.operating, m.enterprise_id,
+       COALESCE((SELECT t.id FROM township t WHERE ST_Intersects(t.geom, ST_PointOnSurface(m.licence_boundary))
+                 ORDER BY t.id LIMIT 1), m.township_id) AS township_id
+FROM mine m JOIN risk_scope_mine s USING (id)
+"""
+
+ZONES_SQL = """
+SELECT m.id, z.kind, COALESCE(z.name, z.code, '') AS zone,
+       ST_Area(ST_Intersection(ST_Transform(COALESCE(m.workings, m.licence_boundary), :srid),
+                               ST_Transform(z.geom, :srid))) / 10000.0 AS area_ha
+FROM mine m
+JOIN risk_scope_mine s USING (id)
+JOIN mine_zone z
+  ON z.kind IN ('no_mining_zone', 'restricted_zone')
+ AND z.geom && COALESCE(m.workings, m.licence_boundary)
+ AND ST_Intersects(z.geom, COALESCE(m.workings, m.licence_boundary))
+WHERE m.operating
+"""
+
+OVER_BOUNDARY_SQL = """
+SELECT m.id,
+       ST_Area(ST_Difference(ST_Transform(m.workings, :srid), ST_Transform(m.licence_boundary, :srid))) / 10000.0
+FROM mine m JOIN risk_scope_mine s USING (id)
+WHERE m.workings IS NOT NULL AND NOT ST_CoveredBy(m.workings, m.licence_boundary)
+"""
+
+PIPELINES_SQL = """
+SELECT m.id, p.code,
+       min(LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), ST_Transform(p.geom, :srid)),
+                 ST_Distance(ST_Transform(m.workings, :srid), ST_Transform(p.geom, :srid)))) AS distance_m
+FROM mine m
+JOIN risk_scope_mine s USING (id)
+JOIN pipeline p
+  ON (p.geom && ST_Expand(m.licence_boundary, :dx, :dy) OR p.geom && ST_Expand(m.workings, :dx, :dy))
+WHERE m.operating
+GROUP BY m.id, p.code
+HAVING min(LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), ST_Transform(p.geom, :srid)),
+                 ST_Distance(ST_Transform(m.workings, :srid), ST_Transform(p.geom, :srid)))) <= :distance_m
+ORDER BY m.id, distance_m
+"""
+
+BLASTING_SQL = """
+SELECT m.id, count(*) AS n,
+       min(ST_Distance(ST_Transform(COALESCE(m.workings, m.licence_boundary), :srid),
+                       ST_Transform(b.geom, :srid))) AS distance_m
+FROM mine m
+JOIN risk_scope_mine s USING (id)
+JOIN building b
+  ON b.use_class = ANY(CAST(:uses AS text[]))
+ AND b.geom && ST_Expand(COALESCE(m.workings, m.licence_boundary), :dx, :dy)
+ AND ST_DWithin(ST_Transform(COALESCE(m.workings, m.licence_boundary), :srid), ST_Transform(b.geom, :srid),
+                :distance_m)
+WHERE m.operating AND m.method = 'open_pit'
+GROUP BY m.id
+"""
+
+
+def mine_rule_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int, list[Finding]]:
+    """All spatial mine findings for the mines in risk_scope_mine, one statement per rule."""
+    r = rules["mine"]
+    out: dict[int, list[Finding]] = defaultdict(list)
+    min_ha = float(r["over_boundary"]["min_area_ha"])
+    for mid, kind, zone, area_ha in conn.execute(text(ZONES_SQL), {"srid": srid}):
+        if area_ha < min_ha:
+            continue
+        rule = r[kind]
+        out[int(mid)].append(Finding(KIND, int(mid), f"mine.{kind}", rule["level"], float(rule["points"]),
+                                     rule["text"].format(zone=f"“{zone}”" if zone else "", area_ha=fmt_number(area_ha, 2)),
+                                     rule["clause"], {"area_ha": round(float(area_ha), 4)}))
+    rule = r["over_boundary"]
+    for mid, area_ha in conn.execute(text(OVER_BOUNDARY_SQL), {"srid": srid}):
+        if area_ha >= min_ha:
+            out[int(mid)].append(Finding(KIND, int(mid), "mine.over_boundary", rule["level"], float(rule["points"]),
+                                         rule["text"].format(area_ha=fmt_number(area_ha, 2)), rule["clause"],
+                                         {"area_ha": round(float(area_ha), 4)}))
+    rule = r["pipeline_nearby"]
+    distance_m = float(rule["distance_m"])
+    dx, dy = degree_margin(conn, distance_m)
+    seen: set[int] = set()
+    for mid, code, d in conn.execute(text(PIPELINES_SQL), {"srid": srid, "dx": dx, "dy": dy, "distance_m": distance_m}):
+        if int(mid) in seen:
+            continue
+        seen.add(int(mid))
+        out[int(mid)].append(Finding(KIND, int(mid), "mine.pipeline_nearby", rule["level"], float(rule["points"]),
+                                     rule["text"].format(code=code, distance_m=fmt_number(d, 0)), rule["clause"],
+                                     {"pipeline": code, "distance_m": round(float(d), 1)}))
+    rule = r["blasting_dwellings"]
+    distance_m = float(rule["distance_m"])
+    dx, dy = degree_margin(conn, distance_m)
+    for mid, n, d in conn.execute(text(BLASTING_SQL), {"srid": srid, "dx": dx, "dy": dy, "distance_m": distance_m,
+                                                       "uses": list(rule["dwelling_uses"])}):
+        out[int(mid)].append(Finding(KIND, int(mid), "mine.blasting_dwellings", rule["level"], float(rule["points"]),
+                                     rule["text"].format(distance_m=fmt_number(d, 0), n=int(n),
+                                                         limit_m=fmt_number(distance_m, 0)),
+                                     rule["clause"], {"n": int(n), "distance_m": round(float(d), 1)}))
+    return out
+
+
+def assess_mines(conn: Connection, rules: Rules, *, srid: int) -> tuple[list[Assessment], dict[int, list[Finding]]]:
+    """Assess mines in scope; also return, per owning enterprise, the mine findings that raise its level."""
+    r = rules["mine"]
+    rows = [dict(x._mapping) for x in conn.execute(text(MINES_SQL))]
+    spatial = mine_rule_findings(conn, rules, srid=srid)
+    out: list[Assessment] = []
+    for_enterprises: dict[int, list[Finding]] = defaultdict(list)
+    for row in rows:
+        mid = int(row["id"])
+        findings: list[Finding] = []
+        if row["operating"]:
+            findings.append(Finding(KIND, mid, "mine.base", r["base_level_operating"], float(r["base_points"]),
+                                    r["base_text"], "standards.md 开篇说明：重点行业领域"))
+        violations = spatial.get(mid, [])
+        findings.extend(violations)
+        details: dict[str, Any] = {"name": row["name"], "licence_no": row["licence_no"],
+                                   "not_scored": list(r["not_scored"]["items"])}
+        out.append(combine_findings(KIND, mid, findings, township_id=row["township_id"], details=details))
+        if row["enterprise_id"] is not None:
+            for f in violations:
+                f.value.setdefault("mine_name", row["name"])
+                for_enterprises[int(row["enterprise_id"])].append(f)
+    return out, for_enterprises

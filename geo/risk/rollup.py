@@ -1,0 +1,99 @@
+"""Grid cells and townships: counts per colour of the objects inside, highest level, density index.
+
+standards.md §5: no national aggregation formula — highest level wins (就高), raised one step when red+orange
+objects per km² reach the rules' threshold. Areas in km² in the county's Gauss–Krüger zone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geo.risk.findings import Assessment, Finding, combine_findings, fmt_number
+from geo.risk.rules import LEVEL_RANK, LEVELS, Rules, raise_level
+
+# Each object is placed at one point (enterprise point, point on the licence polygon, segment midpoint) so
+# that it counts once per area.
+POINTS_SQL = """
+CREATE TEMP TABLE risk_obj_pt ON COMMIT DROP AS
+SELECT a.kind, a.object_id, a.level, a.score, o.name, o.pt
+FROM risk_assessment a
+JOIN (
+    SELECT 'enterprise' AS kind, e.id, e.name, e.geom AS pt FROM enterprise e
+    UNION ALL SELECT 'mine', m.id, m.name, ST_PointOnSurface(m.licence_boundary) FROM mine m
+    UNION ALL SELECT 'pipeline_segment', s.id, p.name || ' 第' || s.seq || '段', ST_LineInterpolatePoint(s.geom, 0.5)
+    FROM pipeline_segment s JOIN pipeline p ON p.id = s.pipeline_id
+) o ON o.kind = a.kind AND o.id = a.object_id
+WHERE a.valid_to IS NULL AND a.kind = ANY(CAST(:kinds AS text[]));
+CREATE INDEX ON risk_obj_pt USING gist (pt);
+ANALYZE risk_obj_pt;
+"""
+
+AREAS_SQL = """
+WITH areas AS (
+    SELECT 'grid_cell' AS kind, c.id, COALESCE(c.name, c.code) AS name, c.township_id, c.geom
+    FROM grid_cell c JOIN risk_scope_area s ON s.kind = 'grid_cell' AND s.id = c.id
+    UNION ALL
+    SELECT 'township', t.id, t.name, t.id, t.geom
+    FROM township t JOIN risk_scope_area s ON s.kind = 'township' AND s.id = t.id
+)
+SELECT ar.kind, ar.id, ar.name, ar.township_id,
+       ST_Area(ST_Transform(ar.geom, :srid)) / 1e6 AS area_km2,
+       count(o.object_id) FILTER (WHERE o.level = 'red') AS red,
+       count(o.object_id) FILTER (WHERE o.level = 'orange') AS orange,
+       count(o.object_id) FILTER (WHERE o.level = 'yellow') AS yellow,
+       count(o.object_id) FILTER (WHERE o.level = 'blue') AS blue,
+       (array_agg(o.kind || ':' || o.object_id || ':' || o.level || ':' || o.name
+                  ORDER BY CASE o.level WHEN 'red' THEN 4 WHEN 'orange' THEN 3 WHEN 'yellow' THEN 2 ELSE 1 END DESC,
+                           o.score DESC, o.kind, o.object_id)
+            FILTER (WHERE o.object_id IS NOT NULL))[1] AS top
+FROM areas ar
+LEFT JOIN risk_obj_pt o ON o.pt && ar.geom AND ST_Intersects(ar.geom, o.pt)
+GROUP BY ar.kind, ar.id, ar.name, ar.township_id, ar.geom
+"""
+
+
+def rollup_findings(row: dict[str, Any], rules: Rules) -> tuple[list[Finding], str, dict[str, Any]]:
+    """Findings of one area: counts, highest level (就高) and the density step; returns its level too."""
+    ru = rules["rollup"]
+    kind, aid = str(row["kind"]), int(row["id"])
+    counts = {lv: int(row[lv]) for lv in LEVELS}
+    findings = [Finding(kind, aid, "rollup.counts", None, 0.0, ru["text_counts"].format(**counts), ru["clause"], counts)]
+    level = "blue"
+    details: dict[str, Any] = {"name": row["name"], "counts": counts, "area_km2": round(float(row["area_km2"]), 3)}
+    if row["top"]:
+        top_kind, top_id, top_level, top_name = str(row["top"]).split(":", 3)
+        level = top_level
+        findings.append(Finding(kind, aid, "rollup.highest", top_level, float(LEVEL_RANK[top_level]),
+                                ru["text_highest"].format(level=rules.label(top_level), name=top_name), ru["clause"],
+                                {"kind": top_kind, "id": int(top_id)}))
+    n = counts["red"] + counts["orange"]
+    area = float(row["area_km2"])
+    threshold = float(ru["density_threshold_per_km2"][kind])
+    density = n / area if area > 0 else 0.0
+    details["density_per_km2"] = round(density, 4)
+    if ru["method"] == "highest_with_density" and n and density >= threshold:
+        raised = raise_level(level)
+        findings.append(Finding(kind, aid, "rollup.density", raised, float(n),
+                                ru["text_density"].format(n=n, area_km2=fmt_number(area, 2),
+                                                          density=fmt_number(density, 2),
+                                                          threshold=fmt_number(threshold, 2)),
+                                ru["clause"], {"density_per_km2": round(density, 4)}))
+        level = raised
+    return findings, level, details
+
+
+def assess_areas(conn: Connection, rules: Rules, *, srid: int) -> list[Assessment]:
+    """Roll up the current object levels into every grid cell and township in risk_scope_area."""
+    conn.execute(text("DROP TABLE IF EXISTS risk_obj_pt"))
+    conn.execute(text(POINTS_SQL), {"kinds": list(rules["rollup"]["kinds"])})
+    out: list[Assessment] = []
+    for r in conn.execute(text(AREAS_SQL), {"srid": srid}):
+        row = dict(r._mapping)
+        findings, level, details = rollup_findings(row, rules)
+        a = combine_findings(str(row["kind"]), int(row["id"]), findings, township_id=row["township_id"],
+                             details=details, base_level=level)
+        a.score = float(row["red"]) * 1000 + float(row["orange"]) * 100 + float(row["yellow"]) * 10 + float(row["blue"])
+        out.append(a)
+    return out

@@ -1,0 +1,96 @@
+"""The risk rules: shipped defaults (rules.toml) merged with the bureau's override file, with version and hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from geo.config import get_settings
+from geo.errors import InvalidInput
+
+DEFAULT_RULES = Path(__file__).resolve().parent / "rules.toml"
+
+LEVELS: tuple[str, ...] = ("blue", "yellow", "orange", "red")
+"""Four colours from lowest to highest (安委办〔2016〕11号: 低/一般/较大/重大)."""
+LEVEL_RANK: dict[str, int] = {name: rank for rank, name in enumerate(LEVELS, start=1)}
+LEVEL_LABELS: dict[str, str] = {"red": "红 重大", "orange": "橙 较大", "yellow": "黄 一般", "blue": "蓝 低"}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Merged rules with the version the bureau gave them and a SHA-256 of their content."""
+
+    data: dict[str, Any]
+    version: str
+    rules_hash: str
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def label(self, level: str) -> str:
+        """Chinese label of a level code, e.g. 'red' → '红 重大'."""
+        return str(self.data.get("levels", {}).get("labels", LEVEL_LABELS).get(level, level))
+
+
+def merge_rules(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge: tables merged key by key, every other value (lists included) replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_rules(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse one TOML rules file; a broken file is a user error with a Chinese message."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise InvalidInput(f"找不到风险规则文件：{path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"风险规则文件 {path} 格式错误：{exc}") from exc
+
+
+def load_rules(override: Path | None = None) -> Rules:
+    """Defaults merged with `override` (default: settings.rules_file, RISKMAP_RULES_FILE), versioned and hashed."""
+    data = read_toml(DEFAULT_RULES)
+    path = override if override is not None else get_settings().rules_file
+    if path is not None:
+        data = merge_rules(data, read_toml(Path(path)))
+    check_levels(data)
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return Rules(data=data, version=str(data.get("meta", {}).get("version", "unversioned")), rules_hash=digest)
+
+
+def check_levels(data: dict[str, Any]) -> None:
+    """Refuse a rules file naming a colour that is not one of the four, anywhere in a `level…` key."""
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.startswith("level") and key != "levels" and isinstance(value, str) and value not in LEVEL_RANK:
+                    raise InvalidInput(f"风险规则 {where}.{key} 的等级“{value}”无效，应为 red/orange/yellow/blue")
+                walk(value, f"{where}.{key}" if where else key)
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{where}[{i}]")
+
+    walk(data, "")
+
+
+def highest(levels: list[str] | tuple[str, ...], *, default: str = "blue") -> str:
+    """The highest of some level codes (就高); `default` when there are none."""
+    return max(levels, key=LEVEL_RANK.__getitem__, default=default)
+
+
+def raise_level(level: str, steps: int = 1) -> str:
+    """The level `steps` colours higher, capped at red."""
+    return LEVELS[min(LEVEL_RANK[level] - 1 + steps, len(LEVELS) - 1)]

@@ -1,0 +1,119 @@
+"""Which objects a compute run touches: all, one township, or some object ids (and the areas holding them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from geo.errors import NotFound
+
+KINDS: tuple[str, ...] = ("enterprise", "mine", "pipeline_segment", "grid_cell", "township")
+KIND_LABELS: dict[str, str] = {"enterprise": "企业", "mine": "矿山", "pipeline_segment": "管段",
+                               "grid_cell": "网格", "township": "乡镇"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A compute run's reach; None everywhere = the whole county."""
+
+    township_id: int | None = None
+    enterprise_ids: tuple[int, ...] | None = None
+    mine_ids: tuple[int, ...] | None = None
+    pipeline_ids: tuple[int, ...] | None = None
+
+    @property
+    def is_full(self) -> bool:
+        return self.township_id is None and self.enterprise_ids is None and self.mine_ids is None \
+            and self.pipeline_ids is None
+
+    @property
+    def by_ids(self) -> bool:
+        return self.township_id is None and not self.is_full
+
+
+def township_id_for(conn: Connection, code: str) -> int:
+    """Township id for a 12-digit code (or its 9-digit prefix); NotFound in Chinese otherwise."""
+    row = conn.execute(text("SELECT id FROM township WHERE code = :c OR left(code, 9) = :c ORDER BY code LIMIT 1"),
+                       {"c": code}).scalar()
+    if row is None:
+        raise NotFound(f"没有代码为 {code} 的乡镇")
+    return int(row)
+
+
+def _ids(values: tuple[int, ...] | None) -> list[int] | None:
+    return list(values) if values is not None else None
+
+
+SCOPE_SQL = {
+    "enterprise": """
+        CREATE TEMP TABLE risk_scope_enterprise ON COMMIT DROP AS
+        SELECT e.id FROM enterprise e
+        WHERE (CAST(:full AS boolean))
+           OR (CAST(:tid AS integer) IS NOT NULL AND ST_Intersects(e.geom, (SELECT geom FROM township WHERE id = :tid)))
+           OR e.id = ANY(CAST(:eids AS integer[]))
+           OR e.id IN (SELECT enterprise_id FROM mine WHERE id = ANY(CAST(:mids AS integer[])))""",
+    "mine": """
+        CREATE TEMP TABLE risk_scope_mine ON COMMIT DROP AS
+        SELECT m.id FROM mine m
+        WHERE (CAST(:full AS boolean))
+           OR (CAST(:tid AS integer) IS NOT NULL
+               AND ST_Intersects(m.licence_boundary, (SELECT geom FROM township WHERE id = :tid)))
+           OR m.id = ANY(CAST(:mids AS integer[]))
+           OR m.enterprise_id = ANY(CAST(:eids AS integer[]))""",
+    "pipeline": """
+        CREATE TEMP TABLE risk_scope_pipeline ON COMMIT DROP AS
+        SELECT p.id FROM pipeline p
+        WHERE (CAST(:full AS boolean))
+           OR (CAST(:tid AS integer) IS NOT NULL AND ST_Intersects(p.geom, (SELECT geom FROM township WHERE id = :tid)))
+           OR p.id = ANY(CAST(:pids AS integer[]))""",
+}
+
+
+def create_object_scope(conn: Connection, scope: Scope) -> None:
+    """Temp tables risk_scope_enterprise/_mine/_pipeline with the ids this run assesses (dropped at commit)."""
+    params = {"full": scope.is_full, "tid": scope.township_id, "eids": _ids(scope.enterprise_ids),
+              "mids": _ids(scope.mine_ids), "pids": _ids(scope.pipeline_ids)}
+    for kind, sql in SCOPE_SQL.items():
+        conn.execute(text(f"DROP TABLE IF EXISTS risk_scope_{kind}"))
+        conn.execute(text(sql), params)
+        conn.execute(text(f"ALTER TABLE risk_scope_{kind} ADD PRIMARY KEY (id)"))
+        conn.execute(text(f"ANALYZE risk_scope_{kind}"))
+
+
+SEGMENT_SCOPE_SQL = """
+CREATE TEMP TABLE risk_scope_segment ON COMMIT DROP AS
+SELECT s.id FROM pipeline_segment s JOIN risk_scope_pipeline p ON p.id = s.pipeline_id
+WHERE CAST(:tid AS integer) IS NULL OR s.township_id = :tid
+"""
+
+
+def create_segment_scope(conn: Connection, scope: Scope) -> None:
+    """Temp table risk_scope_segment: segments of the scoped pipelines (in the township, when scoped so)."""
+    conn.execute(text("DROP TABLE IF EXISTS risk_scope_segment"))
+    conn.execute(text(SEGMENT_SCOPE_SQL), {"tid": scope.township_id})
+    conn.execute(text("ALTER TABLE risk_scope_segment ADD PRIMARY KEY (id)"))
+    conn.execute(text("ANALYZE risk_scope_segment"))
+
+
+AREA_SCOPE_SQL = """
+CREATE TEMP TABLE risk_scope_area ON COMMIT DROP AS
+WITH touched AS (
+    SELECT e.geom FROM enterprise e JOIN risk_scope_enterprise s USING (id)
+    UNION ALL SELECT ST_PointOnSurface(m.licence_boundary) FROM mine m JOIN risk_scope_mine s USING (id)
+    UNION ALL SELECT ST_LineInterpolatePoint(g.geom, 0.5) FROM pipeline_segment g JOIN risk_scope_segment s USING (id)
+)
+SELECT 'grid_cell'::text AS kind, c.id FROM grid_cell c
+WHERE CAST(:full AS boolean) OR c.township_id = :tid
+   OR EXISTS (SELECT 1 FROM touched t WHERE ST_Intersects(c.geom, t.geom))
+UNION
+SELECT 'township', w.id FROM township w
+WHERE CAST(:full AS boolean) OR w.id = :tid
+   OR EXISTS (SELECT 1 FROM touched t WHERE ST_Intersects(w.geom, t.geom))
+"""
+
+
+def create_area_scope(conn: Connection, scope: Scope) -> None:
+    """Temp table risk_scope_area(kind, id): grid cells and townships whose roll-up the run may change."""
+    conn.execute(text("DROP TABLE IF EXISTS risk_scope_area"))
+    conn.execute(text(AREA_SCOPE_SQL), {"full": scope.is_full, "tid": scope.township_id})

@@ -1,0 +1,95 @@
+"""Assessments with history: a new row only when level, score or reasons change; the old one gets valid_to."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, text
+
+from geo.risk.findings import Assessment
+from geo.risk.rules import Rules
+
+RULES_SQL = """
+INSERT INTO risk_rules_version (rules_hash, version, content) VALUES (:h, :v, CAST(:c AS jsonb))
+ON CONFLICT (rules_hash) DO NOTHING
+"""
+
+STAGE_SQL = """
+CREATE TEMP TABLE risk_stage (
+    kind text, object_id integer, level text, score double precision, reasons jsonb, details jsonb,
+    township_id integer
+) ON COMMIT DROP
+"""
+
+STAGE_INSERT = """
+INSERT INTO risk_stage (kind, object_id, level, score, reasons, details, township_id)
+VALUES (:kind, :object_id, :level, :score, CAST(:reasons AS jsonb), CAST(:details AS jsonb), :township_id)
+"""
+
+CLOSE_CHANGED_SQL = """
+UPDATE risk_assessment a SET valid_to = :now
+FROM risk_stage s
+WHERE a.kind = s.kind AND a.object_id = s.object_id AND a.valid_to IS NULL
+  AND (a.level, a.score, a.reasons) IS DISTINCT FROM (s.level, s.score, s.reasons)
+"""
+
+REFRESH_UNCHANGED_SQL = """
+UPDATE risk_assessment a SET details = s.details, township_id = s.township_id
+FROM risk_stage s
+WHERE a.kind = s.kind AND a.object_id = s.object_id AND a.valid_to IS NULL
+  AND (a.details, a.township_id) IS DISTINCT FROM (s.details, s.township_id)
+"""
+
+INSERT_NEW_SQL = """
+INSERT INTO risk_assessment (kind, object_id, level, score, reasons, details, township_id, rules_version,
+                             rules_hash, computed_at, valid_from)
+SELECT s.kind, s.object_id, s.level, s.score, s.reasons, s.details, s.township_id, :version, :hash, :now, :now
+FROM risk_stage s
+WHERE NOT EXISTS (SELECT 1 FROM risk_assessment a
+                  WHERE a.kind = s.kind AND a.object_id = s.object_id AND a.valid_to IS NULL)
+"""
+
+# An object deleted since its last assessment: its current row is closed.
+CLOSE_VANISHED_SQL = """
+UPDATE risk_assessment a SET valid_to = :now
+WHERE a.valid_to IS NULL AND NOT EXISTS (
+    SELECT 1 FROM enterprise o WHERE a.kind = 'enterprise' AND o.id = a.object_id
+    UNION ALL SELECT 1 FROM mine o WHERE a.kind = 'mine' AND o.id = a.object_id
+    UNION ALL SELECT 1 FROM pipeline_segment o WHERE a.kind = 'pipeline_segment' AND o.id = a.object_id
+    UNION ALL SELECT 1 FROM grid_cell o WHERE a.kind = 'grid_cell' AND o.id = a.object_id
+    UNION ALL SELECT 1 FROM township o WHERE a.kind = 'township' AND o.id = a.object_id)
+"""
+
+
+def register_rules(conn: Connection, rules: Rules) -> None:
+    """Keep the merged rules content under its hash, so any historic level can be traced to its rules."""
+    conn.execute(text(RULES_SQL), {"h": rules.rules_hash, "v": rules.version,
+                                   "c": json.dumps(rules.data, ensure_ascii=False)})
+
+
+def save_assessments(conn: Connection, rules: Rules, assessments: Iterable[Assessment], *,
+                     now: dt.datetime) -> dict[str, int]:
+    """Stage the results and write history set-based; returns counts of changed, new and unchanged rows."""
+    register_rules(conn, rules)
+    conn.execute(text("DROP TABLE IF EXISTS risk_stage"))
+    conn.execute(text(STAGE_SQL))
+    rows = [{"kind": a.kind, "object_id": a.object_id, "level": a.level, "score": a.score,
+             "reasons": json.dumps(a.reasons, ensure_ascii=False, default=str),
+             "details": json.dumps(a.details, ensure_ascii=False, default=str), "township_id": a.township_id}
+            for a in assessments]
+    if rows:
+        conn.execute(text(STAGE_INSERT), rows)
+    conn.execute(text("ANALYZE risk_stage"))
+    changed = conn.execute(text(CLOSE_CHANGED_SQL), {"now": now}).rowcount
+    conn.execute(text(REFRESH_UNCHANGED_SQL))
+    inserted = conn.execute(text(INSERT_NEW_SQL), {"version": rules.version, "hash": rules.rules_hash,
+                                                   "now": now}).rowcount
+    conn.execute(text("DROP TABLE risk_stage"))
+    return {"changed": changed, "new": inserted - changed, "unchanged": len(rows) - inserted}
+
+
+def close_vanished(conn: Connection, *, now: dt.datetime) -> int:
+    """Close current assessments of objects that no longer exist; returns how many."""
+    return conn.execute(text(CLOSE_VANISHED_SQL), {"now": now}).rowcount
