@@ -107,4 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run through the imported module, so sub-commands register with the same registrar list
+    from geo.cli import main as _main
+
+    sys.exit(_main())

@@ -31,7 +31,8 @@ def _map(args: argparse.Namespace) -> int:
     out = Path(args.output)
     vendor = out.parent / f"{out.stem}_files"
     with get_engine().connect() as conn:
-        page = render_page(conn, township=args.township, grid=args.grid, asset_base=f"{vendor.name}")
+        page = render_page(conn, township=args.township, grid=args.grid, pipeline=args.pipeline, mine=args.mine,
+                           asset_base=f"{vendor.name}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     copy_assets(vendor)
@@ -50,5 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     mp = sub.add_parser("map", help="把地图页面写成离线可打开的 HTML 文件")
     mp.add_argument("--township", help="乡镇 12 位代码；不给则为全县")
     mp.add_argument("--grid", help="网格编号")
+    mp.add_argument("--pipeline", help="管道编号")
+    mp.add_argument("--mine", help="采矿许可证号")
     mp.add_argument("-o", "--output", required=True, help="输出 HTML 文件")
     mp.set_defaults(func=_map)

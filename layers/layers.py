@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -33,6 +34,17 @@ from layers.style import (
 )
 
 MAX_FEATURES = 5000
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which part of the county a page's layers read: one township and/or a bounding box (EPSG:4490)."""
+
+    township: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+    def kw(self) -> dict[str, Any]:
+        return {"township": self.township, "bbox": self.bbox}
 
 
 def _reasons_html(reasons: Any) -> str:
@@ -94,9 +106,9 @@ def _geojson(name: str, features: list[dict[str, Any]], style: Any, *, show: boo
     )
 
 
-def township_layer(conn: Connection, township: str | None, *, link_base: str = "") -> folium.FeatureGroup:
+def township_layer(conn: Connection, where: Where, *, link_base: str = "") -> folium.FeatureGroup:
     """Townships filled by their rolled-up level."""
-    feats = read_features(conn, "township", township=township, limit=MAX_FEATURES, simplify_m=5).features
+    feats = read_features(conn, "township", **where.kw(), limit=MAX_FEATURES, simplify_m=5).features
     for f in feats:
         p = f["properties"]
         note = "示意边界" if p.get("is_illustrative") else None
@@ -110,10 +122,10 @@ def township_layer(conn: Connection, township: str | None, *, link_base: str = "
     return fg
 
 
-def grid_layer(conn: Connection, township: str | None, *, show: bool, highlight: str | None = None
+def grid_layer(conn: Connection, where: Where, *, show: bool, highlight: str | None = None
                ) -> folium.FeatureGroup:
     """Grid cells filled by level, with their grid officers."""
-    feats = read_features(conn, "grid_cell", township=township, limit=MAX_FEATURES, simplify_m=5).features
+    feats = read_features(conn, "grid_cell", **where.kw(), limit=MAX_FEATURES, simplify_m=5).features
     for f in feats:
         p = f["properties"]
         p["name"] = p.get("name") or p["code"]
@@ -128,10 +140,10 @@ def grid_layer(conn: Connection, township: str | None, *, show: bool, highlight:
     return fg
 
 
-def enterprise_layer(conn: Connection, township: str | None, *, grid: str | None = None, link_base: str = ""
+def enterprise_layer(conn: Connection, where: Where, *, grid: str | None = None, link_base: str = ""
                      ) -> tuple[folium.FeatureGroup, folium.GeoJson | None]:
     """Enterprises as markers coloured by level, clustered; returns the group and the searchable layer."""
-    feats = read_features(conn, "enterprise", township=township, limit=100_000).features
+    feats = read_features(conn, "enterprise", **where.kw(), limit=100_000).features
     if grid:
         ids = set(conn.execute(text(
             "SELECT e.id FROM enterprise e JOIN grid_cell g ON ST_Covers(g.geom, e.geom) WHERE g.code = :g"),
@@ -144,7 +156,7 @@ def enterprise_layer(conn: Connection, township: str | None, *, grid: str | None
             ("地址", p.get("address")), ("从业人数", p.get("employees")),
             ("重大危险源", "是" if p.get("major_hazard_source") else None),
             ("化工园区内", "是" if p.get("in_chemical_park") else None),
-        ], p, link=f"{link_base}/risk/enterprise/{f['id']}")
+        ], p, link=f"{link_base}/maps/township/{p['township_code']}" if p.get("township_code") else None)
         p["colour"] = level_colour(p.get("level"))
     fg = folium.FeatureGroup(name="企业（按风险着色）", show=True)
     if not feats:
@@ -162,40 +174,42 @@ def enterprise_layer(conn: Connection, township: str | None, *, grid: str | None
     return fg, layer
 
 
-def pipeline_layer(conn: Connection, township: str | None) -> folium.FeatureGroup:
+def pipeline_layer(conn: Connection, where: Where) -> folium.FeatureGroup:
     """Pipelines (segment colours when the risk engine has segmented them) with 5/50/200 m zones."""
     fg = folium.FeatureGroup(name="油气管道", show=True)
-    segs = _segments(conn, township)
+    segs = _segments(conn, where)
     if segs is not None:
         _geojson("管段", segs, lambda f: {"color": level_colour(f["properties"].get("level")), "weight": 4},
                  tooltip_field="name").add_to(fg)
     else:
-        feats = read_features(conn, "pipeline", limit=MAX_FEATURES).features
+        feats = read_features(conn, "pipeline", bbox=where.bbox, limit=MAX_FEATURES).features
         for f in feats:
             p = f["properties"]
             p["popup_html"] = _popup(p["name"], [
                 ("编号", p["code"]), ("介质", PIPELINE_MEDIA.get(p["medium"], p["medium"])), ("运营单位", p.get("operator")),
                 ("设计压力 MPa", p.get("design_pressure_mpa")), ("管径 mm", p.get("outside_diameter_mm")),
-                ("投产年份", p.get("commissioning_year")), ("数据来源", p.get("source"))], p, risk=False)
+                ("投产年份", p.get("commissioning_year")), ("数据来源", p.get("source"))], p, risk=False,
+            link=f"/maps/pipeline/{p['code']}")
         _geojson("管道", feats, lambda f: {"color": "#6a1b9a", "weight": 3}).add_to(fg)
     return fg
 
 
-def _segments(conn: Connection, township: str | None) -> list[dict[str, Any]] | None:
+def _segments(conn: Connection, where: Where) -> list[dict[str, Any]] | None:
     """Pipeline segments with levels, when the risk engine has built them."""
     if not conn.execute(text("SELECT to_regclass('pipeline_segment') IS NOT NULL")).scalar_one():
         return None
-    feats = read_features(conn, "pipeline_segment", township=township, limit=200_000).features
+    feats = read_features(conn, "pipeline_segment", **where.kw(), limit=200_000).features
     for f in feats:
         p = f["properties"]
         p["popup_html"] = _popup(f"{p.get('name')} 第 {p['seq']} 段", [
-            ("管道编号", p.get("pipeline_code")), ("里程 m", f"{p['from_m']:.0f}–{p['to_m']:.0f}")], p)
+            ("管道编号", p.get("pipeline_code")), ("里程 m", f"{p['from_m']:.0f}–{p['to_m']:.0f}")], p,
+            link=f"/maps/pipeline/{p['pipeline_code']}")
     return feats or None
 
 
-def encroachment_layer(conn: Connection, township: str | None) -> folium.FeatureGroup:
+def encroachment_layer(conn: Connection, where: Where) -> folium.FeatureGroup:
     """Encroachment points coloured by their register status."""
-    feats = read_features(conn, "encroachment", township=township, limit=MAX_FEATURES).features
+    feats = read_features(conn, "encroachment", **where.kw(), limit=MAX_FEATURES).features
     for f in feats:
         p = f["properties"]
         p["name"] = p["code"]
@@ -217,25 +231,25 @@ def encroachment_layer(conn: Connection, township: str | None) -> folium.Feature
     return fg
 
 
-def mine_layer(conn: Connection, township: str | None, *, link_base: str = "") -> folium.FeatureGroup:
+def mine_layer(conn: Connection, where: Where, *, link_base: str = "") -> folium.FeatureGroup:
     """Mine licence boundaries coloured by level."""
-    feats = read_features(conn, "mine", township=township, limit=MAX_FEATURES).features
+    feats = read_features(conn, "mine", **where.kw(), limit=MAX_FEATURES).features
     for f in feats:
         p = f["properties"]
         p["popup_html"] = _popup(p["name"], [
             ("采矿许可证号", p["licence_no"]), ("矿种", p.get("mineral")),
             ("类型", MINE_TYPES.get(p["mine_type"], p["mine_type"])),
             ("开采方式", MINING_METHODS.get(p["method"], p["method"]))], p,
-            link=f"{link_base}/risk/mine/{f['id']}")
+            link=f"{link_base}/maps/mine/{p['licence_no']}")
     fg = folium.FeatureGroup(name="矿山（矿区范围）", show=True)
     _geojson("矿山", feats, lambda f: {"fillColor": level_colour(f["properties"].get("level")),
                                       "color": "#4e342e", "weight": 2, "fillOpacity": 0.5}).add_to(fg)
     return fg
 
 
-def mine_zone_layer(conn: Connection, *, show: bool) -> folium.FeatureGroup:
+def mine_zone_layer(conn: Connection, where: Where, *, show: bool) -> folium.FeatureGroup:
     """禁采区/限采区/可采区 from the mineral-resources plan."""
-    feats = read_features(conn, "mine_zone", limit=MAX_FEATURES, simplify_m=5).features
+    feats = read_features(conn, "mine_zone", bbox=where.bbox, limit=MAX_FEATURES, simplify_m=5).features
     for f in feats:
         p = f["properties"]
         p["name"] = p.get("name") or MINE_ZONE_KINDS[p["kind"]]
@@ -248,9 +262,9 @@ def mine_zone_layer(conn: Connection, *, show: bool) -> folium.FeatureGroup:
     return fg
 
 
-def building_layer(conn: Connection, township: str | None, *, grid: str | None = None) -> folium.FeatureGroup:
+def building_layer(conn: Connection, where: Where, *, grid: str | None = None) -> folium.FeatureGroup:
     """Building footprints (township and grid pages only), by use class."""
-    feats = read_features(conn, "building", township=township, limit=20_000).features
+    feats = read_features(conn, "building", **where.kw(), limit=20_000).features
     if grid:
         ids = set(conn.execute(text(
             "SELECT b.id FROM building b JOIN grid_cell g ON ST_Intersects(g.geom, b.geom) WHERE g.code = :g"),

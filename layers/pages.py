@@ -15,6 +15,7 @@ from layers import basemap, legend
 from layers.assets import localise
 from layers.vector import VectorTileLayer
 from layers.layers import (
+    Where,
     encroachment_layer,
     enterprise_layer,
     grid_layer,
@@ -35,9 +36,34 @@ class Scope:
     grid: str | None = None
     bounds: tuple[float, float, float, float] | None = None
     illustrative: bool = False
+    bbox_only: bool = False
+    """Pipeline and mine pages read every layer inside their bounds rather than by township."""
+
+    def where(self) -> Where:
+        return Where(township=self.township, bbox=self.bounds if self.bbox_only else None)
 
 
-def _scope(conn: Connection, *, township: str | None, grid: str | None) -> Scope:
+_AROUND_M = 1000
+"""Pipeline and mine pages show this much around the object (metres)."""
+
+
+def _around(conn: Connection, table: str, column: str, key: str, value: str, title: str) -> Scope:
+    row = conn.execute(text(
+        f"SELECT name, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT o.name, ST_Envelope(ST_Transform("
+        f"ST_Expand(ST_Transform(o.{column}, c.metric_srid), :m), 4490)) AS b FROM {table} o, county c "
+        f"WHERE o.{key} = :v LIMIT 1) q"), {"v": value, "m": _AROUND_M}).first()
+    if row is None:
+        raise NotFound(f"没有编号为 {value} 的{title}")
+    illustrative = bool(conn.execute(text("SELECT coalesce(bool_or(is_illustrative), false) FROM township")).scalar())
+    return Scope(f"{row[0]}（{title}）安全风险图", bounds=tuple(row[1:5]), illustrative=illustrative, bbox_only=True)
+
+
+def _scope(conn: Connection, *, township: str | None, grid: str | None, pipeline: str | None = None,
+           mine: str | None = None) -> Scope:
+    if pipeline:
+        return _around(conn, "pipeline", "geom", "code", pipeline, "管道")
+    if mine:
+        return _around(conn, "mine", "licence_boundary", "licence_no", mine, "矿山")
     if grid:
         row = conn.execute(text(
             "SELECT g.code, g.name, t.code AS township, t.name AS tname, t.is_illustrative, "
@@ -69,37 +95,40 @@ def build_map(
     *,
     township: str | None = None,
     grid: str | None = None,
+    pipeline: str | None = None,
+    mine: str | None = None,
     asset_base: str = "/vendor",
     link_base: str = "",
     settings: Settings | None = None,
 ) -> folium.Map:
-    """The four-colour map of the county, or of one township or grid cell."""
+    """The four-colour map of the county, or of one township, grid cell, pipeline or mine."""
     s = settings or get_settings()
-    scope = _scope(conn, township=township, grid=grid)
+    scope = _scope(conn, township=township, grid=grid, pipeline=pipeline, mine=mine)
+    where = scope.where()
     x0, y0, x1, y1 = scope.bounds or (111.1, 38.9, 111.6, 39.5)
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=10, tiles=None, control_scale=True,
                    prefer_canvas=True)
     m.get_root().header.add_child(folium.Element(f"<title>{scope.title}</title>"))
     basemap.add_basemap(m, s, link_base=link_base)
-    detail = scope.township is not None
+    detail = scope.township is not None or scope.bbox_only
     groups: list[Any] = [
-        township_layer(conn, scope.township, link_base=link_base),
-        grid_layer(conn, scope.township, show=detail, highlight=scope.grid),
-        mine_zone_layer(conn, show=not detail),
-        mine_layer(conn, scope.township, link_base=link_base),
-        pipeline_layer(conn, scope.township),
-        encroachment_layer(conn, scope.township),
+        township_layer(conn, Where(township=scope.township), link_base=link_base),
+        grid_layer(conn, where, show=detail, highlight=scope.grid),
+        mine_zone_layer(conn, where, show=not detail or scope.bbox_only),
+        mine_layer(conn, where, link_base=link_base),
+        pipeline_layer(conn, where),
+        encroachment_layer(conn, where),
     ]
     big = _too_big_to_embed(conn, scope)
     if detail and not big:
-        groups.append(building_layer(conn, scope.township, grid=scope.grid))
+        groups.append(building_layer(conn, where, grid=scope.grid))
     elif detail:
         groups.append(VectorTileLayer(layer="building", name="建筑", link_base=link_base))
     ent_geojson = None
     if big:
         groups.append(VectorTileLayer(layer="enterprise", name="企业（按风险着色）", link_base=link_base))
     else:
-        ent_group, ent_geojson = enterprise_layer(conn, scope.township, grid=scope.grid, link_base=link_base)
+        ent_group, ent_geojson = enterprise_layer(conn, where, grid=scope.grid, link_base=link_base)
         groups.append(ent_group)
     for g in groups:
         if g is not None:
@@ -130,6 +159,8 @@ def _too_big_to_embed(conn: Connection, scope: Scope) -> bool:
         "(SELECT id FROM township WHERE code = :t)), "
         "(SELECT count(*) FROM building WHERE CAST(:t AS text) IS NOT NULL AND township_id = "
         "(SELECT id FROM township WHERE code = :t))"), {"t": scope.township}).one()
+    if scope.bbox_only:
+        return False
     return bool(row[0] > EMBED_ENTERPRISES or row[1] > EMBED_BUILDINGS)
 
 

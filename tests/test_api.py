@@ -32,6 +32,13 @@ def small_county(county):
                 "(SELECT id FROM township WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4490))), "
                 "ST_SetSRID(ST_MakePoint(:x, :y), 4490))"),
                 {"u": make_uscc(f"9114093000000{i:03d}X"), "n": name, "c": cat, "x": lon, "y": lat})
+        conn.execute(text(
+            "INSERT INTO pipeline (code, name, medium, geom) VALUES ('GD-1', '河曲输气支线', 'gas', "
+            "ST_Multi(ST_GeomFromText('LINESTRING(111.22 39.20, 111.40 39.15)', 4490)))"))
+        conn.execute(text(
+            "INSERT INTO mine (licence_no, name, mine_type, method, licence_boundary) VALUES "
+            "('C1400002009121220045678', '河曲县丙煤矿', 'coal', 'underground', "
+            "ST_Multi(ST_GeomFromText('POLYGON((111.44 39.09,111.46 39.09,111.46 39.11,111.44 39.11,111.44 39.09))', 4490)))"))
     return county
 
 
@@ -158,3 +165,23 @@ def test_big_counties_get_vector_tiles_instead_of_embedded_points(client, monkey
     assert "L.vectorGrid.protobuf" in body and "/tiles/enterprise/{z}/{x}/{y}.pbf" in body
     assert "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js" in body
     assert "河曲县甲化工有限公司" not in body  # the points are no longer inside the HTML
+
+
+def test_pipeline_and_mine_pages_and_standalone_file(client, db_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    page = client.get("/maps/pipeline/GD-1").text
+    assert "河曲输气支线（管道）安全风险图" in page
+    page = client.get("/maps/mine/C1400002009121220045678").text
+    assert "河曲县丙煤矿（矿山）安全风险图" in page
+    assert client.get("/maps/pipeline/NOPE").status_code == 404
+    out = tmp_path / "西口镇.html"
+    res = subprocess.run([sys.executable, "-m", "geo.cli", "map", "--township", "140930100000", "-o", str(out)],
+                         env={**os.environ, "DATABASE_URL": db_url}, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "离线" in res.stdout
+    html = out.read_text(encoding="utf-8")
+    assert "西口镇_files/leaflet/dist/leaflet.js" in html and "cdn" not in html
+    assert (tmp_path / "西口镇_files" / "leaflet" / "dist" / "leaflet.js").exists()

@@ -24,3 +24,13 @@ def township_map(code: str, conn: ConnDep) -> HTMLResponse:
 @router.get("/grid/{code}", response_class=HTMLResponse, summary="网格四色风险图")
 def grid_map(code: str, conn: ConnDep) -> HTMLResponse:
     return HTMLResponse(render_page(conn, grid=code), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/pipeline/{code}", response_class=HTMLResponse, summary="管道沿线风险图")
+def pipeline_map(code: str, conn: ConnDep) -> HTMLResponse:
+    return HTMLResponse(render_page(conn, pipeline=code), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/mine/{licence_no}", response_class=HTMLResponse, summary="矿山风险图")
+def mine_map(licence_no: str, conn: ConnDep) -> HTMLResponse:
+    return HTMLResponse(render_page(conn, mine=licence_no), headers={"Cache-Control": "no-store"})
