@@ -1,0 +1,83 @@
+"""Mines read 禁采区 and 越界开采 in hectares; grid cells and townships read their counts at a glance."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from riskfix import compute_now, explain_of, rect, texts
+
+
+def test_mine_working_outside_its_licence_is_red_with_the_area(site, county):
+    """Licence 0–1000 × 0–1000 m; workings 900–1100 × 0–180 m: the part 1000–1100 × 0–180 lies outside,
+    100 m × 180 m = 18 000 m² = 1.8 ha → "越界开采 1.8 公顷" → red.
+    The owning enterprise inherits the violation (dynamic factor: mine violations)."""
+    owner = site.enterprise("甲矿业", "non_coal_mine", (500, -500))
+    mid = site.mine("甲采石场", rect(0, 0, 1000, 1000), workings=rect(900, 0, 1100, 180), enterprise_id=owner)
+    compute_now(county)
+    r = explain_of(county, "mine", mid)
+    assert r["level"] == "red"
+    assert texts(r)[0] == "越界开采 1.8 公顷"
+    e = explain_of(county, "enterprise", owner)
+    assert e["level"] == "red" and "所属矿山甲采石场：越界开采 1.8 公顷" in texts(e)
+
+
+def test_operating_inside_no_mining_zone_is_red_restricted_orange(site, county):
+    """Workings 200 × 200 m inside a 禁采区 → red (4 ha); a mine in a 限采区 → orange (rules); a closed mine in the
+    禁采区 is not 'operating' → blue."""
+    site.mine_zone("no_mining_zone", "黄河湿地", rect(-5000, -5000, 0, 5000))
+    site.mine_zone("restricted_zone", "公路两侧", rect(3000, -5000, 5000, 5000))
+    a = site.mine("乙矿", rect(-1000, 0, -500, 500), workings=rect(-900, 100, -700, 300), method="underground")
+    b = site.mine("丙矿", rect(3500, 0, 4000, 500), method="underground")
+    c = site.mine("丁矿", rect(-3000, 0, -2500, 500), operating=False)
+    compute_now(county)
+    ra, rb, rc = (explain_of(county, "mine", i) for i in (a, b, c))
+    assert (ra["level"], rb["level"], rc["level"]) == ("red", "orange", "blue")
+    assert texts(ra)[0] == "在禁采区“黄河湿地”内开采（4 公顷）"
+
+
+def test_open_pit_near_dwellings_and_pipeline(site, county):
+    """Open pit: a house 250 m from the pit < 300 m blasting distance → orange; gas line 120 m away → orange."""
+    mid = site.mine("戊露天矿", rect(0, 0, 500, 500))
+    site.building((500 + 255, 250))            # 10 m footprint: near edge 250 m from the pit
+    site.pipeline("G9", [(-120, -1000), (-120, 1000)])
+    compute_now(county)
+    r = explain_of(county, "mine", mid)
+    assert r["level"] == "orange"
+    assert "露天开采距居民建筑 250 m（1 栋），小于爆破安全距离 300 m" in texts(r)
+    assert "距管道G9 120 m，小于 200 m" in texts(r)
+
+
+def test_grid_cells_and_townships_roll_up(site, county):
+    """Township 甲镇 (4 km × 4 km = 16 km²) holds grid cell A (1 km² at its corner) and B (the rest).
+    In A: one red unit (open major hazard) and one yellow (construction); in B: one blue unit.
+    Cell A: highest red; red+orange density 1/km² ≥ 1.0 → would rise, but red is the cap → red.
+    Cell B: blue. Township: 红 1、黄 1、蓝 1; density 1/16 = 0.06 < 0.2 → stays red."""
+    t = site.township("140930100000", "甲镇", 0, 0, 4000, 4000)
+    a = site.grid_cell("A", t, 0, 0, 1000, 1000)
+    b = site.grid_cell("B", t, 1000, 0, 4000, 4000)
+    red = site.enterprise("红单位", "industry_trade", (300, 300))
+    site.hazard(red, "major")
+    site.enterprise("黄单位", "construction", (600, 600))
+    site.enterprise("蓝单位", "other", (2000, 2000))
+    compute_now(county)
+    ra, rb, rt = explain_of(county, "grid_cell", a), explain_of(county, "grid_cell", b), explain_of(county, "township", t)
+    assert (ra["level"], rb["level"], rt["level"]) == ("red", "blue", "red")
+    assert ra["details"]["counts"] == {"blue": 0, "yellow": 1, "orange": 0, "red": 1}
+    assert texts(rt)[0] == "最高等级：红 重大（红单位）"
+    assert "红 1 个、橙 0 个、黄 1 个、蓝 1 个" in texts(rt)
+
+
+def test_density_raises_a_cell_one_step(site, county):
+    """Cell 1 km × 1 km with two orange units (3 overdue hazards each): density 2/km² ≥ 1.0 → orange raised to red.
+    A 3 km × 3 km cell with one orange unit: 1/9 = 0.11 < 1.0 → stays orange."""
+    t = site.township("140930100000", "甲镇", 0, 0, 4000, 4000)
+    small = site.grid_cell("S", t, 0, 0, 1000, 1000)
+    big = site.grid_cell("L", t, 1000, 1000, 4000, 4000)
+    for i, at in enumerate([(200, 200), (700, 700), (2500, 2500)]):
+        e = site.enterprise(f"橙单位{i}", "industry_trade", at)
+        for _ in range(3):
+            site.hazard(e, "general", deadline=dt.date(2026, 1, 1))
+    compute_now(county)
+    rs, rl = explain_of(county, "grid_cell", small), explain_of(county, "grid_cell", big)
+    assert (rs["level"], rl["level"]) == ("red", "orange")
+    assert "红橙对象 2 个/1 km²＝2 个/km²，不低于 1，上调一级" in texts(rs)

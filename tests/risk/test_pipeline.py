@@ -1,0 +1,157 @@
+"""A pipeline, cut into 100 m segments, reads its class location, high-consequence grade and encroachments."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from geo.risk.pipeline import impact_radius_m
+from riskfix import compute_now, explain_of, texts
+
+
+@pytest.mark.parametrize(("d_mm", "p_mpa", "r_m"), [(762, 6.9, 198.2), (273, 1.6, 34.2), (1016, 10, 318.1),
+                                                    (508, 6.3, 126.2)])
+def test_potential_impact_radius(d_mm, p_mpa, r_m):
+    """GB 32167-2015 eq. 1, r = 0.099·√(d²·p): 762 mm/6.9 MPa → 0.099 × 762 × √6.9 = 0.099 × 762 × 2.6268 = 198.2 m;
+    273/1.6 → 0.099 × 273 × 1.2649 = 34.2 m; 1016/10 → 0.099 × 1016 × 3.1623 = 318.1 m;
+    508/6.3 → 0.099 × 508 × 2.5100 = 126.2 m."""
+    assert round(impact_radius_m(diameter_mm=d_mm, pressure_mpa=p_mpa), 1) == r_m
+
+
+def segments(engine, pipeline_id):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT id, seq, from_m, to_m, township_id FROM pipeline_segment "
+                                 "WHERE pipeline_id = :p ORDER BY seq"), {"p": pipeline_id}).all()
+
+
+def segment_at(engine, pipeline_id, measure_m):
+    return next(s for s in segments(engine, pipeline_id) if s.from_m <= measure_m < s.to_m)
+
+
+def test_segments_are_100m_and_split_at_township_boundaries(site, county):
+    """A 1 050 m line crossing from township A (x < 430) into B: cuts every 100 m plus one at 430 m →
+    0–100 … 400–430, 430–500 … 1000–1050: 12 segments; the 400–430 piece lies in A, 430–500 in B.
+    Measures are metres in EPSG:4546 (tolerance 0.5 m for the reprojected line)."""
+    a = site.township("140930100000", "甲镇", -2000, -2000, 430, 2000)
+    b = site.township("140930101000", "乙镇", 430, -2000, 3000, 2000)
+    pid = site.pipeline("G1", [(0, 0), (1050, 0)])
+    compute_now(county)
+    segs = segments(county, pid)
+    assert len(segs) == 12
+    assert [round(s.to_m - s.from_m) for s in segs] == [100, 100, 100, 100, 30, 70, 100, 100, 100, 100, 100, 50]
+    assert [s.township_id for s in segs[3:6]] == [a, a, b]
+    assert segs[-1].to_m == pytest.approx(1050, abs=0.5)
+
+
+def test_recompute_keeps_segment_ids(site, county):
+    """Unchanged pipelines keep their segments (and so their history) across runs."""
+    pid = site.pipeline("G1", [(0, 0), (500, 0)])
+    compute_now(county)
+    before = segments(county, pid)
+    compute_now(county)
+    assert segments(county, pid) == before
+
+
+def houses(site, xs, *, y=50, floors=1):
+    for x in xs:
+        site.building((x, y), floors=floors)
+
+
+def test_class_location_counts_households_in_the_best_2km_window(site, county):
+    """GB 50251 §4.2: 200 m each side, the 2 km window with the most dwellings.
+    16 one-storey houses at x = 0, 100 … 1500 (50 m north): any window holding x = 0…1500 has 16 > 15 → 二级.
+    The segment 3400–3500 (midpoint 3450) sees windows reaching back to 1450: only the house at 1500 → 一级二类;
+    the segment 3500–3600 (midpoint 3550) sees nothing → 一级一类. Houses 250 m off the line never count."""
+    pid = site.pipeline("G1", [(-1000, 0), (6000, 0)], diameter_mm=273, pressure_mpa=4.0)
+    houses(site, range(0, 1600, 100))
+    houses(site, range(3000, 6000, 50), y=260)
+    compute_now(county)
+
+    def cls(m):
+        return explain_of(county, "pipeline_segment", segment_at(county, pid, m).id)["details"]["class_location"]
+
+    assert (cls(1000 + 750), cls(1000 + 3450), cls(1000 + 3550)) == (2, 1, 0)
+
+
+def test_fifteen_households_stay_class_1(site, county):
+    """≤ 15 households → 一级二类 (class 1); the 16th house makes it 二级 (previous test)."""
+    pid = site.pipeline("G1", [(0, 0), (3000, 0)])
+    houses(site, range(0, 1500, 100))
+    compute_now(county)
+    seg = segment_at(county, pid, 700)
+    assert explain_of(county, "pipeline_segment", seg.id)["details"]["class_location"] == 1
+
+
+def test_apartment_blocks_make_class_3_and_a_grade_ii_hca(site, county):
+    """9 six-storey blocks at x = 100…900 count 6 floors × 2 households = 12 each; 40 houses at x = 0, 50 … 1950.
+    Best window [0, 2000]: 9 × 12 + 40 = 148 ≥ 100 → 三级地区. Four-storey share never reaches 0.5 in any window
+    holding ≥ 10 buildings (at most 9/28 = 0.32, window [−1100, 900]) → not 四级. Gas row b → HCA Ⅱ → orange."""
+    pid = site.pipeline("G1", [(0, 0), (3000, 0)])
+    houses(site, range(100, 1000, 100), floors=6, y=80)
+    houses(site, range(0, 2000, 50), y=-60)
+    compute_now(county)
+    r = explain_of(county, "pipeline_segment", segment_at(county, pid, 500).id)
+    assert r["details"]["class_location"] == 3
+    assert r["level"] == "orange"
+    assert "高后果区Ⅱ级（输气管道经过三级地区）" in texts(r)
+    assert "三级地区（中心线两侧 200 m、2 km 内最多 148 户）" in texts(r)
+
+
+def test_tall_buildings_common_make_class_4_and_grade_iii(site, county):
+    """12 five-storey blocks (share 100 %, ≥ 10 buildings) → 四级地区 → gas row a → HCA Ⅲ → red."""
+    pid = site.pipeline("G1", [(0, 0), (3000, 0)])
+    houses(site, range(100, 1300, 100), floors=5)
+    compute_now(county)
+    r = explain_of(county, "pipeline_segment", segment_at(county, pid, 500).id)
+    assert (r["details"]["class_location"], r["details"]["hca_grade"], r["level"]) == (4, 3, "red")
+
+
+def test_school_inside_the_impact_circle_of_a_large_line(site, county):
+    """1016 mm / 10 MPa → r = 318.1 m (> 762 mm and > 6.9 MPa: row c, Ⅱ per P1/P3). A school 300 m away is
+    inside → HCA Ⅱ → orange; the segment by a school 330 m away is not an HCA → blue."""
+    pid = site.pipeline("G1", [(0, 0), (4000, 0)], diameter_mm=1016, pressure_mpa=10)
+    site.building((500, 305), use="school", floors=3)
+    site.building((3500, 335), use="school", floors=3)
+    compute_now(county)
+    near = explain_of(county, "pipeline_segment", segment_at(county, pid, 500).id)
+    far = explain_of(county, "pipeline_segment", segment_at(county, pid, 3500).id)
+    assert near["level"] == "orange" and near["details"]["impact_radius_m"] == 318.1
+    assert "潜在影响半径 318.1 m（外径 1016 mm，压力 10 MPa）" in texts(near)
+    assert far["level"] == "blue"
+
+
+def test_other_gas_line_with_hospital_within_200m_is_grade_i(site, county):
+    """508 mm / 6.3 MPa is neither row c nor d → row e: 特定场所 within 200 m → HCA Ⅰ (P3/P5) → yellow."""
+    pid = site.pipeline("G1", [(0, 0), (2000, 0)])
+    site.building((1000, 155), use="hospital", floors=4)
+    compute_now(county)
+    r = explain_of(county, "pipeline_segment", segment_at(county, pid, 1000).id)
+    assert r["level"] == "yellow" and r["details"]["hca_grade"] == 1
+
+
+def test_encroachment_inside_5m_makes_the_segment_red(site, county):
+    """石油天然气管道保护法 Art 30: a house 3 m from the centreline → 占压 → red. 8 m away, or closed, no."""
+    pid = site.pipeline("G1", [(0, 0), (2000, 0)])
+    site.encroachment("ZY-1", (250, 3), pipeline_id=pid)
+    site.encroachment("ZY-2", (750, 8), pipeline_id=pid)
+    site.encroachment("ZY-3", (1250, 1), pipeline_id=pid, status="closed")
+    site.encroachment("ZY-4", (1750, -2), pipeline_id=pid, kind="insufficient_distance")
+    compute_now(county)
+    levels = [explain_of(county, "pipeline_segment", segment_at(county, pid, m).id)["level"]
+              for m in (250, 750, 1250, 1750)]
+    assert levels == ["red", "blue", "blue", "orange"]
+    assert "未销号占压 1 处（中心线 5 m 内）" in texts(explain_of(county, "pipeline_segment",
+                                                        segment_at(county, pid, 250).id))
+
+
+def test_mine_within_200m_and_crossings(site, county):
+    """An operating quarry 150 m from the line → orange (Art 35(3)); a crossing pipeline → yellow."""
+    from riskfix import rect
+    pid = site.pipeline("G1", [(0, 0), (2000, 0)])
+    site.pipeline("G2", [(1550, -500), (1550, 500)])
+    site.mine("采石场", rect(400, 150, 600, 350))
+    compute_now(county)
+    r = explain_of(county, "pipeline_segment", segment_at(county, pid, 500).id)
+    assert r["level"] == "orange" and "1 处矿山在管道 200 m 内（采石场）" in texts(r)
+    c = explain_of(county, "pipeline_segment", segment_at(county, pid, 1550).id)
+    assert c["level"] == "yellow" and "与管道G2交叉" in texts(c)
