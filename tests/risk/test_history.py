@@ -1,0 +1,194 @@
+"""Levels follow the data, last month's levels stay readable, and a bureau's rules file changes results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from geo.config import get_settings
+from geo.models import INDUSTRY_CATEGORIES
+from geo.risk import Scope, compute, explain, history, levels
+from geo.risk.rules import LEVEL_RANK
+from riskfix import NOW, TODAY, Site, compute_now, explain_of, texts
+
+LATER = NOW + dt.timedelta(days=30)
+
+
+def test_unchanged_results_keep_one_history_row_and_old_levels_stay_readable(site, county):
+    """Run 1 (NOW): blue. Run 2 (NOW+10 d), nothing changed: still one row. A major hazard is found; run 3
+    (NOW+30 d): red, the blue row closed at NOW+30 d. Asking for the levels as of NOW+5 d still says blue."""
+    eid = site.enterprise("甲商贸", "industry_trade", (0, 0))
+    compute_now(county)
+    report = compute_now(county, now=NOW + dt.timedelta(days=10))
+    assert report.written["enterprise"] == {"changed": 0, "new": 0, "unchanged": 1}
+    site.hazard(eid, "major")
+    compute_now(county, now=LATER)
+    with county.connect() as conn:
+        rows = history(conn, "enterprise", eid)
+        then = levels(conn, "enterprise", at=NOW + dt.timedelta(days=5))
+    assert [(r["level"], r["valid_to"]) for r in rows] == [("blue", LATER.isoformat()), ("red", None)]
+    assert [r["level"] for r in then] == ["blue"]
+    assert rows[0]["rules_version"] == "2026.11-1"
+
+
+def test_township_recompute_touches_only_that_township(site, county):
+    """Two townships; an edit in 乙镇 is not picked up by `compute --township 甲镇`, only by its own run."""
+    a = site.township("140930100000", "甲镇", -3000, -3000, 0, 3000)
+    b = site.township("140930101000", "乙镇", 0, -3000, 3000, 3000)
+    ea = site.enterprise("甲企业", "other", (-1000, 0))
+    eb = site.enterprise("乙企业", "other", (1000, 0))
+    compute_now(county)
+    site.hazard(eb, "major")
+    report = compute_now(county, scope=Scope(township_id=a), now=LATER)
+    assert report.assessed["enterprise"] == 1 and report.written["enterprise"]["unchanged"] == 1
+    assert report.assessed["township"] == 1
+    assert explain_of(county, "enterprise", eb)["level"] == "blue"
+    report = compute_now(county, scope=Scope(township_id=b), now=LATER)
+    assert explain_of(county, "enterprise", eb)["level"] == "red"
+    assert explain_of(county, "township", b)["level"] == "red"
+    assert explain_of(county, "township", a)["level"] == "blue"
+    assert explain_of(county, "enterprise", ea)["valid_from"] == NOW.isoformat()
+
+
+def test_bureau_rules_file_changes_the_result(site, county, tmp_path, monkeypatch):
+    """The bureau paints 三级 major hazard sources red (default orange) in its own file: no code change.
+    液氯 30 t, nobody around: R = 12 → 三级 → orange by default, red with the bureau's file; history records both
+    rules versions."""
+    eid = site.enterprise("乙化工", "hazchem", (0, 0), in_chemical_park=True, standardisation_grade=1)
+    site.inventory(eid, "液氯", 30)
+    compute_now(county)
+    assert explain_of(county, "enterprise", eid)["level"] == "orange"
+    override = tmp_path / "bureau.toml"
+    override.write_text('[meta]\nversion = "河曲县应急管理局-1"\n\n'
+                        '[enterprise.major_hazard_source.levels]\n3 = "red"\n', encoding="utf-8")
+    monkeypatch.setenv("RISKMAP_RULES_FILE", str(override))
+    get_settings.cache_clear()
+    try:
+        compute_now(county, now=LATER)
+    finally:
+        monkeypatch.delenv("RISKMAP_RULES_FILE")
+        get_settings.cache_clear()
+    result = explain_of(county, "enterprise", eid)
+    assert result["level"] == "red" and result["rules_version"] == "河曲县应急管理局-1"
+    with county.connect() as conn:
+        assert [r["rules_version"] for r in history(conn, "enterprise", eid)] == ["2026.11-1", "河曲县应急管理局-1"]
+
+
+def test_a_colour_outside_the_four_is_refused(tmp_path):
+    from geo.errors import InvalidInput
+    from geo.risk import load_rules
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[enterprise.key_sector]\nlevel = "purple"\n', encoding="utf-8")
+    with pytest.raises(InvalidInput, match="purple"):
+        load_rules(bad)
+
+
+hazard_st = st.tuples(st.just("hazard"), st.sampled_from(["general", "major"]),
+                      st.sampled_from(["found", "rectifying", "rectified", "closed"]),
+                      st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31)))
+accident_st = st.tuples(st.just("accident"), st.integers(0, 12), st.integers(0, 60),
+                        st.sampled_from([0.0, 50.0, 999.0, 1000.0, 6000.0]), st.dates(dt.date(2019, 1, 1), TODAY))
+
+
+def add_factor(site: Site, eid: int, factor: tuple) -> None:
+    if factor[0] == "hazard":
+        _, level, status, deadline = factor
+        site.hazard(eid, level, status=status, deadline=deadline)
+    else:
+        _, deaths, injuries, loss, on = factor
+        site.accident(eid, on, deaths=deaths, injuries=injuries, loss_10k_yuan=loss)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(category=st.sampled_from(sorted(INDUSTRY_CATEGORIES)),
+       existing=st.lists(st.one_of(hazard_st, accident_st), max_size=3),
+       added=st.one_of(hazard_st, accident_st))
+def test_adding_a_hazard_or_an_accident_never_lowers_the_level(county, category, existing, added):
+    """Whatever the enterprise and its record, one more hazard or accident never lowers its level or score."""
+    with county.connect() as conn:
+        tx = conn.begin()
+        try:
+            site = Site(conn)
+            eid = site.enterprise("性质测试", category, (0, 0))
+            for factor in existing:
+                add_factor(site, eid, factor)
+            compute(conn, scope=Scope(enterprise_ids=(eid,)), today=TODAY, now=NOW)
+            before = explain(conn, "enterprise", eid)
+            add_factor(site, eid, added)
+            compute(conn, scope=Scope(enterprise_ids=(eid,)), today=TODAY, now=LATER)
+            after = explain(conn, "enterprise", eid)
+        finally:
+            tx.rollback()
+    assert LEVEL_RANK[after["level"]] >= LEVEL_RANK[before["level"]]
+    assert after["score"] >= before["score"]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(category=st.sampled_from(["industry_trade", "gas", "other"]),
+       x=st.floats(-20_000, 20_000), y=st.floats(-20_000, 20_000),
+       diameter_mm=st.sampled_from([None, 114.0, 273.0, 508.0, 1016.0]), pressure_mpa=st.floats(0.4, 12))
+def test_an_object_with_no_risk_factor_is_blue(county, category, x, y, diameter_mm, pressure_mpa):
+    """An ordinary unit with no hazard, accident or inventory, and a pipeline with nothing near it, are blue."""
+    with county.connect() as conn:
+        tx = conn.begin()
+        try:
+            site = Site(conn)
+            eid = site.enterprise("无风险单位", category, (x, y))
+            pid = site.pipeline("P-0", [(x + 5000, y), (x + 5600, y + 300)], diameter_mm=diameter_mm,
+                                pressure_mpa=pressure_mpa)
+            compute(conn, scope=Scope(enterprise_ids=(eid,), pipeline_ids=(pid,)), today=TODAY, now=NOW)
+            got = {explain(conn, "enterprise", eid)["level"]} | {r["level"] for r in levels(conn, "pipeline_segment")}
+        finally:
+            tx.rollback()
+    assert got == {"blue"}
+
+
+def test_cli_compute_and_explain(site, county, capsys):
+    """`riskmap risk compute` then `riskmap risk explain enterprise <id>` prints level, score and reasons in Chinese."""
+    from geo.cli import main
+
+    eid = site.enterprise("丙商贸", "industry_trade", (0, 0))
+    site.hazard(eid, "major")
+    site.hazard(eid, "major")
+    assert main(["risk", "compute"]) == 0
+    assert "风险计算完成" in capsys.readouterr().out
+    assert main(["risk", "explain", "enterprise", str(eid)]) == 0
+    out = capsys.readouterr().out
+    assert "风险等级：红 重大" in out and "[红] 未销号重大隐患 2 项" in out
+    assert main(["risk", "explain", "enterprise", str(eid), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["level"] == "red"
+    assert main(["risk", "explain", "mine", "999"]) == 2
+    assert "尚无风险评估结果" in capsys.readouterr().err
+
+
+def test_migration_0002_downgrades_cleanly(engine):
+    """Upgrade a scratch database to head, downgrade to 0001 (risk tables gone), upgrade again."""
+    from geo import migrate
+
+    url = make_url(engine.url.render_as_string(hide_password=False))
+    name = f"{url.database}_mig"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    scratch = create_engine(url.set(database=name))
+    try:
+        migrate.upgrade(scratch)
+        assert {"risk_assessment", "pipeline_segment"} <= set(inspect(scratch).get_table_names())
+        migrate.downgrade(scratch, "0001")
+        tables = set(inspect(scratch).get_table_names())
+        assert not {"risk_assessment", "risk_rules_version", "pipeline_segment"} & tables
+        assert "enterprise" in tables
+        migrate.upgrade(scratch)
+    finally:
+        scratch.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
