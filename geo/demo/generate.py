@@ -380,7 +380,9 @@ def make_pipelines(w: _World, demo: DemoCounty) -> None:
         if not parts:
             continue
         main = max(parts, key=lambda g: g.length)
-        demo.facilities.append({"pipeline_code": code, "kind": "station", "name": f"{code} 河曲站场（示意）",
+        product = code in {s["code"] for s in cfg["synthetic"] if s["medium"] == "product"}
+        demo.facilities.append({"pipeline_code": code, "kind": "depot" if product else "station",
+                                "name": f"{code} 河曲{'油库' if product else '站场'}（示意）",
                                 "geom": w.plane.to_storage(main.interpolate(0.02, normalized=True)),
                                 "source": w.cfg["sources"]["synthetic"]})
         d, k = cfg["valve_spacing_m"] * rng.uniform(0.5, 1.0), 1
