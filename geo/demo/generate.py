@@ -339,7 +339,7 @@ def make_roads(w: _World, demo: DemoCounty) -> None:
     stored = w.plane.to_storage(np.array([p for _, p in pieces], dtype=object))
     for k, ((owner, _), geom) in enumerate(zip(pieces, stored, strict=True), start=1):
         road_class, name = attrs[owner]
-        demo.roads.append({"code": f"R{k:05d}", "name": name, "road_class": road_class, "geom": geom,
+        demo.roads.append({"code": f"HQ-R{k:05d}", "name": name, "road_class": road_class, "geom": geom,
                            "source": w.cfg["sources"]["synthetic"]})
 
 
@@ -649,7 +649,7 @@ def make_buildings(w: _World, demo: DemoCounty) -> None:
 
     def add(poly: Polygon, use: str, floors: int, name: str | None = None) -> None:
         geoms.append(poly)
-        rows.append({"code": f"B{len(rows) + 1:06d}", "name": name, "use_class": use, "floors": floors,
+        rows.append({"code": f"HQ-B{len(rows) + 1:06d}", "name": name, "use_class": use, "floors": floors,
                      "source": w.cfg["sources"]["synthetic"]})
 
     for v in w.village_rows:
