@@ -1,0 +1,488 @@
+"""Route optimisation core of the inspection planner: teams, depots, working hours, priorities, windows.
+
+A plain function over a travel-time matrix (integer seconds between nodes 0..n-1; depots are nodes too),
+solved with OR-Tools' routing library, so it is tested and benchmarked apart from the database.
+Every node that is not a team's depot is a stop to visit.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from geo.errors import InvalidInput, RiskmapError
+
+DEFAULT_MAX_WORK_S = 8 * 3600
+"""A team's working day (8 h), service time included, from issue 6 (bureau practice)."""
+
+UNREACHABLE = None
+"""A matrix entry of None (or math.inf) means no road leads from one node to the other."""
+
+DEFAULT_FIRST_SOLUTIONS = ("PATH_CHEAPEST_ARC", "CHRISTOFIDES", "SAVINGS")
+"""Multi-start: one guided local search from each; measured better than one long run (bench/tsp_quality.py)."""
+
+_FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy
+_METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic
+
+STATUS_LABELS: dict[str, str] = {
+    "ROUTING_NOT_SOLVED": "未求解",
+    "ROUTING_SUCCESS": "已求得可行方案（在时限内优化）",
+    "ROUTING_PARTIAL_SUCCESS_LOCAL_OPTIMUM_NOT_REACHED": "已求得可行方案（时限到，未到局部最优）",
+    "ROUTING_FAIL": "求解失败",
+    "ROUTING_FAIL_TIMEOUT": "时限内未找到方案",
+    "ROUTING_INVALID": "模型无效",
+    "ROUTING_INFEASIBLE": "无可行方案",
+    "ROUTING_OPTIMAL": "已证明最优",
+}
+
+# User-facing texts (Chinese), kept together for review.
+MSG = {
+    "no_teams": "至少需要一个巡查队伍",
+    "matrix_empty": "行程时间矩阵为空",
+    "matrix_square": "行程时间矩阵必须是方阵：共 {n} 行，第 {row} 行有 {cols} 列",
+    "matrix_negative": "行程时间不能为负：第 {i} 行第 {j} 列为 {value}",
+    "matrix_not_number": "行程时间必须是整数秒（不可达填 None）：第 {i} 行第 {j} 列为 {value!r}",
+    "service_size": "服务时间个数（{got}）与节点数（{n}）不一致",
+    "service_negative": "服务时间不能为负：节点 {node} 为 {value} 秒",
+    "depot_range": "队伍“{team}”的驻地节点 {node} 不在 0…{last} 之内",
+    "team_name_dup": "队伍名称重复：{team}",
+    "max_work": "队伍“{team}”的工作时长必须为正数（秒），现为 {value}",
+    "priority_size": "优先级个数（{got}）与节点数（{n}）不一致",
+    "priority_value": "优先级必须是不小于 1 的整数：节点 {node} 为 {value!r}",
+    "window_node": "时间窗的节点 {node} 不在 0…{last} 之内或是队伍驻地",
+    "window_order": "节点 {node} 的时间窗无效：最早 {earliest} 秒晚于最晚 {latest} 秒",
+    "window_dup": "节点 {node} 有多个时间窗",
+    "time_limit": "求解时限必须为正数（秒），现为 {value}",
+    "strategy": "未知的求解策略：{first} / {meta}",
+    "solve_failed": "路线求解失败：{status}",
+    "drop_unreachable": "路网不通：没有任何队伍能从驻地到达该点并返回",
+    "drop_window": "时间窗内无法到达：任何队伍最早 {arrival} 到达，晚于时间窗截止 {latest}",
+    "drop_too_far": "单独往返也超出工作时长：最快往返需 {need_h:.1f} 小时，队伍最长 {limit_h:.1f} 小时",
+    "drop_capacity": "各队工时已排满，按优先级（{priority}）舍弃：优先级低的点先舍弃",
+}
+
+
+class RouteSolveFailed(RiskmapError):
+    code = "route_solve_failed"
+
+
+@dataclass(frozen=True)
+class Team:
+    """One inspection team: leaves from and returns to its depot node; max_work_s None = no limit."""
+
+    name: str
+    depot: int
+    max_work_s: int | None = DEFAULT_MAX_WORK_S
+
+
+@dataclass(frozen=True)
+class StopWindow:
+    """A stop's time window: the visit must start between earliest_s and latest_s (s from day start)."""
+
+    node: int
+    earliest_s: int
+    latest_s: int
+
+
+@dataclass(frozen=True)
+class RouteLimits:
+    """Per-stop priorities (≥1, higher = more urgent; default 1) and optional time windows."""
+
+    priorities: Sequence[int] | None = None
+    windows: Sequence[StopWindow] = ()
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One stop on a route; times are seconds from the team's departure at the start of the day."""
+
+    node: int
+    arrival_s: int
+    start_s: int
+    departure_s: int
+    service_s: int
+
+    @property
+    def wait_s(self) -> int:
+        return self.start_s - self.arrival_s
+
+
+@dataclass(frozen=True)
+class TeamRoute:
+    """A team's ordered stops, its return time to the depot and its travel/service/wait seconds."""
+
+    team: Team
+    visits: tuple[Visit, ...]
+    travel_s: int
+    service_s: int
+    wait_s: int
+    return_s: int
+
+    @property
+    def nodes(self) -> list[int]:
+        return [v.node for v in self.visits]
+
+    @property
+    def total_h(self) -> float:
+        return self.return_s / 3600
+
+
+@dataclass(frozen=True)
+class DroppedStop:
+    """A stop no team visits, with the priority it had and the Chinese reason."""
+
+    node: int
+    priority: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """The solver's answer: one route per team (in the teams' order), dropped stops, objective, status."""
+
+    routes: tuple[TeamRoute, ...]
+    dropped: tuple[DroppedStop, ...]
+    objective: int
+    status: str
+    solve_s: float
+    improvements: tuple[tuple[float, int], ...] = field(default=(), repr=False)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def travel_s(self) -> int:
+        return sum(r.travel_s for r in self.routes)
+
+
+def solve_routes(
+    matrix: Sequence[Sequence[int | float | None]],
+    service_times: Sequence[int],
+    teams: Sequence[Team],
+    limits: RouteLimits | None = None,
+    time_limit_s: float = 10.0,
+    *,
+    first_solutions: Sequence[str] = DEFAULT_FIRST_SOLUTIONS,
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH",
+    gls_lambda: float = 0.5,
+) -> RoutePlan:
+    """Plan one day's routes minimising total travel seconds; stops drop only when no plan holds them all.
+
+    Dropping a stop costs more than any possible route cost, and dropping one stop of a higher priority
+    costs more than dropping every lower-priority stop, so low-priority stops are dropped first. The time
+    limit is shared by one guided-local-search run per first-solution strategy; the best plan wins.
+    """
+    limits = limits or RouteLimits()
+    travel, unreachable = _validate(matrix, service_times, teams, limits, time_limit_s)
+    if not first_solutions:
+        raise InvalidInput(MSG["strategy"].format(first="（空）", meta=metaheuristic))
+    n = len(travel)
+    depots = {t.depot for t in teams}
+    stops = [i for i in range(n) if i not in depots]
+    priorities = _priorities(limits, n)
+    windows = {w.node: w for w in limits.windows}
+    penalties = _drop_penalties(travel, stops, priorities, len(teams))
+
+    started = time.perf_counter()
+    best: tuple[int, list[list[int]], str] | None = None
+    improvements: list[tuple[float, int]] = []
+    statuses: list[str] = []
+    share_s = time_limit_s / len(first_solutions)
+    for k, strategy in enumerate(first_solutions):
+        params = _search_parameters(strategy, metaheuristic, gls_lambda, share_s)
+        found = _solve_once(travel, service_times, teams, windows, unreachable, penalties, params,
+                            improvements=improvements, started=started)
+        statuses.append(found[2])
+        if found[0] is not None and (best is None or found[0] < best[0]):
+            best = (found[0], found[1], found[2])
+    solve_s = time.perf_counter() - started
+    if best is None:
+        status = statuses[-1]
+        raise RouteSolveFailed(MSG["solve_failed"].format(status=STATUS_LABELS.get(status, status)))
+    objective, nodes, status = best
+
+    routes = tuple(
+        _schedule_route(team, nodes[v], travel, service_times, windows) for v, team in enumerate(teams)
+    )
+    visited = {node for r in routes for node in r.nodes}
+    dropped = tuple(
+        DroppedStop(s, priorities[s], _drop_reason(s, travel, unreachable, service_times, teams, windows,
+                                                   priorities[s]))
+        for s in stops
+        if s not in visited
+    )
+    return RoutePlan(routes, dropped, objective, status, solve_s, tuple(improvements))
+
+
+def _solve_once(
+    travel: list[list[int]],
+    service_times: Sequence[int],
+    teams: Sequence[Team],
+    windows: dict[int, StopWindow],
+    unreachable: set[tuple[int, int]],
+    penalties: dict[int, int],
+    params: object,
+    *,
+    improvements: list[tuple[float, int]],
+    started: float,
+) -> tuple[int | None, list[list[int]], str]:
+    """Build the routing model and run one search; return objective, stop nodes per team, status name."""
+    n = len(travel)
+    depots = [t.depot for t in teams]
+    manager = pywrapcp.RoutingIndexManager(n, len(teams), depots, depots)
+    routing = pywrapcp.RoutingModel(manager)
+    arc = routing.RegisterTransitMatrix(travel)
+    routing.SetArcCostEvaluatorOfAllVehicles(arc)
+    _forbid_arcs(routing, manager, teams, unreachable)
+    if windows or any(t.max_work_s is not None for t in teams):
+        _add_time_dimension(routing, manager, travel, service_times, teams, windows)
+    for node, penalty in penalties.items():
+        routing.AddDisjunction([manager.NodeToIndex(node)], penalty)
+
+    def record_improvement() -> None:
+        cost = routing.CostVar().Max()
+        if not improvements or cost < improvements[-1][1]:
+            improvements.append((time.perf_counter() - started, cost))
+
+    routing.AddAtSolutionCallback(record_improvement)
+    solution = routing.SolveWithParameters(params)
+    status = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
+    if solution is None:
+        return None, [], status
+    nodes = [_route_nodes(routing, manager, solution, v) for v in range(len(teams))]
+    return solution.ObjectiveValue(), nodes, status
+
+
+def _validate(
+    matrix: Sequence[Sequence[int | float | None]],
+    service_times: Sequence[int],
+    teams: Sequence[Team],
+    limits: RouteLimits,
+    time_limit_s: float,
+) -> tuple[list[list[int]], set[tuple[int, int]]]:
+    """Check the input once at the boundary; return the integer matrix (None/inf → a huge cost)."""
+    n = len(matrix)
+    if n == 0:
+        raise InvalidInput(MSG["matrix_empty"])
+    if not teams:
+        raise InvalidInput(MSG["no_teams"])
+    if not time_limit_s or time_limit_s <= 0:
+        raise InvalidInput(MSG["time_limit"].format(value=time_limit_s))
+    cells: list[list[int | None]] = []
+    for i, row in enumerate(matrix):
+        if len(row) != n:
+            raise InvalidInput(MSG["matrix_square"].format(n=n, row=i, cols=len(row)))
+        cells.append([_seconds(value, i, j) for j, value in enumerate(row)])
+    if len(service_times) != n:
+        raise InvalidInput(MSG["service_size"].format(got=len(service_times), n=n))
+    for node, s in enumerate(service_times):
+        if s < 0:
+            raise InvalidInput(MSG["service_negative"].format(node=node, value=s))
+    names: set[str] = set()
+    for t in teams:
+        if not 0 <= t.depot < n:
+            raise InvalidInput(MSG["depot_range"].format(team=t.name, node=t.depot, last=n - 1))
+        if t.name in names:
+            raise InvalidInput(MSG["team_name_dup"].format(team=t.name))
+        names.add(t.name)
+        if t.max_work_s is not None and t.max_work_s <= 0:
+            raise InvalidInput(MSG["max_work"].format(team=t.name, value=t.max_work_s))
+    if limits.priorities is not None:
+        if len(limits.priorities) != n:
+            raise InvalidInput(MSG["priority_size"].format(got=len(limits.priorities), n=n))
+        for node, p in enumerate(limits.priorities):
+            if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+                raise InvalidInput(MSG["priority_value"].format(node=node, value=p))
+    depots = {t.depot for t in teams}
+    seen: set[int] = set()
+    for w in limits.windows:
+        if not 0 <= w.node < n or w.node in depots:
+            raise InvalidInput(MSG["window_node"].format(node=w.node, last=n - 1))
+        if w.earliest_s > w.latest_s or w.latest_s < 0:
+            raise InvalidInput(MSG["window_order"].format(node=w.node, earliest=w.earliest_s, latest=w.latest_s))
+        if w.node in seen:
+            raise InvalidInput(MSG["window_dup"].format(node=w.node))
+        seen.add(w.node)
+    unreachable = {(i, j) for i, row in enumerate(cells) for j, v in enumerate(row) if v is None}
+    finite_max = max((v for row in cells for v in row if v is not None), default=0)
+    # Unreachable arcs are removed from the model; the placeholder only keeps the matrix rectangular.
+    travel = [[finite_max if v is None else v for v in row] for row in cells]
+    return travel, unreachable
+
+
+def _seconds(value: object, i: int, j: int) -> int | None:
+    """One matrix cell as whole seconds; None for no road (None or +inf)."""
+    if value is None or (isinstance(value, float) and value == math.inf):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, numbers.Real)):
+        raise InvalidInput(MSG["matrix_not_number"].format(i=i, j=j, value=value))
+    if isinstance(value, numbers.Integral):
+        seconds = int(value)
+    elif math.isfinite(float(value)) and float(value).is_integer():
+        seconds = int(float(value))
+    else:
+        raise InvalidInput(MSG["matrix_not_number"].format(i=i, j=j, value=value))
+    if seconds < 0:
+        raise InvalidInput(MSG["matrix_negative"].format(i=i, j=j, value=value))
+    return seconds
+
+
+def _priorities(limits: RouteLimits, n: int) -> list[int]:
+    """Priority of every node (1 when none given)."""
+    return list(limits.priorities) if limits.priorities is not None else [1] * n
+
+
+def _drop_penalties(
+    travel: list[list[int]], stops: list[int], priorities: list[int], n_teams: int
+) -> dict[int, int]:
+    """Disjunction penalty per stop: above any route cost, and lexicographic across priority ranks."""
+    if not stops:
+        return {}
+    max_arc = max(max(row) for row in travel)
+    route_bound = (len(travel) + 2 * n_teams) * max(max_arc, 1) + 1
+    ranks = {p: r for r, p in enumerate(sorted({priorities[s] for s in stops}))}
+    base = len(stops) + 1
+    ceiling = 2**62 // (len(stops) + 1)
+    if route_bound * base ** (len(ranks) - 1) > ceiling:
+        base = 2  # too many ranks for strict ordering within int64: keep order, relax the strictness
+    return {s: min(route_bound * base ** ranks[priorities[s]], ceiling) for s in stops}
+
+
+def _forbid_arcs(
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    teams: Sequence[Team],
+    unreachable: set[tuple[int, int]],
+) -> None:
+    """Remove every arc without a road, so no route can take it (a stop with no road in or out drops)."""
+    starts: dict[int, list[int]] = {}
+    ends: dict[int, list[int]] = {}
+    for v, t in enumerate(teams):
+        starts.setdefault(t.depot, []).append(routing.Start(v))
+        ends.setdefault(t.depot, []).append(routing.End(v))
+    for i, j in unreachable:
+        if i == j:
+            continue
+        for a in starts.get(i) or [manager.NodeToIndex(i)]:
+            for b in ends.get(j) or [manager.NodeToIndex(j)]:
+                routing.NextVar(a).RemoveValue(b)
+
+
+def _add_time_dimension(
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    travel: list[list[int]],
+    service_times: Sequence[int],
+    teams: Sequence[Team],
+    windows: dict[int, StopWindow],
+) -> None:
+    """Working time = travel + service at each stop + waiting; capped per team, windows on stop starts."""
+    depots = {t.depot for t in teams}
+    work = [
+        [travel[i][j] + (0 if i in depots else int(service_times[i])) for j in range(len(travel))]
+        for i in range(len(travel))
+    ]
+    transit = routing.RegisterTransitMatrix(work)
+    horizon = max(
+        [t.max_work_s for t in teams if t.max_work_s is not None]
+        + [w.latest_s + int(service_times[w.node]) + max(travel[w.node]) for w in windows.values()]
+        + [1]
+    )
+    if any(t.max_work_s is None for t in teams):
+        horizon = max(horizon, sum(max(row) for row in work) + 1)
+    slack = horizon if windows else 0
+    caps = [t.max_work_s if t.max_work_s is not None else horizon for t in teams]
+    routing.AddDimensionWithVehicleCapacity(transit, slack, caps, True, "work")
+    dim = routing.GetDimensionOrDie("work")
+    for node, w in windows.items():
+        dim.CumulVar(manager.NodeToIndex(node)).SetRange(w.earliest_s, w.latest_s)
+
+
+def _search_parameters(first_solution: str, metaheuristic: str, gls_lambda: float, time_limit_s: float) -> object:
+    """One search: a first-solution strategy, then the metaheuristic (guided local search) until the limit."""
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.guided_local_search_lambda_coefficient = gls_lambda
+    try:
+        params.first_solution_strategy = _FIRST_SOLUTION.Value.Value(first_solution)
+        params.local_search_metaheuristic = _METAHEURISTIC.Value.Value(metaheuristic)
+    except ValueError as exc:
+        raise InvalidInput(MSG["strategy"].format(first=first_solution, meta=metaheuristic)) from exc
+    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    return params
+
+
+def _route_nodes(
+    routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager, solution: object, vehicle: int
+) -> list[int]:
+    """The stops of one vehicle's route in order, depots excluded."""
+    nodes: list[int] = []
+    index = solution.Value(routing.NextVar(routing.Start(vehicle)))  # type: ignore[attr-defined]
+    while not routing.IsEnd(index):
+        nodes.append(manager.IndexToNode(index))
+        index = solution.Value(routing.NextVar(index))  # type: ignore[attr-defined]
+    return nodes
+
+
+def _schedule_route(
+    team: Team,
+    nodes: list[int],
+    travel: list[list[int]],
+    service_times: Sequence[int],
+    windows: dict[int, StopWindow],
+) -> TeamRoute:
+    """Earliest-start times along a route: arrive, wait for the window to open, serve, drive on."""
+    clock = 0
+    here = team.depot
+    visits: list[Visit] = []
+    travel_s = 0
+    for node in nodes:
+        travel_s += travel[here][node]
+        arrival = clock + travel[here][node]
+        start = max(arrival, windows[node].earliest_s) if node in windows else arrival
+        departure = start + int(service_times[node])
+        visits.append(Visit(node, arrival, start, departure, int(service_times[node])))
+        clock, here = departure, node
+    travel_s += travel[here][team.depot] if nodes else 0
+    return_s = clock + (travel[here][team.depot] if nodes else 0)
+    service_s = sum(v.service_s for v in visits)
+    return TeamRoute(team, tuple(visits), travel_s, service_s, sum(v.wait_s for v in visits), return_s)
+
+
+def _drop_reason(
+    stop: int,
+    travel: list[list[int]],
+    unreachable: set[tuple[int, int]],
+    service_times: Sequence[int],
+    teams: Sequence[Team],
+    windows: dict[int, StopWindow],
+    priority: int,
+) -> str:
+    """Why a stop was dropped: no road, its window, too far for a day, or the teams' hours are full."""
+    reachable = [t for t in teams if (t.depot, stop) not in unreachable and (stop, t.depot) not in unreachable]
+    if not reachable:
+        return MSG["drop_unreachable"]
+    w = windows.get(stop)
+    if w is not None:
+        first = min(travel[t.depot][stop] for t in reachable)
+        if first > w.latest_s:
+            return MSG["drop_window"].format(arrival=_hms(first), latest=_hms(w.latest_s))
+    need = [
+        (max(travel[t.depot][stop], w.earliest_s if w else 0) + int(service_times[stop]) + travel[stop][t.depot], t)
+        for t in reachable
+    ]
+    if all(t.max_work_s is not None and s > t.max_work_s for s, t in need):
+        fastest = min(s for s, _ in need)
+        longest = max(t.max_work_s or 0 for t in reachable)
+        return MSG["drop_too_far"].format(need_h=fastest / 3600, limit_h=longest / 3600)
+    return MSG["drop_capacity"].format(priority=priority)
+
+
+def _hms(seconds: int) -> str:
+    """Seconds from day start as 时:分 (e.g. 2:05) for messages."""
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}"
