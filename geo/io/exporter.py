@@ -1,0 +1,213 @@
+"""Export a layer as the bureau's ledger (xlsx, Chinese headers and labels) or as GeoJSON/GeoPackage/Shapefile.
+
+Every format carries Chinese labels for code lists and 是/否 for flags, and re-imports to the same data
+with geo.io.importer. Geometry is CGCS2000 lon/lat (EPSG:4490); point layers get 经度/纬度 columns in
+xlsx, other layers a 几何(WKT) column. Shapefiles use ≤10-byte English field names (dBase limit),
+UTF-8 text with a .cpg, and a field-name note (<name>_字段说明.csv) beside them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, text
+
+from geo.config import get_settings
+from geo.errors import InvalidInput, NotFound
+from geo.io.layers import Field, Layer, get_layer
+from geo.models import Base
+
+ExportFormat = Literal["xlsx", "geojson", "gpkg", "shp"]
+FORMATS: dict[str, str] = {"xlsx": ".xlsx", "geojson": ".geojson", "gpkg": ".gpkg", "shp": ".shp"}
+XLSX_CELL_LIMIT = 32767
+"""Excel's maximum characters in one cell (a WKT longer than this cannot go into the ledger)."""
+SHP_TEXT_LIMIT_BYTES = 254
+LON_HEADER, LAT_HEADER, WKT_HEADER = "经度", "纬度", "几何(WKT)"
+
+
+@dataclass
+class ExportResult:
+    """Where the export went and how many rows it holds."""
+
+    path: Path
+    rows: int
+    extra_files: list[Path] = field(default_factory=list)
+
+
+def default_export_path(layer: str, fmt: str) -> Path:
+    """.riskmap/exports/<layer>.<ext> under the project home."""
+    return get_settings().home / "exports" / f"{layer}{FORMATS[fmt]}"
+
+
+def _township_filter(layer: Layer) -> str:
+    table = Base.metadata.tables[layer.table]
+    if layer.name == "township":
+        return "t.code = :town"
+    if "township_id" in table.c:
+        return "t.township_id = (SELECT id FROM township WHERE code = :town)"
+    if layer.spatial:
+        return f't."{layer.geom_column}" && tw_filter.geom AND ST_Intersects(t."{layer.geom_column}", tw_filter.geom)'
+    return "ref.township_id = (SELECT id FROM township WHERE code = :town)"
+
+
+def _select_sql(layer: Layer, *, township: bool) -> str:
+    """One SELECT of the layer with its references as codes (USCC, pipeline, township)."""
+    cols: list[str] = []
+    joins: list[str] = []
+    for f in layer.fields:
+        if f.ref is None:
+            cols.append(f't."{f.name}"')
+        elif f.ref.table == "township":
+            cols.append(f'tw.code AS "{f.name}"')
+            joins.append('LEFT JOIN township tw ON tw.id = t.township_id')
+        else:
+            cols.append(f'ref."{f.ref.key}" AS "{f.name}"')
+            joins.append(f'LEFT JOIN "{f.ref.table}" ref ON ref.id = t."{f.ref.fk}"')
+    if layer.spatial:
+        cols.append(f'ST_AsBinary(t."{layer.geom_column}") AS geom_wkb')
+    where = ""
+    if township:
+        if layer.spatial and "township_id" not in Base.metadata.tables[layer.table].c and layer.name != "township":
+            joins.append("CROSS JOIN (SELECT geom FROM township WHERE code = :town) tw_filter")
+        where = f"WHERE {_township_filter(layer)}"
+    return f'SELECT {", ".join(cols)} FROM "{layer.table}" t {" ".join(joins)} {where} ORDER BY t.id'
+
+
+def fetch_layer(conn: Connection, layer: Layer, *, township_code: str | None = None) -> tuple[
+        pd.DataFrame, np.ndarray | None]:
+    """The layer's rows (fields by name, references as codes) and geometries (EPSG:4490)."""
+    params: dict[str, Any] = {}
+    if township_code:
+        code = township_code + "000" if len(township_code) == 9 else township_code
+        if conn.execute(text("SELECT 1 FROM township WHERE code = :c"), {"c": code}).scalar() is None:
+            raise NotFound(f"没有乡镇代码为 {township_code} 的乡镇")
+        params["town"] = code
+    result = conn.execute(text(_select_sql(layer, township=bool(township_code))), params)
+    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    geoms = None
+    if layer.spatial:
+        geoms = shapely.from_wkb(np.asarray([bytes(b) for b in frame.pop("geom_wkb")], dtype=object)) \
+            if len(frame) else np.empty(0, dtype=object)
+    return frame, geoms
+
+
+def _present(f: Field, value: Any) -> Any:
+    """A stored value as a person reads it: code → Chinese label, flag → 是/否, date → ISO text."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if f.kind == "code" and f.codes:
+        return f.codes.get(value, value)
+    if f.kind == "bool":
+        return "是" if value else "否"
+    if f.kind == "date" and isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def present_frame(layer: Layer, frame: pd.DataFrame, *, names: str = "header") -> pd.DataFrame:
+    """Rows with Chinese labels, headed by Chinese headers (or shapefile names), typed for the writers."""
+    out = {}
+    for f in layer.fields:
+        column = f.header if names == "header" else f.shp_name
+        values = [_present(f, v) for v in frame[f.name]] if len(frame) else []
+        if f.kind == "int":
+            out[column] = pd.array(values, dtype="Int64")
+        elif f.kind == "float":
+            out[column] = pd.array([np.nan if v is None else float(v) for v in values], dtype="float64")
+        else:
+            out[column] = pd.array(values, dtype=object)
+    return pd.DataFrame(out, index=range(len(frame)))
+
+
+def write_xlsx(layer: Layer, frame: pd.DataFrame, geoms: np.ndarray | None, path: Path) -> None:
+    """The 台账: a title row, Chinese headers, labels; 经度/纬度 for points, 几何(WKT) otherwise."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    table = present_frame(layer, frame)
+    if geoms is not None:
+        if layer.geom_kind == "point":
+            table[LON_HEADER] = shapely.get_x(geoms) if len(geoms) else []
+            table[LAT_HEADER] = shapely.get_y(geoms) if len(geoms) else []
+        else:
+            wkts = shapely.to_wkt(geoms, rounding_precision=-1) if len(geoms) else []
+            too_long = [i for i, w in enumerate(wkts) if w and len(w) > XLSX_CELL_LIMIT]
+            if too_long:
+                raise InvalidInput(f"第 {too_long[0] + 1} 条的几何超过 Excel 单元格上限（{XLSX_CELL_LIMIT} 字符），"
+                                   "请导出为 gpkg 或 geojson")
+            table[WKT_HEADER] = list(wkts)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = layer.label[:31]
+    sheet.append([f"{layer.label}台账（{dt.date.today().isoformat()} 导出，坐标系 CGCS2000）"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(list(table.columns))
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for row in table.itertuples(index=False):
+        sheet.append([None if (v is pd.NA or (isinstance(v, float) and np.isnan(v))) else
+                      (int(v) if isinstance(v, np.integer) else v) for v in row])
+    for i, column in enumerate(table.columns, start=1):
+        sheet.column_dimensions[sheet.cell(row=2, column=i).column_letter].width = max(10, 2 * len(column) + 2)
+    sheet.freeze_panes = "A3"
+    book.save(path)
+
+
+def _write_vector(frame: pd.DataFrame, geoms: np.ndarray, path: Path, *, driver: str, **options: Any) -> None:
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=4490), crs=4490)
+    gdf.to_file(path, driver=driver, engine="pyogrio", **options)
+
+
+def write_shapefile(layer: Layer, frame: pd.DataFrame, geoms: np.ndarray, path: Path) -> list[Path]:
+    """Shapefile with English short field names, UTF-8 .cpg, and the field-name note beside it."""
+    kinds = {g.geom_type.removeprefix("Multi") for g in geoms if g is not None}
+    if len(kinds) > 1:
+        raise InvalidInput(f"Shapefile 只能保存一种几何类型（本图层有 {'、'.join(sorted(kinds))}），请导出为 gpkg")
+    table = present_frame(layer, frame, names="shp")
+    _write_vector(table, geoms, path, driver="ESRI Shapefile", encoding="UTF-8")
+    note = path.with_name(f"{path.stem}_字段说明.csv")
+    with note.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["字段名", "中文名称", "说明"])
+        for f in layer.fields:
+            remark = "代码表：" + "、".join(f.codes.values()) if f.codes else ""
+            if f.kind == "str" and (f.max_len is None or f.max_len * 3 > SHP_TEXT_LIMIT_BYTES):
+                remark = f"Shapefile 文本最长 {SHP_TEXT_LIMIT_BYTES} 字节（约 84 个汉字），更长的内容请导出 gpkg"
+            writer.writerow([f.shp_name, f.header, remark])
+    return [note]
+
+
+def export_layer(engine: Engine, layer: str, path: Path | str, *, fmt: ExportFormat | str,
+                 township_code: str | None = None) -> ExportResult:
+    """Write one layer (optionally one township's part) to `path` in xlsx, geojson, gpkg or shp."""
+    spec = get_layer(layer)
+    if fmt not in FORMATS:
+        raise InvalidInput(f"不支持的导出格式 {fmt}；可选：{'、'.join(FORMATS)}")
+    if not spec.spatial and fmt != "xlsx":
+        raise InvalidInput(f"{spec.label}图层没有几何，只能导出为 xlsx 台账")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with engine.connect() as conn:
+        frame, geoms = fetch_layer(conn, spec, township_code=township_code)
+    extra: list[Path] = []
+    if fmt == "xlsx":
+        write_xlsx(spec, frame, geoms, path)
+    elif fmt == "shp":
+        assert geoms is not None
+        extra = write_shapefile(spec, frame, geoms, path)
+    else:
+        assert geoms is not None
+        driver = "GeoJSON" if fmt == "geojson" else "GPKG"
+        if path.exists():
+            path.unlink()
+        _write_vector(present_frame(spec, frame), geoms, path, driver=driver)
+    return ExportResult(path=path, rows=len(frame), extra_files=extra)

@@ -1,0 +1,501 @@
+"""Import one file into one layer: read, map columns, convert to CGCS2000, validate, write — all or nothing.
+
+Attribute cells are parsed in Python (they are text); every spatial and referential check runs as one
+set-based SQL statement over a staging table in the same transaction, and the rows go into the target
+table with one INSERT … SELECT. Any rejected row means nothing is written and ImportRejected is raised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import Connection, Engine, text
+
+from geo.config import get_settings
+from geo.county import metric_srid
+from geo.errors import InvalidInput, RiskmapError
+from geo.io.columns import ColumnMap, is_known_header, map_columns
+from geo.io.coords import SourceCrs, parse_crs_option, resolve_source, to_storage
+from geo.io.layers import Field, Layer, get_layer
+from geo.io.parse import CellProblem, as_text, code_problem, is_blank, normalize_code, parse_cell
+from geo.io.readers import RawTable, Reject, read_raw
+from geo.models import Base
+
+RULES_FILE = Path(__file__).with_name("rules.toml")
+
+GEOMETRY_FIELD = "几何"
+MSG = {
+    "no_geometry": "缺少几何（坐标为空）",
+    "empty_geometry": "几何为空",
+    "bad_wkt": "几何（WKT）无法解析",
+    "bad_lonlat": "经纬度不是数字",
+    "wrong_type": "几何类型应为{kind}，实为 {actual}",
+    "invalid": "几何无效：{reason}",
+    "unrepairable": "几何无效且无法安全修复：{reason}",
+    "outside": "坐标在县界之外（超出 {tol:.0f} 米容差）",
+    "swapped": "经纬度颠倒（对调后落在县内，请在源文件中改正经度、纬度两列）",
+    "dup_file": "编码在文件内重复（与第 {first} 行相同）",
+    "dup_table": "编码已存在于数据库（如需更新请用 --update）",
+    "unknown_ref": "未知的{label}（数据库中没有编码 {code}）",
+    "no_township": "无法确定所属乡镇：未填乡镇代码，且位置不在任何乡镇范围内",
+}
+GEOM_KIND_LABEL = {"point": "点", "line": "线", "polygon": "面"}
+VALIDITY_REASONS = {
+    "Ring Self-intersection": "环自相交",
+    "Self-intersection": "自相交",
+    "Too few points": "点数太少",
+    "Hole lies outside shell": "内环在外环之外",
+    "Nested shells": "外环相互嵌套",
+    "Nested holes": "内环相互嵌套",
+    "Interior is disconnected": "内部不连通",
+    "Invalid Coordinate": "坐标无效",
+    "Duplicate Rings": "重复的环",
+}
+EXTRACT_DIMENSION = {"point": 1, "line": 2, "polygon": 3}
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What --repair changed: row, field and the action in Chinese."""
+
+    row: int
+    field: str
+    action: str
+
+
+@dataclass
+class ImportResult:
+    """Outcome of an import that was written: rows inserted (and updated), repairs made, notes."""
+
+    layer: str
+    path: Path
+    inserted: int
+    updated: int = 0
+    rows_read: int = 0
+    source_crs: str = ""
+    repairs: list[Repair] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+
+class ImportRejected(RiskmapError):
+    """Some rows were refused, so nothing was written; `rejects` lists row, field and reason."""
+
+    code = "import_rejected"
+
+    def __init__(self, message: str, *, rejects: list[Reject], repairs: list[Repair], rows_read: int) -> None:
+        super().__init__(message)
+        self.rejects = rejects
+        self.repairs = repairs
+        self.rows_read = rows_read
+
+
+def load_rules(path: Path = RULES_FILE) -> dict[str, Any]:
+    """The import thresholds (county tolerance in metres, projected-coordinates share)."""
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+@dataclass
+class _Staged:
+    """Rows ready for the staging table, with what was already found wrong."""
+
+    row_numbers: list[int]
+    parts: list[int]
+    geoms: np.ndarray | None
+    attrs: list[dict[str, Any]]
+    keys: list[str | None]
+    ref_codes: list[str | None]
+    township_codes: list[str | None]
+    rejects: list[Reject]
+    notes: list[str]
+    rows_read: int
+    source: SourceCrs
+
+
+def _header_of(layer: Layer, cmap: ColumnMap, name: str) -> str:
+    return cmap.fields.get(name, layer.field(name).header)
+
+
+def _require_columns(layer: Layer, cmap: ColumnMap, raw: RawTable) -> None:
+    missing = [f.header for f in layer.fields if f.required and f.name not in cmap.fields]
+    if layer.spatial and raw.tabular and not (cmap.wkt or (cmap.lon and cmap.lat)):
+        missing.append("经度、纬度（或 几何(WKT)）")
+    if missing:
+        raise InvalidInput(f"文件缺少必填列：{'、'.join(missing)}（{layer.label}图层）")
+
+
+def _table_geometries(raw: RawTable, cmap: ColumnMap, rejects: list[Reject]) -> np.ndarray:
+    """Points from lon/lat columns, or shapes from a WKT column; unparsable cells become rejects."""
+    out = np.empty(len(raw.rows), dtype=object)
+    for i, (row, number) in enumerate(zip(raw.rows, raw.row_numbers, strict=True)):
+        if cmap.wkt and not is_blank(row.get(cmap.wkt)):
+            try:
+                out[i] = shapely.from_wkt(as_text(row[cmap.wkt]))
+            except shapely.errors.GEOSException:
+                rejects.append(Reject(number, cmap.wkt, MSG["bad_wkt"], as_text(row[cmap.wkt])[:80]))
+            continue
+        if not cmap.lon or not cmap.lat:
+            continue
+        lon, lat = row.get(cmap.lon), row.get(cmap.lat)
+        if is_blank(lon) and is_blank(lat):
+            continue
+        try:
+            out[i] = shapely.Point(float(as_text(lon)), float(as_text(lat)))
+        except (ValueError, TypeError):
+            rejects.append(Reject(number, f"{cmap.lon}/{cmap.lat}", MSG["bad_lonlat"], f"{lon}, {lat}"))
+    return out
+
+
+def _fit_geometry(layer: Layer, geom: Any) -> Any:
+    """Shape a geometry to the layer's kind where that is lossless (one-part Multi → single)."""
+    if geom is None or layer.geom_kind in (None, "any"):
+        return geom
+    if layer.geom_kind == "point" and geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+        return geom.geoms[0]
+    return geom
+
+
+_KIND_TYPES = {"point": ("Point",), "line": ("LineString", "MultiLineString"),
+               "polygon": ("Polygon", "MultiPolygon")}
+
+
+def _geometry_problem(layer: Layer, geom: Any) -> str | None:
+    if geom is None:
+        return MSG["no_geometry"]
+    if geom.is_empty:
+        return MSG["empty_geometry"]
+    if layer.geom_kind in _KIND_TYPES and geom.geom_type not in _KIND_TYPES[layer.geom_kind]:
+        return MSG["wrong_type"].format(kind=GEOM_KIND_LABEL[layer.geom_kind], actual=geom.geom_type)
+    return None
+
+
+def _parse_row(layer: Layer, cmap: ColumnMap, row: dict[str, Any], number: int,
+               rejects: list[Reject]) -> tuple[dict[str, Any], dict[str, str | None]]:
+    attrs: dict[str, Any] = {}
+    codes: dict[str, str | None] = {}
+    for f in layer.fields:
+        header = _header_of(layer, cmap, f.name)
+        cell = row.get(cmap.fields[f.name]) if f.name in cmap.fields else None
+        try:
+            value = parse_cell(f, cell)
+        except CellProblem as problem:
+            rejects.append(Reject(number, header, str(problem), "" if is_blank(cell) else as_text(cell)))
+            continue
+        if f.ref is not None or f.name == layer.key:
+            code = normalize_code(f, value) if isinstance(value, str) else None
+            issue = code_problem(f, code) if code else None
+            if issue:
+                rejects.append(Reject(number, header, issue, code or ""))
+            codes[f.name] = code
+            if f.ref is not None:
+                continue
+            value = code
+        attrs[f.name] = value
+    if layer.name == "township" and not attrs.get("county_code"):
+        attrs["county_code"] = get_settings().county_code
+    return attrs, codes
+
+
+def stage_rows(raw: RawTable, layer: Layer, *, declared: SourceCrs | None, rules: dict[str, Any]) -> _Staged:
+    """Parse cells and geometries of a raw table into staging rows, collecting row-level rejects."""
+    cmap = map_columns(layer, raw.headers, ignore=raw.ignore, dbf=raw.dbf)
+    _require_columns(layer, cmap, raw)
+    rejects = list(raw.rejects)
+    notes = [f"未识别的列（已忽略）：{'、'.join(cmap.unknown)}"] if cmap.unknown else []
+    source = resolve_source(declared, raw.crs)
+    geoms = None
+    if layer.spatial:
+        found = _table_geometries(raw, cmap, rejects) if raw.tabular else raw.geometries
+        assert found is not None
+        geoms = to_storage(found, source, max_projected_share=float(rules["projected_share"]))
+    numbers, parts, attrs, keys, refs, towns, shapes = [], [], [], [], [], [], []
+    ref_field, town_field = layer.ref_field, layer.township_field
+    for i, (row, number) in enumerate(zip(raw.rows, raw.row_numbers, strict=True)):
+        row_attrs, codes = _parse_row(layer, cmap, row, number, rejects)
+        pieces: list[Any] = [None]
+        if geoms is not None:
+            geom = _fit_geometry(layer, geoms[i])
+            problem = _geometry_problem(layer, geom)
+            if problem and not any(r.row == number and r.field in (cmap.wkt, GEOMETRY_FIELD) for r in rejects):
+                rejects.append(Reject(number, cmap.wkt or GEOMETRY_FIELD, problem))
+            pieces = list(geom.geoms) if (layer.explode and geom is not None and hasattr(geom, "geoms")) \
+                else [geom]
+        key = codes.get(layer.key) if layer.key else None
+        if len(pieces) > 1:
+            notes.append(f"第 {number} 行：多段线拆分为 {len(pieces)} 条" + (f"，编号加后缀 -1…-{len(pieces)}"
+                                                                            if key else ""))
+        for part, piece in enumerate(pieces, start=1):
+            part_attrs = dict(row_attrs)
+            part_key = f"{key}-{part}" if key and len(pieces) > 1 else key
+            if layer.key and part_key:
+                part_attrs[layer.key] = part_key
+            numbers.append(number)
+            parts.append(part)
+            shapes.append(piece)
+            attrs.append(part_attrs)
+            keys.append(part_key)
+            refs.append(codes.get(ref_field.name) if ref_field else None)
+            towns.append(codes.get(town_field.name) if town_field else None)
+    return _Staged(row_numbers=numbers, parts=parts,
+                   geoms=np.asarray(shapes, dtype=object) if layer.spatial else None, attrs=attrs, keys=keys,
+                   ref_codes=refs, township_codes=towns, rejects=rejects, notes=notes,
+                   rows_read=len(raw.rows), source=source)
+
+
+_CREATE_STAGE = """
+CREATE TEMP TABLE io_stage (
+    row_no integer NOT NULL, part integer NOT NULL, geom geometry(Geometry, 4490), attrs jsonb NOT NULL,
+    key text, ref_code text, township_code text, ref_id integer, township_id integer
+) ON COMMIT DROP
+"""
+
+
+def copy_stage(conn: Connection, staged: _Staged) -> None:
+    """Create the staging table and COPY every staged row into it (one round trip)."""
+    conn.execute(text("DROP TABLE IF EXISTS io_stage"))
+    conn.execute(text(_CREATE_STAGE))
+    wkb: list[str | None] = [None] * len(staged.row_numbers)
+    if staged.geoms is not None:
+        ok = np.array([g is not None and not g.is_empty for g in staged.geoms], dtype=bool)
+        if ok.any():
+            hexes = shapely.to_wkb(shapely.set_srid(staged.geoms[ok], 4490), hex=True, include_srid=True)
+            for i, h in zip(np.flatnonzero(ok), hexes, strict=True):
+                wkb[i] = h
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for row in zip(staged.row_numbers, staged.parts, wkb, staged.attrs, staged.keys, staged.ref_codes,
+                   staged.township_codes, strict=True):
+        number, part, geom, attrs, key, ref, town = row
+        writer.writerow([number, part, geom or "", json.dumps(attrs, ensure_ascii=False), key or "", ref or "",
+                         town or ""])
+    buf.seek(0)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.copy_expert("COPY io_stage (row_no, part, geom, attrs, key, ref_code, township_code) "
+                           "FROM STDIN WITH (FORMAT csv)", buf)
+    finally:
+        cursor.close()
+
+
+def _validity_reason(reason: str) -> str:
+    for english, chinese in VALIDITY_REASONS.items():
+        if reason.startswith(english):
+            return chinese + reason[len(english):]
+    return reason
+
+
+def check_validity(conn: Connection, layer: Layer, *, repair: bool) -> tuple[list[Reject], list[Repair]]:
+    """Invalid geometries: repaired with ST_MakeValid keeping the geometry kind (--repair), else rejected."""
+    invalid = conn.execute(text(
+        "SELECT row_no, part, ST_IsValidReason(geom) FROM io_stage "
+        "WHERE geom IS NOT NULL AND NOT ST_IsValid(geom) ORDER BY row_no, part")).all()
+    if not invalid:
+        return [], []
+    if not repair:
+        return [Reject(r, GEOMETRY_FIELD, MSG["invalid"].format(reason=_validity_reason(why))) for r, _, why
+                in invalid], []
+    dim = EXTRACT_DIMENSION.get(layer.geom_kind or "")
+    fixed = conn.execute(text(
+        "UPDATE io_stage SET geom = CASE WHEN CAST(:dim AS integer) IS NULL THEN ST_MakeValid(geom) "
+        "ELSE ST_CollectionExtract(ST_MakeValid(geom), :dim) END "
+        "WHERE geom IS NOT NULL AND NOT ST_IsValid(geom) "
+        "RETURNING row_no, ST_GeometryType(geom), ST_NumGeometries(geom), ST_IsEmpty(geom) OR NOT ST_IsValid(geom)"),
+        {"dim": dim}).all()
+    broken = {r for r, *_, bad in fixed if bad}
+    reasons = {r: why for r, _, why in invalid}
+    rejects = [Reject(r, GEOMETRY_FIELD, MSG["unrepairable"].format(reason=_validity_reason(reasons[r])))
+               for r in sorted(broken)]
+    repairs = [Repair(r, GEOMETRY_FIELD, f"{_validity_reason(reasons[r])} → 已用 ST_MakeValid 修复为 "
+                                         f"{kind.removeprefix('ST_')}（{n} 部分）")
+               for r, kind, n, bad in fixed if not bad]
+    return rejects, repairs
+
+
+_COUNTY_CHECK = """
+WITH c AS (
+    SELECT ST_Buffer(ST_Transform(geom, :srid), :tol) AS g FROM county WHERE code = :county
+), s AS (
+    SELECT row_no, geom, ST_FlipCoordinates(geom) AS flipped,
+           ST_XMin(geom) >= -180 AND ST_XMax(geom) <= 180 AND ST_YMin(geom) >= -90 AND ST_YMax(geom) <= 90 AS ok,
+           ST_XMin(geom) >= -90 AND ST_XMax(geom) <= 90 AND ST_YMin(geom) >= -180 AND ST_YMax(geom) <= 180
+               AS flip_ok
+    FROM io_stage WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom)
+), verdict AS (
+    SELECT s.row_no, ST_AsText(ST_PointOnSurface(s.geom)) AS at,
+           CASE WHEN (CASE WHEN s.ok THEN ST_Intersects(ST_Transform(s.geom, :srid), c.g) ELSE false END)
+                    THEN 'inside'
+                WHEN (CASE WHEN s.flip_ok THEN ST_Intersects(ST_Transform(s.flipped, :srid), c.g) ELSE false END)
+                    THEN 'swapped'
+                ELSE 'outside' END AS v
+    FROM s CROSS JOIN c
+)
+SELECT DISTINCT row_no, v, at FROM verdict WHERE v <> 'inside' ORDER BY row_no
+"""
+
+
+def check_county(conn: Connection, *, tolerance_m: float) -> list[Reject]:
+    """Rows farther than the tolerance from the county outline; 'swapped' when flipping lon/lat fixes it."""
+    srid = metric_srid(conn)
+    rows = conn.execute(text(_COUNTY_CHECK), {"srid": srid, "tol": tolerance_m,
+                                              "county": get_settings().county_code}).all()
+    return [Reject(r, GEOMETRY_FIELD, MSG[v].format(tol=tolerance_m), at) for r, v, at in rows]
+
+
+def check_duplicates(conn: Connection, layer: Layer, header: str, *, update: bool) -> tuple[list[Reject], int]:
+    """Keys repeated within the file, and keys already in the table (rejected unless --update)."""
+    rejects = [Reject(r, header, MSG["dup_file"].format(first=first), key) for r, key, first in conn.execute(text(
+        "SELECT row_no, key, first_row FROM (SELECT row_no, key, min(row_no) OVER (PARTITION BY key) AS first_row "
+        "FROM io_stage WHERE key IS NOT NULL) d WHERE row_no <> first_row ORDER BY row_no"))]
+    existing = conn.execute(text(
+        f'SELECT s.row_no, s.key FROM io_stage s JOIN "{layer.table}" t ON t."{layer.key}" = s.key '
+        "ORDER BY s.row_no")).all()
+    if update:
+        return rejects, len(existing)
+    return rejects + [Reject(r, header, MSG["dup_table"], key) for r, key in existing], 0
+
+
+def resolve_references(conn: Connection, layer: Layer, headers: dict[str, str]) -> list[Reject]:
+    """Look referenced codes up (enterprise USCC, pipeline code, township code) and keep their ids."""
+    rejects: list[Reject] = []
+    for f, column, code_column in ((layer.ref_field, "ref_id", "ref_code"),
+                                   (layer.township_field, "township_id", "township_code")):
+        if f is None or f.ref is None:
+            continue
+        conn.execute(text(
+            f'UPDATE io_stage s SET {column} = r.id FROM "{f.ref.table}" r WHERE r."{f.ref.key}" = s.{code_column}'))
+        missing = conn.execute(text(
+            f"SELECT DISTINCT row_no, {code_column} FROM io_stage WHERE {code_column} IS NOT NULL "
+            f"AND {column} IS NULL ORDER BY row_no")).all()
+        rejects += [Reject(r, headers[f.name], MSG["unknown_ref"].format(label=f.ref.label, code=code), code)
+                    for r, code in missing]
+    return rejects
+
+
+def assign_townships(conn: Connection, layer: Layer, header: str) -> list[Reject]:
+    """Rows without a township code get the township containing their point on surface (GiST index)."""
+    conn.execute(text(
+        "UPDATE io_stage s SET township_id = t.id FROM township t "
+        "WHERE s.township_id IS NULL AND s.township_code IS NULL AND s.geom IS NOT NULL "
+        "AND ST_Intersects(t.geom, ST_PointOnSurface(s.geom))"))
+    if layer.name != "grid_cell":
+        return []
+    return [Reject(r, header, MSG["no_township"]) for (r,) in conn.execute(text(
+        "SELECT DISTINCT row_no FROM io_stage WHERE township_id IS NULL AND township_code IS NULL "
+        "AND geom IS NOT NULL ORDER BY row_no"))]
+
+
+def _insert_columns(layer: Layer) -> tuple[list[str], list[str]]:
+    table = Base.metadata.tables[layer.table]
+    cols = [f.name for f in layer.fields if f.ref is None]
+    exprs = [f'r."{c}"' for c in cols]
+    if layer.spatial:
+        cols.append(layer.geom_column or "geom")
+        exprs.append("ST_Multi(s.geom)" if layer.multi else "s.geom")
+    for f, column in ((layer.ref_field, "ref_id"), (layer.township_field, "township_id")):
+        if f is not None and f.ref is not None:
+            cols.append(f.ref.fk)
+            exprs.append(f"s.{column}")
+    if layer.township_by_location and layer.township_field is None:
+        cols.append("township_id")
+        exprs.append("s.township_id")
+    if "source" in table.c:
+        cols.append("source")
+        exprs.append("CAST(:source AS text)")
+    return cols, exprs
+
+
+def write_rows(conn: Connection, layer: Layer, *, source: str, update: bool) -> tuple[int, int]:
+    """INSERT … SELECT the staged rows into the layer's table (and UPDATE existing keys with --update)."""
+    cols, exprs = _insert_columns(layer)
+    col_sql = ", ".join(f'"{c}"' for c in cols)
+    select = (f"SELECT {', '.join(exprs)} FROM io_stage s "
+              f'CROSS JOIN LATERAL jsonb_populate_record(NULL::"{layer.table}", s.attrs) r')
+    updated = 0
+    if update and layer.key:
+        sets = ", ".join(f'"{c}" = v."{c}"' for c in cols if c != layer.key)
+        updated = conn.execute(text(
+            f'UPDATE "{layer.table}" t SET {sets} FROM ({select}) AS v ({col_sql}) '
+            f'WHERE t."{layer.key}" = v."{layer.key}"'), {"source": source}).rowcount
+        select += f' WHERE NOT EXISTS (SELECT 1 FROM "{layer.table}" t WHERE t."{layer.key}" = s.key)'
+    inserted = conn.execute(text(f'INSERT INTO "{layer.table}" ({col_sql}) {select} ORDER BY s.row_no, s.part'),
+                            {"source": source}).rowcount
+    return inserted, updated
+
+
+def _sorted(rejects: list[Reject]) -> list[Reject]:
+    """By row; one problem per row and field (the first found: an undecodable cell is not also 'empty')."""
+    seen: set[tuple[int, str]] = set()
+    unique = []
+    for r in rejects:
+        if (r.row, r.field) not in seen:
+            seen.add((r.row, r.field))
+            unique.append(r)
+    return sorted(unique, key=lambda r: r.row)
+
+
+def read_geometries(path: Path, *, crs: str | None = None, layer: str = "township") -> np.ndarray:
+    """A file's geometries converted to CGCS2000 lon/lat exactly as import_file would store them."""
+    spec = get_layer(layer)
+    raw = read_raw(Path(path), is_known=lambda h: is_known_header(spec, h))
+    assert raw.geometries is not None
+    return to_storage(raw.geometries, resolve_source(parse_crs_option(crs), raw.crs))
+
+
+def import_file(engine: Engine, layer: str, path: Path | str, *, crs: str | None = None, repair: bool = False,
+                update: bool = False, encoding: str | None = None, sheet: str | None = None) -> ImportResult:
+    """Import `path` into `layer` in one transaction; ImportRejected (nothing written) if any row is bad."""
+    spec = get_layer(layer)
+    path = Path(path)
+    rules = load_rules()
+    raw = read_raw(path, is_known=lambda h: is_known_header(spec, h), encoding=encoding, sheet=sheet)
+    staged = stage_rows(raw, spec, declared=parse_crs_option(crs), rules=rules)
+    cmap = map_columns(spec, raw.headers, ignore=raw.ignore, dbf=raw.dbf)
+    headers = {f.name: _header_of(spec, cmap, f.name) for f in spec.fields}
+    rejects, repairs = list(staged.rejects), []
+    with engine.begin() as conn:
+        copy_stage(conn, staged)
+        updated = 0
+        if spec.spatial:
+            bad, repairs = check_validity(conn, spec, repair=repair)
+            rejects += bad
+            rejects += check_county(conn, tolerance_m=float(rules["county_tolerance_m"]))
+        if spec.key:
+            bad, updated = check_duplicates(conn, spec, headers[spec.key], update=update)
+            rejects += bad
+        rejects += resolve_references(conn, spec, headers)
+        if spec.township_by_location:
+            town = spec.township_field
+            rejects += assign_townships(conn, spec, headers[town.name] if town else "乡镇代码")
+        if rejects:
+            rejects = _sorted(rejects)
+            rows = len({r.row for r in rejects})
+            raise ImportRejected(
+                f"{path.name}：{rows} 行有问题（共 {len(rejects)} 处），本次导入未写入任何数据",
+                rejects=rejects, repairs=repairs, rows_read=staged.rows_read)
+        inserted, updated = write_rows(conn, spec, source=path.name, update=update)
+    return ImportResult(layer=layer, path=path, inserted=inserted, updated=updated, rows_read=staged.rows_read,
+                        source_crs=staged.source.describe(), repairs=repairs, notes=staged.notes)
+
+
+def write_rejects(rejects: list[Reject], path: Path) -> Path:
+    """The rejects report: CSV in UTF-8 with BOM (Excel opens it), columns 行号/字段/原因/值."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["行号", "字段", "原因", "值"])
+        writer.writerows([r.row, r.field, r.reason, r.value] for r in rejects)
+    return path
+
+
+def default_rejects_path(path: Path) -> Path:
+    """Next to the input: <name>.rejects.csv."""
+    return path.with_name(f"{path.stem}.rejects.csv")

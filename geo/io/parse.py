@@ -1,0 +1,151 @@
+"""Turn raw cells into typed field values (codes from Chinese labels, 是/否, dates), or a Chinese reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from typing import Any
+
+from geo.io.layers import Field
+from geo.uscc import uscc_problem
+
+TRUE_WORDS = {"是", "有", "y", "yes", "true", "t", "1", "√", "✓", "涉及", "构成"}
+FALSE_WORDS = {"否", "无", "n", "no", "false", "f", "0", "×", "✗", "不涉及", "不构成"}
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+class CellProblem(ValueError):
+    """A cell that cannot become its field's value; the message is the Chinese reason."""
+
+
+def is_blank(value: Any) -> bool:
+    """None, NaN/NaT and whitespace-only strings are empty cells."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def as_text(value: Any) -> str:
+    """A cell as text: whole numbers without '.0' (a code typed as a number in Excel)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "item") and not isinstance(value, str):
+        return as_text(value.item())
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def _code(text: str, codes: dict[str, str] | Any) -> str:
+    key = unicodedata.normalize("NFKC", text).strip()
+    if key in codes:
+        return key
+    for code, label in codes.items():
+        if key == label or key in label.split("/") or key.lower() == code.lower():
+            return code
+    allowed = "、".join(codes.values())
+    raise CellProblem(f"不在代码表中（可填：{allowed}）")
+
+
+def _int(text: str) -> int:
+    try:
+        number = float(text.replace(",", ""))
+    except ValueError:
+        raise CellProblem("应为整数") from None
+    if not number.is_integer():
+        raise CellProblem("应为整数")
+    return int(number)
+
+
+def _float(text: str) -> float:
+    try:
+        number = float(text.replace(",", ""))
+    except ValueError:
+        raise CellProblem("应为数字") from None
+    if not math.isfinite(number):
+        raise CellProblem("应为数字")
+    return number
+
+
+def _bool(text: str) -> bool:
+    key = unicodedata.normalize("NFKC", text).strip().lower()
+    if key in TRUE_WORDS:
+        return True
+    if key in FALSE_WORDS:
+        return False
+    raise CellProblem("应为“是”或“否”")
+
+
+def _date(value: Any, text: str) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime().date().isoformat()
+    for pattern in _DATE_PATTERNS:
+        found = pattern.match(text)
+        if found:
+            try:
+                return dt.date(*(int(g) for g in found.groups())).isoformat()
+            except ValueError:
+                break
+    raise CellProblem("应为日期（如 2024-03-05）")
+
+
+def parse_cell(f: Field, value: Any) -> Any:
+    """The typed value of one cell (JSON-ready: dates as ISO text), None for empty; CellProblem if bad."""
+    if is_blank(value):
+        if f.required:
+            raise CellProblem("必填项为空")
+        return f.default
+    text = as_text(value)
+    if f.kind == "date":
+        return _date(value, text)
+    if f.kind == "int":
+        return _int(text)
+    if f.kind == "float":
+        return _float(text)
+    if f.kind == "bool":
+        return value if isinstance(value, bool) else _bool(text)
+    if f.kind == "code":
+        return _code(text, f.codes or {})
+    if f.max_len is not None and len(text) > f.max_len:
+        raise CellProblem(f"超过 {f.max_len} 个字符")
+    return text
+
+
+def normalize_code(f: Field, text: str) -> str:
+    """Business codes as stored: USCC upper-case; 9-digit township codes padded to the 12-digit form."""
+    if f.name in ("uscc", "enterprise_uscc"):
+        return text.upper()
+    if f.name == "township_code" or (f.ref is None and f.name == "code" and f.max_len == 12):
+        return text + "000" if re.fullmatch(r"\d{9}", text) else text
+    return text
+
+
+def code_problem(f: Field, text: str) -> str | None:
+    """Checks of a business code beyond its type: USCC check character, township code form."""
+    if f.name in ("uscc", "enterprise_uscc"):
+        return uscc_problem(text)
+    if f.name == "township_code" or (f.name == "code" and f.max_len == 12):
+        if not re.fullmatch(r"\d{12}", text):
+            return "乡镇代码应为 12 位（或 9 位）数字统计用区划代码"
+    return None

@@ -1,0 +1,262 @@
+"""Read GeoJSON, GeoPackage, Shapefile, KML/KMZ, CSV and XLSX into one raw table of cells and geometries.
+
+Text encodings are detected from the bytes: UTF-8 first, then GBK, then GB18030 (common in Chinese
+GIS data, e.g. a .dbf without .cpg); a cell no candidate decodes is rejected as 无法解码的文字.
+Row numbers are what the user sees: spreadsheet rows (header included) or feature numbers from 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio
+from pyproj import CRS
+
+from geo.errors import InvalidInput
+
+ENCODINGS = ("utf-8", "gbk", "gb18030")
+"""Candidate encodings, in the order tried."""
+
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".kml", ".kmz", ".zip"}
+TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
+KML_OWN_COLUMNS = frozenset({"id", "description", "timestamp", "begin", "end", "altitudeMode", "tessellate",
+                             "extrude", "visibility", "drawOrder", "icon", "snippet"})
+HEADER_SEARCH_ROWS = 10
+"""A ledger may start with a title row or two; the header is looked for in this many first rows."""
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One problem with one cell: row as the user sees it, field (header), reason in Chinese, value."""
+
+    row: int
+    field: str
+    reason: str
+    value: str = ""
+
+
+@dataclass
+class RawTable:
+    """Cells as read (header → value per row), with row numbers, geometries and the file's CRS."""
+
+    headers: list[str]
+    rows: list[dict[str, Any]]
+    row_numbers: list[int]
+    geometries: np.ndarray | None = None
+    crs: CRS | None = None
+    tabular: bool = False
+    rejects: list[Reject] = field(default_factory=list)
+    ignore: frozenset[str] = frozenset()
+    dbf: bool = False
+    """Field names come from a dBase file (10 bytes, possibly cut off)."""
+
+
+def read_raw(path: Path, *, is_known: Callable[[str], bool], encoding: str | None = None,
+             sheet: str | None = None) -> RawTable:
+    """Read any supported file; `is_known` tells header cells from title cells in CSV/XLSX."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise InvalidInput(f"找不到文件：{path}")
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(path, is_known=is_known, sheet=sheet)
+    if suffix in (".csv", ".txt"):
+        return read_csv(path, is_known=is_known, encoding=encoding)
+    if suffix == ".shp" or (suffix == ".dbf" and path.with_suffix(".shp").exists()):
+        return read_shapefile(path.with_suffix(".shp"), encoding=encoding)
+    if suffix in VECTOR_SUFFIXES:
+        return read_vector(path)
+    raise InvalidInput(f"不支持的文件格式 {suffix}；支持 GeoJSON、GeoPackage、Shapefile、KML/KMZ、CSV、XLSX")
+
+
+def decode_cells(raw: list[bytes], *, encoding: str | None = None) -> tuple[str, list[str | None]]:
+    """Decode byte strings with the first candidate encoding that decodes them all (else the best one).
+
+    Returns the encoding and the decoded strings, None where the chosen encoding fails.
+    """
+    candidates = (encoding,) if encoding else ENCODINGS
+    best: tuple[int, str, list[str | None]] | None = None
+    for enc in candidates:
+        out: list[str | None] = []
+        for b in raw:
+            try:
+                out.append(b.decode(enc))
+            except UnicodeDecodeError:
+                out.append(None)
+        failures = sum(v is None for v in out)
+        if failures == 0:
+            return enc, out
+        if best is None or failures < best[0]:
+            best = (failures, enc, out)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _vector_frame(path: Path, **kwargs: Any) -> Any:
+    import pandas as pd
+
+    layers = pyogrio.list_layers(path)
+    frames = []
+    for name, _ in layers:
+        frame = pyogrio.read_dataframe(path, layer=name, **kwargs)
+        if "geometry" in frame:
+            frames.append(frame)
+    if not frames:
+        raise InvalidInput(f"文件 {path.name} 中没有可读取的要素图层")
+    if len(frames) == 1:
+        return frames[0]
+    crs = frames[0].crs
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
+
+
+def _table_from_frame(frame: Any, *, ignore: frozenset[str] = frozenset()) -> RawTable:
+    headers = [str(c) for c in frame.columns if c != "geometry"]
+    rows = frame.drop(columns="geometry").to_dict(orient="records")
+    crs = CRS.from_user_input(frame.crs) if frame.crs is not None else None
+    return RawTable(headers=headers, rows=rows, row_numbers=list(range(1, len(rows) + 1)),
+                    geometries=np.asarray(frame.geometry.values, dtype=object), crs=crs, ignore=ignore)
+
+
+def read_vector(path: Path) -> RawTable:
+    """GeoJSON, GeoPackage, KML/KMZ (all layers, features numbered from 1 across them)."""
+    suffix = path.suffix.lower()
+    ignore: frozenset[str] = frozenset()
+    if suffix in (".kml", ".kmz"):
+        pyogrio.set_gdal_config_options({"LIBKML_LAUNDER_FIELD_NAMES": "NO"})
+        ignore = KML_OWN_COLUMNS
+    try:
+        frame = _vector_frame(path)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"文件 {path.name} 含无法解码的文字（GeoJSON/GeoPackage/KML 应为 UTF-8）") from None
+    except pyogrio.errors.DataSourceError as exc:
+        raise InvalidInput(f"无法读取文件 {path.name}：{exc}") from None
+    return _table_from_frame(frame, ignore=ignore)
+
+
+def _decode_name(raw: bytes, encoding: str) -> str | None:
+    """A dBase field name; GDAL may have cut a multi-byte character at the 10-byte limit."""
+    for cut in range(4):
+        try:
+            return (raw[: len(raw) - cut] if cut else raw).decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _name_encoding(raw_names: list[bytes], preferred: str) -> tuple[str, list[str]]:
+    for enc in (preferred, *ENCODINGS):
+        names = [_decode_name(b, enc) for b in raw_names]
+        if all(n is not None for n in names):
+            return enc, [n for n in names if n is not None]
+    raise InvalidInput(f"字段名含无法解码的文字（已尝试 {'、'.join(ENCODINGS)}）")
+
+
+def read_shapefile(path: Path, *, encoding: str | None = None) -> RawTable:
+    """Shapefile read byte-exact (latin-1), then decoded as UTF-8/GBK/GB18030 whatever .cpg says."""
+    try:
+        frame = pyogrio.read_dataframe(path, encoding="latin1")
+    except pyogrio.errors.DataSourceError as exc:
+        raise InvalidInput(f"无法读取文件 {path.name}：{exc}") from None
+    columns = [c for c in frame.columns if c != "geometry"]
+    frame = frame.astype({c: object for c in columns})
+    cells = [(i, c) for c in columns for i, v in enumerate(frame[c])
+             if isinstance(v, str)]
+    raw = [frame[c].iat[i].encode("latin1") for i, c in cells]
+    raw_names = [str(c).encode("latin1") for c in columns]
+    if encoding or any(not b.isascii() for b in raw):
+        enc, decoded = decode_cells(raw, encoding=encoding)
+        enc, names = _name_encoding(raw_names, enc)
+    else:
+        enc, names = _name_encoding(raw_names, "utf-8")
+        decoded = [b.decode("ascii") for b in raw]
+    rename = dict(zip(columns, names, strict=True))
+    rejects: list[Reject] = []
+    for (i, c), value in zip(cells, decoded, strict=True):
+        if value is None:
+            rejects.append(Reject(i + 1, rename[c], f"无法解码的文字（已尝试 {'、'.join(ENCODINGS)}）",
+                                  frame[c].iat[i].encode("latin1").hex(" ")))
+        frame.iat[i, frame.columns.get_loc(c)] = value
+    frame = frame.rename(columns=rename)
+    table = _table_from_frame(frame)
+    table.rejects = rejects
+    table.dbf = True
+    return table
+
+
+def _header_index(rows: list[list[Any]], is_known: Callable[[str], bool]) -> int:
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if sum(1 for v in row if v not in (None, "") and is_known(str(v))) >= 2:
+            return i
+    return 0
+
+
+def _table_rows(grid: list[tuple[int, list[Any]]], is_known: Callable[[str], bool]) -> tuple[list[str], list[
+        dict[str, Any]], list[int]]:
+    if not grid:
+        raise InvalidInput("文件是空的")
+    h = _header_index([r for _, r in grid], is_known)
+    headers = [str(v).strip() if v is not None else "" for v in grid[h][1]]
+    rows, numbers = [], []
+    for number, values in grid[h + 1:]:
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        rows.append({hd: (values[j] if j < len(values) else None) for j, hd in enumerate(headers) if hd})
+        numbers.append(number)
+    return [hd for hd in headers if hd], rows, numbers
+
+
+def read_csv(path: Path, *, is_known: Callable[[str], bool], encoding: str | None = None) -> RawTable:
+    """CSV in UTF-8 (BOM or not), GBK or GB18030; row numbers are spreadsheet rows, header included."""
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = data.splitlines(keepends=True)
+    enc, decoded = decode_cells(lines, encoding=encoding)
+    rejects = [Reject(i + 1, "（整行）", f"无法解码的文字（已尝试 {'、'.join(ENCODINGS)}）", lines[i][:60].hex(" "))
+               for i, v in enumerate(decoded) if v is None]
+    bad_lines = {r.row for r in rejects}
+    text = "".join(v if v is not None else "\n" for v in decoded)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    grid: list[tuple[int, list[Any]]] = []
+    start = 1
+    for values in reader:
+        if start not in bad_lines:
+            grid.append((start, [v.strip() if v.strip() else None for v in values]))
+        start = reader.line_num + 1
+    headers, rows, numbers = _table_rows(grid, is_known)
+    return RawTable(headers=headers, rows=rows, row_numbers=numbers, tabular=True, rejects=rejects)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date()
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def read_xlsx(path: Path, *, is_known: Callable[[str], bool], sheet: str | None = None) -> RawTable:
+    """First (or the named) worksheet; a title row above the header is skipped."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+        raise InvalidInput(f"无法读取 Excel 文件 {path.name}：{exc}") from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise InvalidInput(f"Excel 文件中没有工作表“{sheet}”；现有：{'、'.join(book.sheetnames)}")
+        ws = book[sheet] if sheet else book.worksheets[0]
+        grid = [(i, [_cell(v) for v in row]) for i, row in enumerate(ws.iter_rows(values_only=True), start=1)]
+    finally:
+        book.close()
+    headers, rows, numbers = _table_rows(grid, is_known)
+    return RawTable(headers=headers, rows=rows, row_numbers=numbers, tabular=True)
