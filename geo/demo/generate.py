@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.config import PROJECT_ROOT
 from geo.demo import names as nm
+from geo.errors import InvalidInput, NotFound
 from geo.demo.shapes import (
     delaunay_edges,
     mst_edges,
@@ -157,6 +158,9 @@ class _World:
 def build_demo(*, seed: int | None = None, as_of: dt.date | None = None) -> DemoCounty:
     """The whole demo county from the real files in data/ and the fixed seed (dates end at as_of)."""
     cfg = load_config()
+    missing = [p.name for p in (COUNTY_OUTLINE, TOWNSHIPS_CSV, VILLAGES_CSV, GEM_PIPELINES, GEM_MINES) if not p.exists()]
+    if missing:
+        raise NotFound(f"缺少示范县数据文件：{'、'.join(missing)}（应在 {DATA} 下）")
     seed = cfg["seed"] if seed is None else seed
     plane = Plane(cfg["metric_srid"])
     outline_ll = shapely.get_parts(pyogrio.read_dataframe(COUNTY_OUTLINE).geometry.values)
@@ -420,7 +424,7 @@ def _place_rect(w: _World, rng: np.random.Generator, region: BaseGeometry, size_
                 and rect.distance(villages) >= w.cfg["mines"]["village_gap_m"]):
             w.mine_rects.append(rect)
             return rect
-    raise RuntimeError("无法放置示意矿山（配置的范围太小）")
+    raise InvalidInput("无法放置示意矿山：demo.toml 中配置的范围太小")
 
 
 def make_mines(w: _World, demo: DemoCounty) -> None:
@@ -449,9 +453,11 @@ def make_mines(w: _World, demo: DemoCounty) -> None:
         elif k == 1:  # a quarry inside the county-seat 禁采区
             rect = _place_rect(w, rng, free, cfg["non_coal_size_m"], within=county_inner, centre_in=seat_ring)
         elif k in (2, 3, 4):  # open pits close to a village
-            v = villages[int(rng.integers(len(villages)))]
             lo, hi = cfg["open_pit_near_village_m"]
-            ring = v.buffer(hi).difference(v.buffer(lo)).intersection(free)
+            ring = Polygon()
+            while ring.area < 0.25 * math.pi * hi**2:
+                v = villages[int(rng.integers(len(villages)))]
+                ring = v.buffer(hi).difference(v.buffer(lo)).intersection(free)
             rect = _place_rect(w, rng, free, cfg["non_coal_size_m"], within=county_inner, centre_in=ring)
         else:
             rect = _place_rect(w, rng, free, cfg["non_coal_size_m"], within=county_inner)

@@ -31,6 +31,8 @@ def random_points_in(area: BaseGeometry, n: int, rng: np.random.Generator, *,
                      min_spacing_m: float = 0.0, avoid: Sequence[Point] = (),
                      max_tries: int = 20000) -> list[Point]:
     """n random points inside `area`, at least min_spacing_m apart (relaxed if the area is too small)."""
+    if n and area.area <= 0:
+        raise ValueError("cannot place points in an empty area")
     shapely.prepare(area)
     minx, miny, maxx, maxy = area.bounds
     placed: list[Point] = []
@@ -41,6 +43,8 @@ def random_points_in(area: BaseGeometry, n: int, rng: np.random.Generator, *,
         tries += 1
         if tries % max_tries == 0:
             spacing *= 0.7
+        if tries > 50 * max_tries:
+            raise ValueError("area too small for the points asked")
         p = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
         if not area.contains(p):
             continue
