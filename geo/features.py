@@ -221,3 +221,37 @@ def level_counts(conn: Connection, *, township: str | None = None) -> dict[str, 
         if level in out[kind]:
             out[kind][level] = int(n)
     return out
+
+
+def segment_runs(
+    conn: Connection, *, township: str | None = None, bbox: tuple[float, float, float, float] | None = None
+) -> list[dict[str, Any]]:
+    """Consecutive pipeline segments of one level merged into runs, for drawing a whole county compactly.
+
+    Each run keeps its pipeline, chainage range, segment count and the reasons of its worst segment.
+    """
+    if not _has_risk(conn):
+        return []
+    rows = conn.execute(text("""
+        WITH seg AS (
+            SELECT s.id, s.pipeline_id, s.seq, s.from_m, s.to_m, s.geom, r.level, r.score, r.reasons,
+                   s.seq - row_number() OVER (PARTITION BY s.pipeline_id, r.level ORDER BY s.seq) AS run
+            FROM pipeline_segment s
+            JOIN risk_assessment r ON r.kind = 'pipeline_segment' AND r.object_id = s.id AND r.valid_to IS NULL
+            WHERE (CAST(:township AS text) IS NULL
+                   OR s.township_id = (SELECT id FROM township WHERE code = :township))
+              AND (CAST(:x0 AS double precision) IS NULL OR s.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490))
+        )
+        SELECT p.code AS pipeline_code, p.name, seg.level, min(seg.seq) AS first_seq, max(seg.seq) AS last_seq,
+               min(seg.from_m) AS from_m, max(seg.to_m) AS to_m, count(*) AS segments, max(seg.score) AS score,
+               (array_agg(seg.reasons ORDER BY seg.score DESC, seg.seq))[1] AS reasons,
+               ST_AsGeoJSON(ST_LineMerge(ST_Collect(seg.geom ORDER BY seg.seq)), 5) AS geojson
+        FROM seg JOIN pipeline p ON p.id = seg.pipeline_id
+        GROUP BY p.code, p.name, seg.pipeline_id, seg.level, seg.run
+        ORDER BY p.code, first_seq"""),
+        {"township": township, **dict(zip(("x0", "y0", "x1", "y1"), bbox or (None,) * 4, strict=True))})
+    return [
+        {"type": "Feature", "geometry": json.loads(r.geojson),
+         "properties": {k: _plain(v) for k, v in r._mapping.items() if k != "geojson"}}
+        for r in rows
+    ]

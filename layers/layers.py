@@ -14,7 +14,7 @@ from sqlalchemy import Connection, text
 
 from geo.config import get_settings
 from geo.crs import geometries_wgs84_to_gcj02
-from geo.features import LEVEL_LABELS, read_features
+from geo.features import LEVEL_LABELS, read_features, segment_runs
 from geo.models import (
     BUILDING_USES,
     ENCROACHMENT_KINDS,
@@ -77,7 +77,8 @@ def _popup(title: str, rows: list[tuple[str, Any]], props: dict[str, Any], *, li
         f"<tr><th style='padding-right:6px;white-space:nowrap'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
         for k, v in rows if v not in (None, "")
     )
-    out = f"<div class='rm-popup'><h4 style='margin:0 0 4px'>{html.escape(title)}</h4><table>{body}</table>"
+    out = (f"<div class='rm-popup' style='max-height:340px;overflow:auto'><h4 style='margin:0 0 4px'>"
+           f"{html.escape(title)}</h4><table>{body}</table>")
     if risk:
         out += _level_html(props)
     if link:
@@ -115,6 +116,7 @@ def township_layer(conn: Connection, where: Where, *, link_base: str = "") -> fo
         p["popup_html"] = _popup(p["name"], [("代码", p["code"]), ("边界", note)], p,
                                  link=f"{link_base}/maps/township/{p['code']}")
     fg = folium.FeatureGroup(name="乡镇（按风险着色）", show=True)
+    feats = _slim(feats, ("name", "code", "level", "is_illustrative"))
     _geojson("乡镇", feats, lambda f: {
         "fillColor": level_colour(f["properties"].get("level")), "color": "#333", "weight": 2,
         "fillOpacity": 0.35, "dashArray": "6 4" if f["properties"].get("is_illustrative") else None,
@@ -133,6 +135,7 @@ def grid_layer(conn: Connection, where: Where, *, show: bool, highlight: str | N
                                                       ("电话", p.get("officer_phone"))], p,
                                  link=f"/maps/grid/{p['code']}")
     fg = folium.FeatureGroup(name="网格（按风险着色）", show=show)
+    feats = _slim(feats, ("name", "code", "level"))
     _geojson("网格", feats, lambda f: {
         "fillColor": level_colour(f["properties"].get("level")), "color": "#555",
         "weight": 3 if f["properties"]["code"] == highlight else 0.8, "fillOpacity": 0.3,
@@ -163,6 +166,7 @@ def enterprise_layer(conn: Connection, where: Where, *, grid: str | None = None,
         return fg, None
     cluster = plugins.MarkerCluster(name="企业聚合", options={"disableClusteringAtZoom": 14,
                                                               "maxClusterRadius": 40}).add_to(fg)
+    feats = _slim(feats, ("name", "colour", "level"))
     layer = folium.GeoJson(
         _collection(feats), name="企业",
         marker=folium.CircleMarker(radius=7, weight=1, fill=True, fill_opacity=0.9),
@@ -195,16 +199,24 @@ def pipeline_layer(conn: Connection, where: Where) -> folium.FeatureGroup:
 
 
 def _segments(conn: Connection, where: Where) -> list[dict[str, Any]] | None:
-    """Pipeline segments with levels, when the risk engine has built them."""
-    if not conn.execute(text("SELECT to_regclass('pipeline_segment') IS NOT NULL")).scalar_one():
-        return None
-    feats = read_features(conn, "pipeline_segment", **where.kw(), limit=200_000).features
+    """Pipeline segments as runs of equal level, when the risk engine has assessed them."""
+    feats = segment_runs(conn, **where.kw())
     for f in feats:
         p = f["properties"]
-        p["popup_html"] = _popup(f"{p.get('name')} 第 {p['seq']} 段", [
-            ("管道编号", p.get("pipeline_code")), ("里程 m", f"{p['from_m']:.0f}–{p['to_m']:.0f}")], p,
-            link=f"/maps/pipeline/{p['pipeline_code']}")
-    return feats or None
+        p["popup_html"] = _popup(f"{p['name']} 第 {p['first_seq']}–{p['last_seq']} 段", [
+            ("管道编号", p["pipeline_code"]), ("里程 m", f"{p['from_m']:.0f}–{p['to_m']:.0f}"),
+            ("管段数", p["segments"])], p, link=f"/maps/pipeline/{p['pipeline_code']}")
+    return _slim(feats, ("name", "level")) or None
+
+
+def _slim(features: list[dict[str, Any]], keep: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Only what the page draws and shows: the popup HTML and the properties styles and tooltips read."""
+    out = []
+    for f in features:
+        p = f["properties"]
+        out.append({"type": "Feature", "id": f.get("id"), "geometry": f["geometry"],
+                    "properties": {"popup_html": p.get("popup_html"), **{k: p.get(k) for k in keep}}})
+    return out
 
 
 def encroachment_layer(conn: Connection, where: Where) -> folium.FeatureGroup:
@@ -221,6 +233,7 @@ def encroachment_layer(conn: Connection, where: Where) -> folium.FeatureGroup:
             ("描述", p.get("description"))], p, risk=False)
     fg = folium.FeatureGroup(name="占压点（按整改状态）", show=True)
     if feats:
+        feats = _slim(feats, ("name", "colour", "status"))
         folium.GeoJson(
             _collection(feats), name="占压点",
             marker=folium.CircleMarker(radius=5, weight=2, fill=True, fill_opacity=1),
@@ -242,6 +255,7 @@ def mine_layer(conn: Connection, where: Where, *, link_base: str = "") -> folium
             ("开采方式", MINING_METHODS.get(p["method"], p["method"]))], p,
             link=f"{link_base}/maps/mine/{p['licence_no']}")
     fg = folium.FeatureGroup(name="矿山（矿区范围）", show=True)
+    feats = _slim(feats, ("name", "level"))
     _geojson("矿山", feats, lambda f: {"fillColor": level_colour(f["properties"].get("level")),
                                       "color": "#4e342e", "weight": 2, "fillOpacity": 0.5}).add_to(fg)
     return fg
@@ -256,6 +270,7 @@ def mine_zone_layer(conn: Connection, where: Where, *, show: bool) -> folium.Fea
         p["popup_html"] = _popup(p["name"], [("分区", MINE_ZONE_KINDS[p["kind"]]),
                                              ("依据", p.get("source_document"))], p, risk=False)
     fg = folium.FeatureGroup(name="矿产规划分区", show=show)
+    feats = _slim(feats, ("name", "kind"))
     _geojson("矿产规划分区", feats, lambda f: {"fillColor": MINE_ZONE_COLOURS[f["properties"]["kind"]],
                                             "color": MINE_ZONE_COLOURS[f["properties"]["kind"]], "weight": 1,
                                             "fillOpacity": 0.15}).add_to(fg)
@@ -277,6 +292,7 @@ def building_layer(conn: Connection, where: Where, *, grid: str | None = None) -
         p["popup_html"] = _popup(p["name"], [("用途", BUILDING_USES.get(p["use_class"])), ("层数", p["floors"])],
                                  p, risk=False)
     fg = folium.FeatureGroup(name="建筑", show=True)
+    feats = _slim(feats, ("name", "use_class"))
     _geojson("建筑", feats, lambda f: {"fillColor": colours.get(f["properties"]["use_class"], "#9e9e9e"),
                                       "color": "#616161", "weight": 0.5, "fillOpacity": 0.6}).add_to(fg)
     return fg

