@@ -26,7 +26,6 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.config import PROJECT_ROOT
 from geo.demo import names as nm
-from geo.errors import InvalidInput, NotFound
 from geo.demo.shapes import (
     delaunay_edges,
     mst_edges,
@@ -37,6 +36,7 @@ from geo.demo.shapes import (
     rectangle,
     wiggle_line,
 )
+from geo.errors import InvalidInput, NotFound
 
 CONFIG_FILE = Path(__file__).with_name("demo.toml")
 DATA = PROJECT_ROOT / "data"
@@ -634,7 +634,7 @@ def _make_inventories(w: _World, demo: DemoCounty, rng: np.random.Generator) -> 
 def _building_cluster(rng: np.random.Generator, centre: Point, n: int, spacing_m: float, jitter_m: float
                       ) -> list[Polygon]:
     """n non-overlapping small rectangles on a jittered grid around a centre (metres)."""
-    half = int(math.ceil(math.sqrt(n) * 0.75)) + 1
+    half = math.ceil(math.sqrt(n) * 0.75) + 1
     cells = [(i, j) for i in range(-half, half + 1) for j in range(-half, half + 1)]
     cells.sort(key=lambda ij: (ij[0] ** 2 + ij[1] ** 2 + rng.uniform(0, 2), ij))
     out = []

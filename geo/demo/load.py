@@ -7,8 +7,8 @@ from typing import Any
 
 from geoalchemy2 import Geometry
 from geoalchemy2.shape import from_shape
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
 
 from geo import migrate
 from geo.county import upsert_county

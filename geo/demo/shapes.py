@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -68,7 +69,7 @@ def wiggle_line(coords: Sequence[tuple[float, float]], rng: np.random.Generator,
                 every_m: float, ratio: float) -> LineString:
     """A polyline through `coords` with extra vertices pushed sideways (by ≤ ratio of the leg length)."""
     out = [tuple(coords[0])]
-    for (x0, y0), (x1, y1) in zip(coords[:-1], coords[1:], strict=True):
+    for (x0, y0), (x1, y1) in itertools.pairwise(coords):
         length = math.hypot(x1 - x0, y1 - y0)
         k = max(1, int(length // every_m))
         nx, ny = (-(y1 - y0) / length, (x1 - x0) / length) if length else (0.0, 0.0)
