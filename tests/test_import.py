@@ -408,7 +408,7 @@ def test_real_amap_gcj02_outline_lands_on_the_tianditu_cgcs2000_outline():
 def test_cli_import_refuses_a_bad_file_prints_chinese_and_writes_the_report(county, tmp_path, capsys):
     path = _enterprise_csv(tmp_path, {"行业类别": "养殖业"})
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    cmd = [sys.executable, "-c", "import sys; from geo.cli import main; sys.exit(main(sys.argv[1:]))"]
+    cmd = [sys.executable, "-m", "geo.cli"]
     done = subprocess.run([*cmd, "import", "enterprise", str(path)], capture_output=True, text=True, env=env,
                           cwd=ROOT, check=False)
     assert done.returncode == 1, done.stderr

@@ -53,15 +53,27 @@ def as_text(value: Any) -> str:
     return unicodedata.normalize("NFC", str(value)).strip()
 
 
+_LOOKUPS: dict[int, dict[str, str]] = {}
+
+
+def _lookup(codes: Any) -> dict[str, str]:
+    """Code, lower-case code, label and each part of a label like 商场/市场 → code (built once per list)."""
+    found = _LOOKUPS.get(id(codes))
+    if found is None:
+        found = {}
+        for code, label in codes.items():
+            for key in (code, code.lower(), label, *label.split("/")):
+                found.setdefault(key, code)
+        _LOOKUPS[id(codes)] = found
+    return found
+
+
 def _code(text: str, codes: dict[str, str] | Any) -> str:
     key = unicodedata.normalize("NFKC", text).strip()
-    if key in codes:
-        return key
-    for code, label in codes.items():
-        if key == label or key in label.split("/") or key.lower() == code.lower():
-            return code
-    allowed = "、".join(codes.values())
-    raise CellProblem(f"不在代码表中（可填：{allowed}）")
+    found = _lookup(codes).get(key) or _lookup(codes).get(key.lower())
+    if found is None:
+        raise CellProblem(f"不在代码表中（可填：{'、'.join(codes.values())}）")
+    return found
 
 
 def _int(text: str) -> int:
