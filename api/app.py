@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import register_error_handlers
-from api.routers import features, health, maps, tiles
+from api.routers import basemap, features, health, maps, tiles
 from layers.assets import asset_root
 
 
@@ -18,7 +18,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     register_error_handlers(app)
-    for router in (health.router, features.router, maps.router, tiles.router):
+    for router in (health.router, features.router, maps.router, tiles.router, basemap.router):
         app.include_router(router)
     for module in _optional_routers():
         app.include_router(module.router)

@@ -185,3 +185,43 @@ def test_pipeline_and_mine_pages_and_standalone_file(client, db_url, tmp_path):
     html = out.read_text(encoding="utf-8")
     assert "西口镇_files/leaflet/dist/leaflet.js" in html and "cdn" not in html
     assert (tmp_path / "西口镇_files" / "leaflet" / "dist" / "leaflet.js").exists()
+
+
+def test_basemap_choices(small_county, tmp_path, monkeypatch):
+    """None by default (intranet); 天地图 with its key; 高德 shifts overlays to GCJ-02; a local MBTiles file."""
+    from api.app import create_app
+    from geo.config import get_settings
+
+    def page(**env: str) -> tuple[TestClient, str]:
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        get_settings.cache_clear()
+        c = TestClient(create_app())
+        return c, c.get("/maps").text
+
+    try:
+        _check_basemaps(page, tmp_path)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+def _check_basemaps(page, tmp_path) -> None:
+    from geo.crs import wgs84_to_gcj02
+    from geo.mbtiles import write_mbtiles
+
+    _, none = page()
+    assert "tianditu" not in none and "autonavi" not in none and "openstreetmap" not in none
+    _, tdt = page(RISKMAP_BASEMAP="tianditu", RISKMAP_TIANDITU_KEY="k123")
+    assert "tianditu.gov.cn/vec_w/wmts" in tdt and "tk=k123" in tdt
+    # 高德: the enterprise at 111.22, 39.25 (CGCS2000) is drawn at its GCJ-02 position
+    _, amap = page(RISKMAP_BASEMAP="amap")
+    glon, glat = wgs84_to_gcj02(111.22, 39.25)
+    assert "autonavi" in amap and f"{float(glon):.6f}"[:9] in amap and f"{float(glat):.6f}"[:8] in amap
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 20
+    mb = write_mbtiles(tmp_path / "county.mbtiles", [(10, 827, 388, png)], name="河曲县底图")
+    client, local = page(RISKMAP_BASEMAP="mbtiles", RISKMAP_MBTILES_PATH=str(mb))
+    assert "/basemap/{z}/{x}/{y}" in local
+    r = client.get("/basemap/10/827/388")
+    assert r.status_code == 200 and r.content == png and r.headers["content-type"] == "image/png"
+    assert client.get("/basemap/10/0/0").status_code == 404

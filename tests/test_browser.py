@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_server
+from api.devserver import CHROMIUM, CHROMIUM_ARGS, running_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")

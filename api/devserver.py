@@ -1,4 +1,4 @@
-"""Headless Chromium (Debian's package) driven by Playwright against a riskmap server on loopback."""
+"""A riskmap server in a subprocess on loopback, and the headless Chromium (Debian's) that tests and benchmarks drive."""
 
 from __future__ import annotations
 
