@@ -223,6 +223,21 @@ def test_loading_twice_leaves_the_same_rows(engine, demo):
     assert load_demo(engine, as_of=AS_OF) == demo
 
 
+def test_a_bureau_township_with_a_demo_code_stops_the_load_in_chinese_and_keeps_the_data(engine, demo):
+    from geo.errors import InvalidInput
+
+    with engine.begin() as conn:  # the bureau has imported its own 西口镇
+        conn.execute(text("UPDATE township SET source = '县局导入' WHERE code = '140930100000'"))
+    try:
+        with pytest.raises(InvalidInput, match="示范县未载入"):
+            load_demo(engine, as_of=AS_OF)
+        assert _scalar(engine, "SELECT count(*) FROM enterprise") == demo["enterprise"]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE township SET source = :s WHERE code = '140930100000'"),
+                         {"s": load_config()["sources"]["township"]})
+
+
 def test_riskmap_demo_load_and_summary_from_the_command_line(db_url, demo, capsys):
     env = {**os.environ, "DATABASE_URL": db_url}
     load = subprocess.run([sys.executable, "-m", "geo.cli", "demo", "load", "--as-of", AS_OF.isoformat()],

@@ -9,11 +9,13 @@ from geoalchemy2 import Geometry
 from geoalchemy2.shape import from_shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from geo import migrate
 from geo.county import upsert_county
 from geo.db import get_engine
 from geo.demo.generate import DemoCounty, build_demo, load_config
+from geo.errors import InvalidInput
 from geo.models import SRID, Base
 
 TABLES = Base.metadata.tables
@@ -30,11 +32,15 @@ def load_demo(engine: Engine | None = None, *, seed: int | None = None, as_of: d
     engine = engine or get_engine()
     migrate.upgrade(engine)
     demo = build_demo(seed=seed, as_of=as_of)
-    with engine.begin() as conn:
-        delete_demo(conn)
-        write_demo(conn, demo)
-        assign_townships(conn)
-        return count_rows(conn)
+    try:
+        with engine.begin() as conn:
+            delete_demo(conn)
+            write_demo(conn, demo)
+            assign_townships(conn)
+            return count_rows(conn)
+    except IntegrityError as exc:
+        raise InvalidInput("数据库中已有与示范县同代码的非示范数据（乡镇、村、企业或管道），示范县未载入；"
+                           f"请在空库或示范库中运行。详情：{exc.orig}") from exc
 
 
 def delete_demo(conn: Connection) -> None:
