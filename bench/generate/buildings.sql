@@ -8,18 +8,20 @@ WITH base AS (
     FROM generate_series(1, :n) AS g
 ), placed AS MATERIALIZED (
     SELECT b.id,
-           pg_temp.fold(CASE WHEN b.clustered THEN v.x + :sigma_m * pg_temp.gauss(:s, b.id, 3)
-                             ELSE :ix0 + (:ix1 - :ix0) * pg_temp.u(:s, b.id, 3) END, :ix0, :ix1) AS x,
-           pg_temp.fold(CASE WHEN b.clustered THEN v.y + :sigma_m * pg_temp.gauss(:s, b.id, 5)
-                             ELSE :iy0 + (:iy1 - :iy0) * pg_temp.u(:s, b.id, 5) END, :iy0, :iy1) AS y,
+           CASE WHEN b.clustered THEN v.x + :sigma_m * pg_temp.gauss(:s, b.id, 3)
+                ELSE :ix0 + (:ix1 - :ix0) * pg_temp.u(:s, b.id, 3) END AS raw_x,
+           CASE WHEN b.clustered THEN v.y + :sigma_m * pg_temp.gauss(:s, b.id, 5)
+                ELSE :iy0 + (:iy1 - :iy0) * pg_temp.u(:s, b.id, 5) END AS raw_y,
            width_bucket(pg_temp.u(:s, b.id, 7), CAST(:use_cum AS float8[])) AS k,
            :hw_min + (:hw_max - :hw_min) * pg_temp.u(:s, b.id, 8) AS hw,
            :hd_min + (:hd_max - :hd_min) * pg_temp.u(:s, b.id, 9) AS hd,
            pi() * pg_temp.u(:s, b.id, 10) AS angle
     FROM base b
     JOIN t_village v ON v.id = b.village_id
-), stored AS MATERIALIZED (
-    SELECT p.*, ST_Transform(ST_SetSRID(ST_MakePoint(p.x, p.y), :srid), 4490) AS pt
+), stored AS MATERIALIZED (  -- folded in a separate step so pg_temp.fold is inlined on plain columns
+    SELECT p.*, pg_temp.fold(p.raw_x, :ix0, :ix1) AS x, pg_temp.fold(p.raw_y, :iy0, :iy1) AS y,
+           ST_Transform(ST_SetSRID(ST_MakePoint(pg_temp.fold(p.raw_x, :ix0, :ix1),
+                                                pg_temp.fold(p.raw_y, :iy0, :iy1)), :srid), 4490) AS pt
     FROM placed p
 )
 SELECT p.id,

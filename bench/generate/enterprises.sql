@@ -11,14 +11,16 @@ WITH base AS (
 ), placed AS MATERIALIZED (
     SELECT b.id, b.k,
            (CAST(:categories AS text[]))[b.k] AS category,
-           pg_temp.fold(CASE WHEN b.clustered THEN v.x + :sigma_m * pg_temp.gauss(:s, b.id, 4)
-                             ELSE :ix0 + (:ix1 - :ix0) * pg_temp.u(:s, b.id, 4) END, :ix0, :ix1) AS x,
-           pg_temp.fold(CASE WHEN b.clustered THEN v.y + :sigma_m * pg_temp.gauss(:s, b.id, 6)
-                             ELSE :iy0 + (:iy1 - :iy0) * pg_temp.u(:s, b.id, 6) END, :iy0, :iy1) AS y
+           CASE WHEN b.clustered THEN v.x + :sigma_m * pg_temp.gauss(:s, b.id, 4)
+                ELSE :ix0 + (:ix1 - :ix0) * pg_temp.u(:s, b.id, 4) END AS raw_x,
+           CASE WHEN b.clustered THEN v.y + :sigma_m * pg_temp.gauss(:s, b.id, 6)
+                ELSE :iy0 + (:iy1 - :iy0) * pg_temp.u(:s, b.id, 6) END AS raw_y
     FROM base b
     JOIN t_village v ON v.id = b.village_id
-), stored AS MATERIALIZED (
-    SELECT p.*, ST_Transform(ST_SetSRID(ST_MakePoint(p.x, p.y), :srid), 4490) AS pt
+), stored AS MATERIALIZED (  -- folded in a separate step so pg_temp.fold is inlined on plain columns
+    SELECT p.*, pg_temp.fold(p.raw_x, :ix0, :ix1) AS x, pg_temp.fold(p.raw_y, :iy0, :iy1) AS y,
+           ST_Transform(ST_SetSRID(ST_MakePoint(pg_temp.fold(p.raw_x, :ix0, :ix1),
+                                                pg_temp.fold(p.raw_y, :iy0, :iy1)), :srid), 4490) AS pt
     FROM placed p
 )
 SELECT p.id,
