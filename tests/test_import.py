@@ -93,6 +93,27 @@ def test_shapefile_with_gbk_dbf_is_decoded_with_or_without_cpg(county, tmp_path,
     _assert_landed(county, "企业.shp")
 
 
+def test_zipped_gbk_shapefile_as_bureaus_mail_them(county, tmp_path):
+    shp = tmp_path / "企业.shp"
+    _to_shapefile(enterprises(), shp, encoding="GBK")
+    shp.with_suffix(".cpg").unlink()
+    archive = tmp_path / "企业.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in tmp_path.glob("企业.*"):
+            if part != archive:
+                z.write(part, f"数据/{part.name}")
+    import_file(county, "enterprise", archive)
+    _assert_landed(county, "企业.zip")
+
+
+def test_geojson_written_in_gbk_is_decoded(county, tmp_path):
+    path = tmp_path / "企业.geojson"
+    enterprises().to_file(path)
+    path.write_bytes(path.read_text(encoding="utf-8").encode("gbk"))
+    import_file(county, "enterprise", path)
+    _assert_landed(county, "企业.geojson")
+
+
 def _kml(tmp_path: Path) -> Path:
     marks = []
     for (_, r) in enterprises().iterrows():

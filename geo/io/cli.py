@@ -23,7 +23,12 @@ def _import(args: argparse.Namespace) -> int:
         result = import_file(get_engine(), args.layer, path, crs=args.crs, repair=args.repair, update=args.update,
                              encoding=args.encoding, sheet=args.sheet)
     except ImportRejected as exc:
-        write_rejects(exc.rejects, rejects_path)
+        try:
+            write_rejects(exc.rejects, rejects_path)
+        except OSError:  # e.g. the input sits in a read-only folder
+            from geo.config import get_settings
+
+            rejects_path = write_rejects(exc.rejects, get_settings().home / "rejects" / rejects_path.name)
         print(f"导入失败：{exc.message}")
         print(f"共读取 {exc.rows_read} 行；问题清单已写入 {rejects_path}")
         for r in exc.rejects[:REPORT_LIMIT]:
@@ -65,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("file", help="要导入的文件")
     imp.add_argument("--crs", default="auto",
                      help="坐标系：auto（按文件）| EPSG:4490 | EPSG:4326 | gcj02 | EPSG:4491–4554 高斯–克吕格")
-    imp.add_argument("--repair", action="store_true", help="自动修复可安全修复的无效几何（并列出修复了什么）")
+    imp.add_argument("--repair", action="store_true", help="自动修复可安全修复的无效几何（ST_MakeValid，保持点/线/面类型，并列出修复了什么）；"
+                          "经纬度颠倒、县界外坐标、错误代码等不会自动修改，须在源文件中改正")
     imp.add_argument("--update", action="store_true", help="编码已存在时更新该行，而不是拒绝")
     imp.add_argument("--rejects", help="问题清单路径（默认：输入文件旁 <文件名>.rejects.csv）")
     imp.add_argument("--encoding", help="文字编码（默认自动识别 UTF-8 / GBK / GB18030）")

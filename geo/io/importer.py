@@ -3,6 +3,10 @@
 Attribute cells are parsed in Python (they are text); every spatial and referential check runs as one
 set-based SQL statement over a staging table in the same transaction, and the rows go into the target
 table with one INSERT … SELECT. Any rejected row means nothing is written and ImportRejected is raised.
+
+--repair fixes only invalid geometries (ST_MakeValid, keeping points/lines/polygons as such). Swapped
+longitude/latitude is detected but never flipped: the same ledger feeds other systems, and a swap
+usually means the two columns were mislabelled, which the user must fix at the source.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ MSG = {
     "empty_geometry": "几何为空",
     "bad_wkt": "几何（WKT）无法解析",
     "bad_lonlat": "经纬度不是数字",
+    "bad_coordinates": "坐标含非数字（NaN/无穷大）",
     "wrong_type": "几何类型应为{kind}，实为 {actual}",
     "invalid": "几何无效：{reason}",
     "unrepairable": "几何无效且无法安全修复：{reason}",
@@ -149,7 +154,10 @@ def _table_geometries(raw: RawTable, cmap: ColumnMap, rejects: list[Reject]) -> 
         if is_blank(lon) and is_blank(lat):
             continue
         try:
-            out[i] = shapely.Point(float(as_text(lon)), float(as_text(lat)))
+            x, y = float(as_text(lon)), float(as_text(lat))
+            if not (np.isfinite(x) and np.isfinite(y)):
+                raise ValueError(x, y)
+            out[i] = shapely.Point(x, y)
         except (ValueError, TypeError):
             rejects.append(Reject(number, f"{cmap.lon}/{cmap.lat}", MSG["bad_lonlat"], f"{lon}, {lat}"))
     return out
@@ -173,6 +181,8 @@ def _geometry_problem(layer: Layer, geom: Any) -> str | None:
         return MSG["no_geometry"]
     if geom.is_empty:
         return MSG["empty_geometry"]
+    if not np.isfinite(shapely.get_coordinates(geom)).all():
+        return MSG["bad_coordinates"]
     if layer.geom_kind in _KIND_TYPES and geom.geom_type not in _KIND_TYPES[layer.geom_kind]:
         return MSG["wrong_type"].format(kind=GEOM_KIND_LABEL[layer.geom_kind], actual=geom.geom_type)
     return None

@@ -70,6 +70,8 @@ def read_raw(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
         return read_csv(path, is_known=is_known, encoding=encoding)
     if suffix == ".shp" or (suffix == ".dbf" and path.with_suffix(".shp").exists()):
         return read_shapefile(path.with_suffix(".shp"), encoding=encoding)
+    if suffix == ".zip":
+        return read_zip(path, is_known=is_known, encoding=encoding, sheet=sheet)
     if suffix in VECTOR_SUFFIXES:
         return read_vector(path)
     raise InvalidInput(f"不支持的文件格式 {suffix}；支持 GeoJSON、GeoPackage、Shapefile、KML/KMZ、CSV、XLSX")
@@ -125,15 +127,50 @@ def _table_from_frame(frame: Any, *, ignore: frozenset[str] = frozenset()) -> Ra
                     geometries=np.asarray(frame.geometry.values, dtype=object), crs=crs, ignore=ignore)
 
 
+def read_zip(path: Path, *, is_known: Callable[[str], bool], encoding: str | None = None,
+             sheet: str | None = None) -> RawTable:
+    """A zipped shapefile (or one other supported file) as bureaus mail them; unpacked to a temporary folder."""
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if not n.endswith("/") and not n.startswith("__MACOSX")]
+        inner = [n for n in names if Path(n).suffix.lower() in (".shp", ".gpkg", ".geojson", ".json", ".kml",
+                                                                 ".csv", ".xlsx")]
+        if len(inner) != 1:
+            raise InvalidInput(f"压缩包 {path.name} 中应恰好有一个 Shapefile/GPKG/GeoJSON/KML/CSV/XLSX 文件，"
+                               f"实有 {len(inner)} 个")
+        archive.extractall(tmp, members=names)
+        return read_raw(Path(tmp) / inner[0], is_known=is_known, encoding=encoding, sheet=sheet)
+
+
+def _utf8_copy(path: Path, folder: str) -> Path:
+    """A UTF-8 copy of a GeoJSON written in GBK/GB18030 (non-standard, but Chinese tools emit it)."""
+    enc, (decoded,) = decode_cells([path.read_bytes()])
+    if decoded is None:
+        raise InvalidInput(f"文件 {path.name} 含无法解码的文字（已尝试 {'、'.join(ENCODINGS)}）")
+    copy = Path(folder) / path.name
+    copy.write_text(decoded, encoding="utf-8")
+    return copy
+
+
 def read_vector(path: Path) -> RawTable:
     """GeoJSON, GeoPackage, KML/KMZ (all layers, features numbered from 1 across them)."""
+    import tempfile
+
     suffix = path.suffix.lower()
     ignore: frozenset[str] = frozenset()
     if suffix in (".kml", ".kmz"):
         pyogrio.set_gdal_config_options({"LIBKML_LAUNDER_FIELD_NAMES": "NO"})
         ignore = KML_OWN_COLUMNS
     try:
-        frame = _vector_frame(path)
+        try:
+            frame = _vector_frame(path)
+        except UnicodeDecodeError:
+            if suffix not in (".geojson", ".json"):
+                raise
+            with tempfile.TemporaryDirectory() as tmp:
+                frame = _vector_frame(_utf8_copy(path, tmp))
     except UnicodeDecodeError:
         raise InvalidInput(f"文件 {path.name} 含无法解码的文字（GeoJSON/GeoPackage/KML 应为 UTF-8）") from None
     except pyogrio.errors.DataSourceError as exc:
@@ -224,7 +261,9 @@ def read_csv(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
                for i, v in enumerate(decoded) if v is None]
     bad_lines = {r.row for r in rejects}
     text = "".join(v if v is not None else "\n" for v in decoded)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first = next((v for v in decoded if v and v.strip()), "")
+    delimiter = max((",", "\t", ";", "|"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter if first.count(delimiter) else ",")
     grid: list[tuple[int, list[Any]]] = []
     start = 1
     for values in reader:
