@@ -173,8 +173,9 @@ def test_the_road_network_is_one_connected_graph_noded_at_shared_end_points(engi
 
 
 def test_pipelines_include_the_real_gem_routes_with_encroachments_beside_them(engine, demo):
-    codes = {c for (c,) in _rows(engine, "SELECT code FROM pipeline")}
-    assert {"P5033", "P5639"} <= codes
+    sources = dict(_rows(engine, "SELECT code, source FROM pipeline"))
+    assert {"P5033", "P5639"} <= sources.keys()
+    assert all("Global Energy Monitor" in sources[c] and "假定" in sources[c] for c in ("P5033", "P5639"))
     inside_km = _scalar(engine, "SELECT sum(ST_Length(ST_Transform(ST_Intersection(p.geom, c.geom), :srid))) / 1000 "
                                 "FROM pipeline p, county c", srid=GK)
     assert 20 <= inside_km <= 500

@@ -419,7 +419,8 @@ def _place_rect(w: _World, rng: np.random.Generator, region: BaseGeometry, size_
     target = centre_in if centre_in is not None else region
     for _ in range(tries):
         c = random_points_in(target, 1, rng)[0]
-        rect = rectangle(c.x, c.y, rng.uniform(*size_m[0]), rng.uniform(*size_m[1]), rng.uniform(0, 180))
+        (w_lo, w_hi), (h_lo, h_hi) = size_m
+        rect = rectangle(c.x, c.y, rng.uniform(w_lo, w_hi), rng.uniform(h_lo, h_hi), rng.uniform(0, 180))
         if (rect.within(within) and all(rect.distance(o) >= gap for o in w.mine_rects)
                 and rect.distance(villages) >= w.cfg["mines"]["village_gap_m"]):
             w.mine_rects.append(rect)
