@@ -6,6 +6,7 @@ Plain cost matrices (travel seconds), no database: the optimum of each small cas
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -213,3 +214,21 @@ def test_bad_limits_are_refused_with_a_chinese_message(limits: RouteLimits, frag
     with pytest.raises(InvalidInput) as err:
         solve_routes(m, [0, 0, 0], [Team("一队", 0)], limits, QUICK_S)
     assert fragment in err.value.message
+
+
+def test_no_route_ever_uses_a_missing_road() -> None:
+    """A patchy network (a quarter of the links missing, one-way streets): every arc driven exists."""
+    rng = random.Random(11)
+    n = 14
+    m: list[list[int | None]] = [
+        [0 if a == b else (None if rng.random() < 0.25 else rng.randint(120, 1800)) for b in range(n)]
+        for a in range(n)
+    ]
+    plan = solve_routes(m, [0] * 2 + [300] * (n - 2), [Team("一队", 0), Team("二队", 1)], None, 1.0)
+    for route in plan.routes:
+        path = [route.team.depot, *route.nodes, route.team.depot]
+        assert all(m[a][b] is not None for a, b in zip(path, path[1:]) if a != b)
+    assert plan.travel_s == sum(
+        sum(m[a][b] for a, b in zip(p, p[1:]))  # type: ignore[misc]
+        for p in ([r.team.depot, *r.nodes, r.team.depot] for r in plan.routes)
+    )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from geo.errors import InvalidInput, RiskmapError
+from geo.inspection.polish import improve_route
 
 DEFAULT_MAX_WORK_S = 8 * 3600
 """A team's working day (8 h), service time included, from issue 6 (bureau practice)."""
@@ -59,6 +60,7 @@ MSG = {
     "window_dup": "节点 {node} 有多个时间窗",
     "time_limit": "求解时限必须为正数（秒），现为 {value}",
     "strategy": "未知的求解策略：{first} / {meta}",
+    "polish_share": "路线精修时间占比必须在 0 与 1 之间：{value}",
     "solve_failed": "路线求解失败：{status}",
     "drop_unreachable": "路网不通：没有任何队伍能从驻地到达该点并返回",
     "drop_window": "时间窗内无法到达：任何队伍最早 {arrival} 到达，晚于时间窗截止 {latest}",
@@ -171,17 +173,23 @@ def solve_routes(
     first_solutions: Sequence[str] = DEFAULT_FIRST_SOLUTIONS,
     metaheuristic: str = "GUIDED_LOCAL_SEARCH",
     gls_lambda: float = 0.5,
+    polish_share: float = 0.3,
 ) -> RoutePlan:
     """Plan one day's routes minimising total travel seconds; stops drop only when no plan holds them all.
 
     Dropping a stop costs more than any possible route cost, and dropping one stop of a higher priority
     costs more than dropping every lower-priority stop, so low-priority stops are dropped first. The time
-    limit is shared by one guided-local-search run per first-solution strategy; the best plan wins.
+    limit is shared by one guided-local-search run per first-solution strategy (the best plan wins) and,
+    when no stop has a time window, a final polish of each route's order (geo.inspection.polish).
     """
     limits = limits or RouteLimits()
     travel, unreachable = _validate(matrix, service_times, teams, limits, time_limit_s)
     if not first_solutions:
         raise InvalidInput(MSG["strategy"].format(first="（空）", meta=metaheuristic))
+    if not 0 <= polish_share < 1:
+        raise InvalidInput(MSG["polish_share"].format(value=polish_share))
+    if limits.windows:
+        polish_share = 0.0  # re-ordering could break a window
     n = len(travel)
     depots = {t.depot for t in teams}
     stops = [i for i in range(n) if i not in depots]
@@ -193,7 +201,7 @@ def solve_routes(
     best: tuple[int, list[list[int]], str] | None = None
     improvements: list[tuple[float, int]] = []
     statuses: list[str] = []
-    share_s = time_limit_s / len(first_solutions)
+    share_s = time_limit_s * (1 - polish_share) / len(first_solutions)
     for k, strategy in enumerate(first_solutions):
         params = _search_parameters(strategy, metaheuristic, gls_lambda, share_s)
         found = _solve_once(travel, service_times, teams, windows, unreachable, penalties, params,
@@ -206,6 +214,12 @@ def solve_routes(
         status = statuses[-1]
         raise RouteSolveFailed(MSG["solve_failed"].format(status=STATUS_LABELS.get(status, status)))
     objective, nodes, status = best
+    if polish_share > 0:
+        deadline = started + time_limit_s
+        nodes, saved_s = _polish_routes(travel, unreachable, teams, nodes, deadline=deadline)
+        objective -= saved_s
+        if saved_s and improvements:
+            improvements.append((time.perf_counter() - started, objective))
 
     routes = tuple(
         _schedule_route(team, nodes[v], travel, service_times, windows) for v, team in enumerate(teams)
@@ -218,6 +232,44 @@ def solve_routes(
         if s not in visited
     )
     return RoutePlan(routes, dropped, objective, status, solve_s, tuple(improvements))
+
+
+def _polish_routes(
+    travel: list[list[int]],
+    unreachable: set[tuple[int, int]],
+    teams: Sequence[Team],
+    nodes: list[list[int]],
+    *,
+    deadline: float,
+) -> tuple[list[list[int]], int]:
+    """Re-order each route's stops until the deadline (time shared by stop count); return routes, s saved."""
+    cost = travel
+    if unreachable:
+        blocked = sum(max(row) for row in travel) + 1
+        cost = [[blocked if (i, j) in unreachable else v for j, v in enumerate(row)] for i, row in enumerate(travel)]
+    polished: list[list[int]] = []
+    saved = 0
+    for v, team in enumerate(teams):
+        route = nodes[v]
+        left = [len(r) for r in nodes[v:] if len(r) >= 3]
+        if len(route) < 3:
+            polished.append(route)
+            continue
+        budget = max(0.0, deadline - time.perf_counter()) * len(route) / sum(left)
+        better = improve_route(cost, team.depot, route, time_limit_s=budget, seed=v)
+        before, after = _route_travel(cost, team.depot, route), _route_travel(cost, team.depot, better)
+        if after < before:
+            polished.append(better)
+            saved += before - after
+        else:
+            polished.append(route)
+    return polished, saved
+
+
+def _route_travel(cost: Sequence[Sequence[int]], depot: int, route: list[int]) -> int:
+    """Travel seconds of depot → route → depot."""
+    path = [depot, *route, depot]
+    return sum(cost[a][b] for a, b in zip(path, path[1:]))
 
 
 def _solve_once(
