@@ -17,6 +17,8 @@ import pytest
 import shapely
 from tests.io_data import POINTS, USCC, enterprises, pipelines, rows, snapshot, townships
 
+from sqlalchemy import text as sa_text
+
 from geo.cli import main
 from geo.crs import wgs84_to_gcj02
 from geo.errors import InvalidInput
@@ -79,18 +81,25 @@ def test_geopackage_pipelines_are_stored_as_multilinestrings(county, tmp_path):
                                                                          "MULTILINESTRING", 2)]
 
 
-@pytest.mark.parametrize("cpg", ["GBK", None], ids=["gbk-cpg", "no-cpg"])
-def test_shapefile_with_gbk_dbf_is_decoded_with_or_without_cpg(county, tmp_path, cpg):
+def _fresh_import(engine, layer: str, path: Path, **options):
+    """Import into an emptied layer (several variants of one file in one test)."""
+    with engine.begin() as conn:
+        conn.execute(sa_text(f"DELETE FROM {layer}"))
+    return import_file(engine, layer, path, **options)
+
+
+def test_shapefile_with_gbk_dbf_is_decoded_with_or_without_cpg(county, tmp_path):
     path = tmp_path / "企业.shp"
     _to_shapefile(enterprises(), path, encoding="GBK")
     assert "企业名称".encode("gbk") in path.with_suffix(".dbf").read_bytes()
-    if cpg is None:
-        path.with_suffix(".cpg").unlink()
-    else:
-        path.with_suffix(".cpg").write_text(cpg)
-    import_file(county, "enterprise", path)
-    assert rows(county, "SELECT name FROM enterprise ORDER BY uscc")[0] == ("河曲示例化工有限公司",)
-    _assert_landed(county, "企业.shp")
+    for cpg in ("GBK", "936", None):
+        if cpg is None:
+            path.with_suffix(".cpg").unlink()
+        else:
+            path.with_suffix(".cpg").write_text(cpg)
+        _fresh_import(county, "enterprise", path)
+        assert rows(county, "SELECT name FROM enterprise ORDER BY uscc")[0] == ("河曲示例化工有限公司",), cpg
+        _assert_landed(county, "企业.shp")
 
 
 def test_zipped_gbk_shapefile_as_bureaus_mail_them(county, tmp_path):
@@ -128,25 +137,24 @@ def _kml(tmp_path: Path) -> Path:
     return path
 
 
-def test_kml_placemarks_with_extended_data_are_imported(county, tmp_path):
-    import_file(county, "enterprise", _kml(tmp_path))
-    _assert_landed(county, "企业.kml")
-
-
-def test_kmz_is_imported_like_its_kml(county, tmp_path):
+def test_kml_and_kmz_placemarks_with_extended_data_are_imported(county, tmp_path):
     kml = _kml(tmp_path)
+    import_file(county, "enterprise", kml)
+    _assert_landed(county, "企业.kml")
     kmz = tmp_path / "企业.kmz"
     with zipfile.ZipFile(kmz, "w") as z:
         z.write(kml, "doc.kml")
-    import_file(county, "enterprise", kmz)
+    _fresh_import(county, "enterprise", kmz)
     _assert_landed(county, "企业.kmz")
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
-def test_csv_ledger_in_utf8_or_gbk(county, tmp_path, encoding):
-    path = _write_csv(tmp_path / "企业.csv", _enterprise_table(), encoding=encoding)
-    import_file(county, "enterprise", path)
-    _assert_landed(county, "企业.csv")
+def test_csv_ledger_in_utf8_or_gbk_comma_or_tab(county, tmp_path):
+    for encoding, delimiter in (("utf-8", ","), ("utf-8-sig", ","), ("gbk", ","), ("gbk", "\t")):
+        path = tmp_path / "企业.csv"
+        with path.open("w", encoding=encoding, newline="") as fh:
+            csv.writer(fh, delimiter=delimiter).writerows(_enterprise_table())
+        _fresh_import(county, "enterprise", path)
+        _assert_landed(county, "企业.csv")
 
 
 def test_xlsx_ledger_with_a_title_row_and_english_coordinate_headers(county, tmp_path):
@@ -183,24 +191,17 @@ def test_projected_gauss_kruger_zone_file_is_projected_back(county, tmp_path):
     _assert_landed(county, "企业_4546.shp", tol_deg=1e-8)
 
 
-def test_projected_metres_without_a_crs_are_refused_with_a_hint(county, tmp_path):
+def test_projected_metres_without_a_crs_are_refused_with_a_hint_then_taken_when_declared(county, tmp_path):
     table = _enterprise_table()
     metres = enterprises().to_crs(4546).geometry
     for row, p in zip(table[1:], metres, strict=True):
-        row[-2:] = [round(p.x, 2), round(p.y, 2)]
+        row[-2:] = [p.x, p.y]
     table[0][-2:] = ["X", "Y"]
     path = _write_csv(tmp_path / "米.csv", table)
     with pytest.raises(InvalidInput, match="投影坐标") as exc:
         import_file(county, "enterprise", path)
-    assert "--crs" in exc.value.message
+    assert "--crs" in exc.value.message and "EPSG:4546" in exc.value.message
     assert rows(county, "SELECT count(*) FROM enterprise") == [(0,)]
-
-
-def test_declared_projected_zone_on_a_csv(county, tmp_path):
-    table = _enterprise_table()
-    for row, p in zip(table[1:], enterprises().to_crs(4546).geometry, strict=True):
-        row[-2:] = [p.x, p.y]
-    path = _write_csv(tmp_path / "米.csv", table)
     import_file(county, "enterprise", path, crs="EPSG:4546")
     _assert_landed(county, "米.csv", tol_deg=1e-8)
 
