@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import LineString, Point, box
 from sqlalchemy import Engine, text
 
-from encroach_fixtures import (
+from tests.encroach_fixtures import (
     METRIC_SRID,
     X0,
     Y0,
@@ -174,3 +174,14 @@ def test_check_equals_an_independent_geopandas_computation_id_for_id(county: Eng
     assert len(expected) > 50
     assert got == expected
 
+
+
+def test_on_the_demo_county_the_check_equals_geopandas_id_for_id(db: Engine) -> None:
+    load = pytest.importorskip("geo.demo.load")
+    load.load_demo(db)
+    with db.connect() as conn:
+        found = find_encroachments(conn, feature_types=["building"])
+    got = {(c.pipeline_id, c.feature_id, c.zone) for c in found if c.zone in ("zone_5m", "zone_50m")}
+    expected = _expected_with_geopandas(db)
+    assert {z for _, _, z in expected} == {"zone_5m", "zone_50m"}
+    assert got == expected

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from shapely.geometry import LineString, Point, box, shape
 from sqlalchemy import Engine, text
 
-from encroach_fixtures import X0, Y0, add_building, add_enterprise, add_pipeline, to_storage, truncate_register, \
+from tests.encroach_fixtures import X0, Y0, add_building, add_enterprise, add_pipeline, to_storage, truncate_register, \
     two_townships
 from geo.encroachment import check_encroachments
 from geo.encroachment.register import add_attachment, confirm_candidate, record_encroachment

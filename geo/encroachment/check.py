@@ -1,9 +1,10 @@
 """Automatic encroachment check: features inside the protection zones of the pipeline protection law.
 
 Distances are metres in the county's Gauss–Krüger zone (geo.county.metric_srid); geometry is stored in
-EPSG:4490. The search is driven from pipeline_piece (centrelines cut into ≤100 m pieces, kept by a
-trigger): each piece's small box finds the nearby features through their GiST index, whereas the box
-of a whole long line would cover most of the county.
+EPSG:4490. The search is driven from pipeline_piece (centrelines cut into pieces of ≤8 vertices ≤100 m
+apart, kept by a trigger): each piece's small box finds the nearby features through their GiST index,
+whereas the box of a whole long line would cover most of the county. The responsible township is the
+feature's stored township, else the township containing (or nearest to) its point nearest the pipeline.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ DEGREES_PER_METRE = 1.0 / 110_000.0
 """Upper bound of degrees of latitude per metre (a meridian degree is ≥ 110,574 m); longitude adds 1/cos φ."""
 
 _FEATURE_GEOMETRY = {
-    "building": ("building", "f.geom"),
-    "road": ("road", "f.geom"),
-    "mine": ("mine", "COALESCE(f.workings, f.licence_boundary)"),
+    "building": ("building", "f.geom", "f.township_id"),
+    "road": ("road", "f.geom", "NULL::integer"),
+    "mine": ("mine", "COALESCE(f.workings, f.licence_boundary)", "f.township_id"),
 }
-"""Table and geometry expression per feature type (identifiers from this fixed list, never user input)."""
+"""Table, geometry and stored-township expressions per feature type (a fixed list, never user input)."""
 
 
 @dataclass(frozen=True)
@@ -52,18 +53,23 @@ class Candidate:
         return asdict(self)
 
 
+def _zone_case(zones: Sequence[Zone], n: int) -> str:
+    """CASE choosing the tightest of `zones` (sorted by distance) for near.distance_m; limits are bound parameters."""
+    whens = " ".join(f"WHEN near.distance_m <= :limit_{n}_{i} THEN :code_{n}_{i}" for i in range(len(zones)))
+    return f"CAST(CASE {whens} END AS text)"
+
+
 def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
     """Features of one type within the widest of `zones` of a centreline piece, nearest piece only."""
-    table, geom = _FEATURE_GEOMETRY[feature_type]
+    table, geom, township = _FEATURE_GEOMETRY[feature_type]
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
-               (SELECT z.code FROM unnest(CAST(:codes_{n} AS text[]), CAST(:limits_{n} AS float8[])) AS z(code, max_m)
-                WHERE near.distance_m <= z.max_m ORDER BY z.max_m LIMIT 1) AS zone,
-               distance_m, ST_ClosestPoint(feature_m, piece_m) AS locus_m
+               {_zone_case(zones, n)} AS zone, distance_m, township_id,
+               ST_ClosestPoint(feature_m, piece_m) AS locus_m
         FROM (
             SELECT DISTINCT ON (p.pipeline_id, f.id)
                    p.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, p.geom_m) AS distance_m,
-                   m.feature_m, p.geom_m AS piece_m
+                   {township} AS township_id, m.feature_m, p.geom_m AS piece_m
             FROM pipeline_piece p
             JOIN {table} f ON {geom} && ST_Expand(
                 p.geom, :radius_{n} * :deg / cos(radians(ST_YMax(p.geom))), :radius_{n} * :deg)
@@ -77,16 +83,15 @@ def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
 
 def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
     """Features of one type within the widest of `zones` of an ancillary facility, nearest facility only."""
-    table, geom = _FEATURE_GEOMETRY[feature_type]
+    table, geom, township = _FEATURE_GEOMETRY[feature_type]
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
-               (SELECT z.code FROM unnest(CAST(:codes_{n} AS text[]), CAST(:limits_{n} AS float8[])) AS z(code, max_m)
-                WHERE near.distance_m <= z.max_m ORDER BY z.max_m LIMIT 1) AS zone,
-               distance_m, ST_ClosestPoint(feature_m, facility_m) AS locus_m
+               {_zone_case(zones, n)} AS zone, distance_m, township_id,
+               ST_ClosestPoint(feature_m, facility_m) AS locus_m
         FROM (
             SELECT DISTINCT ON (fac.pipeline_id, f.id)
                    fac.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, fm.facility_m) AS distance_m,
-                   m.feature_m, fm.facility_m
+                   {township} AS township_id, m.feature_m, fm.facility_m
             FROM pipeline_facility fac
             CROSS JOIN LATERAL (SELECT ST_Transform(fac.geom, :srid) AS facility_m) fm
             JOIN {table} f ON {geom} && ST_Expand(
@@ -101,7 +106,7 @@ def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
 
 _CROSSING_SQL = """
     SELECT a.id AS pipeline_id, 'pipeline'::text AS feature_type, b.id::bigint AS feature_id,
-           CAST(:crossing_zone AS text) AS zone, 0.0::float8 AS distance_m,
+           CAST(:crossing_zone AS text) AS zone, 0.0::float8 AS distance_m, NULL::integer AS township_id,
            ST_PointOnSurface(ST_Intersection(ST_Transform(a.geom, :srid), ST_Transform(b.geom, :srid))) AS locus_m
     FROM pipeline a
     JOIN pipeline b ON b.geom && a.geom AND b.id <> a.id
@@ -117,7 +122,8 @@ _RESULT_SQL = """
     FROM ({blocks}) c
     JOIN pipeline pl ON pl.id = c.pipeline_id
     CROSS JOIN LATERAL (SELECT ST_Transform(c.locus_m, 4490) AS locus) l
-    LEFT JOIN LATERAL (SELECT t.id, t.code, t.name FROM township t ORDER BY t.geom <-> l.locus LIMIT 1) t ON true
+    LEFT JOIN township t ON t.id = COALESCE(
+        c.township_id, (SELECT n.id FROM township n ORDER BY n.geom <-> l.locus LIMIT 1))
     WHERE CAST(:township_code AS text) IS NULL OR t.code = :township_code
 """
 
@@ -182,8 +188,9 @@ def _candidate_sql(rules: ZoneRules) -> tuple[str, dict[str, Any]]:
                 continue
             n = len(blocks)
             blocks.append(make(feature_type, zones, n))
-            params[f"codes_{n}"] = [z.code for z in zones]
-            params[f"limits_{n}"] = [z.max_distance_m for z in zones]
+            for i, zone in enumerate(zones):
+                params[f"code_{n}_{i}"] = zone.code
+                params[f"limit_{n}_{i}"] = zone.max_distance_m
             params[f"radius_{n}"] = max(z.max_distance_m for z in zones)
     if rules.crossing.code:
         blocks.append(_CROSSING_SQL)

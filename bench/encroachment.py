@@ -1,0 +1,165 @@
+"""Benchmark: every building of the ×N county against every pipeline for the 5 m and 50 m zones.
+
+    .venv/bin/python -m bench.encroachment [--scale 1] [--database NAME] [--runs 3] [--whole-lines]
+
+Prints seconds (median of the runs) of riskmap's check (geo.encroachment.find_encroachments) and, from the
+same run, its ratio to (a) the best bare PostGIS formulation, hand-written SQL on subdivided pieces (the
+fastest of the variants below), and (b) the GeoPandas path a user would write (read_postgis + sjoin with
+dwithin in the metric zone, load included). --whole-lines also times ST_DWithin against whole lines.
+The county comes from bench.generate.generate_county (written into the database if it has no county);
+--fallback uses bench.encroachment_data instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+from sqlalchemy import Engine, text
+
+from geo.county import metric_srid
+from geo.encroachment import find_encroachments
+
+ZONES = ("zone_5m", "zone_50m")
+
+BARE_PIECES = """
+    SELECT pipeline_id, feature_id, distance_m, CASE WHEN distance_m <= 5 THEN 'zone_5m' ELSE 'zone_50m' END
+    FROM (
+        SELECT DISTINCT ON (p.pipeline_id, b.id) p.pipeline_id, b.id AS feature_id,
+               ST_Distance(ST_Transform(b.geom, :srid), p.geom_m) AS distance_m
+        FROM pipeline_piece p
+        JOIN building b ON b.geom && ST_Expand(p.geom, 50 / 110000.0 / cos(radians(ST_YMax(p.geom))), 50 / 110000.0)
+        WHERE ST_DWithin(ST_Transform(b.geom, :srid), p.geom_m, 50)
+        ORDER BY p.pipeline_id, b.id, distance_m
+    ) near
+"""
+"""Bare (a1): the stored ≤100 m metric pieces, buildings found through their own GiST index."""
+
+BARE_SUBDIVIDE = """
+    WITH pieces AS MATERIALIZED (
+        SELECT id AS pipeline_id, ST_Subdivide(ST_Segmentize(ST_Transform(geom, :srid), 100), 8) AS geom_m
+        FROM pipeline
+    ), boxes AS MATERIALIZED (
+        SELECT pipeline_id, geom_m, ST_Transform(ST_Expand(geom_m, 55), 4490) AS box FROM pieces
+    )
+    SELECT pipeline_id, feature_id, distance_m, CASE WHEN distance_m <= 5 THEN 'zone_5m' ELSE 'zone_50m' END
+    FROM (
+        SELECT DISTINCT ON (p.pipeline_id, b.id) p.pipeline_id, b.id AS feature_id,
+               ST_Distance(ST_Transform(b.geom, :srid), p.geom_m) AS distance_m
+        FROM boxes p
+        JOIN building b ON b.geom && p.box
+        WHERE ST_DWithin(ST_Transform(b.geom, :srid), p.geom_m, 50)
+        ORDER BY p.pipeline_id, b.id, distance_m
+    ) near
+"""
+"""Bare (a2): ST_Subdivide on the fly (nothing stored beforehand), boxes transformed back to 4490."""
+
+WHOLE_LINES = """
+    SELECT p.id, b.id, ST_Distance(ST_Transform(b.geom, :srid), ST_Transform(p.geom, :srid))
+    FROM pipeline p
+    JOIN building b ON b.geom && ST_Expand(p.geom, 50 / 110000.0 / cos(radians(ST_YMax(p.geom))), 50 / 110000.0)
+    WHERE ST_DWithin(ST_Transform(b.geom, :srid), ST_Transform(p.geom, :srid), 50)
+"""
+"""The slow formulation: whole long lines, whose GiST box covers most of the county."""
+
+
+def _timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
+    """Median seconds of `runs` calls and the last result."""
+    seconds, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds), result
+
+
+def run_riskmap(engine: Engine) -> set[tuple[int, int, str]]:
+    with engine.connect() as conn:
+        found = find_encroachments(conn, zones=ZONES, feature_types=("building",))
+    return {(c.pipeline_id, c.feature_id, c.zone) for c in found}
+
+
+def run_sql(engine: Engine, sql: str) -> set[tuple[int, int, str]]:
+    with engine.connect() as conn:
+        srid = metric_srid(conn)
+        rows = conn.execute(text(sql), {"srid": srid}).all()
+    return {(r[0], r[1], r[3]) for r in rows} if rows and len(rows[0]) > 3 else {(r[0], r[1], "") for r in rows}
+
+
+def run_geopandas(engine: Engine) -> set[tuple[int, int, str]]:
+    """What a user would write: load both layers, project to the metric zone, sjoin with dwithin 50 m."""
+    with engine.connect() as conn:
+        srid = metric_srid(conn)
+        buildings = gpd.read_postgis("SELECT id, geom FROM building", conn, geom_col="geom").to_crs(srid)
+        lines = gpd.read_postgis("SELECT id, geom FROM pipeline", conn, geom_col="geom").to_crs(srid)
+    pairs = gpd.sjoin(buildings, lines, predicate="dwithin", distance=50.0, lsuffix="b", rsuffix="p")
+    partner = gpd.GeoSeries(lines.set_index("id").geometry.loc[pairs["id_p"]].values, index=pairs.index, crs=srid)
+    distance = pairs.geometry.distance(partner)
+    zone = ["zone_5m" if d <= 5.0 else "zone_50m" for d in distance]
+    return set(zip(pairs["id_p"], pairs["id_b"], zone, strict=True))
+
+
+def ensure_county(engine: Engine, *, scale: float, seed: int, fallback: bool) -> None:
+    """Write the synthetic county unless the database already holds one."""
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT count(*) FROM county")).scalar():
+            return
+    started = time.perf_counter()
+    if fallback:
+        from bench.encroachment_data import generate_bench_county
+
+        generate_bench_county(engine, scale=int(scale), seed=seed)
+    else:
+        from bench.generate import generate_county
+
+        generate_county(engine, scale=scale, seed=seed)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    print(f"已生成合成县 ×{scale:g}，用时 {time.perf_counter() - started:.0f} 秒")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.encroachment", description="占压排查基准：5 米与 50 米范围")
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--database", help="默认 riskmap_encroach_x<N>")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--whole-lines", action="store_true", help="同时计时整条管线上的 ST_DWithin（慢）")
+    p.add_argument("--fallback", action="store_true", help="用 bench.encroachment_data 生成数据")
+    args = p.parse_args(argv)
+    from bench.generate import ensure_database, target_url
+
+    database = args.database or "riskmap_encroach_x" + f"{args.scale:g}".replace(".", "_")
+    engine = ensure_database(target_url(database))
+    ensure_county(engine, scale=args.scale, seed=args.seed, fallback=args.fallback)
+    with engine.connect() as conn:
+        counts = conn.execute(text(
+            "SELECT (SELECT count(*) FROM building), (SELECT count(*) FROM pipeline), "
+            "(SELECT coalesce(sum(ST_Length(geom::geography)), 0) / 1000 FROM pipeline)")).one()
+    print(f"数据库 {database}：建筑 {counts[0]} 栋，管道 {counts[1]} 条共 {counts[2]:.0f} km；每项取 {args.runs} 次中位数")
+    run_riskmap(engine)  # warm-up: pieces in place, caches filled
+    ours, found = _timed(lambda: run_riskmap(engine), args.runs)
+    bare = {name: _timed(lambda sql=sql: run_sql(engine, sql), args.runs)
+            for name, sql in (("pieces", BARE_PIECES), ("subdivide", BARE_SUBDIVIDE))}
+    gpd_s, gpd_found = _timed(lambda: run_geopandas(engine), args.runs)
+    best_name = min(bare, key=lambda k: bare[k][0])
+    best = bare[best_name][0]
+    agree = all(result == found for _, result in bare.values()) and gpd_found == found
+    print(f"riskmap 占压排查（建筑 × 管道，5 米/50 米）：{ours:.3f} 秒，{len(found)} 处候选")
+    for name, (s, _) in bare.items():
+        print(f"  裸 PostGIS（{name}）：{s:.3f} 秒")
+    print(f"  GeoPandas（read_postgis + sjoin dwithin，含读取）：{gpd_s:.3f} 秒")
+    print(f"比值：riskmap / 最佳裸 PostGIS（{best_name}）= {ours / best:.2f}（目标 ≤ 1.2）；"
+          f"GeoPandas / riskmap = {gpd_s / ours:.1f}（目标 ≥ 10）；结果逐条一致：{'是' if agree else '否'}")
+    if args.whole_lines:
+        whole, _ = _timed(lambda: run_sql(engine, WHOLE_LINES), 1)
+        print(f"  整条管线 ST_DWithin：{whole:.3f} 秒（单次）= riskmap 的 {whole / ours:.0f} 倍")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
