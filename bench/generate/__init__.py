@@ -490,13 +490,14 @@ def ensure_database(url: str) -> Engine:
     from geo import migrate
 
     target = make_url(url)
+    name = target.database or ""
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                  {"n": target.database}).scalar()
+                                  {"n": name}).scalar()
             if not exists:
-                conn.execute(text(f"CREATE DATABASE {conn.dialect.identifier_preparer.quote(target.database)}"))
+                conn.execute(text(f"CREATE DATABASE {conn.dialect.identifier_preparer.quote(name)}"))
     finally:
         admin.dispose()
     engine = create_engine(url)
