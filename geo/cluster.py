@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -80,6 +81,40 @@ def _chown_for_server(*paths: Path) -> None:
                 os.chown(os.path.join(root, f), pw.pw_uid, pw.pw_gid)
 
 
+def _port_file(s: Settings) -> Path:
+    return s.pg_dir.resolve() / "port"
+
+
+def cluster_port(s: Settings) -> int:
+    """The port the cluster was last given (it moves off settings.pg_port only when that was taken)."""
+    f = _port_file(s)
+    return int(f.read_text().strip()) if f.exists() else s.pg_port
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _claim_port(s: Settings, data: Path) -> None:
+    """Keep the cluster's port, or move it to a free one when another program holds it."""
+    port = cluster_port(s)
+    if _port_free(port):
+        return
+    for candidate in range(s.pg_port + 1, s.pg_port + 200):
+        if _port_free(candidate):
+            with (data / "postgresql.conf").open("a") as f:
+                f.write(f"port = {candidate}  # {port} was taken\n")
+            _port_file(s).write_text(f"{candidate}\n")
+            return
+    raise ClusterError(f"端口 {port} 及其后 200 个端口都被占用，无法启动内置数据库")
+
+
 def status(settings: Settings | None = None) -> ClusterStatus:
     s = settings or get_settings()
     data, run, _ = _paths(s)
@@ -91,7 +126,7 @@ def status(settings: Settings | None = None) -> ClusterStatus:
         running = res.returncode == 0
         if running and (data / "postmaster.pid").exists():
             pid = int((data / "postmaster.pid").read_text().split()[0])
-    return ClusterStatus(initialised, running, pid, data, run, s.pg_port)
+    return ClusterStatus(initialised, running, pid, data, run, cluster_port(s))
 
 
 def _initdb(s: Settings) -> None:
@@ -139,6 +174,7 @@ def start(settings: Settings | None = None, *, timeout_s: float = 60) -> Cluster
         pidfile.unlink()
     run.mkdir(parents=True, exist_ok=True)
     log.mkdir(parents=True, exist_ok=True)
+    _claim_port(s, data)
     _chown_for_server(run, log)
     res = _run([str(_bindir(s) / "pg_ctl"), "start", "-D", str(data), "-w", "-t", str(int(timeout_s)),
                 "-l", str(log / "postgresql.log")])
@@ -169,14 +205,14 @@ def stop(settings: Settings | None = None) -> ClusterStatus:
 
 def admin_url(s: Settings, database: str = "postgres") -> str:
     _, run, _ = _paths(s)
-    return f"postgresql+psycopg2://{SUPERUSER}@/{database}?host={run}&port={s.pg_port}"
+    return f"postgresql+psycopg2://{SUPERUSER}@/{database}?host={run}&port={cluster_port(s)}"
 
 
 def _ensure_database(s: Settings) -> None:
     import psycopg2
 
     _, run, _ = _paths(s)
-    conn = psycopg2.connect(host=str(run), port=s.pg_port, user=SUPERUSER, dbname="postgres")
+    conn = psycopg2.connect(host=str(run), port=cluster_port(s), user=SUPERUSER, dbname="postgres")
     conn.autocommit = True
     try:
         with conn.cursor() as cur:

@@ -26,7 +26,9 @@ def test_schema_has_postgis_pgrouting_and_every_table(engine):
     for table in ("township", "grid_cell", "enterprise", "pipeline", "encroachment", "building", "road",
                   "mine", "mine_zone"):
         assert table in inspect(engine).get_table_names()
-    assert set(srids.values()) == {4490}
+    stored = {k: v for k, v in srids.items() if k.split(".")[1] in ("geom", "licence_boundary", "workings")}
+    assert set(stored.values()) == {4490}, stored
+    assert {v for k, v in srids.items() if k.endswith(".geom_3857")} == {3857}
     assert srids.keys() >= {"township.geom", "enterprise.geom", "pipeline.geom", "mine.licence_boundary"}
     assert {"ix_building_geom_gist", "ix_pipeline_geom_gist", "ix_mine_workings_gist"} <= gist
 
@@ -85,6 +87,19 @@ def test_embedded_cluster_starts_serves_and_stops(tmp_path_factory):
         # a stale pid file (left by a crash) does not block the next start
         (settings.pg_dir / "data" / "postmaster.pid").write_text("999999\n")
         assert cluster.start(settings).running
+        cluster.stop(settings)
+        # another program holding the port: the cluster moves to a free one and remembers it
+        import socket
+
+        with socket.socket() as squatter:
+            squatter.bind(("127.0.0.1", 55499))
+            squatter.listen()
+            moved = cluster.start(settings)
+        assert moved.running and moved.port != 55499
+        eng = create_engine(cluster.admin_url(settings, settings.db_name))
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+        eng.dispose()
     finally:
         cluster.stop(settings)
         subprocess.run(["rm", "-rf", str(home)], check=False)
