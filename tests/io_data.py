@@ -56,13 +56,16 @@ def rows(engine: Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
 
 
 def snapshot(engine: Engine, table: str, *, geom: str | None = "geom") -> list[tuple[Any, ...]]:
-    """Every row of a table without ids, timestamps and source; geometry as WKT snapped to 1e-9°."""
+    """Every row of a table without ids, timestamps, source and derived geom_* columns; sorted.
+
+    Geometry as WKT snapped to 1e-9° with counter-clockwise exterior rings (as the importer stores them).
+    """
     with engine.connect() as conn:
         cols = [c for c in conn.execute(text(
             "SELECT column_name FROM information_schema.columns WHERE table_name = :t ORDER BY ordinal_position"),
-            {"t": table}).scalars() if c not in ("id", "created_at", "updated_at", "source", geom)
-                and not c.endswith("_id")]
+            {"t": table}).scalars() if c not in ("id", "created_at", "updated_at", "source", "geom", geom)
+                and not c.startswith("geom_") and not c.endswith("_id")]
         select = ", ".join(f'"{c}"' for c in cols)
         if geom:
-            select += f", ST_AsText(ST_SnapToGrid({geom}, 1e-9))"
-        return [tuple(r) for r in conn.execute(text(f"SELECT {select} FROM {table} ORDER BY 1")).all()]
+            select += f", ST_AsText(ST_SnapToGrid(ST_ForcePolygonCCW({geom}), 1e-9))"
+        return sorted((tuple(r) for r in conn.execute(text(f"SELECT {select} FROM {table}")).all()), key=repr)

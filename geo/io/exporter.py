@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -108,6 +109,8 @@ def _present(f: Field, value: Any) -> Any:
         return "是" if value else "否"
     if f.kind == "date" and isinstance(value, dt.date):
         return value.isoformat()
+    if f.kind == "json":
+        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
     return value
 
 

@@ -4,6 +4,9 @@ Attribute cells are parsed in Python (they are text); every spatial and referent
 set-based SQL statement over a staging table in the same transaction, and the rows go into the target
 table with one INSERT … SELECT. Any rejected row means nothing is written and ImportRejected is raised.
 
+Polygons are stored with counter-clockwise exterior rings (OGC, RFC 7946), whatever the file's
+orientation (shapefiles use clockwise), so the same shape always stores the same way.
+
 --repair fixes only invalid geometries (ST_MakeValid, keeping points/lines/polygons as such). Swapped
 longitude/latitude is detected but never flipped: the same ledger feeds other systems, and a swap
 usually means the two columns were mislabelled, which the user must fix at the source.
@@ -403,7 +406,8 @@ def _insert_columns(layer: Layer) -> tuple[list[str], list[str]]:
     exprs = [f'r."{c}"' for c in cols]
     if layer.spatial:
         cols.append(layer.geom_column or "geom")
-        exprs.append("ST_Multi(s.geom)" if layer.multi else "s.geom")
+        geom = "ST_ForcePolygonCCW(s.geom)" if layer.geom_kind in ("polygon", "any") else "s.geom"
+        exprs.append(f"ST_Multi({geom})" if layer.multi else geom)
     for f, column in ((layer.ref_field, "ref_id"), (layer.township_field, "township_id")):
         if f is not None and f.ref is not None:
             cols.append(f.ref.fk)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from geo import models as m
 
-FieldKind = Literal["str", "int", "float", "bool", "date", "code"]
+FieldKind = Literal["str", "int", "float", "bool", "date", "code", "json"]
 GeomKind = Literal["point", "line", "polygon", "any"]
 
 HAZARD_STATUSES = {"found": "发现", "rectifying": "整改中", "rectified": "已整改", "closed": "销号"}
@@ -206,6 +206,7 @@ LAYERS: dict[str, Layer] = {
             Field("responsible_operator", ("责任单位", "责任企业"), max_len=200, shp="resp_op"),
             Field("closed_on", ("销号日期",), kind="date"),
             Field("closed_by", ("销号人",), max_len=50),
+            Field("dossier", ("档案(JSON)", "一点一档"), kind="json", default={}),
         ), geom_kind="any", township_by_location=True),
         Layer("building", "建筑", "building", (
             Field("code", ("建筑编号", *_CODE), max_len=40),

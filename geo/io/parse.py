@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import unicodedata
@@ -122,12 +123,26 @@ def _date(value: Any, text: str) -> str:
     raise CellProblem("应为日期（如 2024-03-05）")
 
 
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    try:
+        found = json.loads(str(value))
+    except json.JSONDecodeError:
+        raise CellProblem("应为 JSON 对象（如 {\"占压物\": \"围墙\"}）") from None
+    if not isinstance(found, dict):
+        raise CellProblem("应为 JSON 对象（如 {\"占压物\": \"围墙\"}）")
+    return found
+
+
 def parse_cell(f: Field, value: Any) -> Any:
     """The typed value of one cell (JSON-ready: dates as ISO text), None for empty; CellProblem if bad."""
     if is_blank(value):
         if f.required:
             raise CellProblem("必填项为空")
         return f.default
+    if f.kind == "json":
+        return _json(value)
     text = as_text(value)
     if f.kind == "date":
         return _date(value, text)
