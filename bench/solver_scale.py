@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="50,200,500")
     args = ap.parse_args()
     print("检查点 stops  时限 limit s  首个方案 first s  末次改进 last s  总耗时 wall s  舍弃 dropped  "
-          "行驶 travel h  最长队 max team h   (medians of %d seeded runs)" % args.repeats)
+          f"行驶 travel h  最长队 max team h   (medians of {args.repeats} seeded runs)")
     for n in (int(x) for x in args.sizes.split(",")):
         limit = TIME_LIMIT_S.get(n, 30.0)
         rows = []

@@ -1,7 +1,9 @@
 """TSP quality of geo.inspection.solve_routes: one team, no limits, ≤10 s per instance; prints each gap.
 
-No package reachable from the allowed registries ships the TSPLIB instances (see bench/README.md), so
-this bench does NOT compare with TSPLIB's proven optima. It uses seeded random Euclidean instances of
+No package reachable from the allowed registries ships the TSPLIB instances (checked 2026-11: PyPI
+tsplib95, pycombinatorial, tsmtester, tsputil, tsp-tools, elkai, tspwplib, python-tsp, tisp — readers and
+solvers only, no instance files; Debian has no TSPLIB package), so this bench does NOT compare with
+TSPLIB's proven optima. It uses seeded random Euclidean instances of
 the same sizes as eil51 … ch150 (integer coordinates in a 1000 × 1000 square, uniform or clustered,
 TSPLIB EUC_2D distances nint(√(dx²+dy²))) and compares the tour with a proven LOWER bound, the
 Held–Karp 1-tree bound (subgradient optimisation). gap = tour / bound − 1 ≥ the true gap to the optimum,
@@ -14,6 +16,7 @@ gap to the best tour of several longer runs.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 
@@ -109,7 +112,7 @@ def held_karp_bound(d: np.ndarray, *, upper: float, iterations: int = 1500) -> f
 def tour_length(d: np.ndarray, nodes: list[int]) -> int:
     """Length of the closed tour 0 → nodes → 0."""
     path = [0, *nodes, 0]
-    return int(sum(d[a, b] for a, b in zip(path, path[1:])))
+    return int(sum(d[a, b] for a, b in itertools.pairwise(path)))
 
 
 def main() -> None:

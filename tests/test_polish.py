@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -10,7 +11,7 @@ from geo.inspection.polish import improve_route
 
 def tour_s(cost: list[list[int]], depot: int, stops: list[int]) -> int:
     path = [depot, *stops, depot]
-    return sum(cost[a][b] for a, b in zip(path, path[1:]))
+    return sum(cost[a][b] for a, b in itertools.pairwise(path))
 
 
 def test_scrambled_ring_is_put_back_in_ring_order() -> None:

@@ -5,6 +5,7 @@ Plain cost matrices (travel seconds), no database: the optimum of each small cas
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -227,8 +228,8 @@ def test_no_route_ever_uses_a_missing_road() -> None:
     plan = solve_routes(m, [0] * 2 + [300] * (n - 2), [Team("一队", 0), Team("二队", 1)], None, 1.0)
     for route in plan.routes:
         path = [route.team.depot, *route.nodes, route.team.depot]
-        assert all(m[a][b] is not None for a, b in zip(path, path[1:]) if a != b)
+        assert all(m[a][b] is not None for a, b in itertools.pairwise(path) if a != b)
     assert plan.travel_s == sum(
-        sum(m[a][b] for a, b in zip(p, p[1:]))  # type: ignore[misc]
+        sum(m[a][b] for a, b in itertools.pairwise(p))  # type: ignore[misc]
         for p in ([r.team.depot, *r.nodes, r.team.depot] for r in plan.routes)
     )

@@ -7,6 +7,7 @@ Every node that is not a team's depot is a stop to visit.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import time
@@ -209,7 +210,6 @@ def solve_routes(
         statuses.append(found[2])
         if found[0] is not None and (best is None or found[0] < best[0]):
             best = (found[0], found[1], found[2])
-    solve_s = time.perf_counter() - started
     if best is None:
         status = statuses[-1]
         raise RouteSolveFailed(MSG["solve_failed"].format(status=STATUS_LABELS.get(status, status)))
@@ -220,6 +220,7 @@ def solve_routes(
         objective -= saved_s
         if saved_s and improvements:
             improvements.append((time.perf_counter() - started, objective))
+    solve_s = time.perf_counter() - started
 
     routes = tuple(
         _schedule_route(team, nodes[v], travel, service_times, windows) for v, team in enumerate(teams)
@@ -269,7 +270,7 @@ def _polish_routes(
 def _route_travel(cost: Sequence[Sequence[int]], depot: int, route: list[int]) -> int:
     """Travel seconds of depot → route → depot."""
     path = [depot, *route, depot]
-    return sum(cost[a][b] for a, b in zip(path, path[1:]))
+    return sum(cost[a][b] for a, b in itertools.pairwise(path))
 
 
 def _solve_once(
@@ -362,9 +363,9 @@ def _validate(
             raise InvalidInput(MSG["window_dup"].format(node=w.node))
         seen.add(w.node)
     unreachable = {(i, j) for i, row in enumerate(cells) for j, v in enumerate(row) if v is None}
-    finite_max = max((v for row in cells for v in row if v is not None), default=0)
-    # Unreachable arcs are removed from the model; the placeholder only keeps the matrix rectangular.
-    travel = [[finite_max if v is None else v for v in row] for row in cells]
+    # Unreachable arcs are removed from the model; the placeholder 0 only keeps the matrix rectangular
+    # (and would make any arc that slipped through the cheapest, so tests would catch it).
+    travel = [[0 if v is None else v for v in row] for row in cells]
     return travel, unreachable
 
 
