@@ -1,0 +1,20 @@
+-- What the due list needs per enterprise (optionally one township by 12-digit :township code):
+-- current risk colour, last inspection up to :end, hazards overdue at :start, newly found encroachments,
+-- and the grid officer whose cell covers the enterprise (contact on the route sheet).
+SELECT e.id, e.name, e.category, e.address, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
+       ra.level AS colour, t.name AS township_name,
+       (SELECT max(i.inspected_on) FROM inspection i
+         WHERE i.enterprise_id = e.id AND i.inspected_on <= :end) AS last_on,
+       EXISTS (SELECT 1 FROM hazard h
+                WHERE h.enterprise_id = e.id AND h.deadline < :start
+                  AND h.status NOT IN ('rectified', 'closed')) AS overdue_hazards,
+       EXISTS (SELECT 1 FROM encroachment x LEFT JOIN pipeline p ON p.id = x.pipeline_id
+                WHERE x.status = 'found' AND e.name IN (x.responsible_operator, p.operator)) AS new_encroachment,
+       g.officer_name, g.officer_phone
+FROM enterprise e
+LEFT JOIN risk_assessment ra ON ra.kind = 'enterprise' AND ra.object_id = e.id AND ra.valid_to IS NULL
+LEFT JOIN township t ON t.id = e.township_id
+LEFT JOIN LATERAL (SELECT c.officer_name, c.officer_phone FROM grid_cell c
+                    WHERE ST_Covers(c.geom, e.geom) ORDER BY c.id LIMIT 1) g ON true
+WHERE e.geom IS NOT NULL AND (CAST(:township AS text) IS NULL OR t.code = :township)
+ORDER BY e.id;
