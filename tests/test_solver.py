@@ -5,6 +5,7 @@ Plain cost matrices (travel seconds), no database: the optimum of each small cas
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 import random
@@ -233,3 +234,25 @@ def test_no_route_ever_uses_a_missing_road() -> None:
         sum(m[a][b] for a, b in itertools.pairwise(p))  # type: ignore[misc]
         for p in ([r.team.depot, *r.nodes, r.team.depot] for r in plan.routes)
     )
+
+
+def test_due_list_priorities_keep_the_most_urgent_units_when_the_day_is_full() -> None:
+    """Six 2-h inspections, one 8-h day: the three units the due list ranks highest are the ones visited."""
+    from geo.inspection.due import EnterpriseStatus, list_due
+
+    week = (dt.date(2026, 11, 23), dt.date(2026, 11, 29))
+    units = [
+        EnterpriseStatus(1, "蓝色企业", "blue", None),
+        EnterpriseStatus(2, "红色企业（逾期隐患）", "red", dt.date(2026, 11, 1), overdue_hazards=True),
+        EnterpriseStatus(3, "黄色企业", "yellow", dt.date(2026, 11, 1)),
+        EnterpriseStatus(4, "橙色企业", "orange", dt.date(2026, 11, 1)),
+        EnterpriseStatus(5, "蓝色企业（新占压）", "blue", dt.date(2026, 11, 20), new_encroachment=True),
+        EnterpriseStatus(6, "红色企业", "red", dt.date(2026, 11, 16)),
+    ]
+    due = {item.enterprise_id: item.priority for item in list_due(units, *week)}
+    assert len(due) == 6
+    m = line_matrix([0] + [600 * k for k in range(1, 7)], speed_m_s=10)
+    priorities = [1] + [due[k] for k in range(1, 7)]
+    plan = solve_routes(m, [0] + [7200] * 6, [Team("一队", 0)], RouteLimits(priorities=priorities), QUICK_S)
+    assert sorted(plan.routes[0].nodes) == [2, 4, 6]
+    assert sorted(d.node for d in plan.dropped) == [1, 3, 5]

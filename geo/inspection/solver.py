@@ -11,6 +11,7 @@ import itertools
 import math
 import numbers
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -394,17 +395,24 @@ def _priorities(limits: RouteLimits, n: int) -> list[int]:
 def _drop_penalties(
     travel: list[list[int]], stops: list[int], priorities: list[int], n_teams: int
 ) -> dict[int, int]:
-    """Disjunction penalty per stop: above any route cost, and lexicographic across priority ranks."""
+    """Disjunction penalty per stop: above any route cost, and lexicographic across priority levels.
+
+    Level weights grow so one stop of a level outweighs every stop of all lower levels together; when that
+    would overflow OR-Tools' int64 costs (many distinct levels), weights fall back to the level's rank + 1,
+    which keeps the order but not the strictness.
+    """
     if not stops:
         return {}
-    max_arc = max(max(row) for row in travel)
-    route_bound = (len(travel) + 2 * n_teams) * max(max_arc, 1) + 1
-    ranks = {p: r for r, p in enumerate(sorted({priorities[s] for s in stops}))}
-    base = len(stops) + 1
-    ceiling = 2**62 // (len(stops) + 1)
-    if route_bound * base ** (len(ranks) - 1) > ceiling:
-        base = 2  # too many ranks for strict ordering within int64: keep order, relax the strictness
-    return {s: min(route_bound * base ** ranks[priorities[s]], ceiling) for s in stops}
+    route_bound = (len(travel) + 2 * n_teams) * max(max(max(row) for row in travel), 1) + 1
+    counts = Counter(priorities[s] for s in stops)
+    weights: dict[int, int] = {}
+    total = 0
+    for level in sorted(counts):
+        weights[level] = total + 1
+        total += weights[level] * counts[level]
+    if route_bound * total > 2**62:
+        weights = {level: rank + 1 for rank, level in enumerate(sorted(counts))}
+    return {s: route_bound * weights[priorities[s]] for s in stops}
 
 
 def _forbid_arcs(
