@@ -169,3 +169,26 @@ def test_command_line_refuses_a_negative_scale_in_chinese(capsys):
 
     assert main(["--scale", "-1", "--database", "riskmap_never_created"]) == 2
     assert "规模倍数" in capsys.readouterr().err
+
+
+def test_roads_form_one_connected_network_and_encroachments_sit_on_their_pipeline(db):
+    generate_county(db, scale=0.01, seed=1)
+
+    with db.begin() as conn:
+        conn.execute(text(
+            "CREATE TEMP TABLE t_edge ON COMMIT DROP AS "
+            "WITH ends AS (SELECT id, ST_AsEWKB(ST_StartPoint(geom)) AS a, ST_AsEWKB(ST_EndPoint(geom)) AS b "
+            "              FROM road), "
+            "nodes AS (SELECT row_number() OVER (ORDER BY p) AS nid, p FROM (SELECT a AS p FROM ends "
+            "          UNION SELECT b FROM ends) AS q) "
+            "SELECT e.id, s.nid AS source, t.nid AS target, 1.0::float8 AS cost, 1.0::float8 AS reverse_cost "
+            "FROM ends e JOIN nodes s ON s.p = e.a JOIN nodes t ON t.p = e.b"))
+        components = conn.execute(text(
+            "SELECT count(DISTINCT component) FROM pgr_connectedComponents("
+            "'SELECT id, source, target, cost, reverse_cost FROM t_edge')")).scalar_one()
+        far = conn.execute(text(
+            "SELECT count(*) FROM encroachment e JOIN pipeline p ON p.id = e.pipeline_id "
+            "WHERE e.kind = 'encroachment' AND ST_Distance(ST_Transform(e.geom, 4546), "
+            "ST_Transform(p.geom, 4546)) > 4.0 + 1e-6")).scalar_one()
+    assert components == 1
+    assert far == 0
