@@ -42,7 +42,7 @@ def test_export_then_import_gives_back_the_same_rows_in_every_format(county, tmp
     else:
         pipelines().to_file(tmp_path / "管道.geojson")
         import_file(county, "pipeline", tmp_path / "管道.geojson")
-        state = lambda engine: snapshot(engine, "pipeline")  # noqa: E731
+        state = lambda engine: snapshot(engine, "pipeline")
     original = state(county)
     assert len(original) >= 2
     for fmt in FORMATS:

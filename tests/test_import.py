@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import subprocess
 import sys
@@ -15,14 +16,13 @@ import numpy as np
 import openpyxl
 import pytest
 import shapely
-from tests.io_data import POINTS, USCC, enterprises, pipelines, rows, snapshot, townships
-
 from sqlalchemy import text as sa_text
 
 from geo.cli import main
 from geo.crs import wgs84_to_gcj02
 from geo.errors import InvalidInput
 from geo.io.importer import ImportRejected, import_file, read_geometries
+from tests.io_data import POINTS, USCC, enterprises, pipelines, rows, snapshot, townships
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +44,8 @@ def _enterprise_table(n: int = 3) -> list[list[object]]:
     gdf = enterprises(n)
     header = [c for c in gdf.columns if c != "geometry"] + ["经度", "纬度"]
     body = [[r[c] for c in header[:-2]] + [r.geometry.x, r.geometry.y] for _, r in gdf.iterrows()]
-    return [header, *[["" if v is None or v != v else v for v in row] for row in body]]
+    return [header, *[["" if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in row]
+                      for row in body]]
 
 
 def _stored_enterprises(engine):

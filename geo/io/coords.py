@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 
 from geo.crs import geometries_gcj02_to_wgs84
 from geo.errors import InvalidInput
@@ -52,7 +53,7 @@ def parse_crs_option(value: str | None) -> SourceCrs | None:
         return SourceCrs(None, gcj02=True)
     try:
         return SourceCrs(CRS.from_user_input(text))
-    except Exception:
+    except CRSError:
         raise InvalidInput(f"无法识别的坐标系 {value}（示例：EPSG:4490、EPSG:4326、EPSG:4546、gcj02）") from None
 
 

@@ -468,7 +468,8 @@ def import_file(engine: Engine, layer: str, path: Path | str, *, crs: str | None
     staged = stage_rows(raw, spec, declared=parse_crs_option(crs), rules=rules)
     cmap = map_columns(spec, raw.headers, ignore=raw.ignore, dbf=raw.dbf)
     headers = {f.name: _header_of(spec, cmap, f.name) for f in spec.fields}
-    rejects, repairs = list(staged.rejects), []
+    rejects: list[Reject] = list(staged.rejects)
+    repairs: list[Repair] = []
     with engine.begin() as conn:
         copy_stage(conn, staged)
         updated = 0

@@ -49,6 +49,8 @@ class Field:
     max_len: int | None = None
     shp: str | None = None
     ref: Ref | None = None
+    form: Literal["uscc", "township"] | None = None
+    """Business-code form checked on import: USCC check character, 12-digit township code."""
 
     @property
     def header(self) -> str:
@@ -101,12 +103,12 @@ PIPELINE_REF = Ref("pipeline", "code", "pipeline_id", "管道")
 
 def _uscc_ref(*, required: bool) -> Field:
     return Field("enterprise_uscc", ("统一社会信用代码", "社会信用代码", "信用代码", "uscc"), required=required,
-                 ref=ENTERPRISE_REF, shp="uscc")
+                 ref=ENTERPRISE_REF, shp="uscc", form="uscc")
 
 
 def _township_ref(*, required: bool = False) -> Field:
     return Field("township_code", ("乡镇代码", "乡镇街道代码", "所属乡镇代码", "乡镇编码", "township"),
-                 required=required, ref=TOWNSHIP_REF, shp="town_code")
+                 required=required, ref=TOWNSHIP_REF, shp="town_code", form="township")
 
 
 _CODE = ("编号", "代码", "编码")
@@ -115,7 +117,8 @@ LAYERS: dict[str, Layer] = {
     layer.name: layer
     for layer in (
         Layer("township", "乡镇（街道）", "township", (
-            Field("code", ("乡镇代码", "统计用区划代码", "区划代码", "代码", "编码"), required=True, max_len=12),
+            Field("code", ("乡镇代码", "统计用区划代码", "区划代码", "代码", "编码"), required=True, max_len=12,
+                  form="township"),
             Field("name", ("乡镇名称", "名称", "乡镇", "街道"), required=True, max_len=100),
             Field("county_code", ("县区代码", "所属县区代码"), max_len=6, shp="county"),
             Field("is_illustrative", ("示意边界", "是否示意边界"), kind="bool", default=False, shp="illustr"),
@@ -128,7 +131,7 @@ LAYERS: dict[str, Layer] = {
             Field("officer_phone", ("网格员电话", "联系电话", "电话"), max_len=20, shp="phone"),
         ), geom_kind="polygon", multi=True, township_by_location=True),
         Layer("enterprise", "企业", "enterprise", (
-            Field("uscc", ("统一社会信用代码", "社会信用代码", "信用代码"), required=True, max_len=18),
+            Field("uscc", ("统一社会信用代码", "社会信用代码", "信用代码"), required=True, max_len=18, form="uscc"),
             Field("name", ("企业名称", "单位名称", "名称"), required=True, max_len=200),
             Field("category", ("行业类别", "行业", "类别", "行业分类"), kind="code", required=True,
                   codes=m.INDUSTRY_CATEGORIES),

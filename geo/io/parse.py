@@ -161,18 +161,17 @@ def parse_cell(f: Field, value: Any) -> Any:
 
 def normalize_code(f: Field, text: str) -> str:
     """Business codes as stored: USCC upper-case; 9-digit township codes padded to the 12-digit form."""
-    if f.name in ("uscc", "enterprise_uscc"):
+    if f.form == "uscc":
         return text.upper()
-    if f.name == "township_code" or (f.ref is None and f.name == "code" and f.max_len == 12):
-        return text + "000" if re.fullmatch(r"\d{9}", text) else text
+    if f.form == "township" and re.fullmatch(r"\d{9}", text):
+        return text + "000"
     return text
 
 
 def code_problem(f: Field, text: str) -> str | None:
     """Checks of a business code beyond its type: USCC check character, township code form."""
-    if f.name in ("uscc", "enterprise_uscc"):
+    if f.form == "uscc":
         return uscc_problem(text)
-    if f.name == "township_code" or (f.name == "code" and f.max_len == 12):
-        if not re.fullmatch(r"\d{12}", text):
-            return "乡镇代码应为 12 位（或 9 位）数字统计用区划代码"
+    if f.form == "township" and not re.fullmatch(r"\d{12}", text):
+        return "乡镇代码应为 12 位（或 9 位）数字统计用区划代码"
     return None

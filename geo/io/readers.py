@@ -146,7 +146,7 @@ def read_zip(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
 
 def _utf8_copy(path: Path, folder: str) -> Path:
     """A UTF-8 copy of a GeoJSON written in GBK/GB18030 (non-standard, but Chinese tools emit it)."""
-    enc, (decoded,) = decode_cells([path.read_bytes()])
+    _, (decoded,) = decode_cells([path.read_bytes()])
     if decoded is None:
         raise InvalidInput(f"文件 {path.name} 含无法解码的文字（已尝试 {'、'.join(ENCODINGS)}）")
     copy = Path(folder) / path.name
@@ -256,7 +256,7 @@ def read_csv(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     lines = data.splitlines(keepends=True)
-    enc, decoded = decode_cells(lines, encoding=encoding)
+    _, decoded = decode_cells(lines, encoding=encoding)
     rejects = [Reject(i + 1, "（整行）", f"无法解码的文字（已尝试 {'、'.join(ENCODINGS)}）", lines[i][:60].hex(" "))
                for i, v in enumerate(decoded) if v is None]
     bad_lines = {r.row for r in rejects}
@@ -284,11 +284,14 @@ def _cell(value: Any) -> Any:
 
 def read_xlsx(path: Path, *, is_known: Callable[[str], bool], sheet: str | None = None) -> RawTable:
     """First (or the named) worksheet; a title row above the header is skipped."""
+    import zipfile
+
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as exc:
         raise InvalidInput(f"无法读取 Excel 文件 {path.name}：{exc}") from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
