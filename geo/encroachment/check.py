@@ -4,7 +4,8 @@ Distances are metres in the county's Gauss–Krüger zone (geo.county.metric_sri
 EPSG:4490. The search is driven from pipeline_piece (centrelines cut into pieces of ≤8 vertices ≤100 m
 apart, kept by a trigger): each piece's small box finds the nearby features through their GiST index,
 whereas the box of a whole long line would cover most of the county. The responsible township is the
-feature's stored township, else the township containing (or nearest to) its point nearest the pipeline.
+feature's stored township, else the township containing (or nearest to) the feature's point nearest the
+pipeline (that point, returned as lon/lat, is found in EPSG:4490: it places the candidate, it measures nothing).
 """
 
 from __future__ import annotations
@@ -65,11 +66,11 @@ def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
                {_zone_case(zones, n)} AS zone, distance_m, township_id,
-               ST_ClosestPoint(feature_m, piece_m) AS locus_m
+               ST_ClosestPoint(feature_g, piece_g) AS locus
         FROM (
             SELECT DISTINCT ON (p.pipeline_id, f.id)
                    p.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, p.geom_m) AS distance_m,
-                   {township} AS township_id, m.feature_m, p.geom_m AS piece_m
+                   {township} AS township_id, {geom} AS feature_g, p.geom AS piece_g
             FROM pipeline_piece p
             JOIN {table} f ON {geom} && ST_Expand(
                 p.geom, :radius_{n} * :deg / cos(radians(ST_YMax(p.geom))), :radius_{n} * :deg)
@@ -87,11 +88,11 @@ def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
                {_zone_case(zones, n)} AS zone, distance_m, township_id,
-               ST_ClosestPoint(feature_m, facility_m) AS locus_m
+               ST_ClosestPoint(feature_g, facility_g) AS locus
         FROM (
             SELECT DISTINCT ON (fac.pipeline_id, f.id)
                    fac.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, fm.facility_m) AS distance_m,
-                   {township} AS township_id, m.feature_m, fm.facility_m
+                   {township} AS township_id, {geom} AS feature_g, fac.geom AS facility_g
             FROM pipeline_facility fac
             CROSS JOIN LATERAL (SELECT ST_Transform(fac.geom, :srid) AS facility_m) fm
             JOIN {table} f ON {geom} && ST_Expand(
@@ -107,7 +108,7 @@ def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
 _CROSSING_SQL = """
     SELECT a.id AS pipeline_id, 'pipeline'::text AS feature_type, b.id::bigint AS feature_id,
            CAST(:crossing_zone AS text) AS zone, 0.0::float8 AS distance_m, NULL::integer AS township_id,
-           ST_PointOnSurface(ST_Intersection(ST_Transform(a.geom, :srid), ST_Transform(b.geom, :srid))) AS locus_m
+           ST_PointOnSurface(ST_Intersection(a.geom, b.geom)) AS locus
     FROM pipeline a
     JOIN pipeline b ON b.geom && a.geom AND b.id <> a.id
     WHERE ST_Intersects(a.geom, b.geom)
@@ -118,12 +119,11 @@ _CROSSING_SQL = """
 _RESULT_SQL = """
     SELECT c.pipeline_id, pl.code AS pipeline_code, pl.operator, c.feature_type, c.feature_id, c.zone,
            c.distance_m, t.id AS township_id, t.code AS township_code, t.name AS township_name,
-           ST_X(l.locus) AS lon, ST_Y(l.locus) AS lat
-    FROM ({blocks}) c
+           ST_X(c.locus) AS lon, ST_Y(c.locus) AS lat
+    FROM (SELECT * FROM ({blocks}) u OFFSET 0) c  -- OFFSET 0: each candidate's point computed once
     JOIN pipeline pl ON pl.id = c.pipeline_id
-    CROSS JOIN LATERAL (SELECT ST_Transform(c.locus_m, 4490) AS locus) l
     LEFT JOIN township t ON t.id = COALESCE(
-        c.township_id, (SELECT n.id FROM township n ORDER BY n.geom <-> l.locus LIMIT 1))
+        c.township_id, (SELECT n.id FROM township n ORDER BY n.geom <-> c.locus LIMIT 1))
     WHERE CAST(:township_code AS text) IS NULL OR t.code = :township_code
 """
 
