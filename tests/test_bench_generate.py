@@ -153,9 +153,9 @@ def test_impossible_scales_are_refused_in_chinese(db):
 
 
 def test_command_line_fills_the_named_database_and_summarises_it_in_chinese(db, db_url):
-    name = make_url(db_url).database  # an existing database: migrated (a no-op here), emptied, filled
+    name = make_url(db_url).database  # the database in force, hence --force (see the refusal below)
     env = {**os.environ, "DATABASE_URL": db_url}
-    res = subprocess.run([sys.executable, "-m", "bench.generate", "--scale", "0.01", "--database", name],
+    res = subprocess.run([sys.executable, "-m", "bench.generate", "--scale", "0.01", "--database", name, "--force"],
                          check=False, cwd=ROOT, env=env, capture_output=True, text=True)
 
     assert res.returncode == 0, res.stderr
@@ -164,11 +164,13 @@ def test_command_line_fills_the_named_database_and_summarises_it_in_chinese(db, 
     assert scalar(db, "SELECT count(*) FROM building") == 2000
 
 
-def test_command_line_refuses_a_negative_scale_in_chinese(capsys):
+def test_command_line_refuses_a_negative_scale_and_the_database_in_force_in_chinese(db_url, capsys):
     from bench.generate.__main__ import main
 
     assert main(["--scale", "-1", "--database", "riskmap_never_created"]) == 2
     assert "规模倍数" in capsys.readouterr().err
+    assert main(["--scale", "0.01", "--database", make_url(db_url).database]) == 2  # would empty it
+    assert "--force" in capsys.readouterr().err
 
 
 def test_roads_form_one_connected_network_and_encroachments_sit_on_their_pipeline(db):

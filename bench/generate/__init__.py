@@ -476,13 +476,20 @@ def default_database_name(scale: float) -> str:
     return "riskmap_x" + f"{scale:g}".replace(".", "_").replace("-", "_")
 
 
-def target_url(database: str) -> str:
-    """The URL of `database` on the server in force (DATABASE_URL's, or the embedded cluster)."""
+def target_url(database: str, *, force: bool = False) -> str:
+    """The URL of `database` on the server in force (DATABASE_URL's, or the embedded cluster).
+
+    The generator empties its target, so the database riskmap itself works in is refused unless `force`.
+    """
     from geo.db import database_url
 
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", database):
         raise InvalidInput(f"数据库名只能含字母、数字和下划线：{database}")
-    return make_url(database_url()).set(database=database).render_as_string(hide_password=False)
+    in_force = make_url(database_url())
+    if database == in_force.database and not force:
+        raise InvalidInput(f"数据库 {database} 是 riskmap 当前使用的数据库，生成器会清空它；"
+                           "请换一个数据库名，或确认后加 --force")
+    return in_force.set(database=database).render_as_string(hide_password=False)
 
 
 def ensure_database(url: str) -> Engine:

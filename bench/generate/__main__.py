@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database", help="目标数据库名，默认 riskmap_x<N>（如 riskmap_x1、riskmap_x0_01），不存在则创建")
     p.add_argument("--seed", type=int, default=1, help="随机种子，相同种子生成相同数据（默认 1）")
     p.add_argument("--steps", action="store_true", help="逐步打印各部分用时")
+    p.add_argument("--force", action="store_true", help="允许写入 riskmap 当前使用的数据库（会清空其全部数据）")
     return p
 
 
@@ -56,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         check_scale(args.scale)
         database = args.database or default_database_name(args.scale)
-        engine = ensure_database(target_url(database))
+        engine = ensure_database(target_url(database, force=args.force))
         started = time.perf_counter()
         counts = generate_county(engine, scale=args.scale, seed=args.seed)
         seconds = time.perf_counter() - started
