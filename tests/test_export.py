@@ -92,5 +92,7 @@ def test_export_of_one_township(county, tmp_path):
     path = tmp_path / "西口镇.geojson"
     assert export_layer(county, "enterprise", path, fmt="geojson", township_code="140930100").rows == 1
     assert list(gpd.read_file(path)["统一社会信用代码"]) == [USCC[0]]
+    by_name = tmp_path / "西口镇.xlsx"
+    assert export_layer(county, "enterprise", by_name, fmt="xlsx", township_code="西口镇").rows == 1
     with pytest.raises(NotFound, match="没有乡镇代码"):
         export_layer(county, "enterprise", tmp_path / "x.geojson", fmt="geojson", township_code="140930999")

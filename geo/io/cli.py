@@ -82,5 +82,5 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     exp.add_argument("layer", choices=layers, help="图层")
     exp.add_argument("--format", choices=("xlsx", "geojson", "gpkg", "shp"), default="xlsx", help="格式")
     exp.add_argument("-o", "--output", help="输出路径（默认 .riskmap/exports/<图层>.<格式>）")
-    exp.add_argument("--township", help="只导出该乡镇（12 位或 9 位乡镇代码）")
+    exp.add_argument("--township", help="只导出该乡镇（12 位或 9 位乡镇代码，或乡镇名称）")
     exp.set_defaults(func=_export)

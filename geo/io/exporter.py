@@ -81,15 +81,25 @@ def _select_sql(layer: Layer, *, township: bool) -> str:
     return f'SELECT {", ".join(cols)} FROM "{layer.table}" t {" ".join(joins)} {where} ORDER BY t.id'
 
 
+def resolve_township(conn: Connection, township: str) -> str:
+    """The 12-digit code of a township given by 12- or 9-digit code or by its name (西口镇)."""
+    wanted = township.strip()
+    code = wanted + "000" if len(wanted) == 9 and wanted.isdigit() else wanted
+    found = conn.execute(text("SELECT code FROM township WHERE code = :c OR name = :c ORDER BY code"),
+                         {"c": code}).scalars().all()
+    if not found:
+        raise NotFound(f"没有乡镇代码或名称为 {township} 的乡镇")
+    if len(found) > 1:
+        raise InvalidInput(f"有多个名为 {township} 的乡镇（{'、'.join(found)}），请用乡镇代码")
+    return str(found[0])
+
+
 def fetch_layer(conn: Connection, layer: Layer, *, township_code: str | None = None) -> tuple[
         pd.DataFrame, np.ndarray | None]:
     """The layer's rows (fields by name, references as codes) and geometries (EPSG:4490)."""
     params: dict[str, Any] = {}
     if township_code:
-        code = township_code + "000" if len(township_code) == 9 else township_code
-        if conn.execute(text("SELECT 1 FROM township WHERE code = :c"), {"c": code}).scalar() is None:
-            raise NotFound(f"没有乡镇代码为 {township_code} 的乡镇")
-        params["town"] = code
+        params["town"] = resolve_township(conn, township_code)
     result = conn.execute(text(_select_sql(layer, township=bool(township_code))), params)
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     geoms = None
