@@ -191,6 +191,6 @@ def test_roads_form_one_connected_network_and_encroachments_sit_on_their_pipelin
         far = conn.execute(text(
             "SELECT count(*) FROM encroachment e JOIN pipeline p ON p.id = e.pipeline_id "
             "WHERE e.kind = 'encroachment' AND ST_Distance(ST_Transform(e.geom, 4546), "
-            "ST_Transform(p.geom, 4546)) > 4.0 + 1e-6")).scalar_one()
+            "ST_Transform(p.geom, 4546)) > 4.01")).scalar_one()  # 4 m, plus the chord of a degree segment
     assert components == 1
     assert far == 0
