@@ -10,6 +10,7 @@ import pyogrio
 import pytest
 from sqlalchemy import text
 
+from geo.cli import main
 from geo.errors import NotFound
 from geo.io.exporter import export_layer
 from geo.io.importer import import_file
@@ -96,3 +97,19 @@ def test_export_of_one_township(county, tmp_path):
     assert export_layer(county, "enterprise", by_name, fmt="xlsx", township_code="西口镇").rows == 1
     with pytest.raises(NotFound, match="没有乡镇代码"):
         export_layer(county, "enterprise", tmp_path / "x.geojson", fmt="geojson", township_code="140930999")
+
+
+def test_blank_template_with_its_guide_imports_once_filled(county, tmp_path):
+    path = tmp_path / "储存模板.xlsx"
+    assert main(["template", "chemical_inventory", "-o", str(path)]) == 0
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[1] == "填写说明"
+    guide = {r[0]: r for r in book["填写说明"].iter_rows(min_row=2, values_only=True)}
+    assert guide["统一社会信用代码"][1] == "是" and "GB 32100" in guide["统一社会信用代码"][3]
+    assert guide["最大储存量(吨)"][2] == "数字"
+    enterprises(1).to_file(tmp_path / "企业.geojson")
+    import_file(county, "enterprise", tmp_path / "企业.geojson")
+    sheet = book.worksheets[0]
+    sheet.append([USCC[0], "液氨", "7664-41-7", 12.5, None, "罐区"])
+    book.save(path)
+    assert import_file(county, "chemical_inventory", path).inserted == 1

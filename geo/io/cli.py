@@ -60,6 +60,14 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _template(args: argparse.Namespace) -> int:
+    from geo.io.exporter import write_template
+
+    path = write_template(args.layer, args.output or f"{LAYERS[args.layer].label}台账模板.xlsx")
+    print(f"已生成{LAYERS[args.layer].label}台账模板：{path}（第二张表为填写说明）")
+    return 0
+
+
 @registrar
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the import and export sub-commands."""
@@ -84,3 +92,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     exp.add_argument("-o", "--output", help="输出路径（默认 .riskmap/exports/<图层>.<格式>）")
     exp.add_argument("--township", help="只导出该乡镇（12 位或 9 位乡镇代码，或乡镇名称）")
     exp.set_defaults(func=_export)
+
+    tpl = sub.add_parser("template", help="生成空白台账模板（xlsx，含填写说明）")
+    tpl.add_argument("layer", choices=layers, help="图层")
+    tpl.add_argument("-o", "--output", help="输出路径（默认：当前目录 <图层>台账模板.xlsx）")
+    tpl.set_defaults(func=_template)

@@ -170,7 +170,53 @@ def write_xlsx(layer: Layer, frame: pd.DataFrame, geoms: np.ndarray | None, path
     for i, column in enumerate(table.columns, start=1):
         sheet.column_dimensions[sheet.cell(row=2, column=i).column_letter].width = max(10, 2 * len(column) + 2)
     sheet.freeze_panes = "A3"
+    write_guide(book.create_sheet("填写说明"), layer)
     book.save(path)
+
+
+KIND_LABELS = {"str": "文本", "int": "整数", "float": "数字", "bool": "是/否", "date": "日期（如 2024-03-05）",
+               "code": "代码表", "json": "JSON 对象"}
+
+
+def guide_rows(layer: Layer) -> list[list[str]]:
+    """One line per column of the ledger: header, required, type, allowed values, other accepted headers."""
+    lines = [["列名", "必填", "类型", "可填值 / 说明", "也接受的列名"]]
+    for f in layer.fields:
+        note = "、".join(f.codes.values()) if f.codes else ""
+        if f.ref is not None:
+            note = f"{f.ref.label}的编码，须已在数据库中" + ("；不填则按位置归属乡镇" if f.ref.table == "township" else "")
+        if f.form == "uscc":
+            note = (note + "；" if note else "") + "18 位，校验位按 GB 32100-2015"
+        kind = KIND_LABELS[f.kind] + (f"，最多 {f.max_len} 字" if f.max_len and f.kind == "str" else "")
+        lines.append([f.header, "是" if f.required else "", kind, note, "、".join((*f.headers[1:], f.name))])
+    if layer.geom_kind == "point":
+        lines += [[LON_HEADER, "是", "数字（度）", "CGCS2000 经度；高德/腾讯坐标导入时加 --crs gcj02", "lon、lng、longitude、x"],
+                  [LAT_HEADER, "是", "数字（度）", "CGCS2000 纬度", "lat、latitude、y"]]
+    elif layer.spatial:
+        lines.append([WKT_HEADER, "是", "WKT 文本", "CGCS2000 经纬度，如 POLYGON((111.3 39.2, …))", "wkt、geometry、几何"])
+    return lines
+
+
+def write_guide(sheet: Any, layer: Layer) -> None:
+    """The 填写说明 sheet of a ledger (import reads the first sheet and ignores this one)."""
+    from openpyxl.styles import Font
+
+    for line in guide_rows(layer):
+        sheet.append(line)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for letter, width in zip("ABCDE", (22, 6, 24, 60, 40), strict=True):
+        sheet.column_dimensions[letter].width = width
+
+
+def write_template(layer: str, path: Path | str) -> Path:
+    """An empty ledger (台账模板) of a layer with its 填写说明 sheet; needs no database."""
+    spec = get_layer(layer)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    empty = pd.DataFrame({f.name: pd.Series([], dtype=object) for f in spec.fields})
+    write_xlsx(spec, empty, np.empty(0, dtype=object) if spec.spatial else None, path)
+    return path
 
 
 def _write_vector(frame: pd.DataFrame, geoms: np.ndarray, path: Path, *, driver: str, **options: Any) -> None:
