@@ -30,38 +30,27 @@ from sqlalchemy.engine import make_url
 
 from api.devserver import CHROMIUM, CHROMIUM_ARGS, free_port, running_server
 from geo.config import get_settings
-from geo.db import database_url
 
 TIPG_VENV = get_settings().home / "bench-tipg-venv"
 
 
 def scale_db(scale: float) -> str:
     """URL of riskmap_x<N>, generated and risk-assessed if it is not yet."""
-    from bench.generate import generate_county
+    from bench.generate import default_database_name, ensure_database, generate_county, target_url
 
-    name = f"riskmap_x{str(scale).replace('.', '_').removesuffix('_0')}"
-    base = make_url(database_url())
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = base.set(database=name).render_as_string(hide_password=False)
-    eng = create_engine(url)
-    from geo import migrate
-
-    migrate.upgrade(eng)
+    url = target_url(default_database_name(scale))
+    eng = ensure_database(url)
     with eng.connect() as conn:
         n = conn.execute(text("SELECT count(*) FROM enterprise")).scalar_one()
     if n == 0:
-        print(f"生成 ×{scale} 县数据 …", flush=True)
+        print(f"生成 ×{scale:g} 县数据 …", flush=True)
         generate_county(eng, scale=scale, seed=1)
     with eng.connect() as conn:
         assessed = conn.execute(text("SELECT count(*) FROM risk_assessment WHERE valid_to IS NULL")).scalar_one()
     if assessed == 0:
         from geo.risk import compute
 
-        print(f"计算 ×{scale} 风险等级 …", flush=True)
+        print(f"计算 ×{scale:g} 风险等级 …", flush=True)
         t0 = time.perf_counter()
         with eng.begin() as conn:
             compute(conn)
