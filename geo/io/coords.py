@@ -84,7 +84,8 @@ def projected_without_crs(bounds: tuple[float, float, float, float]) -> InvalidI
     """The error for numbers that look like projected metres while the file declares none (or lon/lat)."""
     return InvalidInput(
         f"坐标数值（X {bounds[0]:.0f}–{bounds[2]:.0f}，Y {bounds[1]:.0f}–{bounds[3]:.0f}）像是投影坐标（米），"
-        f"不是经纬度，但文件没有声明投影坐标系。请用 --crs 指定，例如 --crs EPSG:4546{_zone_hint(bounds)}"
+        f"不是经纬度，而文件未声明（或被指定为经纬度）坐标系。请用 --crs 指定投影坐标系，"
+        f"例如 --crs EPSG:4546{_zone_hint(bounds)}"
     )
 
 

@@ -139,7 +139,8 @@ def present_frame(layer: Layer, frame: pd.DataFrame, *, names: str = "header") -
     return pd.DataFrame(out, index=range(len(frame)))
 
 
-def write_xlsx(layer: Layer, frame: pd.DataFrame, geoms: np.ndarray | None, path: Path) -> None:
+def write_xlsx(layer: Layer, frame: pd.DataFrame, geoms: np.ndarray | None, path: Path, *,
+               title: str | None = None) -> None:
     """The 台账: a title row, Chinese headers, labels; 经度/纬度 for points, 几何(WKT) otherwise."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -159,7 +160,7 @@ def write_xlsx(layer: Layer, frame: pd.DataFrame, geoms: np.ndarray | None, path
     book = Workbook()
     sheet = book.active
     sheet.title = layer.label[:31]
-    sheet.append([f"{layer.label}台账（{dt.date.today().isoformat()} 导出，坐标系 CGCS2000）"])
+    sheet.append([title or f"{layer.label}台账（{dt.date.today().isoformat()} 导出，坐标系 CGCS2000）"])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append(list(table.columns))
     for cell in sheet[2]:
@@ -215,7 +216,8 @@ def write_template(layer: str, path: Path | str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     empty = pd.DataFrame({f.name: pd.Series([], dtype=object) for f in spec.fields})
-    write_xlsx(spec, empty, np.empty(0, dtype=object) if spec.spatial else None, path)
+    write_xlsx(spec, empty, np.empty(0, dtype=object) if spec.spatial else None, path,
+               title=f"{spec.label}台账模板（坐标系 CGCS2000；填写说明见第二张表）")
     return path
 
 
