@@ -294,6 +294,8 @@ CASES = {
                           "统一社会信用代码", "文件内重复"),
     "duplicate_in_table": (lambda tp: _enterprise_csv(tp, {"统一社会信用代码": USCC[0]}), "enterprise", 3,
                            "统一社会信用代码", "已存在"),
+    "bad_lonlat": (lambda tp: _enterprise_csv(tp, {"经度": "东经111度"}), "enterprise", 3, "经度/纬度",
+                   "不是数字"),
     "bad_number": (lambda tp: _enterprise_csv(tp, {"从业人数": "约三百"}), "enterprise", 3, "从业人数", "整数"),
     "invalid_geometry": (lambda tp: _building_file(tp, BOWTIE), "building", 2, "几何", "自相交"),
     "empty_geometry": (lambda tp: _building_file(tp, shapely.Polygon()), "building", 2, "几何", "几何"),

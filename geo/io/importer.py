@@ -225,9 +225,11 @@ def stage_rows(raw: RawTable, layer: Layer, *, declared: SourceCrs | None, rules
     notes = [f"未识别的列（已忽略）：{'、'.join(cmap.unknown)}"] if cmap.unknown else []
     source = resolve_source(declared, raw.crs)
     geoms = None
+    unreadable: set[int] = set()
     if layer.spatial:
         found = _table_geometries(raw, cmap, rejects) if raw.tabular else raw.geometries
         assert found is not None
+        unreadable = {r.row for r in rejects[len(raw.rejects):]}
         geoms = to_storage(found, source, max_projected_share=float(rules["projected_share"]))
     numbers, parts, attrs, keys, refs, towns, shapes = [], [], [], [], [], [], []
     ref_field, town_field = layer.ref_field, layer.township_field
@@ -238,7 +240,7 @@ def stage_rows(raw: RawTable, layer: Layer, *, declared: SourceCrs | None, rules
         if geoms is not None:
             geom = _fit_geometry(layer, geoms[i])
             problem = _geometry_problem(layer, geom)
-            if problem and not any(r.row == number and r.field in (cmap.wkt, GEOMETRY_FIELD) for r in rejects):
+            if problem and number not in unreadable:
                 rejects.append(Reject(number, cmap.wkt or GEOMETRY_FIELD, problem))
             pieces = list(geom.geoms) if (layer.explode and geom is not None and hasattr(geom, "geoms")) \
                 else [geom]
