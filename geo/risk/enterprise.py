@@ -177,12 +177,13 @@ def find_protected_targets(conn: Connection, rules: Rules, *, srid: int) -> dict
 
 
 SITE_PIPELINES_SQL = """
-SELECT e.id, p.code, min(ST_Distance(ST_Transform(p.geom, :srid), ST_Transform(e.geom, :srid))) AS distance_m
+SELECT e.id, p.code, min(ST_Distance(ST_Transform(g.geom, :srid), ST_Transform(e.geom, :srid))) AS distance_m
 FROM enterprise e
 JOIN risk_scope_enterprise s USING (id)
-JOIN pipeline p
-  ON p.geom && ST_Expand(e.geom, :dx, :dy)
- AND ST_DWithin(ST_Transform(p.geom, :srid), ST_Transform(e.geom, :srid), :radius_m)
+JOIN pipeline_segment g
+  ON g.geom && ST_Expand(e.geom, :dx, :dy)
+ AND ST_DWithin(ST_Transform(g.geom, :srid), ST_Transform(e.geom, :srid), :radius_m)
+JOIN pipeline p ON p.id = g.pipeline_id
 WHERE e.category = ANY(CAST(:cats AS text[]))
 GROUP BY e.id, p.code
 ORDER BY e.id, distance_m
@@ -190,7 +191,7 @@ ORDER BY e.id, distance_m
 
 
 def find_site_pipelines(conn: Connection, rules: Rules, *, srid: int) -> dict[int, list[tuple[str, float]]]:
-    """Pipelines within the assumed site radius of each diagnosed enterprise: (code, distance m)."""
+    """Pipelines (by their stored segments) within the assumed site radius of each diagnosed enterprise: (code, m)."""
     radius_m = float(rules["diagnostic"]["surroundings"]["pipeline_site_radius_m"])
     dx, dy = degree_margin(conn, radius_m)
     rows = conn.execute(text(SITE_PIPELINES_SQL), {"srid": srid, "dx": dx, "dy": dy, "radius_m": radius_m,

@@ -44,16 +44,17 @@ WHERE m.workings IS NOT NULL AND NOT ST_CoveredBy(m.workings, m.licence_boundary
 
 PIPELINES_SQL = """
 SELECT m.id, p.code,
-       min(LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), ST_Transform(p.geom, :srid)),
-                 ST_Distance(ST_Transform(m.workings, :srid), ST_Transform(p.geom, :srid)))) AS distance_m
+       min(LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), ST_Transform(g.geom, :srid)),
+                 ST_Distance(ST_Transform(m.workings, :srid), ST_Transform(g.geom, :srid)))) AS distance_m
 FROM mine m
 JOIN risk_scope_mine s USING (id)
-JOIN pipeline p
-  ON (p.geom && ST_Expand(m.licence_boundary, :dx, :dy) OR p.geom && ST_Expand(m.workings, :dx, :dy))
+JOIN pipeline_segment g
+  ON (g.geom && ST_Expand(m.licence_boundary, :dx, :dy) OR g.geom && ST_Expand(m.workings, :dx, :dy))
+JOIN pipeline p ON p.id = g.pipeline_id
 WHERE m.operating
 GROUP BY m.id, p.code
-HAVING min(LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), ST_Transform(p.geom, :srid)),
-                 ST_Distance(ST_Transform(m.workings, :srid), ST_Transform(p.geom, :srid)))) <= :distance_m
+HAVING min(LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), ST_Transform(g.geom, :srid)),
+                 ST_Distance(ST_Transform(m.workings, :srid), ST_Transform(g.geom, :srid)))) <= :distance_m
 ORDER BY m.id, distance_m
 """
 

@@ -26,18 +26,6 @@ def impact_radius_m(*, diameter_mm: float, pressure_mpa: float, coefficient: flo
     return coefficient * math.sqrt(diameter_mm ** 2 * pressure_mpa)
 
 
-def class_for_households(*, households: float, buildings: int, tall: int, rules: Rules) -> int:
-    """地区等级 of one 2 km window: 0 = 一级一类, 1 = 一级二类, 2 = 二级, 3 = 三级, 4 = 四级 (GB 50251-2015 §4.2)."""
-    c = rules["pipeline"]["class_location"]
-    if buildings >= c["class4_min_buildings"] and buildings and tall / buildings >= c["class4_min_share"]:
-        return 4
-    if households >= c["class_3_min"]:
-        return 3
-    if households > c["class_1_2_max"]:
-        return 2
-    return 1 if households > 0 else 0
-
-
 def segment_pipelines(conn: Connection, rules: Rules, *, srid: int) -> None:
     """(Re)build pipeline_segment for the pipelines in scope; unchanged segments keep their ids and rows."""
     conn.execute(text("DROP TABLE IF EXISTS risk_new_segment"))
@@ -54,30 +42,46 @@ CREATE INDEX ON risk_seg_m USING gist (geom);
 ANALYZE risk_seg_m;
 """
 
-# Dwellings within the strip, located along their pipeline (measure m from the pipeline start, metres).
+# Dwellings (each at its footprint centroid) within the strip, located along their pipeline by the measure m
+# from the pipeline start (metres).
 DWELLING_SQL = """
 CREATE TEMP TABLE risk_dwelling ON COMMIT DROP AS
-SELECT DISTINCT ON (b.id, s.pipeline_id)
-       s.pipeline_id, b.id AS building_id,
-       s.from_m + ST_LineLocatePoint(s.g, ST_Centroid(x.bg)) * (s.to_m - s.from_m) AS m,
-       CASE WHEN b.floors <= :low THEN 1.0 ELSE b.floors * CAST(:hpf AS double precision) END AS households,
-       (b.floors >= :tall) AS tall
-FROM risk_seg_m s
-JOIN building b ON b.use_class = ANY(CAST(:uses AS text[])) AND b.geom && ST_Expand(s.geom, :dx, :dy)
-CROSS JOIN LATERAL (SELECT ST_Transform(b.geom, :srid) AS bg) x
-WHERE ST_DWithin(x.bg, s.g, :strip_m)
-ORDER BY b.id, s.pipeline_id, ST_Distance(x.bg, s.g);
+WITH near AS (
+    SELECT DISTINCT b.id FROM risk_seg_m s
+    JOIN building b ON b.geom && ST_Expand(s.geom, :dx, :dy) AND b.use_class = ANY(CAST(:uses AS text[]))
+), cand AS MATERIALIZED (
+    SELECT b.id, b.floors, ST_Transform(ST_Centroid(b.geom), :srid) AS c FROM near JOIN building b USING (id)
+)
+SELECT DISTINCT ON (c.id, s.pipeline_id)
+       s.pipeline_id, c.id AS building_id,
+       s.from_m + ST_LineLocatePoint(s.g, c.c) * (s.to_m - s.from_m) AS m,
+       CASE WHEN c.floors <= :low THEN 1.0 ELSE c.floors * CAST(:hpf AS double precision) END AS households,
+       (c.floors >= :tall) AS tall
+FROM cand c
+JOIN risk_seg_m s ON ST_DWithin(c.c, s.g, :strip_m)
+ORDER BY c.id, s.pipeline_id, ST_Distance(c.c, s.g);
 CREATE TEMP TABLE risk_window ON COMMIT DROP AS
-SELECT pipeline_id, m, 'f' AS dir,
-       sum(households) OVER w AS households, count(*) OVER w AS buildings,
-       count(*) FILTER (WHERE tall) OVER w AS tall
-FROM risk_dwelling
-WINDOW w AS (PARTITION BY pipeline_id ORDER BY m RANGE BETWEEN CURRENT ROW AND CAST(:window_m AS double precision) FOLLOWING)
-UNION ALL
-SELECT pipeline_id, m, 'b',
-       sum(households) OVER w, count(*) OVER w, count(*) FILTER (WHERE tall) OVER w
-FROM risk_dwelling
-WINDOW w AS (PARTITION BY pipeline_id ORDER BY m RANGE BETWEEN CAST(:window_m AS double precision) PRECEDING AND CURRENT ROW);
+WITH w AS (
+    SELECT pipeline_id, m, 'f' AS dir,
+           sum(households) OVER fwd AS households, count(*) OVER fwd AS buildings,
+           count(*) FILTER (WHERE tall) OVER fwd AS tall
+    FROM risk_dwelling
+    WINDOW fwd AS (PARTITION BY pipeline_id ORDER BY m
+                   RANGE BETWEEN CURRENT ROW AND CAST(:window_m AS double precision) FOLLOWING)
+    UNION ALL
+    SELECT pipeline_id, m, 'b',
+           sum(households) OVER back, count(*) OVER back, count(*) FILTER (WHERE tall) OVER back
+    FROM risk_dwelling
+    WINDOW back AS (PARTITION BY pipeline_id ORDER BY m
+                    RANGE BETWEEN CAST(:window_m AS double precision) PRECEDING AND CURRENT ROW)
+)
+SELECT pipeline_id, m, dir, households,
+       CASE WHEN buildings >= :c4_buildings AND tall >= CAST(:c4_share AS double precision) * buildings THEN 4
+            WHEN households >= :c3_min THEN 3
+            WHEN households > :c12_max THEN 2
+            WHEN households > 0 THEN 1
+            ELSE 0 END AS cls
+FROM w;
 CREATE INDEX ON risk_window (pipeline_id, dir, m);
 ANALYZE risk_window;
 """
@@ -85,13 +89,19 @@ ANALYZE risk_window;
 # Per assessed segment, every 2 km window holding its midpoint: windows starting at a dwelling in
 # [mid − W, mid] or ending at one in [mid, mid + W] (the best window can always be slid onto a dwelling).
 CLASS_SQL = """
-SELECT s.id, w.households, w.buildings, w.tall
+SELECT s.id, max(x.cls), max(x.households)
 FROM risk_seg_m s
-JOIN risk_window w
-  ON w.pipeline_id = s.pipeline_id
- AND ((w.dir = 'f' AND w.m BETWEEN (s.from_m + s.to_m) / 2 - :window_m AND (s.from_m + s.to_m) / 2)
-   OR (w.dir = 'b' AND w.m BETWEEN (s.from_m + s.to_m) / 2 AND (s.from_m + s.to_m) / 2 + :window_m))
+CROSS JOIN LATERAL (
+    SELECT w.cls, w.households FROM risk_window w
+    WHERE w.pipeline_id = s.pipeline_id AND w.dir = 'f'
+      AND w.m BETWEEN (s.from_m + s.to_m) / 2 - :window_m AND (s.from_m + s.to_m) / 2
+    UNION ALL
+    SELECT w.cls, w.households FROM risk_window w
+    WHERE w.pipeline_id = s.pipeline_id AND w.dir = 'b'
+      AND w.m BETWEEN (s.from_m + s.to_m) / 2 AND (s.from_m + s.to_m) / 2 + :window_m
+) x
 WHERE s.assessed
+GROUP BY s.id
 """
 
 SEGMENTS_SQL = """
@@ -192,11 +202,12 @@ def gather_segment_facts(conn: Connection, rules: Rules, *, srid: int) -> dict[i
     conn.execute(text(DWELLING_SQL), {"low": int(cl["low_rise_max_floors"]), "hpf": float(cl["households_per_floor"]),
                                       "tall": int(cl["class4_tall_floors"]), "uses": list(cl["dwelling_uses"]),
                                       "dx": dx, "dy": dy, "srid": srid, "strip_m": float(cl["strip_m"]),
-                                      "window_m": float(cl["window_m"])})
-    for sid, hh, n, tall in conn.execute(text(CLASS_SQL), {"window_m": float(cl["window_m"])}):
-        f = facts[int(sid)]
-        f.cls = max(f.cls, class_for_households(households=float(hh), buildings=int(n), tall=int(tall), rules=rules))
-        f.households = max(f.households, float(hh))
+                                      "window_m": float(cl["window_m"]), "c4_buildings": int(cl["class4_min_buildings"]),
+                                      "c4_share": float(cl["class4_min_share"]), "c3_min": float(cl["class_3_min"]),
+                                      "c12_max": float(cl["class_1_2_max"])})
+    for sid, cls, hh in conn.execute(text(CLASS_SQL), {"window_m": float(cl["window_m"])}):
+        facts[int(sid)].cls = int(cls)
+        facts[int(sid)].households = float(hh)
     coef = float(pr["impact_radius"]["coefficient"])
     radii = [impact_radius_m(diameter_mm=f.row["outside_diameter_mm"], pressure_mpa=f.row["design_pressure_mpa"],
                              coefficient=coef) for f in facts.values()

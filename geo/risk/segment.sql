@@ -51,9 +51,11 @@ SET from_m = EXCLUDED.from_m, to_m = EXCLUDED.to_m, township_id = EXCLUDED.towns
 WHERE (s.from_m, s.to_m, s.township_id) IS DISTINCT FROM (EXCLUDED.from_m, EXCLUDED.to_m, EXCLUDED.township_id)
    OR NOT ST_OrderingEquals(s.geom, EXCLUDED.geom);
 
+-- Segments past the new last one (the line got shorter) go; seq runs 1..n per pipeline.
 DELETE FROM pipeline_segment s
-USING risk_scope_pipeline p
-WHERE s.pipeline_id = p.id
-  AND NOT EXISTS (SELECT 1 FROM risk_new_segment n WHERE n.pipeline_id = s.pipeline_id AND n.seq = s.seq);
+USING (SELECT p.id, COALESCE(max(n.seq), 0) AS last_seq
+       FROM risk_scope_pipeline p LEFT JOIN risk_new_segment n ON n.pipeline_id = p.id
+       GROUP BY p.id) k
+WHERE s.pipeline_id = k.id AND s.seq > k.last_seq;
 
 DROP TABLE risk_new_segment;

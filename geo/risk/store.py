@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 from collections.abc import Iterable
 
@@ -23,10 +25,7 @@ CREATE TEMP TABLE risk_stage (
 ) ON COMMIT DROP
 """
 
-STAGE_INSERT = """
-INSERT INTO risk_stage (kind, object_id, level, score, reasons, details, township_id)
-VALUES (:kind, :object_id, :level, :score, CAST(:reasons AS jsonb), CAST(:details AS jsonb), :township_id)
-"""
+STAGE_COPY = "COPY risk_stage (kind, object_id, level, score, reasons, details, township_id) FROM STDIN WITH (FORMAT csv)"
 
 CLOSE_CHANGED_SQL = """
 UPDATE risk_assessment a SET valid_to = :now
@@ -75,19 +74,30 @@ def save_assessments(conn: Connection, rules: Rules, assessments: Iterable[Asses
     register_rules(conn, rules)
     conn.execute(text("DROP TABLE IF EXISTS risk_stage"))
     conn.execute(text(STAGE_SQL))
-    rows = [{"kind": a.kind, "object_id": a.object_id, "level": a.level, "score": a.score,
-             "reasons": json.dumps(a.reasons, ensure_ascii=False, default=str),
-             "details": json.dumps(a.details, ensure_ascii=False, default=str), "township_id": a.township_id}
-            for a in assessments]
-    if rows:
-        conn.execute(text(STAGE_INSERT), rows)
+    n = copy_stage(conn, assessments)
     conn.execute(text("ANALYZE risk_stage"))
     changed = conn.execute(text(CLOSE_CHANGED_SQL), {"now": now}).rowcount
     conn.execute(text(REFRESH_UNCHANGED_SQL))
     inserted = conn.execute(text(INSERT_NEW_SQL), {"version": rules.version, "hash": rules.rules_hash,
                                                    "now": now}).rowcount
     conn.execute(text("DROP TABLE risk_stage"))
-    return {"changed": changed, "new": inserted - changed, "unchanged": len(rows) - inserted}
+    return {"changed": changed, "new": inserted - changed, "unchanged": n - inserted}
+
+
+def copy_stage(conn: Connection, assessments: Iterable[Assessment]) -> int:
+    """COPY the results into risk_stage on the caller's connection (same transaction); returns the row count."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    n = 0
+    for a in assessments:
+        writer.writerow([a.kind, a.object_id, a.level, a.score, json.dumps(a.reasons, ensure_ascii=False, default=str),
+                         json.dumps(a.details, ensure_ascii=False, default=str),
+                         "" if a.township_id is None else a.township_id])
+        n += 1
+    buf.seek(0)
+    with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
+        cur.copy_expert(STAGE_COPY, buf)
+    return n
 
 
 def close_vanished(conn: Connection, *, now: dt.datetime) -> int:
