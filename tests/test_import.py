@@ -367,6 +367,19 @@ def test_repair_makes_a_bowtie_valid_and_lists_it(county, tmp_path):
                                                            ("B2", "residential", True, "MULTIPOLYGON", 2)]
 
 
+def test_a_neighbouring_mine_outside_the_county_needs_allow_outside(county, tmp_path):
+    path = tmp_path / "矿山.geojson"
+    gpd.GeoDataFrame([{"采矿许可证号": "C1400002009121220048XXX", "矿山名称": "邻县示例煤矿", "矿山类型": "煤矿",
+                       "开采方式": "地下"}],
+                     geometry=[shapely.box(111.70, 38.60, 111.72, 38.62)], crs=4490).to_file(path)
+    with pytest.raises(ImportRejected) as exc:
+        import_file(county, "mine", path)
+    assert [(r.row, r.field) for r in exc.value.rejects] == [(1, "几何")] and "县界之外" in exc.value.rejects[0].reason
+    assert import_file(county, "mine", path, allow_outside=True).inserted == 1
+    assert rows(county, "SELECT mine_type, method, GeometryType(licence_boundary), township_id FROM mine") == [
+        ("coal", "underground", "MULTIPOLYGON", None)]
+
+
 def test_update_replaces_existing_rows_by_code(county, tmp_path):
     enterprises(2).to_file(tmp_path / "a.geojson")
     import_file(county, "enterprise", tmp_path / "a.geojson")

@@ -21,7 +21,7 @@ def _import(args: argparse.Namespace) -> int:
     rejects_path = Path(args.rejects) if args.rejects else default_rejects_path(path)
     try:
         result = import_file(get_engine(), args.layer, path, crs=args.crs, repair=args.repair, update=args.update,
-                             encoding=args.encoding, sheet=args.sheet)
+                             allow_outside=args.allow_outside, encoding=args.encoding, sheet=args.sheet)
     except ImportRejected as exc:
         try:
             write_rejects(exc.rejects, rejects_path)
@@ -81,6 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("--repair", action="store_true", help="自动修复可安全修复的无效几何（ST_MakeValid，保持点/线/面类型，并列出修复了什么）；"
                           "经纬度颠倒、县界外坐标、错误代码等不会自动修改，须在源文件中改正")
     imp.add_argument("--update", action="store_true", help="编码已存在时更新该行，而不是拒绝")
+    imp.add_argument("--allow-outside", action="store_true",
+                     help="允许县界之外的要素（如邻县矿山）；经纬度颠倒仍会拒绝")
     imp.add_argument("--rejects", help="问题清单路径（默认：输入文件旁 <文件名>.rejects.csv）")
     imp.add_argument("--encoding", help="文字编码（默认自动识别 UTF-8 / GBK / GB18030）")
     imp.add_argument("--sheet", help="Excel 工作表名（默认第一个）")

@@ -351,12 +351,22 @@ FROM outside o CROSS JOIN c ORDER BY o.row_no
 then every row is a prepared point/shape-in-polygon test in degrees, no per-row transform."""
 
 
-def check_county(conn: Connection, *, tolerance_m: float) -> list[Reject]:
-    """Rows farther than the tolerance from the county outline; 'swapped' when flipping lon/lat fixes it."""
+def check_county(conn: Connection, *, tolerance_m: float, allow_outside: bool = False) -> list[Reject]:
+    """Rows farther than the tolerance from the county outline; 'swapped' when flipping lon/lat fixes it.
+
+    allow_outside keeps rows outside the county (e.g. a neighbouring mine that matters to the bureau)
+    but still refuses swapped coordinates and latitudes beyond ±90°.
+    """
     srid = metric_srid(conn)
     rows = conn.execute(text(_COUNTY_CHECK), {"srid": srid, "tol": tolerance_m,
                                               "county": get_settings().county_code}).all()
-    return [Reject(r, GEOMETRY_FIELD, MSG[v].format(tol=tolerance_m), at) for r, v, at in rows]
+    return [Reject(r, GEOMETRY_FIELD, MSG[v].format(tol=tolerance_m), at) for r, v, at in rows
+            if not (allow_outside and v == "outside" and _plausible_lonlat(at))]
+
+
+def _plausible_lonlat(wkt: str) -> bool:
+    point = shapely.from_wkt(wkt)
+    return bool(-180 <= point.x <= 180 and -90 <= point.y <= 90)
 
 
 def check_duplicates(conn: Connection, layer: Layer, header: str, *, update: bool) -> tuple[list[Reject], int]:
@@ -461,7 +471,8 @@ def read_geometries(path: Path, *, crs: str | None = None, layer: str = "townshi
 
 
 def import_file(engine: Engine, layer: str, path: Path | str, *, crs: str | None = None, repair: bool = False,
-                update: bool = False, encoding: str | None = None, sheet: str | None = None) -> ImportResult:
+                update: bool = False, allow_outside: bool = False, encoding: str | None = None,
+                sheet: str | None = None) -> ImportResult:
     """Import `path` into `layer` in one transaction; ImportRejected (nothing written) if any row is bad."""
     spec = get_layer(layer)
     path = Path(path)
@@ -478,7 +489,8 @@ def import_file(engine: Engine, layer: str, path: Path | str, *, crs: str | None
         if spec.spatial:
             bad, repairs = check_validity(conn, spec, repair=repair)
             rejects += bad
-            rejects += check_county(conn, tolerance_m=float(rules["county_tolerance_m"]))
+            rejects += check_county(conn, tolerance_m=float(rules["county_tolerance_m"]),
+                                    allow_outside=allow_outside)
         if spec.key:
             bad, updated = check_duplicates(conn, spec, headers[spec.key], update=update)
             rejects += bad
