@@ -122,7 +122,8 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma-separated instance sizes")
     args = ap.parse_args()
     only = {int(x) for x in args.only.split(",") if x}
-    print("实例 / instance      n  方案 tour  下界 bound  差距 gap  求解秒 s  末次改进秒 last-improvement s  参考 ref")
+    print("实例 / instance      n  方案 tour  下界 bound  差距 gap  求解秒 s  末次改进秒 last-improvement s"
+          "（精修的改进记在精修结束时 / polish gains stamped at its end）  参考 ref")
     gaps = []
     for name, n, layout, seed in INSTANCES:
         if only and n not in only:
