@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 import folium
 
+from geo.config import Settings, get_settings
+from geo.crs import wgs84_to_gcj02
+from layers import basemap
+from layers.assets import localise
 from layers.style import level_colour
+
+LatLon = tuple[float, float]
 
 TEAM_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 
@@ -20,41 +27,61 @@ def _popup(stop: dict[str, Any], team: str) -> str:
     return f"<b>{html.escape(stop['name'])}</b><table>{body}</table>"
 
 
-def route_layer(plan: dict[str, Any], *, show: bool = True) -> folium.FeatureGroup:
-    """All routes of a plan (geo.inspection.plan.get_plan): road geometry in EPSG:4490 lon/lat, numbered stops."""
+def _identity(lon: float, lat: float) -> LatLon:
+    return lat, lon
+
+
+def _gcj02(lon: float, lat: float) -> LatLon:
+    x, y = wgs84_to_gcj02([lon], [lat])
+    return float(y[0]), float(x[0])
+
+
+def route_layer(plan: dict[str, Any], *, show: bool = True, gcj02: bool = False) -> folium.FeatureGroup:
+    """All routes of a plan (geo.inspection.plan.get_plan): road geometry in EPSG:4490 lon/lat, numbered stops.
+
+    gcj02=True shifts everything to GCJ-02 for the 高德 basemap (layers.basemap.overlay_shift).
+    """
+    at: Callable[[float, float], LatLon] = _gcj02 if gcj02 else _identity
     group = folium.FeatureGroup(name=f"巡查路线（计划 #{plan['id']}）", show=show)
     for k, r in enumerate(plan["routes"]):
         colour = TEAM_COLOURS[int("".join(c for c in r["team"] if c.isdigit()) or k) % len(TEAM_COLOURS)]
         label = f"{r['team']} {r['day']}"
         if r["geometry"]:
             for line in r["geometry"]["coordinates"]:
-                folium.PolyLine([(y, x) for x, y in line], color=colour, weight=4, opacity=0.85,
+                folium.PolyLine([at(x, y) for x, y in line], color=colour, weight=4, opacity=0.85,
                                 tooltip=f"{label}：{r['km']} 公里，{r['hours']} 小时").add_to(group)
         for s in r["stops"]:
             icon = folium.DivIcon(html=(
                 f"<div style='background:{colour};color:#fff;border:2px solid {level_colour(s['colour'])};"
                 f"border-radius:50%;width:22px;height:22px;line-height:18px;text-align:center;font-size:11px'>"
                 f"{s['seq']}</div>"), icon_size=(22, 22), icon_anchor=(11, 11))
-            folium.Marker((s["lat"], s["lon"]), icon=icon, tooltip=f"{label} #{s['seq']} {s['name']}",
+            folium.Marker(at(s["lon"], s["lat"]), icon=icon, tooltip=f"{label} #{s['seq']} {s['name']}",
                           popup=folium.Popup(_popup(s, label), max_width=360)).add_to(group)
     depots = {(r["depot_lon"], r["depot_lat"]): r["depot"] for r in plan["routes"]}
     for (lon, lat), name in depots.items():
-        folium.Marker((lat, lon), tooltip=f"驻地：{name}", icon=folium.Icon(color="black", icon="home")).add_to(group)
+        folium.CircleMarker(at(lon, lat), radius=9, color="#000", weight=3, fill=True, fill_color="#fff",
+                            fill_opacity=1, tooltip=f"驻地：{name}").add_to(group)
     for s in plan["dropped"]:
-        folium.CircleMarker((s["lat"], s["lon"]), radius=5, color="#555", fill=True, fill_opacity=0.4,
+        folium.CircleMarker(at(s["lon"], s["lat"]), radius=5, color="#555", fill=True, fill_opacity=0.4,
                             tooltip=f"未安排：{s['name']}（{s['dropped_reason']}）").add_to(group)
     return group
 
 
-def route_map_page(plan: dict[str, Any]) -> str:
-    """A page with just the plan's routes over OpenStreetMap (fits the routes' extent)."""
-    m = folium.Map(tiles="OpenStreetMap", control_scale=True)
+def route_map_page(plan: dict[str, Any], *, asset_base: str = "/vendor", settings: Settings | None = None) -> str:
+    """A page with the plan's routes over the configured basemap, fitted to the routes, with local assets."""
+    s = settings or get_settings()
+    m = folium.Map(tiles=None, control_scale=True, max_zoom=19)
     m.get_root().header.add_child(folium.Element(f"<title>巡查路线 {plan['start']} 至 {plan['end']}</title>"))
-    route_layer(plan).add_to(m)
+    basemap.add_basemap(m, s)
+    route_layer(plan, gcj02=basemap.overlay_shift(s)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    pts = [(s["lat"], s["lon"]) for r in plan["routes"] for s in r["stops"]]
+    pts = [(s_["lat"], s_["lon"]) for r in plan["routes"] for s_ in r["stops"]]
     pts += [(r["depot_lat"], r["depot_lon"]) for r in plan["routes"]]
     if pts:
-        m.fit_bounds([[min(p[0] for p in pts), min(p[1] for p in pts)], [max(p[0] for p in pts),
-                                                                       max(p[1] for p in pts)]])
+        m.fit_bounds([[min(p[0] for p in pts), min(p[1] for p in pts)],
+                      [max(p[0] for p in pts), max(p[1] for p in pts)]])
+    else:
+        m.location = [39.38, 111.15]
+        m.options["zoom"] = 10
+    localise(m.get_root(), base_url=asset_base)
     return m.get_root().render()

@@ -57,10 +57,15 @@ def _write_outputs(plan: dict, args: argparse.Namespace) -> None:  # type: ignor
     if args.pdf:
         print(f"已写出 PDF：{write_pdf(route_sheet_html(plan), Path(args.pdf))}")
     if args.map:
+        from layers.assets import copy_assets
         from layers.routes import route_map_page  # the CLI is the composition root (geo/commands.py)
 
-        Path(args.map).write_text(route_map_page(plan), encoding="utf-8")
-        print(f"已写出路线地图：{args.map}")
+        out = Path(args.map)
+        vendor = out.parent / f"{out.stem}_files"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(route_map_page(plan, asset_base=vendor.name), encoding="utf-8")
+        copy_assets(vendor)
+        print(f"已写出路线地图：{out}（前端资源在 {vendor}/，可离线打开）")
 
 
 def _record(args: argparse.Namespace) -> int:
