@@ -211,6 +211,22 @@ def test_plan_keeps_hours_follows_roads_and_reports_unreachable_stops(planner):
         assert arrivals == sorted(arrivals) and [s["seq"] for s in r["stops"]] == list(range(1, len(arrivals) + 1))
 
 
+def test_teams_leave_from_their_own_depots(planner):
+    """Team 2 has its own station east of the seat (plan.toml [[depots]]); team 1 leaves from the bureau."""
+    cfg = load_plan_config()
+    cfg["day"] = {**cfg["day"], "weekdays": [1], "time_limit_s": 2}
+    cfg["depots"] = [{"team": 2, "name": "楼子营应急站", "lon": 111.27, "lat": 39.381}]
+    with planner.begin() as conn:
+        add_roads(conn)
+        for name, x, y, c in NEAR_ROADS:
+            add_enterprise(conn, name, x, y, category=c, colour="blue")
+        plan = get_plan(conn, make_plan(conn, WEEK_START, WEEK_END, teams=2, config=cfg))
+    depots = {r["team"]: (r["depot"], r["depot_lon"]) for r in plan["routes"]}
+    assert depots.get("第1组", ("河曲县应急管理局", 111.15)) == ("河曲县应急管理局", 111.15)
+    assert depots["第2组"] == ("楼子营应急站", 111.27)
+    assert [d["name"] for d in plan["summary"]["depots"]] == ["河曲县应急管理局", "楼子营应急站"]
+
+
 def test_recorded_findings_create_hazards_and_change_the_next_due_list(planner):
     with planner.begin() as conn:
         eid = add_enterprise(conn, "河曲县壬化工有限公司", 111.17, 39.378, category="hazchem", colour="yellow",
@@ -244,6 +260,7 @@ def test_http_plan_map_sheet_and_result(planner):
         assert r.status_code == 201, r.text
         plan = r.json()
         assert client.get(f"/plans/{plan['id']}").json()["summary"]["due"] == 4
+        assert client.get("/plans").json()[0]["id"] == plan["id"]
         page = client.get(f"/plans/{plan['id']}/map")
         assert page.status_code == 200 and "<title>巡查路线" in page.text and "L.polyline" in page.text
         assert "预计到达" in client.get(f"/plans/{plan['id']}/sheet").text
@@ -277,6 +294,9 @@ def test_cli_plan_writes_sheet_xlsx_and_pdf(planner, out_dir):
     assert ws.max_row == 4
     assert "服务时长" in sheet.read_text(encoding="utf-8")
     assert pdf.read_bytes()[:5] == b"%PDF-"
+    again = subprocess.run([sys.executable, "-m", "geo.cli", "plan", "--show", "1", "--json"],
+                           capture_output=True, text=True, cwd=ROOT, check=False)
+    assert again.returncode == 0 and json.loads(again.stdout)["summary"]["due"] == 3, again.stderr
     rec = subprocess.run([sys.executable, "-m", "geo.cli", "inspect", "record", "--enterprise", "1", "--date",
                           "2026-11-23", "--finding", "general:消防通道堵塞"], capture_output=True, text=True,
                          cwd=ROOT, check=False)

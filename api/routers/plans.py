@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ConnDep, TxDep
 from geo.inspection.outputs import route_sheet_html
-from geo.inspection.plan import get_plan, make_plan, plan_range
+from geo.inspection.plan import get_plan, list_plans, make_plan, plan_range
 from geo.inspection.results import Finding, enterprise_of_stop, record_inspection
 from layers.routes import route_map_page
 
@@ -53,6 +53,11 @@ def create_plan(body: PlanCreate, conn: TxDep) -> dict[str, Any]:
     start, end = plan_range(week=body.week, start=body.start, end=body.end)
     plan_id = make_plan(conn, start, end, township=body.township, teams=body.teams, time_limit_s=body.time_limit_s)
     return get_plan(conn, plan_id)
+
+
+@router.get("/plans", summary="最近的巡查计划")
+def recent_plans(conn: ConnDep) -> list[dict[str, Any]]:
+    return list_plans(conn)
 
 
 @router.get("/plans/{plan_id}", summary="巡查计划：各组路线、到达时间、里程、未安排的企业")

@@ -15,6 +15,12 @@ def _plan(args: argparse.Namespace) -> int:
     from geo.inspection.network import build_network
     from geo.inspection.plan import get_plan, make_plan, plan_range
 
+    if args.show:
+        with get_engine().connect() as conn:
+            plan = get_plan(conn, args.show)
+        _print_or_json(plan, args)
+        _write_outputs(plan, args)
+        return 0
     start, end = plan_range(week=args.week, start=args.start, end=args.end)
     with get_engine().begin() as conn:
         if args.rebuild_network:
@@ -23,12 +29,16 @@ def _plan(args: argparse.Namespace) -> int:
         plan_id = make_plan(conn, start, end, township=args.township, teams=args.teams,
                             time_limit_s=args.time_limit)
         plan = get_plan(conn, plan_id)
+    _print_or_json(plan, args)
+    _write_outputs(plan, args)
+    return 0
+
+
+def _print_or_json(plan: dict, args: argparse.Namespace) -> None:  # type: ignore[type-arg]
     if args.json:
         print(json.dumps(plan, ensure_ascii=False, indent=2, default=str))
     else:
         _print_plan(plan)
-    _write_outputs(plan, args)
-    return 0
 
 
 def _print_plan(plan: dict) -> None:  # type: ignore[type-arg]
@@ -86,6 +96,7 @@ def _record(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("plan", help="巡查计划：按风险颜色排出到期企业并优化各组路线")
     p.add_argument("--week", help="ISO 周次，如 2026-W48")
+    p.add_argument("--show", type=int, metavar="ID", help="不重新规划，显示/导出已存的计划")
     p.add_argument("--start", type=dt.date.fromisoformat, help="开始日期（不用 --week 时）")
     p.add_argument("--end", type=dt.date.fromisoformat, help="结束日期（不用 --week 时）")
     p.add_argument("--township", help="只排某乡镇（12 位代码）")

@@ -275,3 +275,14 @@ def get_plan(conn: Connection, plan_id: int, *, config: dict[str, Any] | None = 
         "routes": out_routes, "dropped": by_route.get(None, []),
         "fallback_stops": [s for items in by_route.values() for s in items if not s["snapped"]],
     }
+
+
+def list_plans(conn: Connection, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The most recent stored plans, newest first, with their headline numbers."""
+    rows = conn.execute(text(
+        "SELECT id, start_on, end_on, township_code, teams, status, summary, created_at FROM inspection_plan "
+        "ORDER BY id DESC LIMIT :n"), {"n": limit}).mappings().all()
+    return [{"id": r["id"], "start": r["start_on"].isoformat(), "end": r["end_on"].isoformat(),
+             "township": r["township_code"], "teams": r["teams"], "status": r["status"],
+             "due": r["summary"].get("due"), "visited": r["summary"].get("visited"),
+             "dropped": r["summary"].get("dropped"), "created_at": r["created_at"].isoformat()} for r in rows]

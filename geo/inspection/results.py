@@ -6,6 +6,7 @@ The next due list reads the new inspection date; a finding's deadline defaults b
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,7 @@ def record_inspection(
     inspected_on: dt.date,
     team: str | None = None,
     result: str | None = None,
-    findings: list[Finding] = (),  # type: ignore[assignment]
+    findings: Sequence[Finding] = (),
     plan_stop: tuple[int, int] | None = None,
     config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
