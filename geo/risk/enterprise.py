@@ -35,16 +35,22 @@ class UnitResult:
     unknown: list[str] = field(default_factory=list)
 
 
+def normalise_name(name: str | None) -> str:
+    """Substance name compared without spaces and with full-width brackets/commas/percent as ASCII."""
+    table = str.maketrans({"（": "(", "）": ")", "，": ",", "％": "%", "＞": ">", "　": ""})
+    return "".join((name or "").translate(table).split())
+
+
 def lookup_substance(rules: Rules, *, substance: str, cas: str | None,
                      hazard_class: str | None) -> tuple[float, float] | None:
     """(Q in t, β) for an inventory line: Table 1 by CAS or name first, else Table 2/4 by class; None if neither."""
     table1 = rules["gb18218"]["substances"]
-    name = (substance or "").strip()
+    name = normalise_name(substance)
     for entry in table1:
         if cas and entry.get("cas") == cas.strip():
             return float(entry["q_t"]), float(entry["beta"])
     for entry in table1:
-        if name == entry["name"] or name in entry.get("aliases", []):
+        if name in {normalise_name(n) for n in [entry["name"], *entry.get("aliases", [])]}:
             return float(entry["q_t"]), float(entry["beta"])
     classes = rules["gb18218"]["classes"]
     if hazard_class and hazard_class.strip() in classes:

@@ -75,7 +75,7 @@ def rollup_findings(row: dict[str, Any], rules: Rules) -> tuple[list[Finding], s
     details["density_per_km2"] = round(density, 4)
     if ru["method"] == "highest_with_density" and n and density >= threshold:
         raised = raise_level(level)
-        findings.append(Finding(kind, aid, "rollup.density", raised, float(n),
+        findings.append(Finding(kind, aid, "rollup.density", raised, 0.0,
                                 ru["text_density"].format(n=n, area_km2=fmt_number(area, 2),
                                                           density=fmt_number(density, 2),
                                                           threshold=fmt_number(threshold, 2)),
