@@ -36,27 +36,25 @@ def _gcj02(lon: float, lat: float) -> LatLon:
     return float(y[0]), float(x[0])
 
 
-def route_layer(plan: dict[str, Any], *, show: bool = True, gcj02: bool = False) -> folium.FeatureGroup:
-    """All routes of a plan (geo.inspection.plan.get_plan): road geometry in EPSG:4490 lon/lat, numbered stops.
+def _add_route(group: folium.FeatureGroup, r: dict[str, Any], k: int, at: Callable[[float, float], LatLon]) -> None:
+    """One team-day: its road polyline and numbered stop markers (border = the stop's risk colour)."""
+    colour = TEAM_COLOURS[int("".join(c for c in r["team"] if c.isdigit()) or k) % len(TEAM_COLOURS)]
+    label = f"{r['team']} {r['day']}"
+    if r["geometry"]:
+        for line in r["geometry"]["coordinates"]:
+            folium.PolyLine([at(x, y) for x, y in line], color=colour, weight=4, opacity=0.85,
+                            tooltip=f"{label}：{r['km']} 公里，{r['hours']} 小时").add_to(group)
+    for s in r["stops"]:
+        icon = folium.DivIcon(html=(
+            f"<div style='background:{colour};color:#fff;border:2px solid {level_colour(s['colour'])};"
+            f"border-radius:50%;width:22px;height:22px;line-height:18px;text-align:center;font-size:11px'>"
+            f"{s['seq']}</div>"), icon_size=(22, 22), icon_anchor=(11, 11))
+        folium.Marker(at(s["lon"], s["lat"]), icon=icon, tooltip=f"{label} #{s['seq']} {s['name']}",
+                      popup=folium.Popup(_popup(s, label), max_width=360)).add_to(group)
 
-    gcj02=True shifts everything to GCJ-02 for the 高德 basemap (layers.basemap.overlay_shift).
-    """
-    at: Callable[[float, float], LatLon] = _gcj02 if gcj02 else _identity
-    group = folium.FeatureGroup(name=f"巡查路线（计划 #{plan['id']}）", show=show)
-    for k, r in enumerate(plan["routes"]):
-        colour = TEAM_COLOURS[int("".join(c for c in r["team"] if c.isdigit()) or k) % len(TEAM_COLOURS)]
-        label = f"{r['team']} {r['day']}"
-        if r["geometry"]:
-            for line in r["geometry"]["coordinates"]:
-                folium.PolyLine([at(x, y) for x, y in line], color=colour, weight=4, opacity=0.85,
-                                tooltip=f"{label}：{r['km']} 公里，{r['hours']} 小时").add_to(group)
-        for s in r["stops"]:
-            icon = folium.DivIcon(html=(
-                f"<div style='background:{colour};color:#fff;border:2px solid {level_colour(s['colour'])};"
-                f"border-radius:50%;width:22px;height:22px;line-height:18px;text-align:center;font-size:11px'>"
-                f"{s['seq']}</div>"), icon_size=(22, 22), icon_anchor=(11, 11))
-            folium.Marker(at(s["lon"], s["lat"]), icon=icon, tooltip=f"{label} #{s['seq']} {s['name']}",
-                          popup=folium.Popup(_popup(s, label), max_width=360)).add_to(group)
+
+def _add_depots_and_dropped(group: folium.FeatureGroup, plan: dict[str, Any],
+                            at: Callable[[float, float], LatLon]) -> None:
     depots = {(r["depot_lon"], r["depot_lat"]): r["depot"] for r in plan["routes"]}
     for (lon, lat), name in depots.items():
         folium.CircleMarker(at(lon, lat), radius=9, color="#000", weight=3, fill=True, fill_color="#fff",
@@ -64,7 +62,35 @@ def route_layer(plan: dict[str, Any], *, show: bool = True, gcj02: bool = False)
     for s in plan["dropped"]:
         folium.CircleMarker(at(s["lon"], s["lat"]), radius=5, color="#555", fill=True, fill_opacity=0.4,
                             tooltip=f"未安排：{s['name']}（{s['dropped_reason']}）").add_to(group)
+
+
+def route_layer(plan: dict[str, Any], *, show: bool = True, gcj02: bool = False) -> folium.FeatureGroup:
+    """All routes of a plan (geo.inspection.plan.get_plan) in one layer: road geometry (EPSG:4490), numbered stops.
+
+    gcj02=True shifts everything to GCJ-02 for the 高德 basemap (layers.basemap.overlay_shift).
+    """
+    at: Callable[[float, float], LatLon] = _gcj02 if gcj02 else _identity
+    group = folium.FeatureGroup(name=f"巡查路线（计划 #{plan['id']}）", show=show)
+    for k, r in enumerate(plan["routes"]):
+        _add_route(group, r, k, at)
+    _add_depots_and_dropped(group, plan, at)
     return group
+
+
+def route_layers_by_day(plan: dict[str, Any], *, gcj02: bool = False) -> list[folium.FeatureGroup]:
+    """One layer per working day (first day shown), plus depots and the stops left out, for the plan page."""
+    at: Callable[[float, float], LatLon] = _gcj02 if gcj02 else _identity
+    days = sorted({r["day"] for r in plan["routes"]})
+    groups = []
+    for n, day in enumerate(days):
+        group = folium.FeatureGroup(name=f"{day} 路线", show=n == 0)
+        for k, r in enumerate(plan["routes"]):
+            if r["day"] == day:
+                _add_route(group, r, k, at)
+        groups.append(group)
+    extra = folium.FeatureGroup(name="驻地与未安排的企业")
+    _add_depots_and_dropped(extra, plan, at)
+    return [*groups, extra]
 
 
 def route_map_page(plan: dict[str, Any], *, asset_base: str = "/vendor", settings: Settings | None = None) -> str:
@@ -73,7 +99,8 @@ def route_map_page(plan: dict[str, Any], *, asset_base: str = "/vendor", setting
     m = folium.Map(tiles=None, control_scale=True, max_zoom=19)
     m.get_root().header.add_child(folium.Element(f"<title>巡查路线 {plan['start']} 至 {plan['end']}</title>"))
     basemap.add_basemap(m, s)
-    route_layer(plan, gcj02=basemap.overlay_shift(s)).add_to(m)
+    for group in route_layers_by_day(plan, gcj02=basemap.overlay_shift(s)):
+        group.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     pts = [(s_["lat"], s_["lon"]) for r in plan["routes"] for s_ in r["stops"]]
     pts += [(r["depot_lat"], r["depot_lon"]) for r in plan["routes"]]
