@@ -351,7 +351,7 @@ def _validate(
         if len(limits.priorities) != n:
             raise InvalidInput(MSG["priority_size"].format(got=len(limits.priorities), n=n))
         for node, p in enumerate(limits.priorities):
-            if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+            if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 1:
                 raise InvalidInput(MSG["priority_value"].format(node=node, value=p))
     depots = {t.depot for t in teams}
     seen: set[int] = set()
@@ -389,7 +389,7 @@ def _seconds(value: object, i: int, j: int) -> int | None:
 
 def _priorities(limits: RouteLimits, n: int) -> list[int]:
     """Priority of every node (1 when none given)."""
-    return list(limits.priorities) if limits.priorities is not None else [1] * n
+    return [int(p) for p in limits.priorities] if limits.priorities is not None else [1] * n
 
 
 def _drop_penalties(
