@@ -255,7 +255,7 @@ def hca_grade(f: SegmentFacts, rules: Rules) -> tuple[int, str] | None:
         near = [u for u, dist in f.sites.items() if dist <= limit_m]
         return "、".join(site_labels.get(u, u) for u in sorted(near)) if near else None
 
-    if medium == "gas":
+    if hca["table_for_medium"].get(medium, "oil") == "gas":
         if f.cls >= 4:
             hits.append((int(hca["gas_a"]["grade"]), hca["gas_a"]["text"]))
         elif f.cls == 3:

@@ -52,7 +52,10 @@ SCOPE_SQL = {
         WHERE (CAST(:full AS boolean))
            OR (CAST(:tid AS integer) IS NOT NULL AND ST_Intersects(e.geom, (SELECT geom FROM township WHERE id = :tid)))
            OR e.id = ANY(CAST(:eids AS integer[]))
-           OR e.id IN (SELECT enterprise_id FROM mine WHERE id = ANY(CAST(:mids AS integer[])))""",
+           OR e.id IN (SELECT m.enterprise_id FROM mine m
+                       WHERE m.id = ANY(CAST(:mids AS integer[]))
+                          OR (CAST(:tid AS integer) IS NOT NULL
+                              AND ST_Intersects(m.licence_boundary, (SELECT geom FROM township WHERE id = :tid))))""",
     "mine": """
         CREATE TEMP TABLE risk_scope_mine ON COMMIT DROP AS
         SELECT m.id FROM mine m
@@ -60,7 +63,7 @@ SCOPE_SQL = {
            OR (CAST(:tid AS integer) IS NOT NULL
                AND ST_Intersects(m.licence_boundary, (SELECT geom FROM township WHERE id = :tid)))
            OR m.id = ANY(CAST(:mids AS integer[]))
-           OR m.enterprise_id = ANY(CAST(:eids AS integer[]))""",
+           OR m.enterprise_id IN (SELECT id FROM risk_scope_enterprise)""",
     "pipeline": """
         CREATE TEMP TABLE risk_scope_pipeline ON COMMIT DROP AS
         SELECT p.id FROM pipeline p
@@ -71,7 +74,11 @@ SCOPE_SQL = {
 
 
 def create_object_scope(conn: Connection, scope: Scope) -> None:
-    """Temp tables risk_scope_enterprise/_mine/_pipeline with the ids this run assesses (dropped at commit)."""
+    """Temp tables risk_scope_enterprise/_mine/_pipeline with the ids this run assesses (dropped at commit).
+
+    An enterprise and the mines it runs are always assessed together, since mine violations raise the
+    enterprise's level (wherever the mine lies).
+    """
     params = {"full": scope.is_full, "tid": scope.township_id, "eids": _ids(scope.enterprise_ids),
               "mids": _ids(scope.mine_ids), "pids": _ids(scope.pipeline_ids)}
     for kind, sql in SCOPE_SQL.items():

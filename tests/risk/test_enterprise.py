@@ -167,3 +167,8 @@ def test_key_sectors_are_at_least_yellow_others_blue(site, county):
     compute_now(county)
     assert {c: explain_of(county, "enterprise", i)["level"] for c, i in ids.items()} == {
         "metallurgy": "yellow", "fireworks": "yellow", "industry_trade": "blue", "other": "blue"}
+
+
+def test_substance_names_match_whatever_the_bracket_width():
+    """'硝酸(>70%)' typed with ASCII brackets is 表1's 硝酸（>70%）: Q = 100 t. 150 t → S = 1.5 ≥ 1."""
+    assert grade_of([inv("硝酸(>70%)", 150)], 0)[0][1] == 1.5

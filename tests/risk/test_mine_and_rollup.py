@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from riskfix import compute_now, explain_of, rect, texts
+from geo.risk import levels
+from riskfix import compute_now, explain_of, lonlat, rect, texts
 
 
 def test_mine_working_outside_its_licence_is_red_with_the_area(site, county):
@@ -65,6 +66,13 @@ def test_grid_cells_and_townships_roll_up(site, county):
     assert ra["details"]["counts"] == {"blue": 0, "yellow": 1, "orange": 0, "red": 1}
     assert texts(rt)[0] == "最高等级：红 重大（红单位）"
     assert "红 1 个、橙 0 个、黄 1 个、蓝 1 个" in texts(rt)
+    with county.connect() as conn:
+        assert [r["details"]["name"] for r in levels(conn, "enterprise", township="140930100000")] == [
+            "红单位", "黄单位", "蓝单位"]
+        assert [r["details"]["name"] for r in levels(conn, "enterprise", colour="yellow")] == ["黄单位"]
+        x0, y0 = lonlat(0, 0)
+        x1, y1 = lonlat(1000, 1000)
+        assert [r["details"]["name"] for r in levels(conn, "enterprise", bbox=(x0, y0, x1, y1))] == ["红单位", "黄单位"]
 
 
 def test_density_raises_a_cell_one_step(site, county):

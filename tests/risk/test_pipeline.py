@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from geo.risk.pipeline import impact_radius_m
-from riskfix import compute_now, explain_of, texts
+from riskfix import compute_now, explain_of, line, texts
 
 
 @pytest.mark.parametrize(("d_mm", "p_mpa", "r_m"), [(762, 6.9, 198.2), (273, 1.6, 34.2), (1016, 10, 318.1),
@@ -155,3 +155,18 @@ def test_mine_within_200m_and_crossings(site, county):
     assert r["level"] == "orange" and "1 处矿山在管道 200 m 内（采石场）" in texts(r)
     c = explain_of(county, "pipeline_segment", segment_at(county, pid, 1550).id)
     assert c["level"] == "yellow" and "与管道G2交叉" in texts(c)
+
+
+def test_oil_line_reads_table_1(site, county):
+    """Crude line: 60 one-storey houses 120 m off the line (60 households: ≥ 50, < 100) → oil row c → Ⅱ → orange;
+    further on, a national road running 40 m beside the line → row d (≤ 50 m) → Ⅰ → yellow."""
+    pid = site.pipeline("Y1", [(0, 0), (8000, 0)], medium="crude", diameter_mm=406.4, pressure_mpa=8)
+    houses(site, range(0, 1200, 20), y=120)
+    road = line((6800, -40), (7400, -40)).replace("MULTILINESTRING((", "LINESTRING(").replace("))", ")")
+    site.conn.execute(text("INSERT INTO road (road_class, name, geom) VALUES ('trunk', 'G18', "
+                           "ST_GeomFromText(:g, 4490))"), {"g": road})
+    compute_now(county)
+    village = explain_of(county, "pipeline_segment", segment_at(county, pid, 600).id)
+    by_road = explain_of(county, "pipeline_segment", segment_at(county, pid, 7050).id)
+    assert village["level"] == "orange" and "高后果区Ⅱ级（两侧 200 m 内村镇户数 ≥ 50（60 户））" in texts(village)
+    assert by_road["level"] == "yellow" and by_road["details"]["hca_grade"] == 1
