@@ -78,6 +78,18 @@ def _timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
     return statistics.median(seconds), result
 
 
+def _interleaved(variants: dict[str, Callable[[], Any]], runs: int) -> dict[str, tuple[float, Any]]:
+    """Median seconds and last result of each variant, run in turn so that they share the machine's load."""
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    results: dict[str, Any] = {}
+    for _ in range(runs):
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            results[name] = fn()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(seconds[name]), results[name]) for name in variants}
+
+
 def run_riskmap(engine: Engine) -> set[tuple[int, int, str]]:
     with engine.connect() as conn:
         found = find_encroachments(conn, zones=ZONES, feature_types=("building",))
@@ -145,10 +157,16 @@ def main(argv: list[str] | None = None) -> int:
     with engine.begin() as conn:  # pieces cut (and committed) once, as after any change of the pipelines
         ensure_pipeline_pieces(conn, srid=metric_srid(conn))
     run_riskmap(engine)  # warm-up: caches filled
-    ours, found = _timed(lambda: run_riskmap(engine), args.runs)
-    bare = {name: _timed(lambda sql=sql: run_sql(engine, sql), args.runs)
-            for name, sql in (("pieces", BARE_PIECES), ("subdivide", BARE_SUBDIVIDE))}
-    gpd_s, gpd_found = _timed(lambda: run_geopandas(engine), args.runs)
+    variants: dict[str, Callable[[], Any]] = {
+        "riskmap": lambda: run_riskmap(engine),
+        "pieces": lambda: run_sql(engine, BARE_PIECES),
+        "subdivide": lambda: run_sql(engine, BARE_SUBDIVIDE),
+        "geopandas": lambda: run_geopandas(engine),
+    }
+    timed = _interleaved(variants, args.runs)
+    ours, found = timed.pop("riskmap")
+    gpd_s, gpd_found = timed.pop("geopandas")
+    bare = timed
     best_name = min(bare, key=lambda k: bare[k][0])
     best = bare[best_name][0]
     agree = all(result == found for _, result in bare.values()) and gpd_found == found

@@ -117,15 +117,16 @@ _CROSSING_SQL = """
 """Pipeline–pipeline crossings, from whole lines: there are few pipelines and one point per pair suffices."""
 
 _RESULT_SQL = """
-    SELECT c.pipeline_id, pl.code AS pipeline_code, pl.operator, c.feature_type, c.feature_id, c.zone,
-           c.distance_m, t.id AS township_id, t.code AS township_code, t.name AS township_name,
+    SELECT c.pipeline_id, c.feature_type, c.feature_id, c.zone, c.distance_m, c.township_id,
            ST_X(c.locus) AS lon, ST_Y(c.locus) AS lat
-    FROM (SELECT * FROM ({blocks}) u OFFSET 0) c  -- OFFSET 0: each candidate's point computed once
-    JOIN pipeline pl ON pl.id = c.pipeline_id
-    LEFT JOIN township t ON t.id = COALESCE(
-        c.township_id, (SELECT n.id FROM township n ORDER BY n.geom <-> c.locus LIMIT 1))
-    WHERE CAST(:township_code AS text) IS NULL OR t.code = :township_code
+    FROM (SELECT u.pipeline_id, u.feature_type, u.feature_id, u.zone, u.distance_m, u.locus,
+                 COALESCE(u.township_id, (SELECT n.id FROM township n ORDER BY n.geom <-> u.locus LIMIT 1))
+                     AS township_id
+          FROM ({blocks}) u
+          OFFSET 0) c  -- OFFSET 0: each candidate's point computed once
+    WHERE CAST(:township_id AS integer) IS NULL OR c.township_id = :township_id
 """
+"""Candidates with their responsible township; pipeline and township names are added in Python (few rows)."""
 
 
 def ensure_pipeline_pieces(conn: Connection, *, srid: int) -> None:
@@ -151,9 +152,20 @@ def _pipeline_id(conn: Connection, code: str | None) -> int | None:
     return int(found)
 
 
-def _check_township(conn: Connection, code: str | None) -> None:
-    if code is not None and conn.execute(text("SELECT 1 FROM township WHERE code = :c"), {"c": code}).scalar() is None:
+def _township_id(conn: Connection, code: str | None) -> int | None:
+    if code is None:
+        return None
+    found = conn.execute(text("SELECT id FROM township WHERE code = :c"), {"c": code}).scalar()
+    if found is None:
         raise NotFound(f"没有代码为 {code} 的乡镇")
+    return int(found)
+
+
+def _names(conn: Connection) -> tuple[dict[int, tuple[str, str | None]], dict[int, tuple[str, str]]]:
+    """Pipeline id → (code, operator) and township id → (code, name)."""
+    pipelines = {r[0]: (r[1], r[2]) for r in conn.execute(text("SELECT id, code, operator FROM pipeline"))}
+    townships = {r[0]: (r[1], r[2]) for r in conn.execute(text("SELECT id, code, name FROM township"))}
+    return pipelines, townships
 
 
 def _selected(rules: ZoneRules, zones: Sequence[str] | None, feature_types: Sequence[str] | None) -> ZoneRules:
@@ -210,12 +222,18 @@ def find_encroachments(
     """Compute (without storing) every feature inside a protection zone; distances in metres (GK zone)."""
     srid = metric_srid(conn)
     ensure_pipeline_pieces(conn, srid=srid)
-    _check_township(conn, township_code)
     sql, params = _candidate_sql(_selected(load_zones(), zones, feature_types))
     params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=_pipeline_id(conn, pipeline_code),
-                  township_code=township_code)
-    rows = conn.execute(text(sql + " ORDER BY pipeline_code, distance_m, feature_type, feature_id"), params)
-    return [Candidate(**r._mapping) for r in rows]
+                  township_id=_township_id(conn, township_code))
+    rows = conn.execute(text(sql), params).all()
+    pipelines, townships = _names(conn)
+    none: tuple[None, None] = (None, None)
+    found = [
+        Candidate(pid, *pipelines[pid], ftype, fid, zone, distance, tid, *townships.get(tid, none), lon, lat)
+        for pid, ftype, fid, zone, distance, tid, lon, lat in rows
+    ]
+    found.sort(key=lambda c: (c.pipeline_code, c.distance_m, c.feature_type, c.feature_id))
+    return found
 
 
 _REFRESH_SQL = """
@@ -243,9 +261,9 @@ _REFRESH_SQL = """
 """
 
 _LIST_SQL = """
-    SELECT c.id AS candidate_id, c.status, c.pipeline_id, pl.code AS pipeline_code, pl.operator,
-           c.feature_type, c.feature_id, c.zone, c.distance_m, t.id AS township_id,
-           t.code AS township_code, t.name AS township_name, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat
+    SELECT c.pipeline_id, pl.code AS pipeline_code, pl.operator, c.feature_type, c.feature_id, c.zone,
+           c.distance_m, t.id AS township_id, t.code AS township_code, t.name AS township_name,
+           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.id AS candidate_id, c.status
     FROM encroachment_candidate c
     JOIN pipeline pl ON pl.id = c.pipeline_id
     LEFT JOIN township t ON t.id = c.township_id
@@ -261,7 +279,7 @@ def refresh_candidates(conn: Connection) -> None:
     srid = metric_srid(conn)
     ensure_pipeline_pieces(conn, srid=srid)
     sql, params = _candidate_sql(load_zones())
-    params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=None, township_code=None)
+    params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=None, township_id=None)
     conn.execute(text(_REFRESH_SQL.format(candidates=sql)), params)
 
 
@@ -270,9 +288,9 @@ def list_candidates(
 ) -> list[Candidate]:
     """Open candidates as stored by the last check, optionally for one pipeline or township."""
     _pipeline_id(conn, pipeline_code)
-    _check_township(conn, township_code)
+    _township_id(conn, township_code)
     rows = conn.execute(text(_LIST_SQL), {"pipeline_code": pipeline_code, "township_code": township_code})
-    return [Candidate(**r._mapping) for r in rows]
+    return [Candidate(*r) for r in rows]
 
 
 def check_encroachments(
