@@ -103,16 +103,18 @@ def tipg_server(url: str) -> Iterator[str]:
     if not py.exists():
         print("安装 tipg 到独立虚拟环境 …", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "tipg", "uvicorn"], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "tipg", "uvicorn"], check=True,
+                       stderr=subprocess.DEVNULL)
     u = make_url(url)
     host = u.query.get("host")
-    dsn = f"postgresql://{u.username}@127.0.0.1:{u.port or 5432}/{u.database}" if host else \
+    port = u.query.get("port") or u.port or 5432
+    dsn = f"postgresql://{u.username}@127.0.0.1:{port}/{u.database}" if host else \
         u.set(drivername="postgresql").render_as_string(hide_password=False)
-    port = free_port()
+    http_port = free_port()
     env = {**os.environ, "DATABASE_URL": dsn, "TIPG_DB_SCHEMAS": '["public"]', "TIPG_MAX_FEATURES_PER_TILE": "1000000"}
-    proc = subprocess.Popen([str(py), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
+    proc = subprocess.Popen([str(py), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port", str(http_port),
                              "--log-level", "warning"], env=env)
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{http_port}"
     try:
         deadline = time.monotonic() + 60
         while True:

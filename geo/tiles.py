@@ -61,7 +61,27 @@ _ROAD = TileLayer("road", f"""
     FROM road t, bounds WHERE t.geom_3857 && bounds.geom
 """, min_zoom=11)
 
-TILE_LAYERS = {"building": _BUILDING, "pipeline_segment": _SEGMENT, "road": _ROAD}
+_GRID = TileLayer("grid_cell", f"""
+    SELECT t.id, t.code, coalesce(r.level, 'none') AS level,
+           ST_AsMVTGeom(t.geom_3857, bounds.geom, {EXTENT}, 64, true) AS geom
+    FROM grid_cell t {_LEVEL_JOIN.format(kind='grid_cell')}, bounds WHERE t.geom_3857 && bounds.geom
+""")
+
+_MINE = TileLayer("mine", f"""
+    SELECT t.id, t.name, coalesce(r.level, 'none') AS level,
+           ST_AsMVTGeom(ST_Transform(t.licence_boundary, 3857), bounds.geom, {EXTENT}, 64, true) AS geom
+    FROM mine t {_LEVEL_JOIN.format(kind='mine')}, bounds
+    WHERE t.licence_boundary && ST_Transform(bounds.geom, 4490)
+""")
+
+_ENCROACHMENT = TileLayer("encroachment", f"""
+    SELECT t.id, t.code, t.status AS level,
+           ST_AsMVTGeom(t.geom_3857, bounds.geom, {EXTENT}, 64, true) AS geom
+    FROM encroachment t, bounds WHERE t.geom_3857 && bounds.geom
+""", min_zoom=8)
+
+TILE_LAYERS = {"building": _BUILDING, "pipeline_segment": _SEGMENT, "road": _ROAD, "grid_cell": _GRID,
+               "mine": _MINE, "encroachment": _ENCROACHMENT}
 CLUSTER_BELOW_ZOOM = 13
 
 

@@ -13,6 +13,7 @@ from geo.config import Settings, get_settings
 from geo.errors import NotFound
 from layers import basemap, legend
 from layers.assets import localise
+from layers.style import ENCROACHMENT_STATUS_COLOURS
 from layers.vector import VectorTileLayer
 from layers.layers import (
     Where,
@@ -112,22 +113,30 @@ def build_map(
     m.get_root().header.add_child(folium.Element(f"<title>{scope.title}</title>"))
     basemap.add_basemap(m, s, link_base=link_base)
     detail = scope.township is not None or scope.bbox_only
+    counts = _counts(conn, scope)
+    tiles = {k: counts[k] > limit for k, limit in EMBED_LIMITS.items()}
+
+    def tiled(layer: str, name: str, **kw: Any) -> VectorTileLayer:
+        return VectorTileLayer(layer=layer, name=name, link_base=link_base, **kw)
+
     groups: list[Any] = [
         township_layer(conn, Where(township=scope.township), link_base=link_base),
-        grid_layer(conn, where, show=detail, highlight=scope.grid),
+        tiled("grid_cell", "网格（按风险着色）", show=detail, fill_opacity=0.3, line_colour="#555", weight=0.8)
+        if tiles["grid_cell"] else grid_layer(conn, where, show=detail, highlight=scope.grid),
         mine_zone_layer(conn, where, show=not detail or scope.bbox_only),
-        mine_layer(conn, where, link_base=link_base),
-        pipeline_layer(conn, where),
-        encroachment_layer(conn, where),
+        tiled("mine", "矿山（矿区范围）", fill_opacity=0.5, line_colour="#4e342e", weight=2)
+        if tiles["mine"] else mine_layer(conn, where, link_base=link_base),
+        tiled("pipeline_segment", "油气管道", weight=4, line_colour=None)
+        if tiles["pipeline_segment"] else pipeline_layer(conn, where),
+        tiled("encroachment", "占压点（按整改状态）", colours=ENCROACHMENT_STATUS_COLOURS, weight=2, line_colour="#000")
+        if tiles["encroachment"] else encroachment_layer(conn, where),
     ]
-    big = _too_big_to_embed(conn, scope)
-    if detail and not big:
-        groups.append(building_layer(conn, where, grid=scope.grid))
-    elif detail:
-        groups.append(VectorTileLayer(layer="building", name="建筑", link_base=link_base))
+    if detail:
+        groups.append(tiled("building", "建筑", fill_opacity=0.6, line_colour="#616161", weight=0.5)
+                      if tiles["building"] else building_layer(conn, where, grid=scope.grid))
     ent_geojson = None
-    if big:
-        groups.append(VectorTileLayer(layer="enterprise", name="企业（按风险着色）", link_base=link_base))
+    if tiles["enterprise"]:
+        groups.append(tiled("enterprise", "企业（按风险着色）"))
     else:
         ent_group, ent_geojson = enterprise_layer(conn, where, grid=scope.grid, link_base=link_base)
         groups.append(ent_group)
@@ -149,20 +158,32 @@ def build_map(
     return m
 
 
-EMBED_ENTERPRISES = 5000
-EMBED_BUILDINGS = 20000
+EMBED_LIMITS = {"enterprise": 5000, "building": 20000, "grid_cell": 1000, "mine": 500, "encroachment": 1000,
+                "pipeline_segment": 3000}
+"""Above these counts in a page's scope a layer goes as vector tiles rather than inside the HTML (≤ 3 MB)."""
 
 
-def _too_big_to_embed(conn: Connection, scope: Scope) -> bool:
-    """Whether the page's points and footprints go as vector tiles rather than inside the HTML (≤ 3 MB)."""
-    row = conn.execute(text(
-        "SELECT (SELECT count(*) FROM enterprise WHERE CAST(:t AS text) IS NULL OR township_id = "
-        "(SELECT id FROM township WHERE code = :t)), "
-        "(SELECT count(*) FROM building WHERE CAST(:t AS text) IS NOT NULL AND township_id = "
-        "(SELECT id FROM township WHERE code = :t))"), {"t": scope.township}).one()
-    if scope.bbox_only:
-        return False
-    return bool(row[0] > EMBED_ENTERPRISES or row[1] > EMBED_BUILDINGS)
+def _counts(conn: Connection, scope: Scope) -> dict[str, int]:
+    """Objects per layer in the page's scope (township, or bounds for pipeline and mine pages)."""
+    where_t = "(CAST(:t AS text) IS NULL OR township_id = (SELECT id FROM township WHERE code = :t))"
+    where_b = "(CAST(:x0 AS float) IS NULL OR {g} && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490))"
+    parts = {
+        "enterprise": ("enterprise", "geom"), "building": ("building", "geom"), "grid_cell": ("grid_cell", "geom"),
+        "mine": ("mine", "licence_boundary"), "encroachment": ("encroachment", "geom"),
+        "pipeline_segment": ("pipeline_segment", "geom"),
+    }
+    exists = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+    sql = ", ".join(
+        f"(SELECT count(*) FROM {table} WHERE {where_t} AND {where_b.format(g=geom)}) AS {name}"
+        if table in exists else f"0 AS {name}" for name, (table, geom) in parts.items())
+    bbox = scope.bounds if scope.bbox_only else None
+    row = conn.execute(text(f"SELECT {sql}"), {"t": scope.township,
+                                               **dict(zip(("x0", "y0", "x1", "y1"), bbox or (None,) * 4,
+                                                          strict=True))}).mappings().one()
+    counts = {k: int(v) for k, v in row.items()}
+    if scope.township is None and not scope.bbox_only:
+        counts["building"] = 0  # the county page never draws footprints
+    return counts
 
 
 def render_page(conn: Connection, **kwargs: Any) -> str:

@@ -25,8 +25,8 @@ var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
                 return {radius: Math.min(6 + Math.sqrt(p.n) * 2, 26), fill: true, fillColor: c, fillOpacity: 0.8,
                         color: '#222', weight: 1};
             }
-            return {radius: 6, fill: true, fillColor: c, fillOpacity: 0.85, color: c === {{ this.default_colour|tojson }} ? '#555' : '#222',
-                    weight: {{ this.weight }}};
+            return {radius: 6, fill: true, fillColor: c, fillOpacity: {{ this.fill_opacity }},
+                    color: {{ this.line_colour|tojson }} || c, weight: {{ this.weight }}};
         }
     }
 });
@@ -47,12 +47,16 @@ var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
 {% endmacro %}
 """)
 
-    def __init__(self, *, layer: str, name: str, link_base: str = "", show: bool = True, weight: float = 1) -> None:
+    def __init__(self, *, layer: str, name: str, link_base: str = "", show: bool = True, weight: float = 1,
+                 colours: dict[str, str] | None = None, fill_opacity: float = 0.85, line_colour: str | None = "#222"
+                 ) -> None:
         super().__init__(name=name, overlay=True, show=show)
         self._name = "VectorTileLayer"
         self.tile_layer = layer
         self.url = f"{link_base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.pbf"
         self.feature_url = f"{link_base}/layers/{layer}/features/"
-        self.colours = LEVEL_COLOURS
+        self.colours = colours or LEVEL_COLOURS
         self.default_colour = UNASSESSED
         self.weight = weight
+        self.fill_opacity = fill_opacity
+        self.line_colour = line_colour

@@ -160,7 +160,7 @@ def test_statistics_by_township_as_json_xlsx_and_page(client, tmp_path):
 def test_big_counties_get_vector_tiles_instead_of_embedded_points(client, monkeypatch):
     import layers.pages
 
-    monkeypatch.setattr(layers.pages, "EMBED_ENTERPRISES", 1)
+    monkeypatch.setitem(layers.pages.EMBED_LIMITS, "enterprise", 1)
     body = client.get("/maps").text
     assert "L.vectorGrid.protobuf" in body and "/tiles/enterprise/{z}/{x}/{y}.pbf" in body
     assert "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js" in body
