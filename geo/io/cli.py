@@ -14,6 +14,7 @@ REPORT_LIMIT = 20
 
 
 def _import(args: argparse.Namespace) -> int:
+    """riskmap import: one transaction; on rejection the report is written and the exit code is 1."""
     from geo.db import get_engine
     from geo.io.importer import ImportRejected, default_rejects_path, import_file, write_rejects
 
@@ -49,6 +50,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    """riskmap export: one layer (or one township of it) to xlsx/geojson/gpkg/shp."""
     from geo.db import get_engine
     from geo.io.exporter import default_export_path, export_layer
 
@@ -61,6 +63,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
+    """riskmap template: a blank ledger with its 填写说明, without touching the database."""
     from geo.io.exporter import write_template
 
     path = write_template(args.layer, args.output or f"{LAYERS[args.layer].label}台账模板.xlsx")

@@ -41,6 +41,7 @@ class ColumnMap:
 
 
 def _alias_index(layer: Layer) -> dict[str, str]:
+    """Normalised alias → field name, for every header, column name and shapefile name of a layer."""
     index: dict[str, str] = {}
     for f in layer.fields:
         for alias in (*f.headers, f.name, f.shp_name):

@@ -58,6 +58,7 @@ def parse_crs_option(value: str | None) -> SourceCrs | None:
 
 
 def _finite_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Bounds (minx, miny, maxx, maxy) of the finite coordinates of present, non-empty geometries."""
     present = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)] if len(geoms) else geoms
     if len(present) == 0:
         return None
@@ -70,6 +71,7 @@ def _finite_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | Non
 
 
 def _zone_hint(bounds: tuple[float, float, float, float]) -> str:
+    """Which EPSG code projected X values suggest (zone prefix of Gauss–Krüger eastings)."""
     x = (bounds[0] + bounds[2]) / 2
     if x >= 1e7:
         zone = int(x // 1e6)
@@ -108,6 +110,7 @@ def resolve_source(declared: SourceCrs | None, file_crs: CRS | None) -> SourceCr
 
 
 def _is_cgcs_or_wgs(crs: CRS) -> bool:
+    """True for CRSs on the CGCS2000 or WGS 84 datum (they agree to well under 1 m)."""
     datum = (crs.datum.name if crs.datum else "").lower()
     return "china" in datum and "2000" in datum or "world geodetic system 1984" in datum or "wgs_1984" in datum
 

@@ -48,6 +48,7 @@ def default_export_path(layer: str, fmt: str) -> Path:
 
 
 def _township_filter(layer: Layer) -> str:
+    """WHERE clause keeping one township: by township_id, by the enterprise, or by intersection."""
     table = Base.metadata.tables[layer.table]
     if layer.name == "township":
         return "t.code = :town"
@@ -222,6 +223,7 @@ def write_template(layer: str, path: Path | str) -> Path:
 
 
 def _write_vector(frame: pd.DataFrame, geoms: np.ndarray, path: Path, *, driver: str, **options: Any) -> None:
+    """Write rows and EPSG:4490 geometries with pyogrio."""
     import geopandas as gpd
 
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=4490), crs=4490)

@@ -130,10 +130,12 @@ class _Staged:
 
 
 def _header_of(layer: Layer, cmap: ColumnMap, name: str) -> str:
+    """The header the user sees for a field: the file's own, else the layer's Chinese header."""
     return cmap.fields.get(name, layer.field(name).header)
 
 
 def _require_columns(layer: Layer, cmap: ColumnMap, raw: RawTable) -> None:
+    """Refuse the whole file when a required column (or any coordinate column) is missing."""
     missing = [f.header for f in layer.fields if f.required and f.name not in cmap.fields]
     if layer.spatial and raw.tabular and not (cmap.wkt or (cmap.lon and cmap.lat)):
         missing.append("经度、纬度（或 几何(WKT)）")
@@ -180,6 +182,7 @@ _KIND_TYPES = {"point": ("Point",), "line": ("LineString", "MultiLineString"),
 
 
 def _geometry_problem(layer: Layer, geom: Any) -> str | None:
+    """Why a geometry cannot go into the layer (missing, empty, non-finite, wrong kind), or None."""
     if geom is None:
         return MSG["no_geometry"]
     if geom.is_empty:
@@ -193,6 +196,7 @@ def _geometry_problem(layer: Layer, geom: Any) -> str | None:
 
 def _parse_row(layer: Layer, columns: list[tuple[Field, str, str | None]], row: dict[str, Any], number: int,
                rejects: list[Reject]) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """Typed attributes of one row and its business codes (key and references); problems go to rejects."""
     attrs: dict[str, Any] = {}
     codes: dict[str, str | None] = {}
     for f, header, column in columns:
@@ -302,6 +306,7 @@ def copy_stage(conn: Connection, staged: _Staged) -> None:
 
 
 def _validity_reason(reason: str) -> str:
+    """ST_IsValidReason in Chinese (the location it gives is kept)."""
     for english, chinese in VALIDITY_REASONS.items():
         if reason.startswith(english):
             return chinese + reason[len(english):]
@@ -365,6 +370,7 @@ def check_county(conn: Connection, *, tolerance_m: float, allow_outside: bool = 
 
 
 def _plausible_lonlat(wkt: str) -> bool:
+    """True when a WKT point is a possible longitude/latitude."""
     point = shapely.from_wkt(wkt)
     return bool(-180 <= point.x <= 180 and -90 <= point.y <= 90)
 
@@ -413,6 +419,7 @@ def assign_townships(conn: Connection, layer: Layer, header: str) -> list[Reject
 
 
 def _insert_columns(layer: Layer) -> tuple[list[str], list[str]]:
+    """Target columns and the SELECT expressions that fill them from the staging table."""
     table = Base.metadata.tables[layer.table]
     cols = [f.name for f in layer.fields if f.ref is None]
     exprs = [f'r."{c}"' for c in cols]

@@ -8,7 +8,7 @@ on import; `shp` is the ≤10-byte English field name used in shapefiles (dBase 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from geo import models as m
@@ -77,7 +77,6 @@ class Layer:
     key: str | None = "code"
     township_by_location: bool = False
     explode: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def spatial(self) -> bool:

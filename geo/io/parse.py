@@ -70,6 +70,7 @@ def _lookup(codes: Any) -> dict[str, str]:
 
 
 def _code(text: str, codes: dict[str, str] | Any) -> str:
+    """A code-list value from its code or Chinese label."""
     key = unicodedata.normalize("NFKC", text).strip()
     found = _lookup(codes).get(key) or _lookup(codes).get(key.lower())
     if found is None:
@@ -107,6 +108,7 @@ def _bool(text: str) -> bool:
 
 
 def _date(value: Any, text: str) -> str:
+    """ISO date from a date cell or text like 2024-03-05, 2024/3/5, 2024年3月5日, 20240305."""
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
@@ -124,6 +126,7 @@ def _date(value: Any, text: str) -> str:
 
 
 def _json(value: Any) -> dict[str, Any]:
+    """A JSON object (dossier fields) from a dict or its JSON text."""
     if isinstance(value, dict):
         return value
     try:

@@ -101,6 +101,7 @@ def decode_cells(raw: list[bytes], *, encoding: str | None = None) -> tuple[str,
 
 
 def _vector_frame(path: Path, **kwargs: Any) -> Any:
+    """Every layer of a vector file that has geometries, concatenated."""
     import pandas as pd
 
     layers = pyogrio.list_layers(path)
@@ -120,6 +121,7 @@ def _vector_frame(path: Path, **kwargs: Any) -> Any:
 
 
 def _table_from_frame(frame: Any, *, ignore: frozenset[str] = frozenset()) -> RawTable:
+    """A GeoDataFrame as a raw table numbered from 1."""
     headers = [str(c) for c in frame.columns if c != "geometry"]
     rows = frame.drop(columns="geometry").to_dict(orient="records")
     crs = CRS.from_user_input(frame.crs) if frame.crs is not None else None
@@ -189,6 +191,7 @@ def _decode_name(raw: bytes, encoding: str) -> str | None:
 
 
 def _name_encoding(raw_names: list[bytes], preferred: str) -> tuple[str, list[str]]:
+    """The encoding (preferred first) that decodes every dBase field name."""
     for enc in (preferred, *ENCODINGS):
         names = [_decode_name(b, enc) for b in raw_names]
         if all(n is not None for n in names):
@@ -229,6 +232,7 @@ def read_shapefile(path: Path, *, encoding: str | None = None) -> RawTable:
 
 
 def _header_index(rows: list[list[Any]], is_known: Callable[[str], bool]) -> int:
+    """Index of the header row: the first of the first rows with two or more known headers."""
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         if sum(1 for v in row if v not in (None, "") and is_known(str(v))) >= 2:
             return i
@@ -237,6 +241,7 @@ def _header_index(rows: list[list[Any]], is_known: Callable[[str], bool]) -> int
 
 def _table_rows(grid: list[tuple[int, list[Any]]], is_known: Callable[[str], bool]) -> tuple[list[str], list[
         dict[str, Any]], list[int]]:
+    """Headers, rows (header → cell) and spreadsheet row numbers of a grid, blank rows skipped."""
     if not grid:
         raise InvalidInput("文件是空的")
     h = _header_index([r for _, r in grid], is_known)
@@ -275,6 +280,7 @@ def read_csv(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
 
 
 def _cell(value: Any) -> Any:
+    """An xlsx cell as read: midnight datetimes as dates, blank text as None."""
     if isinstance(value, dt.datetime) and value.time() == dt.time(0):
         return value.date()
     if isinstance(value, str):
