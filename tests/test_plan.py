@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
 from geo.inspection.duelist import load_due
-from geo.inspection.network import Stop, build_network, network_settings, route_paths, snap_stops
+from geo.inspection.network import Stop, best_leg, build_network, route_paths, travel_times
 from geo.inspection.plan import get_plan, load_plan_config, make_plan
 from geo.inspection.results import Finding, record_inspection
 from geo.uscc import make_uscc
@@ -197,7 +197,8 @@ def test_plan_keeps_hours_follows_roads_and_reports_unreachable_stops(planner):
                                     "WHERE plan_id = :p"), {"p": plan_id, "srid": srid}).scalar()
     assert plan["routes"], "no team got a route"
     assert all(r["return_s"] <= 8 * 3600 for r in plan["routes"])  # no team over its 8 hours
-    assert all(r["geometry"] and r["geometry"]["type"] == "MultiLineString" for r in plan["routes"])
+    assert all(r["geometry"] and r["geometry"]["type"] == "MultiLineString"
+               for r in plan["routes"] if any(s["snapped"] for s in r["stops"]))
     assert off_road == 0 and road_km > 1
     stops = [s for r in plan["routes"] for s in r["stops"]] + plan["dropped"]
     assert sorted(s["enterprise_id"] for s in stops) == sorted(ids.values())  # none silently lost
@@ -333,20 +334,24 @@ def test_real_osm_roads_route_between_vaduz_and_schaan(db, shared_data):
             main_share = conn.execute(text("SELECT max(n)::float / sum(n) FROM (SELECT count(*) AS n FROM road_vertex "
                                            "GROUP BY component) c")).scalar()
             vaduz, schaan = Stop(9.5215, 47.1410), Stop(9.5095, 47.1665)
-            snaps = snap_stops(conn, [vaduz, schaan], settings=network_settings())
-            assert all(s.vertex is not None for s in snaps), [s.note for s in snaps]
-            paths = route_paths(conn, [(0, snaps[0].vertex, snaps[1].vertex)])
+            tt = travel_times(conn, [vaduz, schaan])
+            assert all(s.vertex is not None for s in tt.snaps), [s.note for s in tt.snaps]
+            leg = best_leg(tt, 0, 1)
+            assert leg is not None
+            road_m, = (m for _, m in route_paths(conn, [(0, leg)]).values())
             straight_m = conn.execute(text(
-                "SELECT ST_Distance(ST_Transform(a.geom, 32632), ST_Transform(b.geom, 32632)) FROM road_vertex a, "
-                "road_vertex b WHERE a.id = :a AND b.id = :b"), {"a": snaps[0].vertex, "b": snaps[1].vertex}).scalar()
+                "SELECT ST_Distance(ST_Transform(ST_SetSRID(ST_MakePoint(:x1, :y1), 4490), 32632), "
+                "ST_Transform(ST_SetSRID(ST_MakePoint(:x2, :y2), 4490), 32632))"),
+                {"x1": vaduz.lon, "y1": vaduz.lat, "x2": schaan.lon, "y2": schaan.lat}).scalar()
     finally:
         with db.begin() as conn:
             conn.execute(text(f"TRUNCATE {MY_TABLES} RESTART IDENTITY CASCADE"))
     assert built["edges"] > len(rows)  # OSM ways are cut where they meet mid-way
     assert main_share > 0.8
-    path_m = paths[0][1]
+    path_m = road_m + leg.access_m
     assert straight_m > 2000
     assert straight_m <= path_m <= 2 * straight_m
+    assert 60 < tt.matrix[0][1] < 900  # seconds by car from Vaduz to Schaan: minutes, not hours
 
 
 # --- the demo county -------------------------------------------------------------------------------------

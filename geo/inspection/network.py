@@ -2,9 +2,10 @@
 
 Vertices are road end points merged within a tolerance (metres, in the county's Gauss–Krüger zone); edge
 cost is length_m / the class speed (plan.toml), oneway roads get reverse_cost −1 (pgRouting: no way back).
-Stops are snapped to the nearest road end of the nearest road; a stop too far from any road, or on a road
-piece cut off from the main network, falls back to great-circle distance × detour factor at a default speed,
-and the fallback is reported per stop.
+Each stop is snapped to its nearest road and may drive off through either end of it (only forwards on a oneway
+road): the time between two stops is the best of those ends' pgRouting costs plus the part of the road and the
+off-road metres at each end. A stop too far from any road, or on a road piece cut off from the main network,
+falls back to great-circle distance × detour factor at a default speed, and the fallback is reported per stop.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, text
 
 from geo.county import metric_srid
@@ -55,13 +57,43 @@ class Stop:
 
 
 @dataclass(frozen=True)
+class Access:
+    """Getting between a stop and one end vertex of its road: seconds and metres (along the road, then off it)."""
+
+    vertex: int
+    seconds: float
+    metres: float
+    end_frac: float = 0.0
+    """0 when the vertex is the road's first point (source), 1 when it is its last (target)."""
+
+
+@dataclass(frozen=True)
 class Snap:
-    """Where a stop joins the road graph: vertex, access metres/seconds from the stop; vertex None = fallback."""
+    """Where a stop joins the road graph; vertex None = fallback (note says why).
+
+    `vertex` is the nearer end of the stop's road and `access_m` the metres to it; `leave`/`arrive` are the
+    ends a vehicle can drive off to / come in from (one of them only on a oneway road).
+    """
 
     vertex: int | None
     access_m: float
-    access_s: float
     note: str | None
+    edge: int | None = None
+    frac: float = 0.0
+    edge_s: float = 0.0
+    off_m: float = 0.0
+    oneway: bool = False
+    leave: tuple[Access, ...] = ()
+    arrive: tuple[Access, ...] = ()
+
+
+@dataclass(frozen=True)
+class TravelTimes:
+    """Stop-to-stop seconds (ints, for the solver), the snaps, and road seconds between graph vertices."""
+
+    matrix: list[list[int]]
+    snaps: list[Snap]
+    vertex_s: dict[tuple[int, int], float]
 
 
 def load_plan_config(path: Path | None = None) -> dict[str, Any]:
@@ -113,30 +145,36 @@ def ensure_network(conn: Connection, *, settings: NetworkSettings | None = None)
 
 
 def snap_stops(conn: Connection, stops: Sequence[Stop], *, settings: NetworkSettings) -> list[Snap]:
-    """Join each stop to the nearer end vertex of its nearest road (≤ snap_max_m, main component), else fall back."""
+    """Join each stop to its nearest road (≤ snap_max_m, main component), reachable from both ends unless oneway."""
     if not stops:
         return []
     srid = metric_srid(conn)
     rows = conn.execute(text((Path(__file__).with_name("snap.sql")).read_text(encoding="utf-8")), {
-        "lon": [p.lon for p in stops], "lat": [p.lat for p in stops], "srid": srid,
-        "access_ms": settings.access_speed_kmh / 3.6,
-    }).all()
+        "lon": [p.lon for p in stops], "lat": [p.lat for p in stops], "srid": srid}).all()
     found = {int(r.idx): r for r in rows}
     main = conn.execute(text("SELECT component FROM road_vertex GROUP BY component "
                              "ORDER BY count(*) DESC, component LIMIT 1")).scalar()
-    snaps: list[Snap] = []
-    for i in range(len(stops)):
-        r = found.get(i + 1)
-        if r is None:
-            snaps.append(Snap(None, 0.0, 0.0, MSG["no_roads"].format(detour=settings.detour_factor)))
-        elif r.distance_m > settings.snap_max_m:
-            snaps.append(Snap(None, 0.0, 0.0, MSG["too_far"].format(
-                distance_m=r.distance_m, max_m=settings.snap_max_m, detour=settings.detour_factor)))
-        elif r.component != main:
-            snaps.append(Snap(None, 0.0, 0.0, MSG["isolated"].format(detour=settings.detour_factor)))
-        else:
-            snaps.append(Snap(int(r.vertex), float(r.distance_m + r.along_m), float(r.access_s), None))
-    return snaps
+    return [_snap(found.get(i + 1), main, settings) for i in range(len(stops))]
+
+
+def _snap(r: Any, main: int | None, s: NetworkSettings) -> Snap:
+    """One stop's snap from its snap.sql row (None = no road at all)."""
+    if r is None:
+        return Snap(None, 0.0, MSG["no_roads"].format(detour=s.detour_factor))
+    if r.distance_m > s.snap_max_m:
+        return Snap(None, 0.0, MSG["too_far"].format(distance_m=r.distance_m, max_m=s.snap_max_m,
+                                                   detour=s.detour_factor))
+    if r.component != main:
+        return Snap(None, 0.0, MSG["isolated"].format(detour=s.detour_factor))
+    off_s = r.distance_m / (s.access_speed_kmh / 3.6)
+    to_source = Access(int(r.source), r.frac * r.cost_s + off_s, r.frac * r.length_m + r.distance_m, 0.0)
+    to_target = Access(int(r.target), (1 - r.frac) * r.cost_s + off_s, (1 - r.frac) * r.length_m + r.distance_m,
+                       1.0)
+    nearer = to_source if r.frac < 0.5 else to_target
+    leave = (to_target,) if r.oneway else (to_source, to_target)
+    arrive = (to_source,) if r.oneway else (to_source, to_target)
+    return Snap(nearer.vertex, nearer.metres, None, int(r.edge), float(r.frac), float(r.cost_s),
+                float(r.distance_m), bool(r.oneway), leave, arrive)
 
 
 def fallback_m(a: Stop, b: Stop, *, settings: NetworkSettings) -> float:
@@ -157,50 +195,121 @@ def vertex_costs(conn: Connection, vertices: Sequence[int]) -> dict[tuple[int, i
     return {(int(a), int(b)): float(c) for a, b, c in rows}
 
 
+def travel_times(conn: Connection, stops: Sequence[Stop], *, settings: NetworkSettings | None = None) -> TravelTimes:
+    """Seconds between stops: the best end of each stop's road × pgRouting costs; fallback estimates elsewhere."""
+    s = settings or network_settings()
+    snaps = snap_stops(conn, stops, settings=s)
+    ends = sorted({a.vertex for sn in snaps for a in (*sn.leave, *sn.arrive)})
+    costs = vertex_costs(conn, ends)
+    n = len(stops)
+    road = np.full((n, n), np.inf)
+    if ends:
+        pos = {v: k for k, v in enumerate(ends)}
+        between = np.full((len(ends), len(ends)), np.inf)
+        np.fill_diagonal(between, 0.0)
+        for (a, b), c in costs.items():
+            between[pos[a], pos[b]] = c
+        for k in range(2):
+            leave_v, leave_s = _option_arrays(snaps, "leave", k, pos)
+            for m in range(2):
+                arrive_v, arrive_s = _option_arrays(snaps, "arrive", m, pos)
+                combo = leave_s[:, None] + between[np.ix_(leave_v, arrive_v)] + arrive_s[None, :]
+                np.minimum(road, combo, out=road)
+    _same_edge(snaps, road, s)
+    estimate = _fallback_matrix(stops, s)
+    seconds = np.where(np.isfinite(road), road, estimate)
+    np.fill_diagonal(seconds, 0.0)
+    return TravelTimes(np.rint(seconds).astype(int).tolist(), snaps, costs)
+
+
+def _option_arrays(snaps: list[Snap], side: str, k: int, pos: dict[int, int]) -> tuple[Any, Any]:
+    """Vertex positions and access seconds of each stop's k-th leave/arrive option (inf when it has none)."""
+    idx = np.zeros(len(snaps), dtype=int)
+    sec = np.full(len(snaps), np.inf)
+    for i, sn in enumerate(snaps):
+        options = getattr(sn, side)
+        if k < len(options):
+            idx[i], sec[i] = pos[options[k].vertex], options[k].seconds
+    return idx, sec
+
+
+def _same_edge(snaps: list[Snap], road: Any, s: NetworkSettings) -> None:
+    """Two stops on the same road drive straight along it (forward only on a oneway road)."""
+    by_edge: dict[int, list[int]] = {}
+    for i, sn in enumerate(snaps):
+        if sn.edge is not None:
+            by_edge.setdefault(sn.edge, []).append(i)
+    off_ms = s.access_speed_kmh / 3.6
+    for members in by_edge.values():
+        for i in members:
+            for j in members:
+                a, b = snaps[i], snaps[j]
+                if i == j or (a.oneway and b.frac < a.frac):
+                    continue
+                direct = abs(b.frac - a.frac) * a.edge_s + (a.off_m + b.off_m) / off_ms
+                road[i, j] = min(road[i, j], direct)
+
+
+def _fallback_matrix(stops: Sequence[Stop], s: NetworkSettings) -> Any:
+    """Great-circle metres (haversine) × detour factor at the fallback speed, seconds, every pair."""
+    lon = np.radians([p.lon for p in stops])
+    lat = np.radians([p.lat for p in stops])
+    h = (np.sin((lat[None, :] - lat[:, None]) / 2) ** 2
+         + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin((lon[None, :] - lon[:, None]) / 2) ** 2)
+    metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(h)) * s.detour_factor
+    return metres / (s.fallback_speed_kmh / 3.6)
+
+
 def travel_matrix(
     conn: Connection, stops: Sequence[Stop], *, settings: NetworkSettings | None = None
 ) -> tuple[list[list[int]], list[Snap]]:
-    """Integer travel seconds between stops over the road graph, fallback estimates where routing fails."""
-    s = settings or network_settings()
-    snaps = snap_stops(conn, stops, settings=s)
-    costs = vertex_costs(conn, [sn.vertex for sn in snaps if sn.vertex is not None])
-    fallback_ms = s.fallback_speed_kmh / 3.6
-    n = len(stops)
-    matrix = [[0] * n for _ in range(n)]
-    for i in range(n):
-        for j in range(n):
-            if i == j:
-                continue
-            a, b = snaps[i], snaps[j]
-            road = None
-            if a.vertex is not None and b.vertex is not None:
-                road = 0.0 if a.vertex == b.vertex else costs.get((a.vertex, b.vertex))
-            if road is None:
-                seconds = fallback_m(stops[i], stops[j], settings=s) / fallback_ms
-            else:
-                seconds = a.access_s + road + b.access_s
-            matrix[i][j] = int(round(seconds))
-    return matrix, snaps
+    """Integer travel seconds between stops over the road graph (fallback estimates where routing fails), snaps."""
+    tt = travel_times(conn, stops, settings=settings)
+    return tt.matrix, tt.snaps
 
 
-def route_paths(conn: Connection, legs: Sequence[tuple[int, int, int]]) -> dict[int, tuple[Any, float]]:
-    """Road geometry (EWKT MultiLineString, EPSG:4490) and metres per route for legs (route_key, from, to vertex).
+@dataclass(frozen=True)
+class Leg:
+    """How a road leg runs: between graph vertices, with the part of each stop's own road (edge, from, to frac)."""
 
-    One pgr_dijkstra call over the distinct vertex pairs (combinations SQL read from a temporary table).
+    source: int
+    target: int
+    access_m: float
+    pieces: tuple[tuple[int, float, float], ...]
+
+
+def best_leg(tt: TravelTimes, i: int, j: int) -> Leg | None:
+    """The road ends a leg i → j drives between and the partial roads at both ends; None = fallback estimate."""
+    a, b = tt.snaps[i], tt.snaps[j]
+    if a.vertex is None or b.vertex is None or a.edge is None or b.edge is None:
+        return None
+    options = [(x.seconds + (0.0 if x.vertex == y.vertex else tt.vertex_s.get((x.vertex, y.vertex), math.inf))
+                + y.seconds, x, y) for x in a.leave for y in b.arrive]
+    seconds, x, y = min(options, key=lambda o: o[0])
+    if not math.isfinite(seconds):
+        return None
+    return Leg(x.vertex, y.vertex, x.metres + y.metres, ((a.edge, a.frac, x.end_frac), (b.edge, y.end_frac, b.frac)))
+
+
+def route_paths(conn: Connection, legs: Sequence[tuple[int, Leg]]) -> dict[int, tuple[Any, float]]:
+    """Road geometry (EWKT MultiLineString, EPSG:4490) and graph metres per route for its legs (route_key, Leg).
+
+    One pgr_dijkstra call over the distinct vertex pairs (combinations SQL read from a temporary table); the
+    partial roads from each stop to the vertex it leaves by are added to the geometry (their metres are in
+    the legs' access_m).
     """
-    pairs = [(k, a, b) for k, a, b in legs if a != b]
-    if not pairs:
+    if not legs:
         return {}
+    pairs = [(k, leg.source, leg.target) for k, leg in legs if leg.source != leg.target]
+    pieces = [(k, *p) for k, leg in legs for p in leg.pieces if p[1] != p[2]]
     conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS plan_leg (route_key int, source bigint, target bigint) "
                       "ON COMMIT DROP"))
     conn.execute(text("TRUNCATE plan_leg"))
-    conn.execute(text("INSERT INTO plan_leg SELECT * FROM unnest(CAST(:k AS int[]), CAST(:a AS bigint[]), "
-                      "CAST(:b AS bigint[]))"),
-                 {"k": [p[0] for p in pairs], "a": [p[1] for p in pairs], "b": [p[2] for p in pairs]})
-    rows = conn.execute(text(
-        "WITH path AS (SELECT start_vid, end_vid, edge FROM pgr_dijkstra(:edges, "
-        "'SELECT DISTINCT source, target FROM plan_leg', directed => true) WHERE edge > 0) "
-        "SELECT l.route_key, ST_AsEWKT(ST_Multi(ST_LineMerge(ST_Collect(e.geom)))), sum(e.length_m) "
-        "FROM plan_leg l JOIN path p ON p.start_vid = l.source AND p.end_vid = l.target "
-        "JOIN road_edge e ON e.id = p.edge GROUP BY l.route_key"), {"edges": EDGES_SQL}).all()
-    return {int(k): (g, float(m)) for k, g, m in rows}
+    if pairs:
+        conn.execute(text("INSERT INTO plan_leg SELECT * FROM unnest(CAST(:k AS int[]), CAST(:a AS bigint[]), "
+                          "CAST(:b AS bigint[]))"),
+                     {"k": [p[0] for p in pairs], "a": [p[1] for p in pairs], "b": [p[2] for p in pairs]})
+    rows = conn.execute(text((Path(__file__).with_name("paths.sql")).read_text(encoding="utf-8")), {
+        "edges": EDGES_SQL, "pk": [p[0] for p in pieces], "pe": [p[1] for p in pieces],
+        "pf": [p[2] for p in pieces], "pt": [p[3] for p in pieces]}).all()
+    return {int(k): (g, float(m or 0.0)) for k, g, m in rows}

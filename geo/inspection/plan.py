@@ -22,12 +22,14 @@ from geo.inspection.network import (
     NetworkSettings,
     Snap,
     Stop,
+    TravelTimes,
+    best_leg,
     ensure_network,
     fallback_m,
     load_plan_config,
     network_settings,
     route_paths,
-    travel_matrix,
+    travel_times,
 )
 from geo.inspection.solver import RouteLimits, Team, solve_routes
 from geo.models import INDUSTRY_CATEGORIES
@@ -108,7 +110,8 @@ def make_plan(
     points = [Stop(d.lon, d.lat) for d in depot_nodes] + [Stop(s.lon, s.lat) for s in due]
     ensure_network(conn, settings=settings)
     t0 = time.perf_counter()
-    matrix, snaps = travel_matrix(conn, points, settings=settings)
+    tt = travel_times(conn, points, settings=settings)
+    matrix, snaps = tt.matrix, tt.snaps
     matrix_s = time.perf_counter() - t0
     nd = len(depot_nodes)
     node_of_depot = {d: k for k, d in enumerate(depot_nodes)}
@@ -123,9 +126,9 @@ def make_plan(
         routes, dropped, status, solve_s = solved.routes, solved.dropped, solved.status_label, solved.solve_s
     else:
         routes, dropped, status, solve_s = (), (), MSG["nothing_due"], 0.0
-    legs = [(v, snaps[a].vertex, snaps[b].vertex) for v, r in enumerate(routes)
-            for a, b in _pairs(r.team.depot, r.nodes) if snaps[a].vertex is not None and snaps[b].vertex is not None]
-    paths = route_paths(conn, [(k, a, b) for k, a, b in legs if a is not None and b is not None])
+    legs = [(v, leg) for v, r in enumerate(routes) for a, b in _pairs(r.team.depot, r.nodes)
+            if (leg := best_leg(tt, a, b)) is not None]
+    paths = route_paths(conn, legs)
     summary = {
         "due": len(due), "visited": sum(len(r.visits) for r in routes), "dropped": len(dropped),
         "days": [d.isoformat() for d in days], "matrix_s": round(matrix_s, 3), "solve_s": round(solve_s, 3),
@@ -138,7 +141,7 @@ def make_plan(
         "VALUES (:s, :e, :t, :n, :st, :solve, CAST(:sum AS jsonb)) RETURNING id"),
         {"s": start, "e": end, "t": township, "n": teams, "st": status, "solve": solve_s,
          "sum": json.dumps(summary, ensure_ascii=False)}).scalar_one()
-    route_ids = _store_routes(conn, plan_id, routes, days, teams, depots, points, snaps, paths, settings)
+    route_ids = _store_routes(conn, plan_id, routes, days, teams, depots, points, tt, paths, settings)
     _store_stops(conn, plan_id, due, routes, dropped, route_ids, service, snaps, nd)
     total_s = time.perf_counter() - started
     conn.execute(text("UPDATE inspection_plan SET summary = summary || CAST(:x AS jsonb) WHERE id = :id"),
@@ -157,20 +160,18 @@ def _pairs(depot: int, nodes: list[int]) -> list[tuple[int, int]]:
     return list(zip(path, path[1:], strict=False))
 
 
-def _route_metres(depot: int, nodes: list[int], points: list[Stop], snaps: list[Snap],
+def _route_metres(depot: int, nodes: list[int], points: list[Stop], tt: TravelTimes,
                   road_m: float, settings: NetworkSettings) -> float:
-    """Road metres (pgRouting paths) + access legs at both ends of road legs + fallback legs' estimates."""
+    """Road metres (pgRouting paths) + each road leg's access at both ends + fallback legs' estimates."""
     total = road_m
     for a, b in _pairs(depot, nodes):
-        if snaps[a].vertex is not None and snaps[b].vertex is not None:
-            total += snaps[a].access_m + snaps[b].access_m
-        else:
-            total += fallback_m(points[a], points[b], settings=settings)
+        leg = best_leg(tt, a, b)
+        total += leg.access_m if leg is not None else fallback_m(points[a], points[b], settings=settings)
     return total
 
 
 def _store_routes(conn: Connection, plan_id: int, routes: Any, days: list[dt.date], teams: int,
-                  depots: list[Depot], points: list[Stop], snaps: list[Snap],
+                  depots: list[Depot], points: list[Stop], tt: TravelTimes,
                   paths: dict[int, tuple[Any, float]], settings: NetworkSettings) -> dict[int, int]:
     """One plan_route row per team-day with visits; returns solver vehicle index → plan_route id."""
     ids: dict[int, int] = {}
@@ -185,7 +186,7 @@ def _store_routes(conn: Connection, plan_id: int, routes: Any, days: list[dt.dat
             ":ret, :dist, ST_GeomFromEWKT(:g)) RETURNING id"),
             {"p": plan_id, "team": f"第{v % teams + 1}组", "day": days[v // teams], "dn": depot.name,
              "lon": depot.lon, "lat": depot.lat, "tr": r.travel_s, "sv": r.service_s, "ret": r.return_s,
-             "dist": _route_metres(r.team.depot, r.nodes, points, snaps, road_m, settings), "g": geom},
+             "dist": _route_metres(r.team.depot, r.nodes, points, tt, road_m, settings), "g": geom},
         ).scalar_one()
     return ids
 
