@@ -15,6 +15,9 @@ def _compute(args: argparse.Namespace) -> int:
     from geo.risk import LEVEL_LABELS, Scope, compute, load_rules
     from geo.risk.scope import township_id_for
 
+    from geo.county import metric_srid
+    from geo.risk.changes import changed_scope, last_computed_at
+
     rules = load_rules(Path(args.rules) if args.rules else None)
     with get_engine().begin() as conn:
         scope = Scope(
@@ -23,6 +26,11 @@ def _compute(args: argparse.Namespace) -> int:
             mine_ids=tuple(args.mine) if args.mine else None,
             pipeline_ids=tuple(args.pipeline) if args.pipeline else None,
         )
+        since = last_computed_at(conn) if args.changed else None
+        if since is not None:
+            scope = changed_scope(conn, rules, since=since, srid=metric_srid(conn))
+            print(f"自 {since:%Y-%m-%d %H:%M:%S} 以来有变动：企业 {len(scope.enterprise_ids or ())} 个、"
+                  f"矿山 {len(scope.mine_ids or ())} 个、管道 {len(scope.pipeline_ids or ())} 条需重算")
         report = compute(conn, scope=scope, rules=rules)
     print(f"风险计算完成（规则版本 {report.rules_version}，摘要 {report.rules_hash[:12]}）")
     for kind in KINDS:
@@ -90,6 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--enterprise", type=int, nargs="+", metavar="ID", help="只计算这些企业")
     c.add_argument("--mine", type=int, nargs="+", metavar="ID", help="只计算这些矿山")
     c.add_argument("--pipeline", type=int, nargs="+", metavar="ID", help="只计算这些管道的管段")
+    c.add_argument("--changed", action="store_true",
+                   help="只重算上次计算后数据有变动（及受其影响）的对象；删除的数据请按乡镇或全县重算")
     c.add_argument("--rules", metavar="FILE", help="本局风险规则文件（缺省取 RISKMAP_RULES_FILE）")
     c.set_defaults(func=_compute)
 

@@ -164,6 +164,8 @@ def test_cli_compute_and_explain(site, county, capsys):
     assert "风险等级：红 重大" in out and "[红] 未销号重大隐患 2 项" in out
     assert main(["risk", "explain", "enterprise", str(eid), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["level"] == "red"
+    assert main(["risk", "compute", "--changed"]) == 0
+    assert "企业 0 个、矿山 0 个、管道 0 条需重算" in capsys.readouterr().out
     assert main(["risk", "explain", "mine", "999"]) == 2
     assert "尚无风险评估结果" in capsys.readouterr().err
 
@@ -192,3 +194,26 @@ def test_migration_0002_downgrades_cleanly(engine):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_recompute_after_an_edit_touches_only_what_it_can_affect(site, county):
+    """After a full run, a house built 150 m from enterprise B and a hazard at enterprise C put only B and C
+    (and the line 100 m from the house) in the changed scope; A, 3 km away, and the far line stay out."""
+    from geo.risk import load_rules
+    from geo.risk.changes import changed_scope
+
+    a = site.enterprise("甲", "other", (-3000, 0))
+    b = site.enterprise("乙", "other", (0, 0))
+    c = site.enterprise("丙", "other", (3000, 0))
+    near = site.pipeline("G1", [(-500, 250), (500, 250)])
+    site.pipeline("G2", [(-500, 5000), (500, 5000)])
+    compute_now(county)
+    with county.connect() as conn:
+        since = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    site.building((0, 150))
+    site.hazard(c, "general")
+    with county.begin() as conn:
+        scope = changed_scope(conn, load_rules(), since=since, srid=4546)
+        report = compute(conn, scope=scope, today=TODAY, now=LATER)
+    assert (scope.enterprise_ids, scope.pipeline_ids, scope.mine_ids) == ((b, c), (near,), ())
+    assert report.assessed["enterprise"] == 2 and a not in scope.enterprise_ids

@@ -1,0 +1,97 @@
+"""What an edit can affect: the objects to reassess after rows changed since a time (updated_at triggers).
+
+Each object kind is reassessed when its own row or a row its rules read changed: hazards, accidents and
+inventories of an enterprise; buildings within the largest distance a rule looks at (persons within 500 m,
+protected targets, class-location strip, blasting distance); zones, pipelines and mines near each other.
+Deleted rows leave no updated_at: after deletions recompute the township (or the county).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Connection, text
+
+from geo.risk.findings import degree_margin
+from geo.risk.rules import Rules
+from geo.risk.scope import Scope
+
+ENTERPRISES_SQL = """
+SELECT e.id FROM enterprise e WHERE e.updated_at > :since
+UNION SELECT enterprise_id FROM hazard WHERE updated_at > :since
+UNION SELECT enterprise_id FROM accident WHERE updated_at > :since
+UNION SELECT enterprise_id FROM chemical_inventory WHERE updated_at > :since
+UNION SELECT e.id FROM building b
+      JOIN enterprise e ON e.geom && ST_Expand(b.geom, :dx, :dy)
+       AND ST_DWithin(ST_Transform(e.geom, :srid), ST_Transform(b.geom, :srid), :enterprise_m)
+      WHERE b.updated_at > :since
+UNION SELECT e.id FROM pipeline p
+      JOIN enterprise e ON e.geom && ST_Expand(p.geom, :dx, :dy)
+       AND ST_DWithin(ST_Transform(e.geom, :srid), ST_Transform(p.geom, :srid), :enterprise_m)
+      WHERE p.updated_at > :since
+"""
+
+MINES_SQL = """
+SELECT m.id FROM mine m WHERE m.updated_at > :since
+UNION SELECT m.id FROM mine_zone z JOIN mine m ON ST_Intersects(z.geom, m.licence_boundary) WHERE z.updated_at > :since
+UNION SELECT m.id FROM building b
+      JOIN mine m ON m.licence_boundary && ST_Expand(b.geom, :dx, :dy)
+       AND ST_DWithin(ST_Transform(m.licence_boundary, :srid), ST_Transform(b.geom, :srid), :mine_m)
+      WHERE b.updated_at > :since
+UNION SELECT m.id FROM pipeline p
+      JOIN mine m ON m.licence_boundary && ST_Expand(p.geom, :dx, :dy)
+       AND ST_DWithin(ST_Transform(m.licence_boundary, :srid), ST_Transform(p.geom, :srid), :mine_m)
+      WHERE p.updated_at > :since
+"""
+
+PIPELINES_SQL = """
+SELECT p.id FROM pipeline p WHERE p.updated_at > :since
+UNION SELECT s.pipeline_id FROM encroachment x
+      JOIN pipeline_segment s ON s.geom && ST_Expand(x.geom, :dx, :dy)
+      WHERE x.updated_at > :since
+UNION SELECT s.pipeline_id FROM building b
+      JOIN pipeline_segment s ON s.geom && ST_Expand(b.geom, :dx, :dy)
+       AND ST_DWithin(ST_Transform(s.geom, :srid), ST_Transform(b.geom, :srid), :pipeline_m)
+      WHERE b.updated_at > :since
+UNION SELECT s.pipeline_id FROM enterprise e
+      JOIN pipeline_segment s ON s.geom && ST_Expand(e.geom, :dx, :dy)
+       AND ST_DWithin(ST_Transform(s.geom, :srid), ST_Transform(e.geom, :srid), :pipeline_m)
+      WHERE e.updated_at > :since
+UNION SELECT s.pipeline_id FROM mine m
+      JOIN pipeline_segment s ON s.geom && ST_Expand(m.licence_boundary, :dx, :dy)
+       AND ST_DWithin(ST_Transform(s.geom, :srid), ST_Transform(m.licence_boundary, :srid), :pipeline_m)
+      WHERE m.updated_at > :since
+UNION SELECT s.pipeline_id FROM road r
+      JOIN pipeline_segment s ON s.geom && ST_Expand(r.geom, :dx, :dy)
+       AND ST_DWithin(ST_Transform(s.geom, :srid), ST_Transform(r.geom, :srid), :pipeline_m)
+      WHERE r.updated_at > :since
+"""
+
+
+def last_computed_at(conn: Connection) -> dt.datetime | None:
+    """When the latest stored assessment was computed (None before the first run)."""
+    return conn.execute(text("SELECT max(computed_at) FROM risk_assessment")).scalar()
+
+
+def reach_m(rules: Rules) -> dict[str, float]:
+    """How far (m) a changed row can move each kind's result, from the distances in the rules."""
+    sur = rules["diagnostic"]["surroundings"]
+    enterprise_m = max([float(rules["gb18218"]["population_radius_m"]), float(sur["pipeline_site_radius_m"]),
+                        *map(float, sur["external_safety_distance_m"].values())])
+    mine = rules["mine"]
+    mine_m = max(float(mine["blasting_dwellings"]["distance_m"]), float(mine["pipeline_nearby"]["distance_m"]))
+    pr = rules["pipeline"]
+    hca = pr["hca"]
+    pipeline_m = max(float(pr["class_location"]["strip_m"]), float(hca["gas_e"]["distance_m"]),
+                     float(hca["gas_f"]["distance_m"]), float(pr["mine_nearby"]["distance_m"]), 400.0)
+    return {"enterprise_m": enterprise_m, "mine_m": mine_m, "pipeline_m": pipeline_m}
+
+
+def changed_scope(conn: Connection, rules: Rules, *, since: dt.datetime, srid: int) -> Scope:
+    """The Scope holding every enterprise, mine and pipeline an edit after `since` can affect."""
+    reach = reach_m(rules)
+    dx, dy = degree_margin(conn, max(reach.values()))
+    params = {"since": since, "srid": srid, "dx": dx, "dy": dy, **reach}
+    ids = {name: tuple(sorted(int(i) for i in conn.execute(text(sql), params).scalars() if i is not None))
+           for name, sql in (("enterprise", ENTERPRISES_SQL), ("mine", MINES_SQL), ("pipeline", PIPELINES_SQL))}
+    return Scope(enterprise_ids=ids["enterprise"], mine_ids=ids["mine"], pipeline_ids=ids["pipeline"])
