@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 from pyproj import Transformer
@@ -39,10 +38,6 @@ def rect(x0: float, y0: float, x1: float, y1: float) -> str:
 
 def line(*points: tuple[float, float]) -> str:
     return "MULTILINESTRING((" + ", ".join("{:.9f} {:.9f}".format(*lonlat(x, y)) for x, y in points) + "))"
-
-
-def geom(wkt: str) -> str:
-    return wkt
 
 
 class Site:

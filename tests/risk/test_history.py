@@ -15,7 +15,7 @@ from geo.config import get_settings
 from geo.models import INDUSTRY_CATEGORIES
 from geo.risk import Scope, compute, explain, history, levels
 from geo.risk.rules import LEVEL_RANK
-from riskfix import NOW, TODAY, Site, compute_now, explain_of, texts
+from riskfix import NOW, TODAY, Site, compute_now, explain_of
 
 LATER = NOW + dt.timedelta(days=30)
 
