@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 from geo.cli import registrar
 
@@ -34,14 +35,14 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_or_json(plan: dict, args: argparse.Namespace) -> None:  # type: ignore[type-arg]
+def _print_or_json(plan: dict[str, Any], args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(plan, ensure_ascii=False, indent=2, default=str))
     else:
         _print_plan(plan)
 
 
-def _print_plan(plan: dict) -> None:  # type: ignore[type-arg]
+def _print_plan(plan: dict[str, Any]) -> None:
     s = plan["summary"]
     print(f"巡查计划 #{plan['id']}：{plan['start']} 至 {plan['end']}，{plan['teams']} 个组；应检 {s['due']} 家，"
           f"安排 {s['visited']} 家，未安排 {s['dropped']} 家；{plan['status']}")
@@ -55,7 +56,7 @@ def _print_plan(plan: dict) -> None:  # type: ignore[type-arg]
         print(f"  未安排：{x['name']}（{x['colour_label']}色，优先级 {x['priority']}）{x['dropped_reason']}")
 
 
-def _write_outputs(plan: dict, args: argparse.Namespace) -> None:  # type: ignore[type-arg]
+def _write_outputs(plan: dict[str, Any], args: argparse.Namespace) -> None:
     from geo.inspection.outputs import route_sheet_html, write_pdf, write_xlsx
 
     if args.xlsx:
