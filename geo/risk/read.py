@@ -90,7 +90,10 @@ def history(conn: Connection, kind: str, object_id: int) -> list[dict[str, Any]]
 
 def format_explanation(result: dict[str, Any]) -> str:
     """Chinese text for `riskmap risk explain`: level, score, reasons (most severe first), unscored items."""
-    name = result.get("details", {}).get("name") or result.get("details", {}).get("pipeline") or ""
+    d = result.get("details", {})
+    name = d.get("name") or ""
+    if result["kind"] == "pipeline_segment" and "pipeline" in d:
+        name = f"管道{d['pipeline']} 第{d['seq']}段（{d['from_m']:g}–{d['to_m']:g} m）"
     lines = [f"{KIND_LABELS[result['kind']]} {result['object_id']} {name}".rstrip(),
              f"  风险等级：{result['level_label']}    风险分值：{result['score']:g}",
              f"  规则版本：{result['rules_version']}    评估起始：{result['valid_from']}",
