@@ -11,8 +11,9 @@ pipeline (that point, returned as lon/lat, is found in EPSG:4490: it places the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, text
 
@@ -31,8 +32,7 @@ _FEATURE_GEOMETRY = {
 """Table, geometry and stored-township expressions per feature type (a fixed list, never user input)."""
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A feature inside a protection zone of a pipeline; distance_m in metres, lon/lat in EPSG:4490."""
 
     pipeline_id: int
@@ -51,7 +51,7 @@ class Candidate:
     status: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
 def _zone_case(zones: Sequence[Zone], n: int) -> str:
@@ -226,14 +226,13 @@ def find_encroachments(
     params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=_pipeline_id(conn, pipeline_code),
                   township_id=_township_id(conn, township_code))
     rows = conn.execute(text(sql), params).all()
+    rows.sort(key=itemgetter(0, 4, 1, 2))  # pipeline, distance, feature type, feature id
     pipelines, townships = _names(conn)
     none: tuple[None, None] = (None, None)
-    found = [
+    return [
         Candidate(pid, *pipelines[pid], ftype, fid, zone, distance, tid, *townships.get(tid, none), lon, lat)
         for pid, ftype, fid, zone, distance, tid, lon, lat in rows
     ]
-    found.sort(key=lambda c: (c.pipeline_code, c.distance_m, c.feature_type, c.feature_id))
-    return found
 
 
 _REFRESH_SQL = """
