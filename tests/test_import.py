@@ -368,16 +368,21 @@ def test_repair_makes_a_bowtie_valid_and_lists_it(county, tmp_path):
 
 
 def test_a_neighbouring_mine_outside_the_county_needs_allow_outside(county, tmp_path):
-    path = tmp_path / "矿山.geojson"
+    path = tmp_path / "矿山.gpkg"
+    licence = shapely.box(111.70, 38.60, 111.72, 38.62)
+    workings = shapely.box(111.705, 38.605, 111.725, 38.61)  # crosses the licensed boundary (越界开采)
     gpd.GeoDataFrame([{"采矿许可证号": "C1400002009121220048XXX", "矿山名称": "邻县示例煤矿", "矿山类型": "煤矿",
-                       "开采方式": "地下"}],
-                     geometry=[shapely.box(111.70, 38.60, 111.72, 38.62)], crs=4490).to_file(path)
+                       "开采方式": "地下", "开采区域(WKT)": gpd.GeoSeries([workings], crs=4490).to_crs(4546)[0].wkt}],
+                     geometry=[licence], crs=4490).to_crs(4546).to_file(path)
     with pytest.raises(ImportRejected) as exc:
         import_file(county, "mine", path)
     assert [(r.row, r.field) for r in exc.value.rejects] == [(1, "几何")] and "县界之外" in exc.value.rejects[0].reason
     assert import_file(county, "mine", path, allow_outside=True).inserted == 1
     assert rows(county, "SELECT mine_type, method, GeometryType(licence_boundary), township_id FROM mine") == [
         ("coal", "underground", "MULTIPOLYGON", None)]
+    (hausdorff, kind), = rows(county, "SELECT ST_HausdorffDistance(workings, ST_GeomFromText(:w, 4490)), "
+                                      "GeometryType(workings) FROM mine", w=workings.wkt)
+    assert kind == "MULTIPOLYGON" and hausdorff < 1e-8  # the WKT column came back from EPSG:4546 too
 
 
 def test_update_replaces_existing_rows_by_code(county, tmp_path):

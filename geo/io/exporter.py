@@ -64,7 +64,9 @@ def _select_sql(layer: Layer, *, township: bool) -> str:
     cols: list[str] = []
     joins: list[str] = []
     for f in layer.fields:
-        if f.ref is None:
+        if f.ref is None and f.kind == "wkt":
+            cols.append(f'ST_AsText(t."{f.name}") AS "{f.name}"')
+        elif f.ref is None:
             cols.append(f't."{f.name}"')
         elif f.ref.table == "township":
             cols.append(f'tw.code AS "{f.name}"')
@@ -177,7 +179,7 @@ def write_xlsx(layer: Layer, frame: pd.DataFrame, geoms: np.ndarray | None, path
 
 
 KIND_LABELS = {"str": "文本", "int": "整数", "float": "数字", "bool": "是/否", "date": "日期（如 2024-03-05）",
-               "code": "代码表", "json": "JSON 对象"}
+               "code": "代码表", "json": "JSON 对象", "wkt": "WKT 文本（与经纬度同一坐标系）"}
 
 
 def guide_rows(layer: Layer) -> list[list[str]]:
@@ -235,6 +237,9 @@ def write_shapefile(layer: Layer, frame: pd.DataFrame, geoms: np.ndarray, path: 
     kinds = {g.geom_type.removeprefix("Multi") for g in geoms if g is not None}
     if len(kinds) > 1:
         raise InvalidInput(f"Shapefile 只能保存一种几何类型（本图层有 {'、'.join(sorted(kinds))}），请导出为 gpkg")
+    for f in layer.fields:
+        if f.kind == "wkt" and any(isinstance(v, str) and len(v.encode()) > SHP_TEXT_LIMIT_BYTES for v in frame[f.name]):
+            raise InvalidInput(f"{f.header} 超过 Shapefile 文本上限（{SHP_TEXT_LIMIT_BYTES} 字节），请导出为 gpkg")
     table = present_frame(layer, frame, names="shp")
     _write_vector(table, geoms, path, driver="ESRI Shapefile", encoding="UTF-8")
     note = path.with_name(f"{path.stem}_字段说明.csv")

@@ -221,6 +221,21 @@ def _parse_row(layer: Layer, columns: list[tuple[Field, str, str | None]], row: 
     return attrs, codes
 
 
+def _store_wkt_fields(layer: Layer, attrs: list[dict[str, Any]], source: SourceCrs, rules: dict[str, Any]) -> None:
+    """Second geometries given as WKT (mine workings): to EPSG:4490 like the main one, as Multi* EWKT."""
+    for f in layer.fields:
+        if f.kind != "wkt":
+            continue
+        rows = [i for i, a in enumerate(attrs) if a.get(f.name)]
+        if not rows:
+            continue
+        geoms = to_storage(shapely.from_wkt([attrs[i][f.name] for i in rows]), source,
+                           max_projected_share=float(rules["projected_share"]))
+        multi = [g if g.geom_type.startswith("Multi") else shapely.multipolygons([g]) for g in geoms]
+        for i, g in zip(rows, multi, strict=True):
+            attrs[i][f.name] = f"SRID=4490;{shapely.to_wkt(g, rounding_precision=-1)}"
+
+
 def stage_rows(raw: RawTable, layer: Layer, *, declared: SourceCrs | None, rules: dict[str, Any]) -> _Staged:
     """Parse cells and geometries of a raw table into staging rows, collecting row-level rejects."""
     cmap = map_columns(layer, raw.headers, ignore=raw.ignore, dbf=raw.dbf)
@@ -264,6 +279,7 @@ def stage_rows(raw: RawTable, layer: Layer, *, declared: SourceCrs | None, rules
             keys.append(part_key)
             refs.append(codes.get(ref_field.name) if ref_field else None)
             towns.append(codes.get(town_field.name) if town_field else None)
+    _store_wkt_fields(layer, attrs, source, rules)
     return _Staged(row_numbers=numbers, parts=parts,
                    geoms=np.asarray(shapes, dtype=object) if layer.spatial else None, attrs=attrs, keys=keys,
                    ref_codes=refs, township_codes=towns, rejects=rejects, notes=notes,
@@ -422,7 +438,8 @@ def _insert_columns(layer: Layer) -> tuple[list[str], list[str]]:
     """Target columns and the SELECT expressions that fill them from the staging table."""
     table = Base.metadata.tables[layer.table]
     cols = [f.name for f in layer.fields if f.ref is None]
-    exprs = [f'r."{c}"' for c in cols]
+    exprs = [f'ST_ForcePolygonCCW(r."{f.name}")' if f.kind == "wkt" else f'r."{f.name}"'
+             for f in layer.fields if f.ref is None]
     if layer.spatial:
         cols.append(layer.geom_column or "geom")
         geom = "ST_ForcePolygonCCW(s.geom)" if layer.geom_kind in ("polygon", "any") else "s.geom"

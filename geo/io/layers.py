@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from geo import models as m
 
-FieldKind = Literal["str", "int", "float", "bool", "date", "code", "json"]
+FieldKind = Literal["str", "int", "float", "bool", "date", "code", "json", "wkt"]
+"""wkt: a second geometry given as WKT text in the file's CRS (stored as a Multi* in EPSG:4490)."""
 GeomKind = Literal["point", "line", "polygon", "any"]
 
 HAZARD_STATUSES = {"found": "发现", "rectifying": "整改中", "rectified": "已整改", "closed": "销号"}
@@ -236,6 +237,7 @@ LAYERS: dict[str, Layer] = {
             Field("operating", ("是否生产", "生产状态", "在产"), kind="bool", default=True),
             Field("floor_elevation_m", ("开采标高下限(m)", "最低开采标高"), kind="float", shp="floor_m"),
             Field("ceiling_elevation_m", ("开采标高上限(m)", "最高开采标高"), kind="float", shp="ceiling_m"),
+            Field("workings", ("开采区域(WKT)", "实际开采范围(WKT)", "开采区域"), kind="wkt"),
         ), geom_column="licence_boundary", geom_kind="polygon", multi=True, key="licence_no",
             township_by_location=True),
         Layer("mine_zone", "矿产规划分区", "mine_zone", (

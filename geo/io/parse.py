@@ -138,6 +138,21 @@ def _json(value: Any) -> dict[str, Any]:
     return found
 
 
+def _wkt(text: str) -> str:
+    """WKT of a polygon or multipolygon (checked here; converted to storage CRS by the importer)."""
+    import shapely
+
+    try:
+        geom = shapely.from_wkt(text)
+    except shapely.errors.GEOSException:
+        raise CellProblem("WKT 无法解析") from None
+    if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise CellProblem("应为面（POLYGON/MULTIPOLYGON）的 WKT")
+    if not geom.is_valid:
+        raise CellProblem(f"几何无效：{shapely.is_valid_reason(geom)}")
+    return text
+
+
 def parse_cell(f: Field, value: Any) -> Any:
     """The typed value of one cell (JSON-ready: dates as ISO text), None for empty; CellProblem if bad."""
     if is_blank(value):
@@ -146,6 +161,8 @@ def parse_cell(f: Field, value: Any) -> Any:
         return f.default
     if f.kind == "json":
         return _json(value)
+    if f.kind == "wkt":
+        return _wkt(as_text(value))
     text = as_text(value)
     if f.kind == "date":
         return _date(value, text)
