@@ -46,6 +46,7 @@ class NetworkSettings:
     detour_factor: float
     fallback_speed_kmh: float
     access_speed_kmh: float
+    near_end_m: float
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def network_settings(config: dict[str, Any] | None = None) -> NetworkSettings:
         speeds[code] = float(kmh)
     return NetworkSettings(speeds, float(net["vertex_tolerance_m"]), float(net["snap_max_m"]),
                            float(net["detour_factor"]), float(net["fallback_speed_kmh"]),
-                           float(net["access_speed_kmh"]))
+                           float(net["access_speed_kmh"]), float(net["near_end_m"]))
 
 
 def build_network(conn: Connection, *, settings: NetworkSettings | None = None) -> dict[str, int]:
@@ -171,8 +172,12 @@ def _snap(r: Any, main: int | None, s: NetworkSettings) -> Snap:
     to_target = Access(int(r.target), (1 - r.frac) * r.cost_s + off_s, (1 - r.frac) * r.length_m + r.distance_m,
                        1.0)
     nearer = to_source if r.frac < 0.5 else to_target
-    leave = (to_target,) if r.oneway else (to_source, to_target)
-    arrive = (to_source,) if r.oneway else (to_source, to_target)
+    if r.oneway:
+        leave, arrive = (to_target,), (to_source,)
+    elif nearer.metres - r.distance_m <= s.near_end_m:  # close to a junction: one end is enough (fewer sources)
+        leave = arrive = (nearer,)
+    else:
+        leave = arrive = (to_source, to_target)
     return Snap(nearer.vertex, nearer.metres, None, int(r.edge), float(r.frac), float(r.cost_s),
                 float(r.distance_m), bool(r.oneway), leave, arrive)
 
