@@ -49,7 +49,8 @@ SELECT m.id, p.code,
 FROM mine m
 JOIN risk_scope_mine s USING (id)
 JOIN pipeline_segment g
-  ON (g.geom && ST_Expand(m.licence_boundary, :dx, :dy) OR g.geom && ST_Expand(m.workings, :dx, :dy))
+  ON g.geom && ST_Expand(ST_Envelope(COALESCE(ST_Collect(m.licence_boundary, m.workings), m.licence_boundary)),
+                         :dx, :dy)
 JOIN pipeline p ON p.id = g.pipeline_id
 WHERE m.operating
 GROUP BY m.id, p.code

@@ -153,10 +153,11 @@ GROUP BY s.id, en.kind
 
 MINES_NEAR_SQL = """
 SELECT s.id, m.name, m.method
-FROM risk_seg_m s
-JOIN mine m ON m.operating AND (m.licence_boundary && ST_Expand(s.geom, :dx, :dy)
-                               OR m.workings && ST_Expand(s.geom, :dx, :dy))
-WHERE s.assessed
+FROM mine m
+JOIN risk_seg_m s
+  ON s.geom && ST_Expand(ST_Envelope(COALESCE(ST_Collect(m.licence_boundary, m.workings), m.licence_boundary)),
+                         :dx, :dy)
+WHERE s.assessed AND m.operating
   AND LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), s.g),
             ST_Distance(ST_Transform(m.workings, :srid), s.g)) <= :distance_m
 ORDER BY s.id, m.name
