@@ -275,6 +275,10 @@ def test_http_plan_map_sheet_and_result(planner):
         bad = client.post("/inspections", json={"enterprise": "nope", "inspected_on": "2026-11-23"})
         assert bad.status_code == 404 and "没有企业" in bad.json()["message"]
         assert client.get("/plans/999999").status_code == 404
+        wrong = client.post("/plans", json={"week": "2026-W60"})
+        assert wrong.status_code == 422 and "不存在的周次" in wrong.json()["message"]
+        empty = client.post("/plans", json={"week": "2026-W48", "township": "140930101000", "time_limit_s": 1})
+        assert empty.status_code == 201 and empty.json()["status"] == "该时段没有需要检查的企业"
 
 
 def test_cli_plan_writes_sheet_xlsx_and_pdf(planner, out_dir):
