@@ -183,16 +183,17 @@ def _selected(rules: ZoneRules, zones: Sequence[str] | None, feature_types: Sequ
 
     line = tuple(k for z in rules.line if (k := keep(z)))
     facility = tuple(k for z in rules.facility if (k := keep(z)))
-    crossing_ok = (zones is None or rules.crossing.code in zones) and (
-        feature_types is None or "pipeline" in feature_types
-    )
-    return ZoneRules(line=line, facility=facility, crossing=rules.crossing if crossing_ok else Zone("", "", "", ""))
+    crossing = rules.crossing
+    if crossing is not None and ((zones is not None and crossing.code not in zones)
+                                 or (feature_types is not None and "pipeline" not in feature_types)):
+        crossing = None
+    return ZoneRules(line=line, facility=facility, crossing=crossing)
 
 
 def _candidate_sql(rules: ZoneRules) -> tuple[str, dict[str, Any]]:
     """One statement computing every candidate of `rules`, with its bound zone parameters."""
     blocks: list[str] = []
-    params: dict[str, Any] = {"crossing_zone": rules.crossing.code}
+    params: dict[str, Any] = {}
     for group, make in ((rules.line, _near_line_sql), (rules.facility, _near_facility_sql)):
         for feature_type in _FEATURE_GEOMETRY:
             zones = [z for z in group if feature_type in z.feature_types]
@@ -204,8 +205,9 @@ def _candidate_sql(rules: ZoneRules) -> tuple[str, dict[str, Any]]:
                 params[f"code_{n}_{i}"] = zone.code
                 params[f"limit_{n}_{i}"] = zone.max_distance_m
             params[f"radius_{n}"] = max(z.max_distance_m for z in zones)
-    if rules.crossing.code:
+    if rules.crossing is not None:
         blocks.append(_CROSSING_SQL)
+        params["crossing_zone"] = rules.crossing.code
     if not blocks:
         raise InvalidInput("所选保护区与地物类型没有可检查的组合")
     return _RESULT_SQL.format(blocks=" UNION ALL ".join(f"({b})" for b in blocks)), params

@@ -48,6 +48,10 @@ def _check(args: argparse.Namespace) -> int:
         return 0
     zones = load_zones()
     print(f"占压排查：共 {len(found)} 处候选（在保护范围内的地物）")
+    for zone in zones.all():
+        n = sum(1 for c in found if c.zone == zone.code)
+        if n:
+            print(f"  {zone.label}：{n} 处")
     for c in found:
         zone = zones.by_code(c.zone)
         print(f"  候选 {c.candidate_id}：管道 {c.pipeline_code}（{c.operator or '运营单位未填'}）"

@@ -33,10 +33,10 @@ class ZoneRules:
 
     line: tuple[Zone, ...]
     facility: tuple[Zone, ...]
-    crossing: Zone
+    crossing: Zone | None
 
     def all(self) -> tuple[Zone, ...]:
-        return (*self.line, *self.facility, self.crossing)
+        return (*self.line, *self.facility, *((self.crossing,) if self.crossing else ()))
 
     def by_code(self, code: str) -> Zone:
         return {z.code: z for z in self.all()}[code]
