@@ -4,8 +4,9 @@ Distances are metres in the county's Gauss–Krüger zone (geo.county.metric_sri
 EPSG:4490. The search is driven from pipeline_piece (centrelines cut into pieces of ≤8 vertices ≤100 m
 apart, kept by a trigger): each piece's small box finds the nearby features through their GiST index,
 whereas the box of a whole long line would cover most of the county. The responsible township is the
-feature's stored township, else the township containing (or nearest to) the feature's point nearest the
-pipeline (that point, returned as lon/lat, is found in EPSG:4490: it places the candidate, it measures nothing).
+feature's stored township, else the township containing (or nearest to) the candidate's point: the centre
+of a building's box, the point of a road or mine nearest the pipeline, or the crossing point (EPSG:4490;
+it places the candidate, it measures nothing).
 """
 
 from __future__ import annotations
@@ -25,11 +26,17 @@ DEGREES_PER_METRE = 1.0 / 110_000.0
 """Upper bound of degrees of latitude per metre (a meridian degree is ≥ 110,574 m); longitude adds 1/cos φ."""
 
 _FEATURE_GEOMETRY = {
-    "building": ("building", "f.geom", "f.township_id"),
-    "road": ("road", "f.geom", "NULL::integer"),
-    "mine": ("mine", "COALESCE(f.workings, f.licence_boundary)", "f.township_id"),
+    "building": ("building", "f.geom", "f.township_id", "box"),
+    "road": ("road", "f.geom", "NULL::integer", "closest"),
+    "mine": ("mine", "COALESCE(f.workings, f.licence_boundary)", "f.township_id", "closest"),
 }
-"""Table, geometry and stored-township expressions per feature type (a fixed list, never user input)."""
+"""Table, geometry, stored township and where the candidate's point goes, per feature type (a fixed list)."""
+
+_POINT_SQL = {
+    "box": ("(ST_XMin(feature_g) + ST_XMax(feature_g)) / 2", "(ST_YMin(feature_g) + ST_YMax(feature_g)) / 2"),
+    "closest": ("ST_X(ST_ClosestPoint(feature_g, {other}))", "ST_Y(ST_ClosestPoint(feature_g, {other}))"),
+}
+"""lon, lat of a candidate: the centre of a small feature's box (cheap), or a large one's point nearest the pipe."""
 
 
 class Candidate(NamedTuple):
@@ -62,11 +69,11 @@ def _zone_case(zones: Sequence[Zone], n: int) -> str:
 
 def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
     """Features of one type within the widest of `zones` of a centreline piece, nearest piece only."""
-    table, geom, township = _FEATURE_GEOMETRY[feature_type]
+    table, geom, township, point = _FEATURE_GEOMETRY[feature_type]
+    lon, lat = (p.format(other="piece_g") for p in _POINT_SQL[point])
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
-               {_zone_case(zones, n)} AS zone, distance_m, township_id,
-               ST_ClosestPoint(feature_g, piece_g) AS locus
+               {_zone_case(zones, n)} AS zone, distance_m, township_id, {lon} AS lon, {lat} AS lat
         FROM (
             SELECT DISTINCT ON (p.pipeline_id, f.id)
                    p.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, p.geom_m) AS distance_m,
@@ -84,11 +91,11 @@ def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
 
 def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
     """Features of one type within the widest of `zones` of an ancillary facility, nearest facility only."""
-    table, geom, township = _FEATURE_GEOMETRY[feature_type]
+    table, geom, township, point = _FEATURE_GEOMETRY[feature_type]
+    lon, lat = (p.format(other="facility_g") for p in _POINT_SQL[point])
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
-               {_zone_case(zones, n)} AS zone, distance_m, township_id,
-               ST_ClosestPoint(feature_g, facility_g) AS locus
+               {_zone_case(zones, n)} AS zone, distance_m, township_id, {lon} AS lon, {lat} AS lat
         FROM (
             SELECT DISTINCT ON (fac.pipeline_id, f.id)
                    fac.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, fm.facility_m) AS distance_m,
@@ -108,9 +115,10 @@ def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
 _CROSSING_SQL = """
     SELECT a.id AS pipeline_id, 'pipeline'::text AS feature_type, b.id::bigint AS feature_id,
            CAST(:crossing_zone AS text) AS zone, 0.0::float8 AS distance_m, NULL::integer AS township_id,
-           ST_PointOnSurface(ST_Intersection(a.geom, b.geom)) AS locus
+           ST_X(x.point) AS lon, ST_Y(x.point) AS lat
     FROM pipeline a
     JOIN pipeline b ON b.geom && a.geom AND b.id <> a.id
+    CROSS JOIN LATERAL (SELECT ST_PointOnSurface(ST_Intersection(a.geom, b.geom)) AS point) x
     WHERE ST_Intersects(a.geom, b.geom)
       AND (CAST(:pipeline_id AS integer) IS NULL OR a.id = :pipeline_id)
 """
@@ -118,12 +126,13 @@ _CROSSING_SQL = """
 
 _RESULT_SQL = """
     SELECT c.pipeline_id, c.feature_type, c.feature_id, c.zone, c.distance_m, c.township_id,
-           ST_X(c.locus) AS lon, ST_Y(c.locus) AS lat
-    FROM (SELECT u.pipeline_id, u.feature_type, u.feature_id, u.zone, u.distance_m, u.locus,
-                 COALESCE(u.township_id, (SELECT n.id FROM township n ORDER BY n.geom <-> u.locus LIMIT 1))
+           c.lon, c.lat
+    FROM (SELECT u.pipeline_id, u.feature_type, u.feature_id, u.zone, u.distance_m, u.lon, u.lat,
+                 COALESCE(u.township_id, (SELECT n.id FROM township n
+                                          ORDER BY n.geom <-> ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4490) LIMIT 1))
                      AS township_id
           FROM ({blocks}) u
-          OFFSET 0) c  -- OFFSET 0: each candidate's point computed once
+          OFFSET 0) c  -- OFFSET 0: each candidate's township computed once
     WHERE CAST(:township_id AS integer) IS NULL OR c.township_id = :township_id
 """
 """Candidates with their responsible township; pipeline and township names are added in Python (few rows)."""
