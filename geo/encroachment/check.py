@@ -33,8 +33,8 @@ _FEATURE_GEOMETRY = {
 """Table, geometry, stored township and where the candidate's point goes, per feature type (a fixed list)."""
 
 _POINT_SQL = {
-    "box": ("(ST_XMin(feature_g) + ST_XMax(feature_g)) / 2", "(ST_YMin(feature_g) + ST_YMax(feature_g)) / 2"),
-    "closest": ("ST_X(ST_ClosestPoint(feature_g, {other}))", "ST_Y(ST_ClosestPoint(feature_g, {other}))"),
+    "box": ("(ST_XMin({geom}) + ST_XMax({geom})) / 2", "(ST_YMin({geom}) + ST_YMax({geom})) / 2"),
+    "closest": ("ST_X(ST_ClosestPoint({geom}, {other}))", "ST_Y(ST_ClosestPoint({geom}, {other}))"),
 }
 """lon, lat of a candidate: the centre of a small feature's box (cheap), or a large one's point nearest the pipe."""
 
@@ -70,14 +70,14 @@ def _zone_case(zones: Sequence[Zone], n: int) -> str:
 def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
     """Features of one type within the widest of `zones` of a centreline piece, nearest piece only."""
     table, geom, township, point = _FEATURE_GEOMETRY[feature_type]
-    lon, lat = (p.format(other="piece_g") for p in _POINT_SQL[point])
+    lon, lat = (p.format(geom=geom, other="p.geom") for p in _POINT_SQL[point])
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
-               {_zone_case(zones, n)} AS zone, distance_m, township_id, {lon} AS lon, {lat} AS lat
+               {_zone_case(zones, n)} AS zone, distance_m, township_id, lon, lat
         FROM (
             SELECT DISTINCT ON (p.pipeline_id, f.id)
                    p.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, p.geom_m) AS distance_m,
-                   {township} AS township_id, {geom} AS feature_g, p.geom AS piece_g
+                   {township} AS township_id, {lon} AS lon, {lat} AS lat
             FROM pipeline_piece p
             JOIN {table} f ON {geom} && ST_Expand(
                 p.geom, :radius_{n} * :deg / cos(radians(ST_YMax(p.geom))), :radius_{n} * :deg)
@@ -92,14 +92,14 @@ def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
 def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
     """Features of one type within the widest of `zones` of an ancillary facility, nearest facility only."""
     table, geom, township, point = _FEATURE_GEOMETRY[feature_type]
-    lon, lat = (p.format(other="facility_g") for p in _POINT_SQL[point])
+    lon, lat = (p.format(geom=geom, other="fac.geom") for p in _POINT_SQL[point])
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
-               {_zone_case(zones, n)} AS zone, distance_m, township_id, {lon} AS lon, {lat} AS lat
+               {_zone_case(zones, n)} AS zone, distance_m, township_id, lon, lat
         FROM (
             SELECT DISTINCT ON (fac.pipeline_id, f.id)
                    fac.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, fm.facility_m) AS distance_m,
-                   {township} AS township_id, {geom} AS feature_g, fac.geom AS facility_g
+                   {township} AS township_id, {lon} AS lon, {lat} AS lat
             FROM pipeline_facility fac
             CROSS JOIN LATERAL (SELECT ST_Transform(fac.geom, :srid) AS facility_m) fm
             JOIN {table} f ON {geom} && ST_Expand(
