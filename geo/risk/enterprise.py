@@ -192,7 +192,7 @@ JOIN pipeline_segment g
 JOIN pipeline p ON p.id = g.pipeline_id
 WHERE e.category = ANY(CAST(:cats AS text[]))
 GROUP BY e.id, p.code
-ORDER BY e.id, distance_m
+ORDER BY e.id, distance_m, p.code
 """
 
 

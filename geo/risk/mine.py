@@ -56,7 +56,7 @@ WHERE m.operating
 GROUP BY m.id, p.code
 HAVING min(LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), ST_Transform(g.geom, :srid)),
                  ST_Distance(ST_Transform(m.workings, :srid), ST_Transform(g.geom, :srid)))) <= :distance_m
-ORDER BY m.id, distance_m
+ORDER BY m.id, distance_m, p.code
 """
 
 BLASTING_SQL = """

@@ -160,7 +160,7 @@ JOIN risk_seg_m s
 WHERE s.assessed AND m.operating
   AND LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), s.g),
             ST_Distance(ST_Transform(m.workings, :srid), s.g)) <= :distance_m
-ORDER BY s.id, m.name
+ORDER BY s.id, m.name, m.id
 """
 
 CROSSINGS_SQL = """
