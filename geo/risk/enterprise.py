@@ -231,7 +231,7 @@ ACCIDENTS_SQL = """
 SELECT a.enterprise_id, a.occurred_on, a.deaths, a.serious_injuries, a.direct_loss_10k_yuan
 FROM accident a JOIN risk_scope_enterprise s ON s.id = a.enterprise_id
 WHERE a.occurred_on >= :since AND a.occurred_on <= :today
-ORDER BY a.enterprise_id, a.occurred_on
+ORDER BY a.enterprise_id, a.occurred_on, a.id
 """
 
 

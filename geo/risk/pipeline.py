@@ -59,7 +59,7 @@ SELECT DISTINCT ON (c.id, s.pipeline_id)
        (c.floors >= :tall) AS tall
 FROM cand c
 JOIN risk_seg_m s ON ST_DWithin(c.c, s.g, :strip_m)
-ORDER BY c.id, s.pipeline_id, ST_Distance(c.c, s.g);
+ORDER BY c.id, s.pipeline_id, ST_Distance(c.c, s.g), s.seq;
 CREATE TEMP TABLE risk_window ON COMMIT DROP AS
 WITH w AS (
     SELECT pipeline_id, m, 'f' AS dir,
