@@ -160,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         ensure_pipeline_pieces(conn, srid=metric_srid(conn))
     run_riskmap(engine)  # warm-up: caches filled
     variants: dict[str, Callable[[], Any]] = {
-        "riskmap": lambda: run_riskmap(engine),
         "pieces": lambda: run_sql(engine, BARE_PIECES),
+        "riskmap": lambda: run_riskmap(engine),
         "subdivide": lambda: run_sql(engine, BARE_SUBDIVIDE),
     }
     timed = _interleaved(variants, args.runs)
