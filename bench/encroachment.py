@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--whole-lines", action="store_true", help="同时计时整条管线上的 ST_DWithin（慢）")
     p.add_argument("--fallback", action="store_true", help="用 bench.encroachment_data 生成数据")
+    p.add_argument("--skip-geopandas", action="store_true", help="不计时 GeoPandas（×10 时它要数分钟）")
     args = p.parse_args(argv)
     from bench.generate import ensure_database, target_url
 
@@ -167,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     timed = _interleaved(variants, args.runs)
     ours, found = timed.pop("riskmap")
     bare = timed
-    gpd_s, gpd_found = _interleaved({"geopandas": lambda: run_geopandas(engine)}, args.runs)["geopandas"]
+    gpd_s, gpd_found = (float("nan"), found) if args.skip_geopandas else \
+        _interleaved({"geopandas": lambda: run_geopandas(engine)}, args.runs)["geopandas"]
     best_name = min(bare, key=lambda k: bare[k][0])
     best = bare[best_name][0]
     agree = all(result == found for _, result in bare.values()) and gpd_found == found
