@@ -241,15 +241,35 @@ def test_register_commands_speak_chinese(ledger: Engine, out_dir: Path, capsys: 
     assert load_workbook(xlsx).sheetnames == ["占压点台账", "按管道统计", "按乡镇统计"]
 
 
-def test_migration_0003_downgrades_cleanly_and_comes_back(engine: Engine) -> None:
+def test_migration_0003_downgrades_cleanly_and_comes_back(db_url: str) -> None:
+    """On a scratch database of its own, so that other tests' data and tables are never touched."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
     from geo import migrate
 
-    migrate.downgrade(engine, "0002")
-    with engine.connect() as conn:
-        left = conn.execute(text(
-            "SELECT count(*) FROM pg_class WHERE relname IN "
-            "('register_event', 'pipeline_piece', 'encroachment_candidate', 'register_item')")).scalar()
-        functions = conn.execute(text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'riskmap_%pipeline%'")).scalar()
-    migrate.upgrade(engine)
-    assert (left, functions) == (0, 0)
-    assert migrate.current(engine) is not None
+    url = make_url(db_url)
+    scratch = f"{url.database}_mig0003"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+    engine = create_engine(url.set(database=scratch))
+    try:
+        migrate.upgrade(engine)
+        migrate.downgrade(engine, "0002")
+        with engine.connect() as conn:
+            left = conn.execute(text(
+                "SELECT count(*) FROM pg_class WHERE relname IN "
+                "('register_event', 'pipeline_piece', 'encroachment_candidate', 'register_item')")).scalar()
+            functions = conn.execute(text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'riskmap_%pipeline%'")
+                                     ).scalar()
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            back = conn.execute(text("SELECT count(*) FROM pg_class WHERE relname = 'pipeline_piece'")).scalar()
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        admin.dispose()
+    assert (left, functions, back) == (0, 0, 1)
