@@ -10,11 +10,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from geo.cluster import ClusterError
 from geo.errors import InvalidInput, NotFound, RiskmapError
+from geo.io.importer import ImportRejected
+from geo.register.core import InvalidTransition, VerifierRequired
 
 log = logging.getLogger("riskmap.api")
 
-STATUS: dict[type[RiskmapError], int] = {NotFound: 404, InvalidInput: 422}
+STATUS: dict[type[RiskmapError], int] = {
+    NotFound: 404, InvalidInput: 422, VerifierRequired: 422, ImportRejected: 422, InvalidTransition: 409,
+    ClusterError: 503,
+}
 
 _HTTP_TEXT = {404: ("not_found", "资源不存在"), 405: ("method_not_allowed", "不支持该请求方法"),
               401: ("unauthorized", "未登录或登录已过期"), 403: ("forbidden", "无权访问"),

@@ -71,11 +71,17 @@ def engine(db_url: str) -> Engine:
 def db(engine: Engine) -> Iterator[Engine]:
     """The test database, emptied of data after the test (the schema stays)."""
     yield engine
-    from geo.models import Base
+    truncate_all(engine)
 
-    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+
+def truncate_all(engine: Engine) -> None:
+    """Empty every data table of the schema (models and the tables migrations add), keeping the schema."""
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        names = conn.execute(text(
+            "SELECT string_agg(format('%I', tablename), ', ') FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT IN ('spatial_ref_sys', 'alembic_version')")).scalar_one()
+        if names:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,153 @@
+"""Pipeline encroachment check, the encroachment register (一点一档) and the hazard ledger (隐患台账) over HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.deps import ConnDep, TxDep
+from geo.encroachment import check_encroachments, list_candidates
+from geo.encroachment.register import confirm_candidate, record_encroachment
+from geo.encroachment.reports import encroachment_points, pipeline_zone_bands
+from geo.errors import InvalidInput
+from geo.register import change_status, history, summarise
+from geo.register.hazard import list_for_supervision, record_hazard, supervised_hazards
+from geo.register.ledger import write_ledger_xlsx
+
+router = APIRouter(tags=["encroachment 占压与隐患台账"])
+
+Kind = Literal["encroachment", "hazard"]
+Township = Annotated[str | None, Query(pattern=r"^[0-9]{12}$", description="乡镇 12 位代码")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class Dossier(BaseModel):
+    """一点一档 fields given when an encroachment is confirmed or recorded."""
+
+    by: str = Field(min_length=1, max_length=50, description="经办人")
+    nature: str | None = Field(None, description="违法建设 / 历史遗留 / 合法性待认定")
+    measure: str | None = Field(None, description="整改措施（一点一策）")
+    deadline: dt.date | None = None
+    formed_on: dt.date | None = None
+    description: str | None = None
+    attachments: list[str] | None = Field(None, description="附件引用（文件编号或路径）")
+
+
+class FieldRecord(Dossier):
+    """An encroachment found in the field: a GPS point (lon/lat) or a drawn polygon (WKT), CGCS2000."""
+
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    wkt: str | None = None
+    pipeline: str | None = None
+    township: str | None = Field(None, pattern=r"^[0-9]{12}$")
+    kind: Literal["encroachment", "insufficient_distance", "crossing"] = "encroachment"
+
+
+class StatusChange(BaseModel):
+    status: str = Field(description="新状态（代码或中文，如 rectifying/整改中、closed/销号）")
+    by: str = Field(min_length=1, max_length=50)
+    verified_by: str | None = Field(None, description="核查人（销号时必填）")
+    note: str | None = None
+
+
+class HazardRecord(BaseModel):
+    enterprise_uscc: str = Field(min_length=18, max_length=18)
+    level: Literal["general", "major"]
+    by: str = Field(min_length=1, max_length=50)
+    description: str | None = None
+    found_on: dt.date | None = None
+    deadline: dt.date | None = None
+
+
+class Supervision(BaseModel):
+    department: str = Field(min_length=1, max_length=100, description="督办部门")
+    by: str = Field(min_length=1, max_length=50)
+    deadline: dt.date | None = None
+
+
+@router.post("/encroachments/check", summary="按石油天然气管道保护法自动排查（刷新候选并返回）")
+def check(conn: TxDep, pipeline: str | None = None, township: Township = None) -> list[dict[str, Any]]:
+    return [c.as_dict() for c in check_encroachments(conn, pipeline_code=pipeline, township_code=township)]
+
+
+@router.get("/encroachments/candidates", summary="上次排查的未关闭候选")
+def candidates(conn: ConnDep, pipeline: str | None = None, township: Township = None) -> list[dict[str, Any]]:
+    return [c.as_dict() for c in list_candidates(conn, pipeline_code=pipeline, township_code=township)]
+
+
+@router.post("/encroachments/candidates/{candidate_id}/confirm", status_code=201, summary="认定候选为占压点并建档")
+def confirm(candidate_id: int, body: Dossier, conn: TxDep) -> dict[str, str]:
+    return {"code": confirm_candidate(conn, candidate_id, **body.model_dump())}
+
+
+@router.post("/encroachments", status_code=201, summary="登记现场发现的占压点（GPS 点或多边形）")
+def record(body: FieldRecord, conn: TxDep) -> dict[str, str]:
+    if body.wkt:
+        wkt = body.wkt
+    elif body.lon is not None and body.lat is not None:
+        wkt = f"POINT({body.lon} {body.lat})"
+    else:
+        raise InvalidInput("请给出经纬度（lon、lat）或多边形 WKT")
+    fields = body.model_dump(exclude={"lon", "lat", "wkt", "pipeline", "township"})
+    return {"code": record_encroachment(conn, wkt=wkt, pipeline_code=body.pipeline, township_code=body.township,
+                                        **fields)}
+
+
+@router.get("/encroachments/points", summary="占压点（按状态，含逾期标记）")
+def points(conn: ConnDep) -> list[dict[str, Any]]:
+    return encroachment_points(conn)
+
+
+@router.get("/encroachments/zones", summary="管道 5/50/200 m 保护范围（GeoJSON，EPSG:4490）")
+def zones(conn: ConnDep, pipeline: str | None = None) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": pipeline_zone_bands(conn, pipeline_code=pipeline)}
+
+
+@router.post("/hazards", status_code=201, summary="登记隐患")
+def new_hazard(body: HazardRecord, conn: TxDep) -> dict[str, str]:
+    return {"code": record_hazard(conn, **body.model_dump())}
+
+
+@router.post("/hazards/{code}/supervision", summary="重大隐患挂牌督办")
+def supervise(code: str, body: Supervision, conn: TxDep) -> dict[str, str]:
+    list_for_supervision(conn, code, **body.model_dump())
+    return {"code": code, "department": body.department}
+
+
+@router.get("/hazards/supervised", summary="挂牌督办清单")
+def supervised(conn: ConnDep) -> list[dict[str, Any]]:
+    return supervised_hazards(conn)
+
+
+@router.post("/register/{kind}/{code}/status", summary="变更状态（发现→认定→整改中→已整改→销号，全部留痕）")
+def status(kind: Kind, code: str, body: StatusChange, conn: TxDep) -> dict[str, Any]:
+    event = change_status(conn, kind, code, body.status, by=body.by, verified_by=body.verified_by, note=body.note)
+    return dataclasses.asdict(event)
+
+
+@router.get("/register/{kind}/{code}/history", summary="全部变更记录")
+def changes(kind: Kind, code: str, conn: ConnDep) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(e) for e in history(conn, kind, code)]
+
+
+@router.get("/register/{kind}/report", summary="统计：发现、已整改、整改率、逾期")
+def report(kind: Kind, conn: ConnDep, by: Literal["township", "pipeline"] = "township",
+           split: bool = False) -> list[dict[str, Any]]:
+    return [r.as_dict() for r in summarise(conn, kind, by=by, split=split)]
+
+
+@router.get("/register/{kind}/ledger.xlsx", summary="台账（Excel，中文表头）")
+def ledger(kind: Kind, conn: ConnDep, split: bool = False) -> Response:
+    groups = ("township", "pipeline") if kind == "encroachment" else ("township",)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_ledger_xlsx(conn, Path(tmp) / "ledger.xlsx", kind=kind, groups=groups, split=split)
+        data = path.read_bytes()
+    return Response(data, media_type=XLSX, headers={"Content-Disposition": f"attachment; filename={kind}-ledger.xlsx"})
