@@ -296,3 +296,24 @@ def building_layer(conn: Connection, where: Where, *, grid: str | None = None) -
     _geojson("建筑", feats, lambda f: {"fillColor": colours.get(f["properties"]["use_class"], "#9e9e9e"),
                                       "color": "#616161", "weight": 0.5, "fillOpacity": 0.6}).add_to(fg)
     return fg
+
+
+ZONE_STYLE = {"zone_5m": ("#b71c1c", 0.45), "zone_50m": ("#ef6c00", 0.25), "zone_200m": ("#fbc02d", 0.15)}
+
+
+def protection_zone_layer(conn: Connection, *, pipeline_code: str | None = None, show: bool = False
+                          ) -> folium.FeatureGroup:
+    """The 5 / 50 / 200 m bands along pipelines (石油天然气管道保护法 Art 30, 35(2), 35(3))."""
+    from geo.encroachment.reports import pipeline_zone_bands
+
+    feats = pipeline_zone_bands(conn, pipeline_code=pipeline_code)
+    for f in feats:
+        p = f["properties"]
+        p["name"] = f"{p['pipeline_code']} {p.get('label') or p['zone']}"
+        p["popup_html"] = _popup(p["name"], [("管道", p["pipeline_code"]), ("范围", p.get("label"))], p, risk=False)
+    feats = _slim(feats, ("name", "zone"))
+    fg = folium.FeatureGroup(name="管道保护范围（5/50/200 m）", show=show)
+    _geojson("管道保护范围", feats, lambda f: {
+        "fillColor": ZONE_STYLE.get(f["properties"]["zone"], ("#999", 0.1))[0], "color": "#00000000", "weight": 0,
+        "fillOpacity": ZONE_STYLE.get(f["properties"]["zone"], ("#999", 0.1))[1]}).add_to(fg)
+    return fg

@@ -17,6 +17,7 @@ from layers.style import ENCROACHMENT_STATUS_COLOURS
 from layers.vector import VectorTileLayer
 from layers.layers import (
     Where,
+    protection_zone_layer,
     encroachment_layer,
     enterprise_layer,
     grid_layer,
@@ -128,6 +129,8 @@ def build_map(
         if tiles["mine"] else mine_layer(conn, where, link_base=link_base),
         tiled("pipeline_segment", "油气管道", weight=4, line_colour=None)
         if tiles["pipeline_segment"] else pipeline_layer(conn, where),
+        None if tiles["pipeline_segment"] else protection_zone_layer(
+            conn, pipeline_code=pipeline, show=pipeline is not None),
         tiled("encroachment", "占压点（按整改状态）", colours=ENCROACHMENT_STATUS_COLOURS, weight=2, line_colour="#000")
         if tiles["encroachment"] else encroachment_layer(conn, where),
     ]

@@ -173,7 +173,7 @@ def test_pipeline_and_mine_pages_and_standalone_file(client, db_url, tmp_path):
     import sys
 
     page = client.get("/maps/pipeline/GD-1").text
-    assert "河曲输气支线（管道）安全风险图" in page
+    assert "河曲输气支线（管道）安全风险图" in page and "zone_5m" in page  # the 5/50/200 m bands are drawn
     page = client.get("/maps/mine/C1400002009121220045678").text
     assert "河曲县丙煤矿（矿山）安全风险图" in page
     assert client.get("/maps/pipeline/NOPE").status_code == 404

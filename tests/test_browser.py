@@ -55,7 +55,7 @@ def test_county_page_loads_offline_with_layers_and_legend(browser, server, demo_
     assert errors == [] and outside == []
     control = page.inner_text(".leaflet-control-layers")
     for name in ("乡镇（按风险着色）", "网格（按风险着色）", "企业（按风险着色）", "油气管道", "占压点（按整改状态）",
-                 "矿山（矿区范围）", "矿产规划分区"):
+                 "矿山（矿区范围）", "矿产规划分区", "管道保护范围（5/50/200 m）"):
         assert name in control
     # the legend's counts are the database's
     with demo_county_engine.connect() as conn:
