@@ -13,6 +13,7 @@ from geo.config import Settings, get_settings
 from geo.errors import NotFound
 from layers import basemap, legend
 from layers.assets import localise
+from layers.basemap import overlay_shift
 from layers.style import ENCROACHMENT_STATUS_COLOURS
 from layers.vector import VectorTileLayer
 from layers.layers import (
@@ -99,6 +100,7 @@ def build_map(
     grid: str | None = None,
     pipeline: str | None = None,
     mine: str | None = None,
+    plan: int | None = None,
     asset_base: str = "/vendor",
     link_base: str = "",
     settings: Settings | None = None,
@@ -143,6 +145,9 @@ def build_map(
     else:
         ent_group, ent_geojson = enterprise_layer(conn, where, grid=scope.grid, link_base=link_base)
         groups.append(ent_group)
+    routes = _latest_routes(conn, plan_id=plan, gcj02=overlay_shift(s))
+    if routes is not None:
+        groups.append(routes)
     for g in groups:
         if g is not None:
             g.add_to(m)
@@ -187,6 +192,20 @@ def _counts(conn: Connection, scope: Scope) -> dict[str, int]:
     if scope.township is None and not scope.bbox_only:
         counts["building"] = 0  # the county page never draws footprints
     return counts
+
+
+def _latest_routes(conn: Connection, *, plan_id: int | None, gcj02: bool) -> Any:
+    """The inspection routes of plan `plan_id` (shown), or of the newest plan (hidden until chosen)."""
+    if not conn.execute(text("SELECT to_regclass('inspection_plan') IS NOT NULL")).scalar_one():
+        return None
+    pid = plan_id or conn.execute(text("SELECT max(id) FROM inspection_plan")).scalar()
+    if pid is None:
+        return None
+    from geo.inspection.plan import get_plan
+    from layers.routes import route_layer
+
+    layer = route_layer(get_plan(conn, pid), show=plan_id is not None, gcj02=gcj02)
+    return layer
 
 
 def render_page(conn: Connection, **kwargs: Any) -> str:

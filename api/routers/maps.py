@@ -11,9 +11,9 @@ from layers.pages import render_page
 router = APIRouter(prefix="/maps", tags=["maps 地图"])
 
 
-@router.get("", response_class=HTMLResponse, summary="全县四色风险图")
-def county_map(conn: ConnDep) -> HTMLResponse:
-    return HTMLResponse(render_page(conn), headers={"Cache-Control": "no-store"})
+@router.get("", response_class=HTMLResponse, summary="全县四色风险图（plan=计划编号 时显示巡查路线）")
+def county_map(conn: ConnDep, plan: int | None = None) -> HTMLResponse:
+    return HTMLResponse(render_page(conn, plan=plan), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/township/{code}", response_class=HTMLResponse, summary="乡镇四色风险图")
