@@ -34,11 +34,11 @@ from geo.config import get_settings
 TIPG_VENV = get_settings().home / "bench-tipg-venv"
 
 
-def scale_db(scale: float) -> str:
-    """URL of riskmap_x<N>, generated and risk-assessed if it is not yet."""
+def scale_db(scale: float, database: str | None = None) -> str:
+    """URL of riskmap_x<N> (or `database`), generated and risk-assessed if it is not yet."""
     from bench.generate import default_database_name, ensure_database, generate_county, target_url
 
-    url = target_url(default_database_name(scale))
+    url = target_url(database or default_database_name(scale))
     eng = ensure_database(url)
     with eng.connect() as conn:
         n = conn.execute(text("SELECT count(*) FROM enterprise")).scalar_one()
@@ -167,9 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="地图页面与矢量瓦片基准")
     ap.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
     ap.add_argument("--tiles", type=int, default=200, help="每层抽取的瓦片数")
+    ap.add_argument("--database", help="用已有的数据库（只配合单个 --scales 值），默认 riskmap_x<N>")
     args = ap.parse_args(argv)
     for scale in args.scales:
-        url = scale_db(scale)
+        url = scale_db(scale, args.database if len(args.scales) == 1 else None)
         with running_server(url) as base:
             load_s, size = page_load(base)
             print(f"×{scale:g} 全县页面：load 事件 {load_s:.2f} s（中位数，5 次），HTML {size / 1e6:.2f} MB "
