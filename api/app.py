@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import register_error_handlers
@@ -23,6 +23,10 @@ def create_app() -> FastAPI:
     for module in _optional_routers():
         app.include_router(module.router)
     app.mount("/vendor", StaticFiles(directory=asset_root()), name="vendor")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

@@ -43,7 +43,8 @@ _ENTERPRISE_CLUSTERS = f"""
            (ARRAY['none', 'blue', 'yellow', 'orange', 'red'])[max(CASE r.level WHEN 'red' THEN 5
               WHEN 'orange' THEN 4 WHEN 'yellow' THEN 3 WHEN 'blue' THEN 2 ELSE 1 END)] AS level,
            count(*) AS n,
-           ST_AsMVTGeom(ST_Centroid(ST_Collect(t.geom_3857)), bounds.geom, {EXTENT}, 64, true) AS geom
+           ST_AsMVTGeom(ST_MakePoint(avg(ST_X(t.geom_3857)), avg(ST_Y(t.geom_3857))), bounds.geom, {EXTENT}, 64,
+                        true) AS geom
     FROM enterprise t {_LEVEL_JOIN.format(kind='enterprise')}, bounds WHERE t.geom_3857 && bounds.geom
     GROUP BY ST_SnapToGrid(t.geom_3857, bounds.cell), bounds.geom
 """
@@ -108,7 +109,7 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int) -> bytes:
     sql = f"""
         WITH bounds AS (
             SELECT ST_TileEnvelope(:z, :x, :y) AS geom,
-                   (ST_XMax(ST_TileEnvelope(:z, :x, :y)) - ST_XMin(ST_TileEnvelope(:z, :x, :y))) / 64.0 AS cell
+                   (ST_XMax(ST_TileEnvelope(:z, :x, :y)) - ST_XMin(ST_TileEnvelope(:z, :x, :y))) / 16.0 AS cell
         ), rows AS ({rows_sql})
         SELECT ST_AsMVT(rows, :layer, {EXTENT}, 'geom', 'id') FROM rows WHERE geom IS NOT NULL
     """

@@ -22,7 +22,7 @@ var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
         {{ this.tile_layer|tojson }}: function (p, z) {
             var c = ({{ this.colours|tojson }})[p.level] || {{ this.default_colour|tojson }};
             if (p.n && p.n > 1) {
-                return {radius: Math.min(6 + Math.sqrt(p.n) * 2, 26), fill: true, fillColor: c, fillOpacity: 0.8,
+                return {radius: Math.min(5 + Math.sqrt(p.n), 16), fill: true, fillColor: c, fillOpacity: 0.8,
                         color: '#222', weight: 1};
             }
             return {radius: 6, fill: true, fillColor: c, fillOpacity: {{ this.fill_opacity }},
@@ -30,6 +30,10 @@ var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
         }
     }
 });
+{% if this.deferred %}
+// tiles stream in after the page's own scripts, styles and icons: the map is usable at once
+window.addEventListener('load', function () { {{ this.get_name() }}.addTo({{ this._parent.get_name() }}); });
+{% endif %}
 {{ this.get_name() }}.on('click', function (e) {
     var p = e.layer.properties;
     if (p.n && p.n > 1) {
@@ -60,3 +64,5 @@ var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
         self.weight = weight
         self.fill_opacity = fill_opacity
         self.line_colour = line_colour
+        self.deferred = show
+        self.show = False  # added on the window's load event instead (see the template)
