@@ -6,7 +6,7 @@ from branca.element import Template
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 
-from layers.style import LEVEL_COLOURS, UNASSESSED
+from layers.style import ENCROACHMENT_STATUS_NAMES, LEVEL_COLOURS, UNASSESSED
 
 
 class VectorTileLayer(JSCSSMixin, Layer):
@@ -44,7 +44,9 @@ window.addEventListener('load', function () { {{ this.get_name() }}.addTo({{ thi
         var q = f.properties || {}, reasons = (q.reasons || []).map(function (x) {
             return '<li>' + (typeof x === 'string' ? x : (x.text || '')) + '</li>'; }).join('');
         var html = '<h4 style="margin:0 0 4px">' + (q.name || q.code || ('#' + p.id)) + '</h4>' +
-            '<div>风险等级：<b>' + (q.level_label || '未评估') + '</b></div>' + (reasons ? '<ul>' + reasons + '</ul>' : '');
+            (q.status ? '<div>状态：<b>' + (({{ this.status_labels|tojson }})[q.status] || q.status) + '</b></div>'
+                      : '<div>风险等级：<b>' + (q.level_label || '未评估') + '</b></div>') +
+            (reasons ? '<ul>' + reasons + '</ul>' : '');
         L.popup().setLatLng(e.latlng).setContent(html).openOn(e.target._map);
     });
 });
@@ -64,5 +66,6 @@ window.addEventListener('load', function () { {{ this.get_name() }}.addTo({{ thi
         self.weight = weight
         self.fill_opacity = fill_opacity
         self.line_colour = line_colour
+        self.status_labels = ENCROACHMENT_STATUS_NAMES
         self.deferred = show
         self.show = False  # added on the window's load event instead (see the template)

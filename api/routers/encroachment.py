@@ -14,9 +14,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import ConnDep, TxDep
 from geo.encroachment import check_encroachments, list_candidates
-from geo.encroachment.register import confirm_candidate, record_encroachment
+from geo.encroachment.register import confirm_candidate, field_wkt, record_encroachment
 from geo.encroachment.reports import encroachment_points, pipeline_zone_bands
-from geo.errors import InvalidInput
 from geo.register import change_status, history, summarise
 from geo.register.hazard import list_for_supervision, record_hazard, supervised_hazards
 from geo.register.ledger import write_ledger_xlsx
@@ -90,12 +89,7 @@ def confirm(candidate_id: int, body: Dossier, conn: TxDep) -> dict[str, str]:
 
 @router.post("/encroachments", status_code=201, summary="登记现场发现的占压点（GPS 点或多边形）")
 def record(body: FieldRecord, conn: TxDep) -> dict[str, str]:
-    if body.wkt:
-        wkt = body.wkt
-    elif body.lon is not None and body.lat is not None:
-        wkt = f"POINT({body.lon} {body.lat})"
-    else:
-        raise InvalidInput("请给出经纬度（lon、lat）或多边形 WKT")
+    wkt = field_wkt(lon=body.lon, lat=body.lat, wkt=body.wkt)
     fields = body.model_dump(exclude={"lon", "lat", "wkt", "pipeline", "township"})
     return {"code": record_encroachment(conn, wkt=wkt, pipeline_code=body.pipeline, township_code=body.township,
                                         **fields)}

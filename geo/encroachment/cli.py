@@ -71,14 +71,9 @@ def _confirm(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from geo.encroachment.register import record_encroachment
+    from geo.encroachment.register import field_wkt, record_encroachment
 
-    if args.wkt:
-        wkt = args.wkt
-    elif args.lon is not None and args.lat is not None:
-        wkt = f"POINT({float(args.lon)} {float(args.lat)})"
-    else:
-        raise InvalidInput("请给出 --lon 与 --lat（GPS 点），或 --wkt（勾绘的多边形）")
+    wkt = field_wkt(lon=args.lon, lat=args.lat, wkt=args.wkt)
     with _engine().begin() as conn:
         code = record_encroachment(
             conn, wkt=wkt, by=args.by, pipeline_code=args.pipeline, township_code=args.township, kind=args.kind,

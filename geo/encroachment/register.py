@@ -121,6 +121,15 @@ _NEAREST_SQL = """
 """
 
 
+def field_wkt(*, lon: float | None = None, lat: float | None = None, wkt: str | None = None) -> str:
+    """WKT (lon/lat, EPSG:4490) of a field record: a drawn polygon, or a GPS point; Chinese error when neither."""
+    if wkt:
+        return wkt
+    if lon is not None and lat is not None:
+        return f"POINT({float(lon)} {float(lat)})"
+    raise InvalidInput("请给出经纬度（GPS 点），或勾绘的多边形 WKT")
+
+
 def record_encroachment(
     conn: Connection,
     *,
