@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "geo.risk.cli",
     "geo.encroachment.cli",
     "geo.inspection.cli",
+    "geo.backup_cli",
     "layers.cli",
 )
 
