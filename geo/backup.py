@@ -31,7 +31,7 @@ from geo.errors import RiskmapError
 
 DUMP_MAGIC = b"PGDMP"
 """First bytes of every pg_dump custom-format archive."""
-LOCK_TIMEOUT = "30s"
+LOCK_TIMEOUT_S = 30.0
 """How long a restore waits for another connection's lock on a table before giving up (nothing changed)."""
 CLEAR_SQL = Path(__file__).with_name("backup_clear.sql")
 
@@ -433,7 +433,8 @@ def _ensure_roles(server: Target) -> None:
         conn.close()
 
 
-def _explain(psql_stderr: str, restore_stderr: str, *, file_at_fault: bool, plan: RestorePlan) -> BackupError:
+def _explain(psql_stderr: str, restore_stderr: str, *, file_at_fault: bool, plan: RestorePlan,
+             lock_timeout_s: float) -> BackupError:
     """The first real error of pg_restore (a damaged file) or psql (the server refused), in Chinese."""
     stderr = restore_stderr if file_at_fault else psql_stderr
     errors = [ln for ln in stderr.splitlines() if re.search(r"(ERROR|error|FATAL):", ln)]
@@ -445,7 +446,7 @@ def _explain(psql_stderr: str, restore_stderr: str, *, file_at_fault: bool, plan
     if "extension control file" in stderr or re.search(r'extension "[^"]+" is not available', stderr):
         return RestoreFailed(MSG["missing_extension"].format(detail=detail))
     if "lock timeout" in stderr:
-        return RestoreFailed(MSG["locked"].format(database=plan.target.database, timeout=LOCK_TIMEOUT))
+        return RestoreFailed(MSG["locked"].format(database=plan.target.database, timeout=f"{lock_timeout_s:g} 秒"))
     return RestoreFailed(MSG["restore_failed"].format(detail=detail))
 
 
@@ -458,11 +459,11 @@ def _close_quietly(stream: IO[bytes] | None) -> None:
         pass
 
 
-def _replay(plan: RestorePlan) -> None:
+def _replay(plan: RestorePlan, *, lock_timeout_s: float) -> None:
     """pg_restore's script piped into psql inside one transaction, committed only if both ran to the end."""
     env = plan.target.env()
     env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c client_min_messages=warning").strip()
-    preamble = (f"SET lock_timeout = '{LOCK_TIMEOUT}';\nSET statement_timeout = 0;\nBEGIN;\n"
+    preamble = (f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms';\nSET statement_timeout = 0;\nBEGIN;\n"
                 + CLEAR_SQL.read_text(encoding="utf-8") + "\n")
     restore_cmd = [_program(plan.bindir, "pg_restore"), "--no-owner", "--exit-on-error", "--file", "-",
                    str(plan.dump.path)]
@@ -498,11 +499,13 @@ def _replay(plan: RestorePlan) -> None:
                          and "Broken pipe" not in restore_text)
         if file_at_fault and restore.returncode < 0:
             restore_text += f"\npg_restore: error: pg_restore 异常退出（信号 {-restore.returncode}）"
-        raise _explain(psql_text, restore_text, file_at_fault=file_at_fault, plan=plan)
+        raise _explain(psql_text, restore_text, file_at_fault=file_at_fault, plan=plan,
+                       lock_timeout_s=lock_timeout_s)
 
 
 def restore_database(dump: Path, *, database: str | None = None, target: Target | None = None,
-                     settings: Settings | None = None, plan: RestorePlan | None = None) -> RestoreResult:
+                     settings: Settings | None = None, plan: RestorePlan | None = None,
+                     lock_timeout_s: float = LOCK_TIMEOUT_S) -> RestoreResult:
     """Replace the database in force (or `database` on the same server, created when new) by a dump's contents.
 
     All or nothing: on any error the target keeps its data, and a database created for the restore is dropped.
@@ -524,7 +527,7 @@ def restore_database(dump: Path, *, database: str | None = None, target: Target 
     server = target or target_in_force(settings)
     try:
         _ensure_roles(server)
-        _replay(p)
+        _replay(p, lock_timeout_s=lock_timeout_s)
     except BaseException as exc:
         if created:
             _drop_database(server, p.target.database)

@@ -20,8 +20,8 @@ from shapely.geometry import LineString, Point, box
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from geo.backup import BackupFileMissing, NotADump, ServerUnreachable, Target, VersionMismatch, backup_database, \
-    read_dump, restore_database, target_from_url, user_tables
+from geo.backup import BackupFileMissing, NotADump, RestoreFailed, ServerUnreachable, Target, VersionMismatch, \
+    backup_database, read_dump, restore_database, target_from_url, user_tables
 from geo.cli import main
 from geo.encroachment import check_encroachments
 from geo.encroachment.register import add_attachment, confirm_candidate, record_encroachment
@@ -177,6 +177,46 @@ def test_restoring_over_the_database_in_force_brings_the_old_data_back(
     assert fingerprint(db_url) == before  # the table added after the backup is gone too
     with filled.connect() as conn:  # the app's own pooled engine works on the restored tables
         assert conn.execute(text("SELECT count(*) FROM building")).scalar_one() == before["building"][0]
+
+
+def test_a_connection_open_across_the_restore_keeps_answering_spatial_queries(
+        filled: Engine, db_url: str, tmp_path: Path) -> None:
+    """As `riskmap serve` would: PostGIS keeps per-connection caches that a re-created extension would break."""
+    dump = backup_database(tmp_path / "live.dump").path
+    query = ("SELECT count(*) FROM building WHERE ST_Intersects(geom, "
+             "(SELECT ST_Union(geom) FROM township))")
+    live = _connect(db_url)
+    try:
+        with live.cursor() as cur:
+            cur.execute(query)
+            n_before = cur.fetchone()[0]
+        live.commit()
+        assert n_before > 0
+        restore_database(dump)
+        with live.cursor() as cur:
+            cur.execute(query)
+            assert cur.fetchone()[0] == n_before
+        live.commit()
+    finally:
+        live.close()
+
+
+def test_a_lock_held_elsewhere_stops_the_restore_and_changes_nothing(
+        filled: Engine, db_url: str, tmp_path: Path) -> None:
+    dump = backup_database(tmp_path / "locked.dump").path
+    with filled.begin() as conn:
+        conn.execute(text("DELETE FROM hazard WHERE level = 'general'"))
+    before = fingerprint(db_url)
+    holder = _connect(db_url)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("LOCK TABLE township IN ACCESS SHARE MODE")  # an open transaction reading township
+        with pytest.raises(RestoreFailed, match="正被其他连接占用.*未作任何改动"):
+            restore_database(dump, lock_timeout_s=0.5)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert fingerprint(db_url) == before
 
 
 def test_a_file_that_is_no_dump_or_is_damaged_gives_a_chinese_error_and_changes_nothing(
