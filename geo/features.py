@@ -7,6 +7,7 @@ lon/lat, 6 decimals ≈ 0.1 m). The API and the map pages both read through here
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +104,7 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
         parts = tuple(float(v) for v in value.split(","))
     except ValueError:
         raise InvalidInput(f"bbox 格式应为 最小经度,最小纬度,最大经度,最大纬度，收到 {value!r}") from None
-    if len(parts) != 4 or parts[0] >= parts[2] or parts[1] >= parts[3]:
+    if len(parts) != 4 or not all(math.isfinite(v) for v in parts) or parts[0] >= parts[2] or parts[1] >= parts[3]:
         raise InvalidInput(f"bbox 应为 4 个数且最小值小于最大值，收到 {value!r}")
     return parts  # type: ignore[return-value]
 

@@ -11,7 +11,12 @@ from geo.mbtiles import read_tile, tile_format
 router = APIRouter(prefix="/basemap", tags=["basemap 底图"])
 
 
-@router.get("/{z}/{x}/{y}", summary="本地 MBTiles 底图瓦片")
+_IMAGE = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get("/{z}/{x}/{y}", summary="本地 MBTiles 底图瓦片", response_class=Response,
+            responses={200: {"description": "底图瓦片图片",
+                             "content": {"image/png": _IMAGE, "image/jpeg": _IMAGE, "image/webp": _IMAGE}}})
 def basemap_tile(z: int, x: int, y: int) -> Response:
     path = get_settings().mbtiles_path
     if path is None:

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep, TxDep
+from api.text import Text
 from geo.encroachment import check_encroachments, list_candidates
 from geo.encroachment.register import confirm_candidate, field_wkt, record_encroachment
 from geo.encroachment.reports import encroachment_points, pipeline_zone_bands
@@ -30,13 +31,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class Dossier(BaseModel):
     """一点一档 fields given when an encroachment is confirmed or recorded."""
 
-    by: str = Field(min_length=1, max_length=50, description="经办人")
-    nature: str | None = Field(None, description="违法建设 / 历史遗留 / 合法性待认定")
-    measure: str | None = Field(None, description="整改措施（一点一策）")
+    by: Text = Field(min_length=1, max_length=50, description="经办人")
+    nature: Text | None = Field(None, description="违法建设 / 历史遗留 / 合法性待认定")
+    measure: Text | None = Field(None, description="整改措施（一点一策）")
     deadline: dt.date | None = None
     formed_on: dt.date | None = None
-    description: str | None = None
-    attachments: list[str] | None = Field(None, description="附件引用（文件编号或路径）")
+    description: Text | None = None
+    attachments: list[Text] | None = Field(None, description="附件引用（文件编号或路径）")
 
 
 class FieldRecord(Dossier):
@@ -44,41 +45,41 @@ class FieldRecord(Dossier):
 
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
-    wkt: str | None = None
-    pipeline: str | None = None
+    wkt: Text | None = None
+    pipeline: Text | None = None
     township: str | None = Field(None, pattern=r"^[0-9]{12}$")
     kind: Literal["encroachment", "insufficient_distance", "crossing"] = "encroachment"
 
 
 class StatusChange(BaseModel):
-    status: str = Field(description="新状态（代码或中文，如 rectifying/整改中、closed/销号）")
-    by: str = Field(min_length=1, max_length=50)
-    verified_by: str | None = Field(None, description="核查人（销号时必填）")
-    note: str | None = None
+    status: Text = Field(description="新状态（代码或中文，如 rectifying/整改中、closed/销号）")
+    by: Text = Field(min_length=1, max_length=50)
+    verified_by: Text | None = Field(None, description="核查人（销号时必填）")
+    note: Text | None = None
 
 
 class HazardRecord(BaseModel):
-    enterprise_uscc: str = Field(min_length=18, max_length=18)
+    enterprise_uscc: Text = Field(min_length=18, max_length=18)
     level: Literal["general", "major"]
-    by: str = Field(min_length=1, max_length=50)
-    description: str | None = None
+    by: Text = Field(min_length=1, max_length=50)
+    description: Text | None = None
     found_on: dt.date | None = None
     deadline: dt.date | None = None
 
 
 class Supervision(BaseModel):
-    department: str = Field(min_length=1, max_length=100, description="督办部门")
-    by: str = Field(min_length=1, max_length=50)
+    department: Text = Field(min_length=1, max_length=100, description="督办部门")
+    by: Text = Field(min_length=1, max_length=50)
     deadline: dt.date | None = None
 
 
 @router.post("/encroachments/check", summary="按石油天然气管道保护法自动排查（刷新候选并返回）")
-def check(conn: TxDep, pipeline: str | None = None, township: Township = None) -> list[dict[str, Any]]:
+def check(conn: TxDep, pipeline: Text | None = None, township: Township = None) -> list[dict[str, Any]]:
     return [c.as_dict() for c in check_encroachments(conn, pipeline_code=pipeline, township_code=township)]
 
 
 @router.get("/encroachments/candidates", summary="上次排查的未关闭候选")
-def candidates(conn: ConnDep, pipeline: str | None = None, township: Township = None) -> list[dict[str, Any]]:
+def candidates(conn: ConnDep, pipeline: Text | None = None, township: Township = None) -> list[dict[str, Any]]:
     return [c.as_dict() for c in list_candidates(conn, pipeline_code=pipeline, township_code=township)]
 
 
@@ -101,7 +102,7 @@ def points(conn: ConnDep) -> list[dict[str, Any]]:
 
 
 @router.get("/encroachments/zones", summary="管道 5/50/200 m 保护范围（GeoJSON，EPSG:4490）")
-def zones(conn: ConnDep, pipeline: str | None = None) -> dict[str, Any]:
+def zones(conn: ConnDep, pipeline: Text | None = None) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": pipeline_zone_bands(conn, pipeline_code=pipeline)}
 
 
@@ -111,7 +112,7 @@ def new_hazard(body: HazardRecord, conn: TxDep) -> dict[str, str]:
 
 
 @router.post("/hazards/{code}/supervision", summary="重大隐患挂牌督办")
-def supervise(code: str, body: Supervision, conn: TxDep) -> dict[str, str]:
+def supervise(code: Text, body: Supervision, conn: TxDep) -> dict[str, str]:
     list_for_supervision(conn, code, **body.model_dump())
     return {"code": code, "department": body.department}
 
@@ -122,13 +123,13 @@ def supervised(conn: ConnDep) -> list[dict[str, Any]]:
 
 
 @router.post("/register/{kind}/{code}/status", summary="变更状态（发现→认定→整改中→已整改→销号，全部留痕）")
-def status(kind: Kind, code: str, body: StatusChange, conn: TxDep) -> dict[str, Any]:
+def status(kind: Kind, code: Text, body: StatusChange, conn: TxDep) -> dict[str, Any]:
     event = change_status(conn, kind, code, body.status, by=body.by, verified_by=body.verified_by, note=body.note)
     return dataclasses.asdict(event)
 
 
 @router.get("/register/{kind}/{code}/history", summary="全部变更记录")
-def changes(kind: Kind, code: str, conn: ConnDep) -> list[dict[str, Any]]:
+def changes(kind: Kind, code: Text, conn: ConnDep) -> list[dict[str, Any]]:
     return [dataclasses.asdict(e) for e in history(conn, kind, code)]
 
 
@@ -138,7 +139,9 @@ def report(kind: Kind, conn: ConnDep, by: Literal["township", "pipeline"] = "tow
     return [r.as_dict() for r in summarise(conn, kind, by=by, split=split)]
 
 
-@router.get("/register/{kind}/ledger.xlsx", summary="台账（Excel，中文表头）")
+@router.get("/register/{kind}/ledger.xlsx", summary="台账（Excel，中文表头）", response_class=Response,
+            responses={200: {"description": "Excel 文件",
+                             "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
 def ledger(kind: Kind, conn: ConnDep, split: bool = False) -> Response:
     groups = ("township", "pipeline") if kind == "encroachment" else ("township",)
     with tempfile.TemporaryDirectory() as tmp:

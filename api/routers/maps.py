@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from api.deps import ConnDep
+from api.text import Text
 from layers.pages import render_page
 
 router = APIRouter(prefix="/maps", tags=["maps 地图"])
@@ -17,20 +18,20 @@ def county_map(conn: ConnDep, plan: int | None = None) -> HTMLResponse:
 
 
 @router.get("/township/{code}", response_class=HTMLResponse, summary="乡镇四色风险图")
-def township_map(code: str, conn: ConnDep) -> HTMLResponse:
+def township_map(code: Text, conn: ConnDep) -> HTMLResponse:
     return HTMLResponse(render_page(conn, township=code), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/grid/{code}", response_class=HTMLResponse, summary="网格四色风险图")
-def grid_map(code: str, conn: ConnDep) -> HTMLResponse:
+def grid_map(code: Text, conn: ConnDep) -> HTMLResponse:
     return HTMLResponse(render_page(conn, grid=code), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/pipeline/{code}", response_class=HTMLResponse, summary="管道沿线风险图")
-def pipeline_map(code: str, conn: ConnDep) -> HTMLResponse:
+def pipeline_map(code: Text, conn: ConnDep) -> HTMLResponse:
     return HTMLResponse(render_page(conn, pipeline=code), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/mine/{licence_no}", response_class=HTMLResponse, summary="矿山风险图")
-def mine_map(licence_no: str, conn: ConnDep) -> HTMLResponse:
+def mine_map(licence_no: Text, conn: ConnDep) -> HTMLResponse:
     return HTMLResponse(render_page(conn, mine=licence_no), headers={"Cache-Control": "no-store"})

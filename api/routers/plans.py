@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep, TxDep
+from api.text import Text
 from geo.inspection.outputs import route_sheet_html
 from geo.inspection.plan import get_plan, list_plans, make_plan, plan_range
 from geo.inspection.results import Finding, enterprise_of_stop, record_inspection
@@ -19,7 +20,7 @@ router = APIRouter(tags=["plans 巡查计划"])
 
 
 class PlanCreate(BaseModel):
-    week: str | None = Field(None, description="ISO 周次，如 2026-W48", examples=["2026-W48"])
+    week: Text | None = Field(None, description="ISO 周次，如 2026-W48", examples=["2026-W48"])
     start: dt.date | None = Field(None, description="开始日期（不用 week 时）")
     end: dt.date | None = Field(None, description="结束日期（不用 week 时）")
     township: str | None = Field(None, pattern=r"^[0-9]{12}$", description="乡镇代码；不给则全县")
@@ -28,20 +29,20 @@ class PlanCreate(BaseModel):
 
 
 class FindingIn(BaseModel):
-    level: str = Field(description="general 一般隐患 / major 重大隐患")
-    description: str
+    level: Text = Field(description="general 一般隐患 / major 重大隐患")
+    description: Text
     deadline: dt.date | None = None
 
 
 class ResultIn(BaseModel):
     inspected_on: dt.date
-    team: str | None = None
-    result: str | None = None
+    team: Text | None = None
+    result: Text | None = None
     findings: list[FindingIn] = []
 
 
 class InspectionIn(ResultIn):
-    enterprise: str = Field(description="企业编号或统一社会信用代码")
+    enterprise: Text = Field(description="企业编号或统一社会信用代码")
 
 
 def _findings(body: ResultIn) -> list[Finding]:

@@ -25,7 +25,9 @@ def townships(conn: ConnDep, kind: Kind = "enterprise") -> list[dict[str, Any]]:
     return township_level_table(conn, kind=kind)
 
 
-@router.get("/stats/townships.xlsx", summary="各乡镇四色统计（Excel）")
+@router.get("/stats/townships.xlsx", summary="各乡镇四色统计（Excel）", response_class=Response,
+            responses={200: {"description": "Excel 文件",
+                             "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
 def townships_xlsx(conn: ConnDep, kind: Kind = "enterprise") -> Response:
     with tempfile.TemporaryDirectory() as tmp:
         path = write_township_xlsx(township_level_table(conn, kind=kind), Path(tmp) / "stats.xlsx", kind=kind)

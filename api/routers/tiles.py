@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.deps import ConnDep
+from api.text import Text
 from geo.tiles import tile
 
 router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
@@ -12,8 +13,11 @@ router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
 MVT = "application/vnd.mapbox-vector-tile"
 
 
-@router.get("/{layer}/{z}/{x}/{y}.pbf", summary="矢量瓦片（EPSG:3857 瓦片编号）")
-def vector_tile(layer: str, z: int, x: int, y: int, conn: ConnDep) -> Response:
+@router.get("/{layer}/{z}/{x}/{y}.pbf", summary="矢量瓦片（EPSG:3857 瓦片编号）", response_class=Response,
+            responses={200: {"description": "MVT 矢量瓦片",
+                             "content": {MVT: {"schema": {"type": "string", "format": "binary"}}}},
+                       204: {"description": "该瓦片范围内没有要素"}})
+def vector_tile(layer: Text, z: int, x: int, y: int, conn: ConnDep) -> Response:
     data = tile(conn, layer, z, x, y)
     return Response(content=data, media_type=MVT, headers={"Cache-Control": "no-store"},
                     status_code=200 if data else 204)

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from geo.county import metric_srid
 from geo.encroachment.zones import load_zones
@@ -130,6 +131,20 @@ def field_wkt(*, lon: float | None = None, lat: float | None = None, wkt: str | 
     raise InvalidInput("请给出经纬度（GPS 点），或勾绘的多边形 WKT")
 
 
+def _valid_wkt(conn: Connection, wkt: str) -> bool:
+    """Whether PostGIS reads `wkt` as a valid, non-empty geometry; text it cannot parse is invalid, not an error.
+
+    The parse runs in a savepoint so a refused text leaves the caller's transaction usable.
+    """
+    try:
+        with conn.begin_nested():
+            return bool(conn.execute(text(
+                "SELECT ST_IsValid(g) AND NOT ST_IsEmpty(g) FROM (SELECT ST_GeomFromText(:w) AS g) s"),
+                {"w": wkt}).scalar())
+    except DBAPIError:
+        return False
+
+
 def record_encroachment(
     conn: Connection,
     *,
@@ -148,9 +163,7 @@ def record_encroachment(
 ) -> str:
     """Record an encroachment found in the field (GPS point or drawn polygon, WKT lon/lat in EPSG:4490)."""
     _check_choice(kind, ENCROACHMENT_KINDS, "占压类型")
-    valid = conn.execute(text("SELECT ST_IsValid(ST_GeomFromText(:w)) AND NOT ST_IsEmpty(ST_GeomFromText(:w))"),
-                         {"w": wkt}).scalar()
-    if not valid:
+    if not _valid_wkt(conn, wkt):
         raise InvalidInput("占压点几何无效（应为经纬度点或闭合多边形）")
     near = conn.execute(text(_NEAREST_SQL), {"wkt": wkt, "srid": metric_srid(conn),
                                              "pipeline_code": pipeline_code}).one()

@@ -35,10 +35,14 @@ from geo.inspection.solver import RouteLimits, Team, solve_routes
 from geo.models import INDUSTRY_CATEGORIES
 
 WEEKDAYS = "一二三四五六日"
+MAX_PLAN_DAYS = 31
+"""Longest plan: one route per team and working day, so a range of years would build millions of vehicles."""
 MSG = {
     "no_days": "{start} 至 {end} 之间没有出勤日（plan.toml [day] weekdays）",
     "teams": "巡查组数必须为 1–50：{teams}",
     "range": "请给出周次（如 2026-W48）或开始、结束日期",
+    "order": "结束日期 {end} 早于开始日期 {start}",
+    "too_long": "巡查计划最长 {days} 天（收到 {start} 至 {end}）",
     "not_found": "没有编号为 {id} 的巡查计划",
     "nothing_due": "该时段没有需要检查的企业",
     "unvisited_fallback": "该点无法吸附路网：{note}",
@@ -60,6 +64,10 @@ def plan_range(*, week: str | None = None, start: dt.date | None = None,
     if week:
         return parse_iso_week(week)
     if start and end:
+        if end < start:
+            raise InvalidInput(MSG["order"].format(start=start, end=end))
+        if (end - start).days + 1 > MAX_PLAN_DAYS:
+            raise InvalidInput(MSG["too_long"].format(days=MAX_PLAN_DAYS, start=start, end=end))
         return start, end
     raise InvalidInput(MSG["range"])
 
