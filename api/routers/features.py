@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import ConnDep, LimitQ, OffsetQ
+from api.text import Text
 from geo.features import LAYERS, layer_spec, parse_bbox, read_features
 
 router = APIRouter(prefix="/layers", tags=["layers 图层"])
@@ -22,12 +23,12 @@ def list_layers() -> list[dict[str, Any]]:
 
 @router.get("/{layer}/features", summary="图层要素（GeoJSON，EPSG:4490 经纬度）")
 def features(
-    layer: str,
+    layer: Text,
     conn: ConnDep,
     township: Annotated[str | None, Query(pattern=r"^[0-9]{12}$", description="乡镇 12 位统计用区划代码")] = None,
     colour: Annotated[Colour | None, Query(description="风险颜色 red/orange/yellow/blue")] = None,
-    bbox: Annotated[str | None, Query(description="最小经度,最小纬度,最大经度,最大纬度")] = None,
-    q: Annotated[str | None, Query(max_length=100, description="名称或代码包含的文字")] = None,
+    bbox: Annotated[Text | None, Query(description="最小经度,最小纬度,最大经度,最大纬度")] = None,
+    q: Annotated[Text | None, Query(max_length=100, description="名称或代码包含的文字")] = None,
     limit: LimitQ = 1000,
     offset: OffsetQ = 0,
 ) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def features(
 
 
 @router.get("/{layer}/features/{feature_id}", summary="单个要素")
-def feature(layer: str, feature_id: int, conn: ConnDep) -> dict[str, Any]:
+def feature(layer: Text, feature_id: int, conn: ConnDep) -> dict[str, Any]:
     from geo.features import feature_by_id
 
     return feature_by_id(conn, layer, feature_id)
