@@ -6,8 +6,10 @@ Every test runs real pg_dump / pg_restore / psql against the test server; the da
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import io
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -99,9 +101,9 @@ def _exists(url: str, name: str) -> bool:
     return found
 
 
-def fingerprint(url: str, database: str | None = None) -> Fingerprint:
+def fingerprint(url: str | Target, database: str | None = None) -> Fingerprint:
     """Per table of ours: row count and md5 of every row's text ordered by primary key (geometries as EWKB hex)."""
-    conn = _connect(url, database)
+    conn = url.connect(database) if isinstance(url, Target) else _connect(url, database)
     out: Fingerprint = {}
     try:
         with conn.cursor() as cur:
@@ -301,6 +303,56 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def fresh_server() -> Iterator[Target]:
+    """A second, brand-new PostgreSQL cluster (no riskmap_* roles, an empty `riskmap` database), removed after."""
+    import tempfile
+
+    from geo import cluster
+    from geo.config import Settings
+
+    home = Path(tempfile.mkdtemp(prefix="riskmap-fresh-", dir="/tmp"))
+    home.chmod(0o755)  # the server runs as postgres when the tests run as root
+    settings = Settings(home=home, pg_port=_closed_port(), db_name="riskmap")
+    try:
+        cluster.start(settings)
+        yield target_from_url(cluster.admin_url(settings, "riskmap"))
+    finally:
+        cluster.stop(settings)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_backup_restores_onto_a_fresh_server_with_its_roles_grants_and_policies(
+        filled: Engine, db_url: str, fresh_server: Target, tmp_path: Path) -> None:
+    dump = backup_database(tmp_path / "move.dump").path
+    with fresh_server.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'riskmap\\_%'")
+        assert cur.fetchone()[0] == 0
+    conn.close()
+    result = restore_database(dump, target=fresh_server)
+    assert not result.created
+    assert fingerprint(fresh_server) == fingerprint(db_url)
+    grants, policies = _grants_and_policies(target_from_url(db_url))
+    assert _grants_and_policies(fresh_server) == (grants, policies)
+    if importlib.util.find_spec("geo.access") is not None:  # access control has landed: roles were needed
+        assert grants and policies
+
+
+def _grants_and_policies(target: Target) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    conn = target.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT grantee, table_name, privilege_type FROM information_schema.role_table_grants "
+                        "WHERE grantee LIKE 'riskmap\\_%' ORDER BY 1, 2, 3")
+            grants = cur.fetchall()
+            cur.execute("SELECT tablename, policyname, roles::text, cmd, coalesce(qual, ''), "
+                        "coalesce(with_check, '') FROM pg_policies ORDER BY 1, 2")
+            policies = cur.fetchall()
+    finally:
+        conn.close()
+    return grants, policies
 
 
 def test_the_password_reaches_pg_dump_through_the_environment_only(
