@@ -114,3 +114,16 @@ def test_binary_downloads_document_their_content_type() -> None:
         content = paths[path]["get"]["responses"]["200"]["content"]
         assert media_type in content and "application/json" not in content, (path, content)
     assert "204" in paths["/tiles/{layer}/{z}/{x}/{y}.pbf"]["get"]["responses"]
+
+
+@pytest.mark.parametrize("at", ["0527-06-04T15:27:50-21:09", "2026-11-23T08:00:00+16:00"])
+def test_history_instant_with_impossible_zone_offset_is_refused(client: TestClient, at: str) -> None:
+    """Python accepts offsets up to ±23:59, PostgreSQL only ±15:59: the query failed (500) instead of a 422."""
+    r = client.get("/risk/enterprise", params={"at": at})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == "at"
+
+
+def test_history_instant_within_real_offsets_is_accepted(client: TestClient) -> None:
+    for at in ("2026-11-23T08:00:00+14:00", "2026-11-23T08:00:00-12:00", "2026-11-23T08:00:00"):
+        assert client.get("/risk/enterprise", params={"at": at}).status_code == 200, at

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
 from api.deps import ConnDep, LimitQ, OffsetQ, TxDep
-from api.text import Text
+from api.text import Instant, Text
 from geo.features import parse_bbox
 from geo.risk import Scope, compute, explain, history, levels, load_rules
 from geo.risk.scope import township_id_for
@@ -43,7 +42,7 @@ def list_levels(
     township: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     colour: Colour | None = None,
     bbox: Annotated[Text | None, Query(description="最小经度,最小纬度,最大经度,最大纬度")] = None,
-    at: Annotated[dt.datetime | None, Query(description="查看某一时刻的等级（历史），ISO 8601")] = None,
+    at: Annotated[Instant | None, Query(description="查看某一时刻的等级（历史），ISO 8601")] = None,
     limit: LimitQ = 1000,
     offset: OffsetQ = 0,
 ) -> dict[str, Any]:
