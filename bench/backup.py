@@ -23,8 +23,15 @@ from pathlib import Path
 
 from psycopg2 import sql
 
-from geo.backup import Target, _major, _server_version, backup_database, client_bindir, restore_database, \
-    target_in_force
+from geo.backup import (
+    Target,
+    _major,
+    _server_version,
+    backup_database,
+    client_bindir,
+    restore_database,
+    target_in_force,
+)
 
 
 def _timed(fn: Callable[[], object]) -> float:
@@ -48,7 +55,7 @@ def _drop(server: Target, name: str) -> None:
 
 
 def _run(cmd: list[str], target: Target) -> None:
-    res = subprocess.run(cmd, env=target.env(), capture_output=True, text=True)
+    res = subprocess.run(cmd, env=target.env(), capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise SystemExit(f"{cmd[0]} 失败：{res.stderr.strip()}")
 
@@ -103,7 +110,8 @@ def main() -> None:
 
                     times[key].append(_timed(restore))
                     assert restored is not None and restored.row_counts == result.row_counts, "行数不一致"
-                print(f"第 {i + 1} 轮：" + "，".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
+                done = "，".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
+                print(f"第 {i + 1} 轮：{done}", flush=True)
         finally:
             for name in (bare_db, riskmap_db):
                 _drop(source, name)

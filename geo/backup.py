@@ -50,9 +50,11 @@ MSG = {
     "source_too_new": "备份来自 PostgreSQL {source}，比目标服务器 PostgreSQL {server} 新，无法恢复到它上面",
     "no_program": "找不到 PostgreSQL 客户端程序 {program}（{bindir}），请先运行 ./dev setup 安装",
     "dump_failed": "备份失败（pg_dump 退出码 {code}）：{detail}",
-    "missing_role": "备份中的权限引用了本服务器上没有的角色 {role}，请先运行 riskmap db upgrade 建立角色后再恢复",
+    "missing_role": "备份中的权限引用了本服务器上没有的角色 {role}，"
+                    "请先运行 riskmap db upgrade 建立角色后再恢复",
     "missing_extension": "目标服务器没有安装备份所需的扩展（PostGIS / pgRouting）：{detail}",
-    "locked": "数据库 {database} 正被其他连接占用（等待锁超过 {timeout}），请先停止 riskmap serve 等程序后再试",
+    "locked": "数据库 {database} 正被其他连接占用（等待锁超过 {timeout}），"
+              "请先停止 riskmap serve 等程序后再试",
     "restore_failed": "恢复失败：{detail}",
     "nothing_changed": "数据库 {database} 未作任何改动",
     "dropped_new": "新建的数据库 {database} 已删除",
@@ -124,7 +126,7 @@ class Target:
         return env
 
     def connect(self, database: str | None = None) -> Any:
-        """A psycopg2 connection (to `database` on the same server when given); unreachable → Chinese error."""
+        """A psycopg2 connection (to `database` on the same server when given); unreachable: Chinese error."""
         kwargs: dict[str, Any] = {"dbname": database or self.database, "connect_timeout": 10,
                                   "application_name": "riskmap-backup"}
         for key, value in (("host", self.host), ("port", self.port), ("user", self.user),
@@ -153,7 +155,8 @@ def target_from_url(url: str) -> Target:
     host = query.pop("host", None) or u.host
     port = query.pop("port", None) or u.port
     options = tuple(sorted((k, str(v)) for k, v in query.items() if k in _LIBPQ_ENV))
-    return Target(u.database or "postgres", host, int(port) if port else None, u.username, u.password, options)
+    return Target(u.database or "postgres", host, int(port) if port else None, u.username, u.password,
+                  options)
 
 
 def target_in_force(settings: Settings | None = None) -> Target:
@@ -175,7 +178,7 @@ def _major(version: str) -> int:
 
 
 def client_bindir(server_major: int | None, settings: Settings | None = None) -> Path:
-    """PostgreSQL programs for this server: RISKMAP_PG_BINDIR, else the same major's, else the embedded one's."""
+    """PostgreSQL programs for a server: RISKMAP_PG_BINDIR, else its major's, else the embedded cluster's."""
     s = settings or get_settings()
     if s.pg_bindir:
         return s.pg_bindir
@@ -195,7 +198,8 @@ def _program(bindir: Path, name: str) -> str:
 
 def _program_version(bindir: Path, name: str) -> str:
     """'15.20' from `pg_dump --version`."""
-    out = subprocess.run([_program(bindir, name), "--version"], capture_output=True, text=True).stdout
+    out = subprocess.run([_program(bindir, name), "--version"], capture_output=True, text=True,
+                         check=False).stdout
     found = re.search(r"(\d+(?:\.\d+)*)", out)
     return found.group(1) if found else "0"
 
@@ -240,7 +244,8 @@ def row_counts(cur: Any) -> dict[str, int]:
     """Exact row count of every table of ours (public tables by bare name), in the cursor's transaction."""
     counts: dict[str, int] = {}
     for schema, name in user_tables(cur):
-        cur.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(name)))
+        cur.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema),
+                                                                  sql.Identifier(name)))
         counts[_label(schema, name)] = int(cur.fetchone()[0])
     return counts
 
@@ -266,7 +271,7 @@ def default_backup_path(database: str, *, settings: Settings | None = None,
 
 def backup_database(output: Path | None = None, *, target: Target | None = None,
                     settings: Settings | None = None) -> BackupResult:
-    """Dump the database in force (or `target`) with `pg_dump -Fc` to `output`; counts come from pg_dump's snapshot.
+    """Dump the database in force (or `target`) with `pg_dump -Fc`; row counts come from pg_dump's snapshot.
 
     The file appears only once pg_dump has finished (written as `<name>.partial` first) and is readable
     by its owner alone, since it holds the bureau's whole register.
@@ -289,7 +294,8 @@ def backup_database(output: Path | None = None, *, target: Target | None = None,
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
         res = subprocess.run([_program(bindir, "pg_dump"), "--format=custom", f"--snapshot={snapshot}",
-                              "--file", str(partial)], env=t.env(), capture_output=True, text=True)
+                              "--file", str(partial)],
+                             env=t.env(), capture_output=True, text=True, check=False)
         if res.returncode != 0:
             partial.unlink(missing_ok=True)
             raise BackupError(MSG["dump_failed"].format(code=res.returncode, detail=_first_line(res.stderr)))
@@ -330,9 +336,10 @@ def _check_file(path: Path) -> None:
 
 
 def read_dump(path: Path, bindir: Path) -> DumpInfo:
-    """The header of a custom-format dump, read by `pg_restore --list`; not a dump or unreadable → Chinese error."""
+    """A custom-format dump's header, read by `pg_restore --list`; no dump or unreadable: Chinese error."""
     _check_file(path)
-    res = subprocess.run([_program(bindir, "pg_restore"), "--list", str(path)], capture_output=True, text=True)
+    res = subprocess.run([_program(bindir, "pg_restore"), "--list", str(path)],
+                         capture_output=True, text=True, check=False)
     if res.returncode != 0:
         detail = _first_line(res.stderr).removeprefix("pg_restore: error: ") or \
             f"pg_restore 异常退出（退出码 {res.returncode}）"
@@ -397,7 +404,7 @@ def plan_restore(dump: Path, *, database: str | None = None, target: Target | No
 
 
 def _ensure_roles(server: Target) -> None:
-    """Create the cluster-wide riskmap_* roles that a dump's GRANTs and policies name, once access control exists.
+    """Create the cluster-wide riskmap_* roles a dump's GRANTs and policies name, once access control exists.
 
     Roles are global to the server, so a fresh server needs them before pg_restore. Only the roles are made
     here (committed at once): `geo.access.roles.ensure_roles` also writes grants and policies into the
@@ -408,26 +415,25 @@ def _ensure_roles(server: Target) -> None:
     except ImportError:
         return
     create_roles = getattr(roles, "create_roles", None)
-    names = list(getattr(roles, "ROLES", {}).values())
+    if create_roles is not None:  # the access layer's own roles-only function, should it grow one
+        from sqlalchemy import create_engine
+
+        eng = create_engine(server.sqlalchemy_url())
+        try:
+            with eng.begin() as sa_conn:
+                create_roles(sa_conn)
+        finally:
+            eng.dispose()
+        return
     conn = server.connect()
     try:
-        if create_roles is not None:
-            from sqlalchemy import create_engine
-
-            eng = create_engine(server.sqlalchemy_url())
-            try:
-                with eng.begin() as sa_conn:
-                    create_roles(sa_conn)
-            finally:
-                eng.dispose()
-            return
         with conn, conn.cursor() as cur:
-            for role in names:
+            for role in getattr(roles, "ROLES", {}).values():
                 cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
                 if cur.fetchone() is None:
                     cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
                 cur.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (role,))
-                if not cur.fetchone()[0]:
+                if not cur.fetchone()[0]:  # as ensure_roles does: the login may SET ROLE to it
                     cur.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role)))
     finally:
         conn.close()
@@ -446,7 +452,8 @@ def _explain(psql_stderr: str, restore_stderr: str, *, file_at_fault: bool, plan
     if "extension control file" in stderr or re.search(r'extension "[^"]+" is not available', stderr):
         return RestoreFailed(MSG["missing_extension"].format(detail=detail))
     if "lock timeout" in stderr:
-        return RestoreFailed(MSG["locked"].format(database=plan.target.database, timeout=f"{lock_timeout_s:g} 秒"))
+        return RestoreFailed(MSG["locked"].format(database=plan.target.database,
+                                                  timeout=f"{lock_timeout_s:g} 秒"))
     return RestoreFailed(MSG["restore_failed"].format(detail=detail))
 
 
@@ -494,7 +501,7 @@ def _replay(plan: RestorePlan, *, lock_timeout_s: float) -> None:
         psql_text = psql_err.read().decode(errors="replace")
         restore_text = restore_err.read().decode(errors="replace")
     if not (committed and restore.returncode == 0 and psql.returncode == 0):
-        # pg_restore stopping by itself (not by the pipe psql closed, nor killed by us) means the file is damaged
+        # pg_restore stopping by itself (not by the pipe psql closed, nor killed by us): the file is damaged
         file_at_fault = (restore.returncode not in (0, -signal.SIGPIPE, -signal.SIGKILL)
                          and "Broken pipe" not in restore_text)
         if file_at_fault and restore.returncode < 0:
@@ -506,7 +513,7 @@ def _replay(plan: RestorePlan, *, lock_timeout_s: float) -> None:
 def restore_database(dump: Path, *, database: str | None = None, target: Target | None = None,
                      settings: Settings | None = None, plan: RestorePlan | None = None,
                      lock_timeout_s: float = LOCK_TIMEOUT_S) -> RestoreResult:
-    """Replace the database in force (or `database` on the same server, created when new) by a dump's contents.
+    """Replace the database in force (or `database` on its server, created when new) by a dump's contents.
 
     All or nothing: on any error the target keeps its data, and a database created for the restore is dropped.
     """
@@ -536,10 +543,6 @@ def restore_database(dump: Path, *, database: str | None = None, target: Target 
             exc.message += "；" + MSG[key].format(database=p.target.database)
             exc.args = (exc.message,)
         raise
-    if p.in_force and target is None:
-        from geo.db import get_engine
-
-        get_engine(settings).dispose()  # pooled connections predate the re-created extensions and tables
     conn = p.target.connect()
     try:
         with conn.cursor() as cur:

@@ -21,8 +21,8 @@ BEGIN
     END LOOP;
     -- tables, views and sequences in public that no extension owns (policies, triggers, indexes go with them)
     SELECT coalesce(array_agg(
-               CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE'
-                              WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END
+               CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                              WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END
                || ' IF EXISTS public.' || format('%I', c.relname)
                ORDER BY c.relkind = 'S'), '{}') INTO names
     FROM pg_class c

@@ -22,15 +22,35 @@ from shapely.geometry import LineString, Point, box
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from geo.backup import BackupFileMissing, NotADump, RestoreFailed, ServerUnreachable, Target, VersionMismatch, \
-    backup_database, read_dump, restore_database, target_from_url, user_tables
+from geo.backup import (
+    BackupFileMissing,
+    NotADump,
+    RestoreFailed,
+    ServerUnreachable,
+    Target,
+    VersionMismatch,
+    backup_database,
+    read_dump,
+    restore_database,
+    target_from_url,
+    user_tables,
+)
 from geo.cli import main
 from geo.encroachment import check_encroachments
 from geo.encroachment.register import add_attachment, confirm_candidate, record_encroachment
 from geo.register import change_status
 from geo.register.hazard import record_hazard
-from tests.encroach_fixtures import X0, Y0, add_building, add_enterprise, add_pipeline, add_road, to_storage, \
-    truncate_register, two_townships
+from tests.encroach_fixtures import (
+    X0,
+    Y0,
+    add_building,
+    add_enterprise,
+    add_pipeline,
+    add_road,
+    to_storage,
+    truncate_register,
+    two_townships,
+)
 
 TODAY = dt.date(2026, 11, 23)
 Fingerprint = dict[str, tuple[int, str]]
@@ -38,7 +58,7 @@ Fingerprint = dict[str, tuple[int, str]]
 
 @pytest.fixture
 def filled(county: Engine) -> Iterator[Engine]:
-    """Two townships, a pipeline, buildings, enterprises, encroachments with dossiers, hazards and their events."""
+    """Two townships, a pipeline, buildings, enterprises, encroachments with dossiers, hazards and events."""
     with county.begin() as conn:
         west, east = two_townships(conn)
         add_pipeline(conn, "GX-01", LineString([(X0 - 3000, Y0), (X0 + 3000, Y0)]), operator="晋西输气公司")
@@ -48,16 +68,19 @@ def filled(county: Engine) -> Iterator[Engine]:
         add_enterprise(conn, "91140930MA0000001X", "西镇化工", Point(X0 - 1000, Y0 + 500), west)
         add_enterprise(conn, "91140930MA0000002X", "东镇化工", Point(X0 + 1000, Y0 + 500), east)
         candidates = check_encroachments(conn)
-        code = confirm_candidate(conn, candidates[0].candidate_id, by="张三", nature="违法建设", measure="拆除",
+        code = confirm_candidate(conn, candidates[0].candidate_id, by="张三", nature="违法建设",
+                                 measure="拆除",
                                  attachments=["照片/001.jpg"], on=TODAY)
         add_attachment(conn, code, reference="整改通知书 河应急〔2026〕12号", by="张三")
         change_status(conn, "encroachment", code, "rectifying", by="张三", on=TODAY)
-        record_encroachment(conn, wkt=to_storage(box(X0 + 100, Y0 - 3, X0 + 108, Y0 + 5)).wkt, by="巡线员王五",
+        record_encroachment(conn, wkt=to_storage(box(X0 + 100, Y0 - 3, X0 + 108, Y0 + 5)).wkt,
+                            by="巡线员王五",
                             nature="历史遗留", formed_on=dt.date(2009, 5, 1), on=TODAY)
         hazard = record_hazard(conn, enterprise_uscc="91140930MA0000001X", level="major", by="检查组",
                                description="储罐区可燃气体报警器失效", found_on=TODAY)
         change_status(conn, "hazard", hazard, "rectifying", by="企业安全员", on=TODAY)
-        record_hazard(conn, enterprise_uscc="91140930MA0000002X", level="general", by="检查组", found_on=TODAY)
+        record_hazard(conn, enterprise_uscc="91140930MA0000002X", level="general", by="检查组",
+                      found_on=TODAY)
     yield county
     with county.begin() as conn:
         truncate_register(conn)
@@ -102,7 +125,7 @@ def _exists(url: str, name: str) -> bool:
 
 
 def fingerprint(url: str | Target, database: str | None = None) -> Fingerprint:
-    """Per table of ours: row count and md5 of every row's text ordered by primary key (geometries as EWKB hex)."""
+    """Per table of ours: row count and md5 of its rows' text in primary-key order (geometry as EWKB hex)."""
     conn = url.connect(database) if isinstance(url, Target) else _connect(url, database)
     out: Fingerprint = {}
     try:
@@ -132,7 +155,8 @@ def test_round_trip_into_a_new_database_gives_every_table_back_row_for_row(
     assert result.path.exists() and result.size_bytes == result.path.stat().st_size > 0
     assert oct(result.path.stat().st_mode & 0o777) == "0o600"
     assert result.row_counts == {name: n for name, (n, _) in before.items()}
-    for table in ("township", "pipeline", "building", "enterprise", "encroachment", "hazard", "register_event"):
+    for table in ("township", "pipeline", "building", "enterprise", "encroachment", "hazard",
+                  "register_event"):
         assert result.row_counts[table] > 0, table
 
     name = new_database("restored")
@@ -183,7 +207,7 @@ def test_restoring_over_the_database_in_force_brings_the_old_data_back(
 
 def test_a_connection_open_across_the_restore_keeps_answering_spatial_queries(
         filled: Engine, db_url: str, tmp_path: Path) -> None:
-    """As `riskmap serve` would: PostGIS keeps per-connection caches that a re-created extension would break."""
+    """As `riskmap serve`'s would: PostGIS keeps per-connection caches a re-created extension breaks."""
     dump = backup_database(tmp_path / "live.dump").path
     query = ("SELECT count(*) FROM building WHERE ST_Intersects(geom, "
              "(SELECT ST_Union(geom) FROM township))")
@@ -257,7 +281,8 @@ def test_a_file_that_is_no_dump_or_is_damaged_gives_a_chinese_error_and_changes_
     assert not _exists(db_url, name)
 
 
-def test_version_mismatch_and_unreachable_server_are_named(filled: Engine, db_url: str, tmp_path: Path) -> None:
+def test_version_mismatch_and_unreachable_server_are_named(
+        filled: Engine, db_url: str, tmp_path: Path) -> None:
     data = bytearray(backup_database(tmp_path / "ok.dump").path.read_bytes())
     bindir = Path(_bin_of_server(db_url))
     newer_format = tmp_path / "newer_format.dump"
@@ -307,7 +332,7 @@ def _closed_port() -> int:
 
 @pytest.fixture
 def fresh_server() -> Iterator[Target]:
-    """A second, brand-new PostgreSQL cluster (no riskmap_* roles, an empty `riskmap` database), removed after."""
+    """A second, brand-new PostgreSQL cluster (no riskmap_* roles, an empty `riskmap` database), then gone."""
     import tempfile
 
     from geo import cluster
@@ -344,7 +369,8 @@ def _grants_and_policies(target: Target) -> tuple[list[tuple[str, ...]], list[tu
     conn = target.connect()
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT grantee, table_name, privilege_type FROM information_schema.role_table_grants "
+            cur.execute("SELECT grantee, table_name, privilege_type "
+                        "FROM information_schema.role_table_grants "
                         "WHERE grantee LIKE 'riskmap\\_%' ORDER BY 1, 2, 3")
             grants = cur.fetchall()
             cur.execute("SELECT tablename, policyname, roles::text, cmd, coalesce(qual, ''), "
