@@ -12,6 +12,7 @@ and RISKMAP_FUZZ_EXAMPLES=N changes the number of cases per operation and mode.
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -141,6 +142,7 @@ class Tally:
     """What the fuzz run did: requests per operation, responses per status, and every problem found."""
 
     made: Counter[str] = field(default_factory=Counter)
+    seconds: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
 
@@ -169,11 +171,13 @@ def _fuzz(op: Any, mode: Any, *, max_examples: int, headers: dict[str, str], tal
             tally.failures.append(f"{label} [{mode.value}] → {status}: {problem}\n"
                                   f"    {case.as_curl_command(headers=headers)}")
 
+    started = time.perf_counter()
     try:
         run()
     except Unsatisfiable:
         # an operation with nothing to get wrong (no parameters, no body) has no negative cases
         assert mode is schemathesis.GenerationMode.NEGATIVE, label
+    tally.seconds[label] += time.perf_counter() - started
 
 
 def test_no_server_error_over_generated_requests(fuzz_db: str, request: pytest.FixtureRequest) -> None:
@@ -195,7 +199,7 @@ def test_no_server_error_over_generated_requests(fuzz_db: str, request: pytest.F
     print(f"\nschemathesis: {total} 个请求，覆盖 {len(tally.made)}/{len(operations)} 个接口；"
           f"状态码 {dict(sorted(tally.statuses.items()))}")
     for label, count in sorted(tally.made.items()):
-        print(f"  {count:5d}  {label}")
+        print(f"  {count:5d}  {tally.seconds[label]:6.1f} s  {label}")
     assert not tally.failures, f"{len(tally.failures)} 个问题：\n" + "\n".join(tally.failures[:20])
     assert tally.statuses.keys().isdisjoint(range(500, 600)), f"出现 5xx：{tally.statuses}"
     uncovered = {f"{o.method.upper()} {o.path}" for o in operations} - set(tally.made)
