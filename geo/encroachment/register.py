@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from geo.county import metric_srid
 from geo.encroachment.zones import load_zones
@@ -134,14 +134,17 @@ def field_wkt(*, lon: float | None = None, lat: float | None = None, wkt: str | 
 def _valid_wkt(conn: Connection, wkt: str) -> bool:
     """Whether PostGIS reads `wkt` as a valid, non-empty geometry; text it cannot parse is invalid, not an error.
 
-    The parse runs in a savepoint so a refused text leaves the caller's transaction usable.
+    The parse runs in a savepoint so a refused text leaves the caller's transaction usable. A lost database
+    is not an invalid geometry: it is raised, so the caller gets 503 rather than 422.
     """
     try:
         with conn.begin_nested():
             return bool(conn.execute(text(
                 "SELECT ST_IsValid(g) AND NOT ST_IsEmpty(g) FROM (SELECT ST_GeomFromText(:w) AS g) s"),
                 {"w": wkt}).scalar())
-    except DBAPIError:
+    except DBAPIError as exc:
+        if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+            raise
         return False
 
 
