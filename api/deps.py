@@ -21,9 +21,11 @@ def _write_connection() -> Iterator[Connection]:
         yield conn
 
 
-ConnDep = Annotated[Connection, Depends(_connection)]
+# scope="function": a connection is rolled back (read) or committed (write) before the response is sent, so a 2xx
+# means the write is stored, and a database lost at that moment gives a 503 rather than a cut-off answer.
+ConnDep = Annotated[Connection, Depends(_connection, scope="function")]
 """A read connection (no commit)."""
-TxDep = Annotated[Connection, Depends(_write_connection)]
+TxDep = Annotated[Connection, Depends(_write_connection, scope="function")]
 """A connection inside one transaction, committed when the route returns without error."""
 
 MAX_PAGE = 5000
