@@ -6,15 +6,15 @@ apart, kept by a trigger): each piece's small box finds the nearby features thro
 whereas the box of a whole long line would cover most of the county. The responsible township is the
 feature's stored township, else the township containing (or nearest to) the candidate's point: the centre
 of a building's box, the point of a road or mine nearest the pipeline, or the crossing point (EPSG:4490;
-it places the candidate, it measures nothing).
+it places the candidate, it measures nothing). The point is computed only where it is needed: when the
+caller asks for it (the stored candidates keep it) or to find a feature's township.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
-from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from sqlalchemy import Connection, text
 
@@ -40,7 +40,7 @@ _POINT_SQL = {
 
 
 class Candidate(NamedTuple):
-    """A feature inside a protection zone of a pipeline; distance_m in metres, lon/lat in EPSG:4490."""
+    """A feature inside a protection zone of a pipeline; distance_m in metres, lon/lat in EPSG:4490 (None unless asked)."""
 
     pipeline_id: int
     pipeline_code: str
@@ -52,13 +52,50 @@ class Candidate(NamedTuple):
     township_id: int | None
     township_code: str | None
     township_name: str | None
-    lon: float
-    lat: float
+    lon: float | None = None
+    lat: float | None = None
     candidate_id: int | None = None
     status: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()
+
+
+class Candidates(Sequence[Candidate]):
+    """The check's candidates, kept as plain tuples and handed out as Candidate on access.
+
+    Why: tens of thousands of long-lived NamedTuples (or driver rows wrapped in objects) stay tracked by Python's
+    garbage collector and make it sweep the whole heap; plain tuples of numbers and strings are untracked.
+    """
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Candidate]: ...
+
+    def __getitem__(self, index: int | slice) -> Candidate | list[Candidate]:
+        if isinstance(index, slice):
+            return [_make(Candidate, r) for r in self._rows[index]]
+        return _make(Candidate, self._rows[index])
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return (_make(Candidate, r) for r in self._rows)
+
+    def __repr__(self) -> str:
+        return f"Candidates({len(self._rows)})"
+
+
+_make = tuple.__new__
+"""Builds a NamedTuple from a full tuple without the generated __new__'s per-field argument handling."""
 
 
 def _zone_case(zones: Sequence[Zone], n: int) -> str:
@@ -67,47 +104,61 @@ def _zone_case(zones: Sequence[Zone], n: int) -> str:
     return f"CAST(CASE {whens} END AS text)"
 
 
-def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
-    """Features of one type within the widest of `zones` of a centreline piece, nearest piece only."""
-    table, geom, township, point = _FEATURE_GEOMETRY[feature_type]
-    lon, lat = (p.format(geom=geom, other="p.geom") for p in _POINT_SQL[point])
+def _point_sql(feature_type: str, other: str, *, points: bool) -> tuple[str, str]:
+    """lon, lat of a candidate; unless `points`, only where the feature has no stored township (to find one)."""
+    _, geom, township, point = _FEATURE_GEOMETRY[feature_type]
+    lon, lat = (p.format(geom=geom, other=other) for p in _POINT_SQL[point])
+    if points or township == "NULL::integer":
+        return lon, lat
+    return (f"CASE WHEN {township} IS NULL THEN {lon} END", f"CASE WHEN {township} IS NULL THEN {lat} END")
+
+
+def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int, *, points: bool) -> str:
+    """Features of one type within the widest of `zones` of a centreline piece, nearest piece only.
+
+    Each (piece, feature) distance is computed once (OFFSET 0 keeps it from being inlined into both the filter
+    and the output) and filtered by the radius: cheaper than ST_DWithin followed by ST_Distance.
+    """
+    table, geom, township, _ = _FEATURE_GEOMETRY[feature_type]
+    lon, lat = _point_sql(feature_type, "p.geom", points=points)
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
                {_zone_case(zones, n)} AS zone, distance_m, township_id, lon, lat
         FROM (
             SELECT DISTINCT ON (p.pipeline_id, f.id)
-                   p.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, p.geom_m) AS distance_m,
+                   p.pipeline_id, f.id AS feature_id, d.distance_m,
                    {township} AS township_id, {lon} AS lon, {lat} AS lat
             FROM pipeline_piece p
             JOIN {table} f ON {geom} && ST_Expand(
                 p.geom, :radius_{n} * :deg / cos(radians(ST_YMax(p.geom))), :radius_{n} * :deg)
-            CROSS JOIN LATERAL (SELECT ST_Transform({geom}, :srid) AS feature_m) m
-            WHERE ST_DWithin(m.feature_m, p.geom_m, :radius_{n})
+            CROSS JOIN LATERAL (SELECT ST_Distance(ST_Transform({geom}, :srid), p.geom_m) AS distance_m OFFSET 0) d
+            WHERE d.distance_m <= :radius_{n}
               AND (CAST(:pipeline_id AS integer) IS NULL OR p.pipeline_id = :pipeline_id)
-            ORDER BY p.pipeline_id, f.id, distance_m
+            ORDER BY p.pipeline_id, f.id, d.distance_m
         ) near
     """
 
 
-def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int) -> str:
+def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int, *, points: bool) -> str:
     """Features of one type within the widest of `zones` of an ancillary facility, nearest facility only."""
-    table, geom, township, point = _FEATURE_GEOMETRY[feature_type]
-    lon, lat = (p.format(geom=geom, other="fac.geom") for p in _POINT_SQL[point])
+    table, geom, township, _ = _FEATURE_GEOMETRY[feature_type]
+    lon, lat = _point_sql(feature_type, "fac.geom", points=points)
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
                {_zone_case(zones, n)} AS zone, distance_m, township_id, lon, lat
         FROM (
             SELECT DISTINCT ON (fac.pipeline_id, f.id)
-                   fac.pipeline_id, f.id AS feature_id, ST_Distance(m.feature_m, fm.facility_m) AS distance_m,
+                   fac.pipeline_id, f.id AS feature_id, d.distance_m,
                    {township} AS township_id, {lon} AS lon, {lat} AS lat
             FROM pipeline_facility fac
             CROSS JOIN LATERAL (SELECT ST_Transform(fac.geom, :srid) AS facility_m) fm
             JOIN {table} f ON {geom} && ST_Expand(
                 fac.geom, :radius_{n} * :deg / cos(radians(ST_Y(fac.geom))), :radius_{n} * :deg)
-            CROSS JOIN LATERAL (SELECT ST_Transform({geom}, :srid) AS feature_m) m
-            WHERE ST_DWithin(m.feature_m, fm.facility_m, :radius_{n})
+            CROSS JOIN LATERAL (SELECT ST_Distance(ST_Transform({geom}, :srid), fm.facility_m) AS distance_m
+                                OFFSET 0) d
+            WHERE d.distance_m <= :radius_{n}
               AND (CAST(:pipeline_id AS integer) IS NULL OR fac.pipeline_id = :pipeline_id)
-            ORDER BY fac.pipeline_id, f.id, distance_m
+            ORDER BY fac.pipeline_id, f.id, d.distance_m
         ) near
     """
 
@@ -125,17 +176,22 @@ _CROSSING_SQL = """
 """Pipeline–pipeline crossings, from whole lines: there are few pipelines and one point per pair suffices."""
 
 _RESULT_SQL = """
-    SELECT c.pipeline_id, c.feature_type, c.feature_id, c.zone, c.distance_m, c.township_id,
-           c.lon, c.lat
-    FROM (SELECT u.pipeline_id, u.feature_type, u.feature_id, u.zone, u.distance_m, u.lon, u.lat,
-                 COALESCE(u.township_id, (SELECT n.id FROM township n
-                                          ORDER BY n.geom <-> ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4490) LIMIT 1))
-                     AS township_id
-          FROM ({blocks}) u
-          OFFSET 0) c  -- OFFSET 0: each candidate's township computed once
-    WHERE CAST(:township_id AS integer) IS NULL OR c.township_id = :township_id
+    SELECT u.pipeline_id, u.feature_type, u.feature_id, u.zone, u.distance_m, t.township_id{points}
+    FROM ({blocks}) u
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(u.township_id, (SELECT n.id FROM township n
+                                        ORDER BY n.geom <-> ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4490) LIMIT 1))
+                   AS township_id
+        OFFSET 0) t  -- OFFSET 0: each candidate's township computed once
+    WHERE CAST(:township_id AS integer) IS NULL OR t.township_id = :township_id
+    {order}
 """
-"""Candidates with their responsible township; pipeline and township names are added in Python (few rows)."""
+"""Candidates with their responsible township (and point when asked); pipeline and township names are added
+in Python from two small look-ups."""
+
+_ORDER_SQL = 'ORDER BY u.pipeline_id, u.feature_type COLLATE "C", u.feature_id'
+"""The order find_encroachments returns. Each block leaves DISTINCT ON sorted by pipeline and feature id, so a
+check of one feature type needs no further sort; "C" compares the type names bytewise, not by locale."""
 
 
 def ensure_pipeline_pieces(conn: Connection, *, srid: int) -> None:
@@ -170,10 +226,10 @@ def _township_id(conn: Connection, code: str | None) -> int | None:
     return int(found)
 
 
-def _names(conn: Connection) -> tuple[dict[int, tuple[str, str | None]], dict[int, tuple[str, str]]]:
-    """Pipeline id → (code, operator) and township id → (code, name)."""
-    pipelines = {r[0]: (r[1], r[2]) for r in conn.execute(text("SELECT id, code, operator FROM pipeline"))}
-    townships = {r[0]: (r[1], r[2]) for r in conn.execute(text("SELECT id, code, name FROM township"))}
+def _names(conn: Connection) -> tuple[dict[int, tuple[int, str, str | None]], dict[int, tuple[int, str, str]]]:
+    """Pipeline id → (id, code, operator) and township id → (id, code, name), the leading fields of a Candidate."""
+    pipelines = {r[0]: (r[0], r[1], r[2]) for r in conn.execute(text("SELECT id, code, operator FROM pipeline"))}
+    townships = {r[0]: (r[0], r[1], r[2]) for r in conn.execute(text("SELECT id, code, name FROM township"))}
     return pipelines, townships
 
 
@@ -199,8 +255,9 @@ def _selected(rules: ZoneRules, zones: Sequence[str] | None, feature_types: Sequ
     return ZoneRules(line=line, facility=facility, crossing=crossing)
 
 
-def _candidate_sql(rules: ZoneRules) -> tuple[str, dict[str, Any]]:
-    """One statement computing every candidate of `rules`, with its bound zone parameters."""
+def _candidate_sql(rules: ZoneRules, *, points: bool, ordered: bool = False) -> tuple[str, dict[str, Any]]:
+    """One statement computing every candidate of `rules` (with lon/lat if `points`, in _ORDER_SQL's order if
+    `ordered`), and its bound parameters."""
     blocks: list[str] = []
     params: dict[str, Any] = {}
     for group, make in ((rules.line, _near_line_sql), (rules.facility, _near_facility_sql)):
@@ -209,7 +266,7 @@ def _candidate_sql(rules: ZoneRules) -> tuple[str, dict[str, Any]]:
             if not zones:
                 continue
             n = len(blocks)
-            blocks.append(make(feature_type, zones, n))
+            blocks.append(make(feature_type, zones, n, points=points))
             for i, zone in enumerate(zones):
                 params[f"code_{n}_{i}"] = zone.code
                 params[f"limit_{n}_{i}"] = zone.max_distance_m
@@ -219,7 +276,20 @@ def _candidate_sql(rules: ZoneRules) -> tuple[str, dict[str, Any]]:
         params["crossing_zone"] = rules.crossing.code
     if not blocks:
         raise InvalidInput("所选保护区与地物类型没有可检查的组合")
-    return _RESULT_SQL.format(blocks=" UNION ALL ".join(f"({b})" for b in blocks)), params
+    sql = _RESULT_SQL.format(blocks=" UNION ALL ".join(f"({b})" for b in blocks),
+                             points=", u.lon, u.lat" if points else "", order=_ORDER_SQL if ordered else "")
+    return sql, params
+
+
+def _driver_rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """All rows of `sql` as the driver's plain tuples (no Row object per row: see Candidates)."""
+    compiled = text(sql).compile(dialect=conn.dialect)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(compiled), compiled.construct_params(params))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def find_encroachments(
@@ -229,21 +299,27 @@ def find_encroachments(
     township_code: str | None = None,
     zones: Sequence[str] | None = None,
     feature_types: Sequence[str] | None = None,
-) -> list[Candidate]:
-    """Compute (without storing) every feature inside a protection zone; distances in metres (GK zone)."""
+    points: bool = False,
+) -> Candidates:
+    """Compute (without storing) every feature inside a protection zone; distances in metres (GK zone).
+
+    Ordered by pipeline, feature type and feature id. lon/lat (EPSG:4490) are filled only with `points=True`.
+    """
     srid = metric_srid(conn)
     ensure_pipeline_pieces(conn, srid=srid)
-    sql, params = _candidate_sql(_selected(load_zones(), zones, feature_types))
+    sql, params = _candidate_sql(_selected(load_zones(), zones, feature_types), points=points, ordered=True)
     params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=_pipeline_id(conn, pipeline_code),
                   township_id=_township_id(conn, township_code))
-    rows = conn.execute(text(sql), params).all()
-    rows.sort(key=itemgetter(0, 4, 1, 2))  # pipeline, distance, feature type, feature id
+    rows = _driver_rows(conn, sql, params)
     pipelines, townships = _names(conn)
-    none: tuple[None, None] = (None, None)
-    return [
-        Candidate(pid, *pipelines[pid], ftype, fid, zone, distance, tid, *townships.get(tid, none), lon, lat)
-        for pid, ftype, fid, zone, distance, tid, lon, lat in rows
-    ]
+    unknown = (None, None, None)
+    if points:
+        return Candidates([(*pipelines[pid], ftype, fid, zone, distance, *townships.get(tid, unknown), lon, lat,
+                            None, None)
+                           for pid, ftype, fid, zone, distance, tid, lon, lat in rows])
+    return Candidates([(*pipelines[pid], ftype, fid, zone, distance, *townships.get(tid, unknown), None, None,
+                        None, None)
+                       for pid, ftype, fid, zone, distance, tid in rows])
 
 
 _REFRESH_SQL = """
@@ -288,7 +364,7 @@ def refresh_candidates(conn: Connection) -> None:
     """Re-run the whole check into encroachment_candidate: new ones open, vanished ones closed with a reason."""
     srid = metric_srid(conn)
     ensure_pipeline_pieces(conn, srid=srid)
-    sql, params = _candidate_sql(load_zones())
+    sql, params = _candidate_sql(load_zones(), points=True)
     params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=None, township_id=None)
     conn.execute(text(_REFRESH_SQL.format(candidates=sql)), params)
 
