@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from api import auth
 from api.errors import register_error_handlers
+from api.limits import BodyLimit
+from geo.config import get_settings
 from api.routers import basemap, features, health, maps, tiles
 from layers.assets import asset_root
 
@@ -18,10 +21,15 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     register_error_handlers(app)
-    for router in (health.router, features.router, maps.router, tiles.router, basemap.router):
-        app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=get_settings().max_body_bytes)
+    # Public: health (for monitors), the login itself, and the map's static libraries under /vendor.
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    login = [Depends(auth.current_principal)]
+    for router in (features.router, maps.router, tiles.router, basemap.router):
+        app.include_router(router, dependencies=login)
     for module in _optional_routers():
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=login)
     app.mount("/vendor", StaticFiles(directory=asset_root()), name="vendor")
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -40,7 +48,8 @@ def _optional_routers() -> list:  # type: ignore[type-arg]
     import importlib
 
     out = []
-    for name in ("api.routers.risk", "api.routers.encroachment", "api.routers.summary", "api.routers.plans"):
+    for name in ("api.routers.risk", "api.routers.encroachment", "api.routers.summary", "api.routers.plans",
+                 "api.routers.admin"):
         try:
             out.append(importlib.import_module(name))
         except ModuleNotFoundError as exc:

@@ -6,18 +6,20 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from geo.access.principal import Forbidden, NotAuthenticated
 from geo.cluster import ClusterError
-from geo.errors import InvalidInput, NotFound, RiskmapError
+from geo.errors import Conflict, InvalidInput, NotFound, RiskmapError
 from geo.io.importer import ImportRejected
 from geo.register.core import InvalidTransition, VerifierRequired
 
 log = logging.getLogger("riskmap.api")
 
 STATUS: dict[type[RiskmapError], int] = {
+    NotAuthenticated: 401, Forbidden: 403, Conflict: 409,
     NotFound: 404, InvalidInput: 422, VerifierRequired: 422, ImportRejected: 422, InvalidTransition: 409,
     ClusterError: 503,
 }
@@ -25,6 +27,12 @@ STATUS: dict[type[RiskmapError], int] = {
 _HTTP_TEXT = {404: ("not_found", "资源不存在"), 405: ("method_not_allowed", "不支持该请求方法"),
               401: ("unauthorized", "未登录或登录已过期"), 403: ("forbidden", "无权访问"),
               413: ("too_large", "请求体过大")}
+
+
+def _wants_page(request: Request) -> bool:
+    """A person's browser asking for a page (sent to the login page rather than given 401 JSON)."""
+    return request.method == "GET" and (
+        request.url.path.startswith("/maps") or "text/html" in request.headers.get("accept", ""))
 
 
 def error_body(code: str, message: str, detail: object = None) -> dict[str, object]:
@@ -40,8 +48,15 @@ def _field_name(loc: tuple[object, ...]) -> str:
 
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RiskmapError)
-    async def domain_error(request: Request, exc: RiskmapError) -> JSONResponse:
+    async def domain_error(request: Request, exc: RiskmapError) -> Response:
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        if status == 401:
+            if _wants_page(request):
+                from api.auth import login_redirect
+
+                return login_redirect(request)
+            return JSONResponse(error_body(exc.code, exc.message), status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
         return JSONResponse(error_body(exc.code, exc.message), status_code=status)
 
     @app.exception_handler(RequestValidationError)
@@ -66,6 +81,17 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if getattr(exc.orig, "pgcode", None) == "42501":  # refused by grants or row-level security
+            log.warning("database refused %s %s: %s", request.method, request.url.path, exc.orig)
+            if "row-level security" in str(exc.orig):
+                message = "超出辖区：只能在本人所辖乡镇范围内新增或修改记录，位置须落在辖区内"
+            else:
+                message = "当前账号无权执行此操作"
+            return JSONResponse(error_body("forbidden", message), status_code=403)
+        if str(getattr(exc.orig, "pgcode", "") or "").startswith("23"):  # integrity: unique, foreign key, check
+            log.warning("constraint refused a write on %s: %s", request.url.path, exc.orig)
+            return JSONResponse(error_body("constraint_violation", "与现有数据冲突（编码重复或关联记录不存在），未保存"),
+                                status_code=409)
         if exc.connection_invalidated:
             return JSONResponse(error_body("database_unavailable", "数据库暂时不可用，请稍后重试"), status_code=503,
                                 headers={"Retry-After": "5"})

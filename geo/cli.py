@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -95,10 +97,23 @@ def registrar(fn: Callable[[argparse._SubParsersAction], None]) -> Callable[[arg
     return fn
 
 
+def _identify_operator() -> None:
+    """Writes made from the command line are audited as `cli:<login name>` (the service sets its own user)."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    who = "".join(ch for ch in who if ch.isalnum() or ch in "._-") or "unknown"
+    option = f"-c riskmap.user=cli:{who}"
+    if option not in os.environ.get("PGOPTIONS", ""):
+        os.environ["PGOPTIONS"] = f"{os.environ.get('PGOPTIONS', '')} {option}".strip()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import geo.commands  # noqa: F401  (registers the sub-commands)
 
     args = build_parser().parse_args(argv)
+    _identify_operator()
     try:
         return int(args.func(args) or 0)
     except RiskmapError as exc:

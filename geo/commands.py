@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 
 COMMAND_MODULES = (
+    "geo.access.cli",
     "geo.io.cli",
     "geo.demo.cli",
     "geo.risk.cli",

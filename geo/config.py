@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     mbtiles_path: Path | None = None
     """A local MBTiles raster basemap served by the app at /basemap/{z}/{x}/{y}."""
 
+    token_ttl_minutes: int = 480
+    """Lifetime of a login token (default: one working day)."""
+    max_body_bytes: int = 20 * 1024 * 1024
+    """Largest request body the service accepts (413 above it)."""
+
     @property
     def pg_dir(self) -> Path:
         return self.home / "pg"

@@ -19,3 +19,9 @@ class NotFound(RiskmapError):
 
 class InvalidInput(RiskmapError):
     code = "invalid_input"
+
+
+class Conflict(RiskmapError):
+    """The record changed since the caller read it (stale version)."""
+
+    code = "conflict"

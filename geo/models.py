@@ -93,6 +93,8 @@ class Base(DeclarativeBase):
 class Timestamped:
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    """Raised by one on every UPDATE (migration 0006); a stale edit is refused with 409."""
 
 
 class County(Timestamped, Base):

@@ -79,7 +79,7 @@ def truncate_all(engine: Engine) -> None:
     with engine.begin() as conn:
         names = conn.execute(text(
             "SELECT string_agg(format('%I', tablename), ', ') FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename NOT IN ('spatial_ref_sys', 'alembic_version')")).scalar_one()
+            "AND tablename NOT IN ('spatial_ref_sys', 'alembic_version', 'app_secret')")).scalar_one()
         if names:
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
@@ -139,3 +139,33 @@ def demo_county_engine(demo_county_db: str) -> Iterator[Engine]:
     eng = create_engine(demo_county_db)
     yield eng
     eng.dispose()
+
+
+TEST_PASSWORD = "correct-horse-42"
+
+
+def auth_headers(engine: Engine | None, role: str, townships: list[str] | tuple[str, ...] = (),
+                 teams: list[str] | tuple[str, ...] = (), username: str | None = None) -> dict[str, str]:
+    """A new user of `role` in the database `engine` (default: the one in force) and its bearer header."""
+    import uuid
+
+    from geo.access.tokens import issue
+    from geo.access.users import add_user
+    from geo.db import get_engine
+
+    name = username or f"{role}-{uuid.uuid4().hex[:8]}"
+    with (engine or get_engine()).begin() as conn:
+        user = add_user(conn, name, TEST_PASSWORD, role, townships=list(townships), teams=list(teams))
+        token, _ = issue(conn, user)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def make_user(engine: Engine):
+    """make_user(role, townships=[], teams=[]) → headers with a bearer token of a new user of that role."""
+
+    def make(role: str, townships: list[str] | tuple[str, ...] = (), teams: list[str] | tuple[str, ...] = (),
+             username: str | None = None) -> dict[str, str]:
+        return auth_headers(None, role, townships, teams, username)
+
+    return make

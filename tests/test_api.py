@@ -43,10 +43,10 @@ def small_county(county):
 
 
 @pytest.fixture
-def client(small_county):
+def client(small_county, make_user):
     from api.app import create_app
 
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), headers=make_user("admin")) as c:
         yield c
 
 
@@ -187,16 +187,18 @@ def test_pipeline_and_mine_pages_and_standalone_file(client, db_url, tmp_path):
     assert (tmp_path / "西口镇_files" / "leaflet" / "dist" / "leaflet.js").exists()
 
 
-def test_basemap_choices(small_county, tmp_path, monkeypatch):
+def test_basemap_choices(small_county, tmp_path, monkeypatch, make_user):
     """None by default (intranet); 天地图 with its key; 高德 shifts overlays to GCJ-02; a local MBTiles file."""
     from api.app import create_app
     from geo.config import get_settings
+
+    headers = make_user("county_viewer")
 
     def page(**env: str) -> tuple[TestClient, str]:
         for k, v in env.items():
             monkeypatch.setenv(k, v)
         get_settings.cache_clear()
-        c = TestClient(create_app())
+        c = TestClient(create_app(), headers=headers)
         return c, c.get("/maps").text
 
     try:

@@ -22,15 +22,22 @@ def server(demo_county_db, out_dir):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(server, demo_county_engine):
+    """Chromium logged in as a county viewer (the login cookie the login page would set)."""
+    from api.auth import COOKIE
+    from tests.conftest import auth_headers
+
+    token = auth_headers(demo_county_engine, "county_viewer")["Authorization"].removeprefix("Bearer ")
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
+        context = b.new_context(viewport={"width": 1400, "height": 900})
+        context.add_cookies([{"name": COOKIE, "value": token, "url": server}])
+        yield context
         b.close()
 
 
 def _open(browser, url: str, shot: Path):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page = browser.new_page()
     errors: list[str] = []
     outside: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -104,3 +111,28 @@ def test_township_and_grid_pages_load(browser, server, demo_county_engine, out_d
         assert errors == [] and outside == []
         assert "建筑" in page.inner_text(".leaflet-control-layers")
         page.close()
+
+
+def test_login_page_lets_a_user_in_and_keeps_strangers_out(browser, server, demo_county_engine, out_dir):
+    """Not logged in: only the login page. A wrong password is refused in Chinese; the right one opens the map."""
+    from tests.conftest import TEST_PASSWORD, auth_headers
+
+    auth_headers(demo_county_engine, "county_viewer", username="browser-login")
+    stranger = browser.browser.new_context(viewport={"width": 1000, "height": 700})  # no login cookie
+    try:
+        page = stranger.new_page()
+        page.goto(f"{server}/maps/township/140930100000", wait_until="load")
+        assert "/login" in page.url and "登录" in page.title()
+        assert page.request.get(f"{server}/layers/enterprise/features").status == 401
+        page.fill("#username", "browser-login")
+        page.fill("#password", "wrong-password")
+        page.click("button[type=submit]")
+        assert "用户名或密码错误" in page.inner_text(".error")
+        page.fill("#username", "browser-login")
+        page.fill("#password", TEST_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/maps/township/140930100000", timeout=60_000)
+        page.screenshot(path=str(out_dir / "after-login.png"))
+        assert page.evaluate(MAP_VAR_JS)
+    finally:
+        stranger.close()

@@ -12,7 +12,7 @@ from tests.encroach_fixtures import X0, Y0, add_building, add_pipeline, add_town
 
 
 @pytest.fixture
-def client(county):
+def client(county, make_user):
     """One township, a 2 km pipeline, a house 3 m from it and one 30 m from it, one enterprise."""
     with county.begin() as conn:
         add_township(conn, "140930100000", "西口镇", box(X0 - 3000, Y0 - 3000, X0 + 3000, Y0 + 3000))
@@ -24,7 +24,7 @@ def client(county):
                      {"u": make_uscc("9114093000000777X")})
     from api.app import create_app
 
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), headers=make_user("admin")) as c:
         yield c
 
 
@@ -50,6 +50,7 @@ def test_check_confirm_and_close_an_encroachment(client):
     steps = [e["to_status"] for e in client.get(f"/register/encroachment/{code}/history").json()]
     assert steps[-3:] == ["rectifying", "rectified", "closed"]
     rows = client.get("/register/encroachment/report").json()
+    assert all(isinstance(r, dict) for r in rows), rows
     west = next(r for r in rows if r["group_code"] == "140930100000")
     assert west["found"] >= 1 and west["rectified"] >= 1
     xlsx = client.get("/register/encroachment/ledger.xlsx")

@@ -249,14 +249,14 @@ def test_recorded_findings_create_hazards_and_change_the_next_due_list(planner):
     assert "有逾期未整改隐患" in later[0].item.reasons  # the major hazard's deadline (5 Dec) has passed
 
 
-def test_http_plan_map_sheet_and_result(planner):
+def test_http_plan_map_sheet_and_result(planner, make_user):
     from api.app import create_app
 
     with planner.begin() as conn:
         add_roads(conn)
         for name, x, y, c in NEAR_ROADS[:4]:
             add_enterprise(conn, name, x, y, category=c, colour="orange")
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(), headers=make_user("admin")) as client:
         r = client.post("/plans", json={"week": "2026-W48", "teams": 2, "time_limit_s": 2})
         assert r.status_code == 201, r.text
         plan = r.json()

@@ -17,7 +17,9 @@ def client(demo_county_db):
     old = os.environ["DATABASE_URL"]
     os.environ["DATABASE_URL"] = demo_county_db
     get_settings.cache_clear()
-    with TestClient(create_app()) as c:
+    from tests.conftest import auth_headers
+
+    with TestClient(create_app(), headers=auth_headers(None, "county_editor")) as c:
         yield c
     os.environ["DATABASE_URL"] = old
     get_settings.cache_clear()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
-from api.deps import ConnDep, LimitQ, OffsetQ
+from api.deps import ConnDep, LimitQ, OffsetQ, TxDep
+from geo.edit import create_feature, delete_feature, update_feature
 from api.text import Text
 from geo.features import LAYERS, layer_spec, parse_bbox, read_features
 
@@ -45,6 +47,42 @@ def features(
 
 @router.get("/{layer}/features/{feature_id}", summary="单个要素")
 def feature(layer: Text, feature_id: int, conn: ConnDep) -> dict[str, Any]:
+    from geo.edit import EDITABLE, read_with_version
     from geo.features import feature_by_id
 
+    if layer in EDITABLE:
+        return read_with_version(conn, layer, feature_id)
     return feature_by_id(conn, layer, feature_id)
+
+
+class FeatureIn(BaseModel):
+    """A GeoJSON Feature to create (geometry in CGCS2000 lon/lat)."""
+
+    type: Literal["Feature"] = "Feature"
+    properties: dict[str, Any] = Field(default_factory=dict)
+    geometry: dict[str, Any]
+
+
+class FeatureChange(BaseModel):
+    """What changes, and the version it is based on (from the feature's properties.version)."""
+
+    version: int = Field(ge=1, description="读取时的版本号；他人已改过则返回 409")
+    properties: dict[str, Any] = Field(default_factory=dict)
+    geometry: dict[str, Any] | None = None
+
+
+@router.post("/{layer}/features", status_code=201, summary="新增要素（企业、建筑、网格、村）；须落在本人辖区内")
+def create(layer: str, body: FeatureIn, conn: TxDep) -> dict[str, Any]:
+    return create_feature(conn, layer, body.properties, body.geometry)
+
+
+@router.patch("/{layer}/features/{feature_id}", summary="修改要素（带版本号，冲突返回 409）")
+def change(layer: str, feature_id: int, body: FeatureChange, conn: TxDep) -> dict[str, Any]:
+    return update_feature(conn, layer, feature_id, version=body.version, properties=body.properties,
+                          geometry=body.geometry)
+
+
+@router.delete("/{layer}/features/{feature_id}", status_code=204, summary="删除要素（带版本号）")
+def delete(layer: str, feature_id: int, conn: TxDep,
+           version: Annotated[int, Query(ge=1, description="读取时的版本号")]) -> None:
+    delete_feature(conn, layer, feature_id, version=version)

@@ -26,6 +26,17 @@ def _load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _accounts(args: argparse.Namespace) -> int:
+    from geo.db import get_engine
+    from geo.demo.accounts import ensure_demo_accounts
+
+    password, made = ensure_demo_accounts(get_engine())
+    print(f"示范账号（密码均为 {password}；可用 RISKMAP_DEMO_PASSWORD 指定，或见 .riskmap/demo-accounts.txt）：")
+    for username, name, scope in made:
+        print(f"  {username:<10} {name}（{scope}）")
+    return 0
+
+
 def _summary(args: argparse.Namespace) -> int:
     from geo.db import get_engine
     from geo.demo.summary import format_summary, township_summary
@@ -45,4 +56,5 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     load.add_argument("--seed", type=int, default=None, help="随机种子（默认见 geo/demo/demo.toml）")
     load.add_argument("--as-of", default=None, help="日期基准 YYYY-MM-DD（隐患、检查日期截至该日；默认今天）")
     load.set_defaults(func=_load)
+    ds.add_parser("accounts", help="创建/重置示范账号（每种角色一个）并显示密码").set_defaults(func=_accounts)
     ds.add_parser("summary", help="按乡镇汇总：网格、企业、隐患、管道、占压点、矿山").set_defaults(func=_summary)

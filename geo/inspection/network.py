@@ -124,7 +124,7 @@ def build_network(conn: Connection, *, settings: NetworkSettings | None = None) 
     """Rebuild road_vertex/road_edge from `road`: merged end points, metric lengths, class travel times."""
     s = settings or network_settings()
     srid = metric_srid(conn)
-    conn.execute(text("TRUNCATE road_edge, road_vertex RESTART IDENTITY"))
+    conn.execute(text("TRUNCATE road_edge, road_vertex"))
     sql = (Path(__file__).with_name("network.sql")).read_text(encoding="utf-8")
     conn.execute(text(sql), {"srid": srid, "tol": s.vertex_tolerance_m, "speeds": json.dumps(s.speed_kmh),
                              "default_kmh": s.fallback_speed_kmh})

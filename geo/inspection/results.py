@@ -100,6 +100,10 @@ def record_inspection(
          "dl": f.deadline or inspected_on + dt.timedelta(days=int(cfg[f"{f.level}_deadline_days"])),
          "src": f"执法检查 #{inspection_id}"}).scalar_one() for f in findings]
     if plan_stop is not None:
-        conn.execute(text("UPDATE plan_stop SET inspection_id = :i WHERE id = :s"),
-                     {"i": inspection_id, "s": plan_stop[1]})
+        linked = conn.execute(text("UPDATE plan_stop SET inspection_id = :i WHERE id = :s RETURNING id"),
+                              {"i": inspection_id, "s": plan_stop[1]}).first()
+        if linked is None:  # row-level security: an inspector records only the stops of its own teams
+            from geo.access.principal import Forbidden
+
+            raise Forbidden(f"计划 {plan_stop[0]} 的站点 {plan_stop[1]} 不属于你的巡查组，不能记录结果")
     return {"inspection_id": int(inspection_id), "enterprise_id": eid, "hazard_ids": [int(h) for h in hazard_ids]}

@@ -126,11 +126,9 @@ def next_code(conn: Connection, kind: str, *, on: dt.date) -> str:
     """Next free register code for the year, e.g. ZY-2026-0007 (prefix from the life-cycle)."""
     lc = get_lifecycle(kind)
     prefix = f"{lc.code_prefix}-{on.year}-"
-    last = conn.execute(
-        text(f"SELECT max(substring(code FROM '([0-9]+)$')::int) FROM {lc.table} WHERE code LIKE :p || '%'"),
-        {"p": prefix},
-    ).scalar()
-    return f"{prefix}{(last or 0) + 1:04d}"
+    # County-wide numbering even for a caller who sees one township's rows (migration 0006).
+    number = conn.execute(text("SELECT riskmap_next_code(:t, :p)"), {"t": lc.table, "p": prefix}).scalar_one()
+    return f"{prefix}{number:04d}"
 
 
 def record_event(

@@ -1,0 +1,66 @@
+"""The person behind a request and how their scope is put on a database transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, text
+
+from geo.access.roles import ROLE_LABELS, ROLES
+from geo.errors import RiskmapError
+
+
+class NotAuthenticated(RiskmapError):
+    """No valid login: missing, expired, forged or revoked token, or a disabled account."""
+
+    code = "not_authenticated"
+
+
+class Forbidden(RiskmapError):
+    """Logged in, but the role may not do this."""
+
+    code = "forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A logged-in user as the data layer sees them; township_ids empty means the whole county."""
+
+    user_id: int
+    username: str
+    role: str
+    township_codes: tuple[str, ...] = ()
+    township_ids: tuple[int, ...] = ()
+    teams: tuple[str, ...] = field(default=())
+    display_name: str | None = None
+
+    @property
+    def county_wide(self) -> bool:
+        return self.role in ("admin", "county_editor", "county_viewer") or (
+            self.role == "inspector" and not self.township_codes)
+
+    @property
+    def label(self) -> str:
+        scope = "全县" if self.county_wide else "、".join(self.township_codes)
+        return f"{self.display_name or self.username}（{ROLE_LABELS[self.role]}，{scope}）"
+
+    def require(self, *roles: str) -> None:
+        """Refuse early (403) what the database would refuse anyway, with a clearer message."""
+        if self.role not in roles:
+            allowed = "、".join(ROLE_LABELS[r] for r in roles)
+            raise Forbidden(f"当前账号（{ROLE_LABELS[self.role]}）无权执行此操作，需要：{allowed}")
+
+
+def bind(conn: Connection, principal: Principal) -> None:
+    """Run the rest of this transaction as the principal: its role, its townships, its name in the audit log.
+
+    Everything is transaction-local (SET LOCAL / set_config(..., true)), so a pooled connection carries
+    nothing over to the next request.
+    """
+    townships = "*" if principal.county_wide else ",".join(str(i) for i in principal.township_ids)
+    conn.execute(
+        text("SELECT set_config('riskmap.user', :u, true), set_config('riskmap.role', :r, true), "
+             "set_config('riskmap.townships', :t, true), set_config('riskmap.teams', :teams, true)"),
+        {"u": principal.username, "r": principal.role, "t": townships, "teams": "|".join(principal.teams)},
+    )
+    conn.execute(text(f"SET LOCAL ROLE {ROLES[principal.role]}"))

@@ -1,0 +1,191 @@
+"""Database roles, grants and row-level-security policies: where access is enforced.
+
+Every request runs `SET LOCAL ROLE` to one of the ROLES below, so PostgreSQL itself refuses what a user
+may not do: a viewer's INSERT fails on its grants, a township editor's SELECT sees only rows of its
+townships and its writes must lie inside them (policies WITH CHECK). Maps, tiles, exports and statistics
+read through the same connection, so they obey the same scope without code of their own.
+
+Roles are cluster-wide, grants and policies belong to each database; `ensure_roles` makes both idempotent
+and is run by migration 0006 and after every upgrade, so tables added later get their grants too.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+ROLES: dict[str, str] = {
+    "admin": "riskmap_admin",
+    "county_editor": "riskmap_county_editor",
+    "county_viewer": "riskmap_county_viewer",
+    "township_editor": "riskmap_township_editor",
+    "inspector": "riskmap_inspector",
+}
+"""Application role → the PostgreSQL role a request runs as."""
+
+ROLE_LABELS: dict[str, str] = {
+    "admin": "系统管理员", "county_editor": "县级编辑", "county_viewer": "县级查看",
+    "township_editor": "乡镇编辑", "inspector": "巡查员",
+}
+
+ACCESS_TABLES = ("app_user", "api_token", "app_secret", "audit_log")
+"""Tables of the access layer itself: only the service (as its login role) and admins touch them."""
+
+TOWNSHIP_WRITES = (
+    "village", "grid_cell", "enterprise", "chemical_inventory", "hazard", "accident", "encroachment",
+    "building", "inspection", "register_event", "encroachment_candidate", "inspection_plan", "plan_route",
+    "plan_stop",
+)
+"""Tables a township editor may write (rows of its own townships only)."""
+
+INSPECTOR_WRITES = {"inspection": "INSERT", "hazard": "INSERT", "register_event": "INSERT", "plan_stop": "UPDATE"}
+
+POLICIES: dict[str, str] = {
+    # rows keyed by township
+    **{t: "riskmap_in_scope(township_id)" for t in (
+        "village", "grid_cell", "enterprise", "encroachment", "building", "mine", "pipeline_segment",
+        "risk_assessment", "encroachment_candidate")},
+    "township": "riskmap_in_scope(id)",
+    # rows of an enterprise: visible when the enterprise is (the subquery is itself under RLS)
+    **{t: "enterprise_id IN (SELECT id FROM enterprise)" for t in (
+        "chemical_inventory", "hazard", "accident", "inspection", "plan_stop")},
+    # a pipeline is seen by the townships it crosses
+    "pipeline": "riskmap_in_scope(NULL) OR EXISTS (SELECT 1 FROM township t WHERE ST_Intersects(t.geom, pipeline.geom))",
+    "pipeline_facility": "pipeline_id IN (SELECT id FROM pipeline)",
+    "pipeline_piece": "pipeline_id IN (SELECT id FROM pipeline)",
+    "register_event": "(object_kind = 'encroachment' AND object_id IN (SELECT id FROM encroachment)) "
+                      "OR (object_kind = 'hazard' AND object_id IN (SELECT id FROM hazard))",
+    "inspection_plan": "riskmap_in_scope(NULL) OR township_code IN (SELECT code FROM township)",
+    "plan_route": "plan_id IN (SELECT id FROM inspection_plan)",
+}
+"""Read scope of township-scoped roles, per table (county roles see every row)."""
+
+WRITE_CHECKS: dict[str, str] = {
+    "enterprise": "riskmap_within_scope(geom)",
+    "building": "riskmap_within_scope(geom)",
+    "grid_cell": "riskmap_within_scope(geom)",
+    "village": "geom IS NULL OR riskmap_within_scope(geom)",
+    "encroachment": "riskmap_within_scope(geom)",
+}
+"""Extra WITH CHECK of scoped writes: the geometry written must lie inside the writer's townships."""
+
+FUNCTIONS = [
+    # The township ids of the request ('*' = all of them; unset or empty = none: fail closed).
+    """
+    CREATE OR REPLACE FUNCTION riskmap_townships() RETURNS integer[] LANGUAGE sql STABLE AS $$
+        SELECT CASE WHEN coalesce(current_setting('riskmap.townships', true), '') IN ('', '*')
+                    THEN '{}'::integer[]
+                    ELSE string_to_array(current_setting('riskmap.townships', true), ',')::integer[] END
+    $$
+    """,
+    """
+    CREATE OR REPLACE FUNCTION riskmap_in_scope(township integer) RETURNS boolean LANGUAGE sql STABLE AS $$
+        SELECT current_setting('riskmap.townships', true) = '*' OR township = ANY (riskmap_townships())
+    $$
+    """,
+    """
+    CREATE OR REPLACE FUNCTION riskmap_teams() RETURNS text[] LANGUAGE sql STABLE AS $$
+        SELECT CASE WHEN coalesce(current_setting('riskmap.teams', true), '') = '' THEN '{}'::text[]
+                    ELSE string_to_array(current_setting('riskmap.teams', true), '|') END
+    $$
+    """,
+    # The writer's jurisdiction: the union of its townships (all-county scope: no limit).
+    """
+    CREATE OR REPLACE FUNCTION riskmap_within_scope(g geometry) RETURNS boolean LANGUAGE sql STABLE AS $$
+        SELECT current_setting('riskmap.townships', true) = '*'
+            OR (g IS NOT NULL AND ST_CoveredBy(g, (SELECT ST_Union(t.geom) FROM township t
+                                                  WHERE t.id = ANY (riskmap_townships()))))
+    $$
+    """,
+]
+
+
+def _existing(conn: Connection, names: tuple[str, ...] | list[str]) -> list[str]:
+    rows = conn.execute(text(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY(:n)"), {"n": list(names)})
+    return [r[0] for r in rows]
+
+
+def data_tables(conn: Connection) -> list[str]:
+    """Every table and view of the schema but the access layer's own and PostGIS/Alembic bookkeeping."""
+    rows = conn.execute(text(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm', 'p') "
+        "AND c.relname NOT IN ('spatial_ref_sys', 'alembic_version', 'geometry_columns', 'geography_columns') "
+        "AND NOT (c.relname = ANY(:a)) ORDER BY c.relname"), {"a": list(ACCESS_TABLES)})
+    return [r[0] for r in rows]
+
+
+def ensure_roles(conn: Connection) -> None:
+    """Create the roles if missing and (re)apply grants and policies to every current table; idempotent."""
+    for role in ROLES.values():
+        conn.execute(text(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN "
+            f"CREATE ROLE {role} NOLOGIN; END IF; END $$"))
+        # The service's login must be able to SET ROLE to it (superusers can anyway).
+        conn.execute(text(
+            f"DO $$ BEGIN IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN "
+            f"EXECUTE format('GRANT {role} TO %I', current_user); END IF; END $$"))
+    for fn in FUNCTIONS:
+        conn.execute(text(fn))
+    tables = data_tables(conn)
+    everything = ", ".join(tables)
+    all_roles = ", ".join(ROLES.values())
+    conn.execute(text(f"REVOKE ALL ON {everything} FROM {all_roles}"))
+    conn.execute(text(f"GRANT SELECT ON {everything} TO {all_roles}"))
+    conn.execute(text(f"GRANT SELECT ON spatial_ref_sys, geometry_columns, geography_columns TO {all_roles}"))
+    conn.execute(text(f"GRANT INSERT, UPDATE, DELETE, TRUNCATE ON {everything} "
+                      f"TO riskmap_admin, riskmap_county_editor"))
+    conn.execute(text(f"GRANT INSERT, UPDATE, DELETE ON {', '.join(_existing(conn, TOWNSHIP_WRITES))} "
+                      f"TO riskmap_township_editor"))
+    for table, privilege in INSPECTOR_WRITES.items():
+        if _existing(conn, [table]):
+            conn.execute(text(f"GRANT {privilege} ON {table} TO riskmap_inspector"))
+    conn.execute(text(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {all_roles}"))
+    access = _existing(conn, ACCESS_TABLES)
+    if access:
+        conn.execute(text(f"REVOKE ALL ON {', '.join(access)} FROM {all_roles}"))
+        conn.execute(text(f"GRANT ALL ON {', '.join(access)} TO riskmap_admin"))
+        if "audit_log" in access:
+            conn.execute(text("GRANT SELECT ON audit_log TO riskmap_county_editor, riskmap_county_viewer"))
+    for table in _existing(conn, list(POLICIES)):
+        _apply_policies(conn, table)
+
+
+def _apply_policies(conn: Connection, table: str) -> None:
+    """County roles: every row. Township editors and inspectors: rows of their scope; scoped writes checked."""
+    scope = POLICIES[table]
+    check = f"({scope})" + (f" AND ({WRITE_CHECKS[table]})" if table in WRITE_CHECKS else "")
+    conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
+    for name in ("county_all", "scoped_read", "scoped_insert", "scoped_update", "scoped_delete", "team_stop"):
+        conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
+    conn.execute(text(f"CREATE POLICY county_all ON {table} TO riskmap_admin, riskmap_county_editor, "
+                      f"riskmap_county_viewer USING (true) WITH CHECK (true)"))
+    scoped = "riskmap_township_editor, riskmap_inspector"
+    conn.execute(text(f"CREATE POLICY scoped_read ON {table} FOR SELECT TO {scoped} USING ({scope})"))
+    conn.execute(text(f"CREATE POLICY scoped_insert ON {table} FOR INSERT TO {scoped} WITH CHECK ({check})"))
+    conn.execute(text(f"CREATE POLICY scoped_update ON {table} FOR UPDATE TO riskmap_township_editor "
+                      f"USING ({scope}) WITH CHECK ({check})"))
+    conn.execute(text(f"CREATE POLICY scoped_delete ON {table} FOR DELETE TO riskmap_township_editor "
+                      f"USING ({scope})"))
+    if table == "plan_stop":
+        # An inspector records results only on the stops of routes assigned to one of its teams.
+        conn.execute(text(
+            "CREATE POLICY team_stop ON plan_stop FOR UPDATE TO riskmap_inspector USING "
+            f"(({scope}) AND route_id IN (SELECT id FROM plan_route WHERE team = ANY (riskmap_teams())))"))
+
+
+def drop_policies(conn: Connection) -> None:
+    """Undo `ensure_roles` in this database (roles stay: other databases of the cluster may use them)."""
+    for table in _existing(conn, list(POLICIES)):
+        for name in ("county_all", "scoped_read", "scoped_insert", "scoped_update", "scoped_delete", "team_stop"):
+            conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
+        conn.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))
+    tables = data_tables(conn) + _existing(conn, ACCESS_TABLES)
+    existing_roles = [r for r in ROLES.values() if conn.execute(
+        text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": r}).first()]
+    if tables and existing_roles:
+        conn.execute(text(f"REVOKE ALL ON {', '.join(tables)} FROM {', '.join(existing_roles)}"))
+        conn.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {', '.join(existing_roles)}"))
+    for fn in ("riskmap_within_scope(geometry)", "riskmap_in_scope(integer)", "riskmap_teams()",
+               "riskmap_townships()"):
+        conn.execute(text(f"DROP FUNCTION IF EXISTS {fn}"))

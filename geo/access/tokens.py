@@ -1,0 +1,105 @@
+"""Signed, expiring login tokens (JWT, HS256) and long-lived API tokens for integrations.
+
+The signing key lives in the database (app_secret, made by migration 0006), so every worker and every
+restart agrees on it. API tokens are random strings shown once; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+import jwt
+from sqlalchemy import Connection, text
+
+from geo.access.principal import NotAuthenticated, Principal
+from geo.access.users import User, get_user, principal_for
+from geo.config import get_settings
+from geo.errors import NotFound
+
+API_PREFIX = "rmk_"
+ISSUER = "riskmap"
+_keys: dict[str, str] = {}
+
+
+def _signing_key(conn: Connection) -> str:
+    url = str(conn.engine.url)
+    if url not in _keys:
+        key = conn.execute(text("SELECT value FROM app_secret WHERE name = 'token_signing_key'")).scalar()
+        if key is None:  # emptied by hand: make a new one (tokens signed with the old one stop working)
+            key = conn.execute(text(
+                "INSERT INTO app_secret (name, value) VALUES ('token_signing_key', :v) ON CONFLICT (name) "
+                "DO UPDATE SET value = app_secret.value RETURNING value"), {"v": secrets.token_urlsafe(48)}).scalar_one()
+        _keys[url] = key
+    return _keys[url]
+
+
+def issue(conn: Connection, user: User, *, ttl: dt.timedelta | None = None) -> tuple[str, dt.datetime]:
+    """A login token for `user` and when it expires (default lifetime: settings.token_ttl_minutes)."""
+    now = dt.datetime.now(dt.UTC)
+    expires = now + (ttl if ttl is not None else dt.timedelta(minutes=get_settings().token_ttl_minutes))
+    claims = {"sub": str(user.id), "name": user.username, "iss": ISSUER, "iat": now, "exp": expires}
+    return jwt.encode(claims, _signing_key(conn), algorithm="HS256"), expires
+
+
+def resolve(conn: Connection, token: str) -> Principal:
+    """The principal a bearer token stands for; expired, forged, revoked or unknown tokens are refused."""
+    if token.startswith(API_PREFIX):
+        return _resolve_api_token(conn, token)
+    try:
+        claims = jwt.decode(token, _signing_key(conn), algorithms=["HS256"], issuer=ISSUER,
+                            options={"require": ["exp", "sub", "iat"]})
+    except jwt.ExpiredSignatureError:
+        raise NotAuthenticated("登录已过期，请重新登录") from None
+    except jwt.InvalidTokenError:
+        raise NotAuthenticated("令牌无效，请重新登录") from None
+    try:
+        user_id = int(claims["sub"])
+    except (TypeError, ValueError):
+        raise NotAuthenticated("令牌无效，请重新登录") from None
+    return principal_for(conn, user_id)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _resolve_api_token(conn: Connection, token: str) -> Principal:
+    row = conn.execute(text(
+        "UPDATE api_token SET last_used_at = now() WHERE token_hash = :h AND revoked_at IS NULL "
+        "AND (expires_at IS NULL OR expires_at > now()) RETURNING user_id"), {"h": _digest(token)}).first()
+    if row is None:
+        raise NotAuthenticated("API 令牌无效、已吊销或已过期")
+    return principal_for(conn, row.user_id)
+
+
+def create_api_token(conn: Connection, username: str, name: str, *, days: int | None = None) -> dict[str, Any]:
+    """A new API token for an integration; the token itself is returned only this once."""
+    user = get_user(conn, username)
+    token = API_PREFIX + secrets.token_urlsafe(32)
+    row = conn.execute(text(
+        "INSERT INTO api_token (user_id, name, token_hash, expires_at) VALUES (:u, :n, :h, "
+        "CASE WHEN CAST(:d AS integer) IS NULL THEN NULL ELSE now() + make_interval(days => CAST(:d AS integer)) END) "
+        "RETURNING id, created_at, expires_at"), {"u": user.id, "n": name, "h": _digest(token), "d": days}).one()
+    return {"id": row.id, "name": name, "username": username, "token": token,
+            "created_at": row.created_at, "expires_at": row.expires_at}
+
+
+def list_api_tokens(conn: Connection, username: str | None = None) -> list[dict[str, Any]]:
+    rows = conn.execute(text(
+        "SELECT t.id, t.name, u.username, t.created_at, t.expires_at, t.revoked_at, t.last_used_at "
+        "FROM api_token t JOIN app_user u ON u.id = t.user_id "
+        "WHERE CAST(:u AS text) IS NULL OR u.username = :u ORDER BY t.id"), {"u": username})
+    return [dict(r._mapping) for r in rows]
+
+
+def revoke_api_token(conn: Connection, token_id: int, *, username: str | None = None) -> None:
+    """Revoke a token (only the owner's own when `username` is given)."""
+    row = conn.execute(text(
+        "UPDATE api_token t SET revoked_at = now() FROM app_user u WHERE t.id = :i AND u.id = t.user_id "
+        "AND (CAST(:u AS text) IS NULL OR u.username = :u) AND t.revoked_at IS NULL RETURNING t.id"),
+        {"i": token_id, "u": username}).first()
+    if row is None:
+        raise NotFound(f"API 令牌不存在或已吊销：{token_id}")

@@ -1,0 +1,153 @@
+"""User accounts: argon2-hashed passwords, roles and township scope; add, grant, disable, authenticate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, text
+
+from geo.access.principal import NotAuthenticated, Principal
+from geo.access.roles import ROLE_LABELS
+from geo.errors import InvalidInput, NotFound
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("riskmap-timing-guard")
+MIN_PASSWORD = 8
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str | None
+    role: str
+    township_codes: tuple[str, ...]
+    teams: tuple[str, ...]
+    disabled: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "display_name": self.display_name, "role": self.role,
+                "role_label": ROLE_LABELS[self.role], "township_codes": list(self.township_codes),
+                "teams": list(self.teams), "disabled": self.disabled}
+
+
+_COLUMNS = "id, username, display_name, role, township_codes, teams, disabled"
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.username, row.display_name, row.role, tuple(row.township_codes or ()),
+                tuple(row.teams or ()), row.disabled)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLE_LABELS:
+        raise InvalidInput(f"未知角色：{role}（可选：{'、'.join(f'{k} {v}' for k, v in ROLE_LABELS.items())}）")
+
+
+def _check_townships(conn: Connection, codes: list[str]) -> None:
+    known = {r[0] for r in conn.execute(text("SELECT code FROM township WHERE code = ANY(:c)"), {"c": codes})}
+    missing = [c for c in codes if c not in known]
+    if missing:
+        raise InvalidInput(f"乡镇代码不存在：{'、'.join(missing)}")
+
+
+def add_user(conn: Connection, username: str, password: str, role: str, *, townships: list[str] | None = None,
+             teams: list[str] | None = None, display_name: str | None = None) -> User:
+    """Create an account; a township editor needs at least one township code."""
+    _check_role(role)
+    if not username or len(username) > 50:
+        raise InvalidInput("用户名不能为空且不超过 50 个字符")
+    codes = list(townships or [])
+    if role == "township_editor" and not codes:
+        raise InvalidInput("乡镇编辑必须指定所辖乡镇（--township 代码）")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位")
+    _check_townships(conn, codes)
+    if conn.execute(text("SELECT 1 FROM app_user WHERE username = :u"), {"u": username}).first():
+        raise InvalidInput(f"用户名已存在：{username}")
+    row = conn.execute(text(
+        f"INSERT INTO app_user (username, display_name, password_hash, role, township_codes, teams) "
+        f"VALUES (:u, :d, :h, :r, :t, :teams) RETURNING {_COLUMNS}"),
+        {"u": username, "d": display_name, "h": _hasher.hash(password), "r": role, "t": codes,
+         "teams": list(teams or [])}).one()
+    return _user(row)
+
+
+def get_user(conn: Connection, username: str) -> User:
+    row = conn.execute(text(f"SELECT {_COLUMNS} FROM app_user WHERE username = :u"), {"u": username}).first()
+    if row is None:
+        raise NotFound(f"用户不存在：{username}")
+    return _user(row)
+
+
+def list_users(conn: Connection) -> list[User]:
+    return [_user(r) for r in conn.execute(text(f"SELECT {_COLUMNS} FROM app_user ORDER BY username"))]
+
+
+def grant(conn: Connection, username: str, *, role: str | None = None, townships: list[str] | None = None,
+          teams: list[str] | None = None) -> User:
+    """Change a user's role, townships or teams (only what is given changes)."""
+    user = get_user(conn, username)
+    new_role = role or user.role
+    _check_role(new_role)
+    codes = list(townships) if townships is not None else list(user.township_codes)
+    _check_townships(conn, codes)
+    if new_role == "township_editor" and not codes:
+        raise InvalidInput("乡镇编辑必须指定所辖乡镇（--township 代码）")
+    row = conn.execute(text(
+        f"UPDATE app_user SET role = :r, township_codes = :t, teams = :teams WHERE id = :id RETURNING {_COLUMNS}"),
+        {"r": new_role, "t": codes, "teams": list(teams) if teams is not None else list(user.teams),
+         "id": user.id}).one()
+    return _user(row)
+
+
+def set_disabled(conn: Connection, username: str, disabled: bool = True) -> User:
+    """Disable (or re-enable) an account; its tokens stop working at once."""
+    user = get_user(conn, username)
+    row = conn.execute(text(f"UPDATE app_user SET disabled = :d WHERE id = :id RETURNING {_COLUMNS}"),
+                       {"d": disabled, "id": user.id}).one()
+    return _user(row)
+
+
+def set_password(conn: Connection, username: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位")
+    user = get_user(conn, username)
+    conn.execute(text("UPDATE app_user SET password_hash = :h WHERE id = :id"),
+                 {"h": _hasher.hash(password), "id": user.id})
+
+
+def authenticate(conn: Connection, username: str, password: str) -> User:
+    """The user for a correct username and password; one message for every failure (no user enumeration)."""
+    row = conn.execute(text(f"SELECT {_COLUMNS}, password_hash FROM app_user WHERE username = :u"),
+                       {"u": username}).first()
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        ok = row is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise NotAuthenticated("用户名或密码错误")
+    if row.disabled:
+        raise NotAuthenticated("账号已停用，请联系管理员")
+    if _hasher.check_needs_rehash(row.password_hash):
+        conn.execute(text("UPDATE app_user SET password_hash = :h WHERE id = :id"),
+                     {"h": _hasher.hash(password), "id": row.id})
+    return _user(row)
+
+
+def principal_for(conn: Connection, user_id: int) -> Principal:
+    """The current principal of a user id (role and scope read afresh, so changes apply at once)."""
+    row = conn.execute(text(
+        f"SELECT {_COLUMNS}, ARRAY(SELECT t.id FROM township t WHERE t.code = ANY(u.township_codes) "
+        f"ORDER BY t.id) AS township_ids FROM app_user u WHERE u.id = :id"), {"id": user_id}).first()
+    if row is None:
+        raise NotAuthenticated("账号不存在，请重新登录")
+    if row.disabled:
+        raise NotAuthenticated("账号已停用，请联系管理员")
+    return Principal(user_id=row.id, username=row.username, role=row.role,
+                     township_codes=tuple(row.township_codes or ()), township_ids=tuple(row.township_ids or ()),
+                     teams=tuple(row.teams or ()), display_name=row.display_name)

@@ -1,0 +1,204 @@
+"""Creating, changing and deleting single features (enterprises, buildings, grid cells, villages).
+
+Each change names the version it was based on; a stale version is refused (Conflict → 409), so two
+people editing one record cannot silently overwrite each other. Scope (township) and jurisdiction (the
+geometry must lie inside the writer's townships) are enforced by the database's row-level security on the
+caller's connection (geo.access.roles); this module only shapes and checks the input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+from sqlalchemy import Connection, text
+
+from geo.errors import Conflict, InvalidInput, NotFound
+from geo.features import feature_by_id, layer_spec
+from geo.models import BUILDING_USES, INDUSTRY_CATEGORIES
+from geo.uscc import uscc_problem
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: type
+    label: str
+    required: bool = False
+    choices: dict[str, str] | None = None
+    max_len: int | None = None
+
+
+@dataclass(frozen=True)
+class EditSpec:
+    table: str
+    geometry: tuple[str, ...]
+    """Accepted GeoJSON geometry types; polygons are stored as multipolygons."""
+    fields: dict[str, Field]
+    multi: bool = False
+
+
+EDITABLE: dict[str, EditSpec] = {
+    "enterprise": EditSpec("enterprise", ("Point",), {
+        "uscc": Field(str, "统一社会信用代码", required=True, max_len=18),
+        "name": Field(str, "企业名称", required=True, max_len=200),
+        "category": Field(str, "行业类别", required=True, choices=INDUSTRY_CATEGORIES),
+        "address": Field(str, "地址"),
+        "employees": Field(int, "从业人数"),
+        "key_process": Field(bool, "涉及重点监管危险化工工艺"),
+        "key_chemical": Field(bool, "涉及重点监管危险化学品"),
+        "major_hazard_source": Field(bool, "构成重大危险源"),
+        "standardisation_grade": Field(int, "安全生产标准化等级", choices={"1": "一级", "2": "二级", "3": "三级"}),
+        "in_chemical_park": Field(bool, "位于化工园区"),
+    }),
+    "building": EditSpec("building", ("Polygon", "MultiPolygon"), {
+        "name": Field(str, "名称", max_len=200),
+        "use_class": Field(str, "用途", choices=BUILDING_USES),
+        "floors": Field(int, "层数"),
+    }, multi=True),
+    "grid_cell": EditSpec("grid_cell", ("Polygon", "MultiPolygon"), {
+        "code": Field(str, "网格编码", required=True, max_len=32),
+        "name": Field(str, "网格名称", max_len=100),
+        "officer_name": Field(str, "网格员", max_len=50),
+        "officer_phone": Field(str, "网格员电话", max_len=20),
+    }, multi=True),
+    "village": EditSpec("village", ("Point",), {
+        "code": Field(str, "村/社区代码", required=True, max_len=12),
+        "name": Field(str, "名称", required=True, max_len=100),
+    }),
+}
+
+
+def edit_spec(layer: str) -> EditSpec:
+    if layer not in EDITABLE:
+        raise InvalidInput(f"图层「{layer}」不能在线编辑（可编辑：{'、'.join(EDITABLE)}）")
+    return EDITABLE[layer]
+
+
+def _value(name: str, f: Field, value: Any) -> Any:
+    if value is None:
+        if f.required:
+            raise InvalidInput(f"字段 {name}（{f.label}）不能为空")
+        return None
+    if f.kind is bool and not isinstance(value, bool):
+        raise InvalidInput(f"字段 {name}（{f.label}）应为 true/false")
+    if f.kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise InvalidInput(f"字段 {name}（{f.label}）应为非负整数")
+    if f.kind is str:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput(f"字段 {name}（{f.label}）应为非空文字")
+        value = value.strip()
+        if f.max_len and len(value) > f.max_len:
+            raise InvalidInput(f"字段 {name}（{f.label}）不超过 {f.max_len} 个字符")
+    if f.choices is not None and str(value) not in f.choices:
+        allowed = "、".join(f"{k}（{v}）" for k, v in f.choices.items())
+        raise InvalidInput(f"字段 {name}（{f.label}）取值不合法：{value}；可选 {allowed}")
+    if name == "uscc" and (problem := uscc_problem(value)):
+        raise InvalidInput(f"字段 uscc（统一社会信用代码）{problem}")
+    return value
+
+
+def _properties(spec: EditSpec, props: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    unknown = sorted(set(props) - set(spec.fields))
+    if unknown:
+        raise InvalidInput(f"不能修改的字段：{'、'.join(unknown)}（可改：{'、'.join(spec.fields)}）")
+    out = {}
+    for name, f in spec.fields.items():
+        if name in props:
+            out[name] = _value(name, f, props[name])
+        elif creating and f.required:
+            raise InvalidInput(f"缺少字段 {name}（{f.label}）")
+    return out
+
+
+def _geometry(spec: EditSpec, geometry: Any) -> str:
+    """The geometry as WKT after checking type, coordinates (lon/lat in China) and validity."""
+    if not isinstance(geometry, dict) or geometry.get("type") not in spec.geometry:
+        raise InvalidInput(f"几何类型应为 {'/'.join(spec.geometry)}（GeoJSON，CGCS2000 经纬度）")
+    try:
+        geom = shape(geometry)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, shapely.errors.ShapelyError):
+        raise InvalidInput("几何坐标格式不正确") from None
+    if geom.is_empty:
+        raise InvalidInput("几何为空")
+    minx, miny, maxx, maxy = geom.bounds
+    if not (73 <= minx <= maxx <= 136 and 3 <= miny <= maxy <= 54):
+        raise InvalidInput("坐标超出中国范围：应为 CGCS2000 经度、纬度（先经度后纬度）")
+    if not geom.is_valid:
+        raise InvalidInput(f"几何无效：{shapely.is_valid_reason(geom)}")
+    if spec.multi and geom.geom_type == "Polygon":
+        geom = shapely.MultiPolygon([geom])
+    return geom.wkt
+
+
+_TOWNSHIP_OF = ("(SELECT t.id FROM township t WHERE ST_Covers(t.geom, ST_PointOnSurface(ST_GeomFromText(:wkt, 4490))) "
+                "ORDER BY t.id LIMIT 1)")
+
+
+def create_feature(conn: Connection, layer: str, properties: dict[str, Any], geometry: Any) -> dict[str, Any]:
+    """Insert one feature; its township is the one its geometry lies in."""
+    spec = edit_spec(layer)
+    values = _properties(spec, properties, creating=True)
+    wkt = _geometry(spec, geometry)
+    columns = ", ".join([*values, "township_id", "geom"])
+    params = ", ".join([*(f":{k}" for k in values), _TOWNSHIP_OF, "ST_GeomFromText(:wkt, 4490)"])
+    _unique_guard(conn, spec, values)
+    new_id = conn.execute(text(f"INSERT INTO {spec.table} ({columns}) VALUES ({params}) RETURNING id"),
+                          {**values, "wkt": wkt}).scalar_one()
+    return read_with_version(conn, layer, new_id)
+
+
+def update_feature(conn: Connection, layer: str, feature_id: int, *, version: int,
+                   properties: dict[str, Any] | None = None, geometry: Any = None) -> dict[str, Any]:
+    """Change properties and/or geometry of the version the caller read; a newer version in the database → Conflict."""
+    spec = edit_spec(layer)
+    values = _properties(spec, properties or {}, creating=False)
+    sets = [f"{k} = :{k}" for k in values]
+    params: dict[str, Any] = {**values, "id": feature_id, "version": version}
+    if geometry is not None:
+        params["wkt"] = _geometry(spec, geometry)
+        sets += ["geom = ST_GeomFromText(:wkt, 4490)", f"township_id = {_TOWNSHIP_OF}"]
+    if not sets:
+        raise InvalidInput("没有要修改的内容")
+    _unique_guard(conn, spec, values, exclude=feature_id)
+    done = conn.execute(text(f"UPDATE {spec.table} SET {', '.join(sets)} WHERE id = :id AND version = :version "
+                             f"RETURNING id"), params).first()
+    if done is None:
+        _stale_or_missing(conn, layer, spec, feature_id, version)
+    return read_with_version(conn, layer, feature_id)
+
+
+def delete_feature(conn: Connection, layer: str, feature_id: int, *, version: int) -> None:
+    spec = edit_spec(layer)
+    done = conn.execute(text(f"DELETE FROM {spec.table} WHERE id = :id AND version = :version RETURNING id"),
+                        {"id": feature_id, "version": version}).first()
+    if done is None:
+        _stale_or_missing(conn, layer, spec, feature_id, version)
+
+
+def _stale_or_missing(conn: Connection, layer: str, spec: EditSpec, feature_id: int, version: int) -> None:
+    current = conn.execute(text(f"SELECT version FROM {spec.table} WHERE id = :id"), {"id": feature_id}).scalar()
+    if current is None:
+        raise NotFound(f"图层「{layer_spec(layer).title}」中没有编号为 {feature_id} 的要素")
+    raise Conflict(f"该记录已被他人修改（当前版本 {current}，你依据的版本 {version}），请刷新后再改")
+
+
+def _unique_guard(conn: Connection, spec: EditSpec, values: dict[str, Any], exclude: int | None = None) -> None:
+    """Duplicate codes get a Chinese message instead of a database error."""
+    for key in ("uscc", "code"):
+        if key in values and values[key] is not None:
+            clash = conn.execute(text(
+                f"SELECT riskmap_code_taken(:table, :column, :value, :exclude)"),
+                {"table": spec.table, "column": key, "value": values[key], "exclude": exclude}).scalar()
+            if clash:
+                raise InvalidInput(f"字段 {key}（{spec.fields[key].label}）已被占用：{values[key]}")
+
+
+def read_with_version(conn: Connection, layer: str, feature_id: int) -> dict[str, Any]:
+    """The feature with its current version (what an editor sends back with a change)."""
+    feature = feature_by_id(conn, layer, feature_id)
+    version = conn.execute(text(f"SELECT version FROM {EDITABLE[layer].table} WHERE id = :id"),
+                           {"id": feature_id}).scalar_one()
+    feature["properties"]["version"] = version
+    return feature
