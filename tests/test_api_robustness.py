@@ -127,3 +127,11 @@ def test_history_instant_with_impossible_zone_offset_is_refused(client: TestClie
 def test_history_instant_within_real_offsets_is_accepted(client: TestClient) -> None:
     for at in ("2026-11-23T08:00:00+14:00", "2026-11-23T08:00:00-12:00", "2026-11-23T08:00:00"):
         assert client.get("/risk/enterprise", params={"at": at}).status_code == 200, at
+
+
+def test_offset_beyond_bigint_is_refused(client: TestClient) -> None:
+    """OFFSET is a bigint in PostgreSQL: a larger offset failed in the query (500) instead of being refused."""
+    r = client.get("/layers/enterprise/features", params={"offset": str(2**63)})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == "offset"
+    assert client.get("/layers/enterprise/features", params={"offset": str(2**63 - 1)}).status_code == 200

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis.errors import Unsatisfiable
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -143,13 +143,47 @@ class Tally:
 
     made: Counter[str] = field(default_factory=Counter)
     seconds: Counter[str] = field(default_factory=Counter)
+    succeeded: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
 
 
-def _fuzz(op: Any, mode: Any, *, max_examples: int, headers: dict[str, str], tally: Tally,
-          derandomize: bool) -> None:
-    """Send up to `max_examples` generated requests (positive or negative data) to one operation."""
+def _explicit_cases(url: str) -> dict[str, list[dict[str, Any]]]:
+    """Requests naming objects that exist in the copy, so pages, plans and histories are built for real and not
+    only refused with 404; generated parameters are sent beside them in the fuzz phase."""
+    eng = create_engine(url)
+    try:
+        with eng.connect() as conn:
+            one = {name: conn.execute(text(sql)).scalar_one() for name, sql in {
+                "township": "SELECT min(code) FROM township", "grid": "SELECT min(code) FROM grid_cell",
+                "pipeline": "SELECT min(code) FROM pipeline", "mine": "SELECT min(licence_no) FROM mine",
+                "enterprise": "SELECT min(id) FROM enterprise", "hazard": "SELECT min(code) FROM hazard",
+                "encroachment": "SELECT min(code) FROM encroachment"}.items()}
+    finally:
+        eng.dispose()
+    return {
+        "GET /maps/township/{code}": [{"path_parameters": {"code": one["township"]}}],
+        "GET /maps/grid/{code}": [{"path_parameters": {"code": one["grid"]}}],
+        "GET /maps/pipeline/{code}": [{"path_parameters": {"code": one["pipeline"]}}],
+        "GET /maps/mine/{licence_no}": [{"path_parameters": {"licence_no": one["mine"]}}],
+        "GET /risk/{kind}/{object_id}": [{"path_parameters": {"kind": "enterprise", "object_id": one["enterprise"]}}],
+        "GET /risk/{kind}/{object_id}/history": [
+            {"path_parameters": {"kind": "enterprise", "object_id": one["enterprise"]}}],
+        "GET /layers/{layer}/features": [{"path_parameters": {"layer": "enterprise"},
+                                          "query": {"township": one["township"], "colour": "red"}}],
+        "GET /register/{kind}/{code}/history": [{"path_parameters": {"kind": "hazard", "code": one["hazard"]}},
+                                                {"path_parameters": {"kind": "encroachment",
+                                                                     "code": one["encroachment"]}}],
+        # a tile over 河曲县 (111.2°E 39.3°N at z10)
+        "GET /tiles/{layer}/{z}/{x}/{y}.pbf": [{"path_parameters": {"layer": "enterprise", "z": 10, "x": 828,
+                                                                    "y": 390}}],
+        "POST /plans": [{"body": {"week": "2026-W48", "teams": 2}, "media_type": "application/json"}],
+    }
+
+
+def _fuzz(op: Any, mode: Any, *, max_examples: int, headers: dict[str, str], tally: Tally, derandomize: bool,
+          explicit: list[dict[str, Any]]) -> None:
+    """Send the explicit cases and up to `max_examples` generated requests (positive or negative) to one operation."""
     label = f"{op.method.upper()} {op.path}"
 
     @settings(max_examples=max_examples, deadline=None, database=None, derandomize=derandomize,
@@ -166,11 +200,14 @@ def _fuzz(op: Any, mode: Any, *, max_examples: int, headers: dict[str, str], tal
             problem, status = f"未处理异常 {type(exc).__name__}: {str(exc)[:300]}", "500"
         else:
             tally.statuses[response.status_code] += 1
+            tally.succeeded[label] += response.status_code < 300
             problem, status = _problem(case, response, headers), str(response.status_code)
         if problem:
             tally.failures.append(f"{label} [{mode.value}] → {status}: {problem}\n"
                                   f"    {case.as_curl_command(headers=headers)}")
 
+    for kwargs in explicit:
+        run = example(case=op.Case(**kwargs))(run)
     started = time.perf_counter()
     try:
         run()
@@ -189,19 +226,24 @@ def test_no_server_error_over_generated_requests(fuzz_db: str, request: pytest.F
     derandomize = os.environ.get("RISKMAP_FUZZ_RANDOM") is None
     operations = [result.ok() for result in schema.get_all_operations()]
     assert operations, "OpenAPI 文档中没有任何接口"
+    explicit = _explicit_cases(fuzz_db)
     tally = Tally()
     for op in operations:
-        n = EXAMPLES.get(f"{op.method.upper()} {op.path}", DEFAULT_EXAMPLES)
+        label = f"{op.method.upper()} {op.path}"
+        n = EXAMPLES.get(label, DEFAULT_EXAMPLES)
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
-            _fuzz(op, mode, max_examples=n, headers=headers, tally=tally, derandomize=derandomize)
+            cases = explicit.get(label, []) if mode is schemathesis.GenerationMode.POSITIVE else []
+            _fuzz(op, mode, max_examples=n, headers=headers, tally=tally, derandomize=derandomize, explicit=cases)
 
     total = sum(tally.made.values())
     print(f"\nschemathesis: {total} 个请求，覆盖 {len(tally.made)}/{len(operations)} 个接口；"
           f"状态码 {dict(sorted(tally.statuses.items()))}")
     for label, count in sorted(tally.made.items()):
-        print(f"  {count:5d}  {tally.seconds[label]:6.1f} s  {label}")
+        print(f"  {count:5d} 个（{tally.succeeded[label]:4d} 个 2xx）{tally.seconds[label]:6.1f} s  {label}")
     assert not tally.failures, f"{len(tally.failures)} 个问题：\n" + "\n".join(tally.failures[:20])
     assert tally.statuses.keys().isdisjoint(range(500, 600)), f"出现 5xx：{tally.statuses}"
     uncovered = {f"{o.method.upper()} {o.path}" for o in operations} - set(tally.made)
     assert not uncovered, f"未覆盖的接口：{sorted(uncovered)}"
+    unserved = sorted(label for label in explicit if not tally.succeeded[label])
+    assert not unserved, f"指名现有对象的请求未得到 2xx：{unserved}"
     assert total >= MIN_REQUESTS, f"只生成了 {total} 个请求，少于 {MIN_REQUESTS}"
