@@ -1,4 +1,8 @@
-"""Annotated dependencies that keep route signatures short."""
+"""Annotated dependencies that keep route signatures short.
+
+Every data connection runs as the logged-in principal (geo.access.bind): its database role, its townships
+and its name for the audit log, so scope is enforced by PostgreSQL for every route alike.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,29 @@ from typing import Annotated
 from fastapi import Depends, Query
 from sqlalchemy import Connection
 
+from api.auth import PrincipalDep
+from geo.access import bind
 from geo.db import get_engine
 
 
-def _connection() -> Iterator[Connection]:
+def _connection(principal: PrincipalDep) -> Iterator[Connection]:
     with get_engine().connect() as conn:
+        bind(conn, principal)
         yield conn
 
 
-def _write_connection() -> Iterator[Connection]:
+def _write_connection(principal: PrincipalDep) -> Iterator[Connection]:
     with get_engine().begin() as conn:
+        bind(conn, principal)
         yield conn
 
 
 # scope="function": a connection is rolled back (read) or committed (write) before the response is sent, so a 2xx
 # means the write is stored, and a database lost at that moment gives a 503 rather than a cut-off answer.
 ConnDep = Annotated[Connection, Depends(_connection, scope="function")]
-"""A read connection (no commit)."""
+"""A read connection in the principal's scope (rolled back at the end)."""
 TxDep = Annotated[Connection, Depends(_write_connection, scope="function")]
-"""A connection inside one transaction, committed when the route returns without error."""
+"""A connection in the principal's scope inside one transaction, committed when the route returns."""
 
 MAX_PAGE = 5000
 LimitQ = Annotated[int, Query(ge=1, le=MAX_PAGE, description="每页条数（最多 5000）")]
