@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
+from api.text import Text
 from geo.access import tokens
 from geo.access.principal import NotAuthenticated, Principal
 from geo.access.users import authenticate
@@ -72,7 +73,7 @@ def me(principal: PrincipalDep) -> dict[str, Any]:
 
 
 class ApiTokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100, description="令牌用途，如 “市局平台对接”")
+    name: Text = Field(min_length=1, max_length=100, description="令牌用途，如 “市局平台对接”")
     days: int | None = Field(default=None, ge=1, le=3650, description="有效天数；不填为长期有效")
 
 

@@ -135,3 +135,27 @@ def test_offset_beyond_bigint_is_refused(client: TestClient) -> None:
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["field"] == "offset"
     assert client.get("/layers/enterprise/features", params={"offset": str(2**63 - 1)}).status_code == 200
+
+
+def test_login_with_nul_in_username_is_401(client: TestClient) -> None:
+    """Bad credentials are 401 whatever they contain; a NUL in the name reached the query and gave a 500."""
+    for username in ("admin\x00", "\x00"):
+        r = client.post("/auth/token", data={"username": username, "password": "correct-horse-42"})
+        assert r.status_code == 401, r.text
+        assert r.json()["message"] == "用户名或密码错误"
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), [
+    ("post", "/users", {"json": {"username": "u\x00", "password": "long-enough-pw-1", "role": "county_viewer"}}),
+    ("post", "/users", {"json": {"username": "u1", "password": "long-enough-pw-1", "role": "township_editor",
+                                 "townships": ["14093010\x000000"]}}),
+    ("patch", "/users/u%00", {"json": {"disabled": True}}),
+    ("post", "/auth/api-tokens", {"json": {"name": "市局\x00平台"}}),
+    ("get", "/audit?actor=%00", {}),
+    ("get", "/audit?since=2026-01-01T00:00:00%2B20:00", {}),
+])
+def test_admin_inputs_postgresql_cannot_hold_are_422(client: TestClient, method: str, path: str,
+                                                     kwargs: dict[str, object]) -> None:
+    r = getattr(client, method)(path, **kwargs)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "invalid_request"

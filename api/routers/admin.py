@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import require
 from api.deps import ConnDep, LimitQ, OffsetQ, TxDep
+from api.text import Instant, Text
 from geo.access import audit, users
 
 router = APIRouter(tags=["admin 用户与审计"])
@@ -18,18 +18,18 @@ Role = Literal["admin", "county_editor", "county_viewer", "township_editor", "in
 
 
 class UserIn(BaseModel):
-    username: str = Field(min_length=1, max_length=50)
+    username: Text = Field(min_length=1, max_length=50)
     password: str = Field(min_length=users.MIN_PASSWORD, max_length=200)
     role: Role
-    townships: list[str] = Field(default_factory=list, description="所辖乡镇代码（乡镇编辑必填）")
-    teams: list[str] = Field(default_factory=list, description="巡查员所属巡查组")
-    display_name: str | None = Field(default=None, max_length=100)
+    townships: list[Text] = Field(default_factory=list, description="所辖乡镇代码（乡镇编辑必填）")
+    teams: list[Text] = Field(default_factory=list, description="巡查员所属巡查组")
+    display_name: Text | None = Field(default=None, max_length=100)
 
 
 class UserChange(BaseModel):
     role: Role | None = None
-    townships: list[str] | None = None
-    teams: list[str] | None = None
+    townships: list[Text] | None = None
+    teams: list[Text] | None = None
     disabled: bool | None = None
 
 
@@ -46,7 +46,7 @@ def add_user(body: UserIn, conn: TxDep) -> dict[str, Any]:
 
 @router.patch("/users/{username}", summary="修改角色、辖区、巡查组或停用（管理员）",
               dependencies=[require("admin")])
-def change_user(username: str, body: UserChange, conn: TxDep) -> dict[str, Any]:
+def change_user(username: Text, body: UserChange, conn: TxDep) -> dict[str, Any]:
     user = users.grant(conn, username, role=body.role, townships=body.townships, teams=body.teams)
     if body.disabled is not None:
         user = users.set_disabled(conn, username, body.disabled)
@@ -55,9 +55,9 @@ def change_user(username: str, body: UserChange, conn: TxDep) -> dict[str, Any]:
 
 @router.get("/audit", summary="审计日志：谁、何时、改了什么（修改前后）",
             dependencies=[require("admin", "county_editor", "county_viewer")])
-def audit_log(conn: ConnDep, limit: LimitQ = 100, offset: OffsetQ = 0, table: str | None = None,
-              record_id: str | None = None, actor: str | None = None, since: dt.datetime | None = None,
-              until: dt.datetime | None = None) -> list[dict[str, Any]]:
+def audit_log(conn: ConnDep, limit: LimitQ = 100, offset: OffsetQ = 0, table: Text | None = None,
+              record_id: Text | None = None, actor: Text | None = None, since: Instant | None = None,
+              until: Instant | None = None) -> list[dict[str, Any]]:
     found = audit.entries(conn, table=table, record_id=record_id, actor=actor, since=since, until=until,
                           limit=limit, offset=offset)
     return [e.as_dict() for e in found]

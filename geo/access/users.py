@@ -122,8 +122,9 @@ def set_password(conn: Connection, username: str, password: str) -> None:
 
 def authenticate(conn: Connection, username: str, password: str) -> User:
     """The user for a correct username and password; one message for every failure (no user enumeration)."""
-    row = conn.execute(text(f"SELECT {_COLUMNS}, password_hash FROM app_user WHERE username = :u"),
-                       {"u": username}).first()
+    # a name with NUL cannot be stored, so no such user exists (and PostgreSQL text cannot even be compared to it)
+    row = None if "\x00" in username else conn.execute(
+        text(f"SELECT {_COLUMNS}, password_hash FROM app_user WHERE username = :u"), {"u": username}).first()
     try:
         _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
         ok = row is not None
