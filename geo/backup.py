@@ -166,6 +166,16 @@ def target_in_force(settings: Settings | None = None) -> Target:
     return target_from_url(database_url(settings))
 
 
+def _server_connection(server: Target) -> Any:
+    """A connection to the server of `server`: its own database, or `postgres` while that does not exist yet."""
+    try:
+        return server.connect()
+    except ServerUnreachable as exc:
+        if "does not exist" not in exc.message:
+            raise
+        return server.connect("postgres")
+
+
 # --- PostgreSQL programs --------------------------------------------------------------------------------
 
 def _first_line(text: str) -> str:
@@ -387,7 +397,7 @@ def plan_restore(dump: Path, *, database: str | None = None, target: Target | No
     _check_file(dump)
     in_force = target or target_in_force(s)
     t = in_force.with_database(database) if database else in_force
-    conn = in_force.connect()
+    conn = _server_connection(in_force)
     try:
         version = _server_version(conn)
         with conn.cursor() as cur:
@@ -425,7 +435,7 @@ def _ensure_roles(server: Target) -> None:
         finally:
             eng.dispose()
         return
-    conn = server.connect()
+    conn = _server_connection(server)
     try:
         with conn, conn.cursor() as cur:
             for role in getattr(roles, "ROLES", {}).values():
@@ -520,7 +530,7 @@ def restore_database(dump: Path, *, database: str | None = None, target: Target 
     p = plan or plan_restore(dump, database=database, target=target, settings=settings)
     created = False
     if not p.exists:
-        conn = (target or target_in_force(settings)).connect()
+        conn = _server_connection(target or target_in_force(settings))
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
@@ -559,7 +569,7 @@ def restore_database(dump: Path, *, database: str | None = None, target: Target 
 
 
 def _drop_database(server: Target, name: str) -> None:
-    conn = server.connect()
+    conn = _server_connection(server) if server.database != name else server.connect("postgres")
     conn.autocommit = True
     try:
         with conn.cursor() as cur:

@@ -174,6 +174,16 @@ def test_round_trip_into_a_new_database_gives_every_table_back_row_for_row(
     assert (srid, valid) == (4490, True)
 
 
+def test_a_database_in_force_that_does_not_exist_yet_is_created_by_the_restore(
+        filled: Engine, db_url: str, new_database: Callable[[str], str], tmp_path: Path) -> None:
+    """DATABASE_URL may name a database a fresh server does not have yet: the restore makes it."""
+    dump = backup_database(tmp_path / "to_fresh.dump").path
+    name = new_database("not_yet")
+    result = restore_database(dump, target=target_from_url(db_url).with_database(name))
+    assert result.created and _exists(db_url, name)
+    assert fingerprint(db_url, name) == fingerprint(db_url)
+
+
 def _revision(url: str, database: str | None = None) -> str | None:
     conn = _connect(url, database)
     with conn.cursor() as cur:
