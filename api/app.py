@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api import auth
+from api.admission import Admission
 from api.errors import register_error_handlers
 from api.limits import BodyLimit
 from geo.config import get_settings
@@ -21,6 +22,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     register_error_handlers(app)
+    app.add_middleware(Admission)  # bounded requests in flight: no pool/thread stall under overload
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_body_bytes)
     # Public: health (for monitors), the login itself, and the map's static libraries under /vendor.
     app.include_router(health.router)

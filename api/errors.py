@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.access.principal import Forbidden, NotAuthenticated
@@ -77,6 +78,12 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def db_down(request: Request, exc: OperationalError) -> JSONResponse:
         return JSONResponse(error_body("database_unavailable", "数据库暂时不可用，请稍后重试"), status_code=503,
+                            headers={"Retry-After": "5"})
+
+    @app.exception_handler(PoolTimeout)
+    async def db_busy(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # every pooled connection stayed busy past the pool's wait (overload): shed the request, not a 500
+        return JSONResponse(error_body("database_busy", "数据库连接繁忙，请稍后重试"), status_code=503,
                             headers={"Retry-After": "5"})
 
     @app.exception_handler(DBAPIError)

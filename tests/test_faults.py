@@ -304,3 +304,63 @@ def test_postgres_restart_gives_503_then_recovers_with_nothing_half_written(thro
     left = [m for rows in stored.values() for m in rows if m in refused_markers]
     assert not left, f"writes answered 503 left rows behind: {left[:5]}"
     assert sum(len(rows) for rows in stored.values()) == len(acknowledged), "rows stored that nobody was told of"
+
+
+def test_an_exhausted_connection_pool_is_503_in_chinese_not_500():
+    """Overload: when every pooled connection stays busy past the pool's wait, the request is shed with 503."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from api.app import create_app
+
+    app = create_app()
+
+    @app.get("/_pool_exhausted")
+    def pool_exhausted() -> None:
+        raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached, connection timed out, timeout 30.00")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/_pool_exhausted")
+    assert r.status_code == 503
+    assert r.json()["code"] == "database_busy" and "繁忙" in r.json()["message"]
+    assert r.headers["Retry-After"] == "5"
+
+
+def test_requests_beyond_the_admission_limit_wait_and_are_told_busy_in_chinese():
+    """Overload: only MAX_IN_FLIGHT requests are inside the app; one that cannot get in within its wait gets 503."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from api.admission import Admission
+    from api.app import create_app
+
+    assert any(m.cls is Admission for m in create_app().user_middleware), "the service is not behind the limit"
+
+    async def scenario() -> list[httpx.Response]:
+        release = asyncio.Event()
+        inside = 0
+
+        async def held(request):  # noqa: ANN001, ANN202
+            nonlocal inside
+            inside += 1
+            await release.wait()
+            return PlainTextResponse("ok")
+
+        app = Admission(Starlette(routes=[Route("/held", held)]), max_in_flight=2, wait_s=0.2)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            first = [asyncio.create_task(client.get("/held")) for _ in range(2)]
+            while inside < 2:
+                await asyncio.sleep(0.01)
+            refused = await client.get("/held")  # both slots are held: it waits, then is refused
+            release.set()
+            done = await asyncio.gather(*first)
+            after = await client.get("/held")
+        return [*done, refused, after]
+
+    a, b, refused, after = asyncio.run(scenario())
+    assert (a.status_code, b.status_code, after.status_code) == (200, 200, 200)
+    assert refused.status_code == 503 and refused.json()["code"] == "busy" and "繁忙" in refused.json()["message"]
+    assert refused.headers["retry-after"] == "5"
