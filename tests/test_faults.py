@@ -4,8 +4,8 @@ in Chinese while it is down, recovers by itself (no restart of the service), and
 Runs on a throwaway PostgreSQL cluster (geo.cluster with its own home and port under /tmp), never the shared
 one: migrated, given the real 河曲县 outline, one township, enterprises and a pipeline, served on loopback by
 `riskmap serve`. Reader threads fetch GeoJSON, a vector tile and a township map page; writer threads record
-field encroachments (encroachment + register_event) and hazards (hazard + register_event), each one
-transaction over two tables. Then the cluster is stopped (fast mode) for a few seconds and started again, twice.
+field encroachments (two threads, racing for register codes; encroachment + register_event) and hazards
+(hazard + register_event), each one transaction over two tables. Then the cluster is stopped (fast mode) for a few seconds and started again, twice.
 No time is asserted; a request that takes longer than REQUEST_BOUND_S counts as a hang and fails the test.
 """
 
@@ -135,7 +135,7 @@ class Traffic:
         self.threads = [threading.Thread(target=self._reader, args=(who, path), daemon=True)
                         for who, path in reads.items()]
         self.threads += [threading.Thread(target=self._writer, args=(who,), daemon=True)
-                         for who in ("encroachment", "hazard")]
+                         for who in ("encroachment", "encroachment", "hazard")]  # two race for codes
 
     @property
     def kinds(self) -> list[str]:
