@@ -59,17 +59,23 @@ def scale_db(scale: float, database: str | None = None) -> str:
     return url
 
 
-def page_load(base: str, *, runs: int = 5) -> tuple[float, float, int]:
+def page_load(base: str, headers: dict[str, str], *, runs: int = 5) -> tuple[float, float, int]:
     """Median seconds to the `load` event of /maps in headless Chromium and until the first view's vector
     tiles have all arrived (they stream in after `load`), and the HTML size in bytes."""
     from playwright.sync_api import sync_playwright
 
-    size = len(httpx.get(f"{base}/maps", timeout=120).content)
+    from api.auth import COOKIE
+
+    size = len(httpx.get(f"{base}/maps", headers=headers, timeout=120).content)
     times, drawn = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        token = headers.get("Authorization", "").removeprefix("Bearer ")
+        if token:
+            context.add_cookies([{"name": COOKIE, "value": token, "url": base}])
         for _ in range(runs):
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = context.new_page()
             page.goto(f"{base}/maps", wait_until="load", timeout=120_000)
             ms = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
             times.append(ms / 1000)
@@ -142,8 +148,8 @@ def percentiles(xs: list[float]) -> tuple[float, float]:
     return statistics.median(xs), xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
 
 
-def tile_timings(ours: str, tipg: str, tiles: list[tuple[int, int, int]], *, layer: str, props: str
-                 ) -> tuple[list[float], list[float], int, int]:
+def tile_timings(ours: str, tipg: str, tiles: list[tuple[int, int, int]], *, layer: str, props: str,
+                 headers: dict[str, str]) -> tuple[list[float], list[float], int, int]:
     """Fetch each tile from both servers, alternating which goes first; seconds per request."""
     a, b = [], []
     bytes_a = bytes_b = 0
@@ -156,7 +162,7 @@ def tile_timings(ours: str, tipg: str, tiles: list[tuple[int, int, int]], *, lay
                 calls.reverse()
             for who, u in calls:
                 t0 = time.perf_counter()
-                r = client.get(u)
+                r = client.get(u, headers=headers if who == "a" else None)
                 dt = time.perf_counter() - t0
                 r.raise_for_status()
                 if who == "a":
@@ -177,13 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     for scale in args.scales:
         url = scale_db(scale, args.database if len(args.scales) == 1 else None)
         with running_server(url) as base:
-            load_s, drawn_s, size = page_load(base)
+            from bench.load import login_headers
+
+            headers = login_headers(base, url)  # a county viewer: sees the whole county, as before logins
+            load_s, drawn_s, size = page_load(base, headers)
             print(f"×{scale:g} 全县页面：load 事件 {load_s:.2f} s，首屏矢量瓦片全部到达 {drawn_s:.2f} s（中位数，5 次），"
                   f"HTML {size / 1e6:.2f} MB（目标 ×10 load < 2 s，≤ 3 MB）", flush=True)
             with tipg_server(url) as tipg:
                 for layer, z, props in (("building", 14, "id,use_class,floors"), ("building", 15, "id,use_class,floors")):
                     tiles = sample_tiles(url, z=z, count=args.tiles, table=layer)
-                    a, b, ba, bb = tile_timings(base, tipg, tiles, layer=layer, props=props)
+                    a, b, ba, bb = tile_timings(base, tipg, tiles, layer=layer, props=props, headers=headers)
                     (a50, a95), (b50, b95) = percentiles(a), percentiles(b)
                     print(f"×{scale:g} {layer} z{z} 瓦片 {len(tiles)} 个：riskmap p50 {a50 * 1000:.1f} ms / p95 "
                           f"{a95 * 1000:.1f} ms（{ba / len(tiles) / 1000:.0f} KB/个）；tipg p50 {b50 * 1000:.1f} ms / "
