@@ -20,10 +20,11 @@ import gc
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import geopandas as gpd
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from geo.county import metric_srid
 from geo.encroachment import find_encroachments
@@ -56,8 +57,23 @@ BARE_PIECES_ONCE = """
         ORDER BY p.pipeline_id, b.id, d.distance_m
     ) near
 """
-"""Bare (a2): as (a1), but each pair's distance computed once and compared with 50 m (OFFSET 0 keeps the
-planner from inlining it twice): one transform and one distance per pair instead of two and two."""
+"""Bare (a2): as (a1), but each pair's distance computed once in a per-row subquery (OFFSET 0 keeps the planner
+from inlining it twice) and compared with 50 m: one transform and one distance per pair instead of two and two.
+The subquery's outer references keep the plan serial."""
+
+BARE_PIECES_AFTER = """
+    SELECT pipeline_id, feature_id, distance_m, CASE WHEN distance_m <= 5 THEN 'zone_5m' ELSE 'zone_50m' END
+    FROM (
+        SELECT DISTINCT ON (p.pipeline_id, b.id) p.pipeline_id, b.id AS feature_id,
+               ST_Distance(ST_Transform(b.geom, :srid), p.geom_m) AS distance_m
+        FROM pipeline_piece p
+        JOIN building b ON b.geom && ST_Expand(p.geom, 50 / 110000.0 / cos(radians(ST_YMax(p.geom))), 50 / 110000.0)
+        ORDER BY p.pipeline_id, b.id, distance_m
+    ) near
+    WHERE distance_m <= 50
+"""
+"""Bare (a3): one distance per pair whose boxes meet, nearest piece kept, 50 m applied after (riskmap's form;
+the plan may use parallel workers)."""
 
 BARE_SUBDIVIDE = """
     WITH pieces AS MATERIALIZED (
@@ -76,7 +92,7 @@ BARE_SUBDIVIDE = """
         ORDER BY p.pipeline_id, b.id, distance_m
     ) near
 """
-"""Bare (a3): ST_Subdivide on the fly (nothing stored beforehand), boxes transformed back to 4490."""
+"""Bare (a4): ST_Subdivide on the fly (nothing stored beforehand), boxes transformed back to 4490."""
 
 WHOLE_LINES = """
     SELECT p.id, b.id, ST_Distance(ST_Transform(b.geom, :srid), ST_Transform(p.geom, :srid))
@@ -97,44 +113,64 @@ def _timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
     return statistics.median(seconds), result
 
 
-def _interleaved(variants: dict[str, Callable[[], Any]], runs: int) -> dict[str, tuple[float, Any]]:
-    """Median seconds and last result of each variant, run in turn so that they share the machine's load."""
+class Timing(NamedTuple):
+    """Medians of one variant: wall seconds, and CPU seconds of this process plus its server backend."""
+
+    seconds: float
+    cpu_s: float
+    result: Any
+
+
+def _backend_cpu_s(pid: int) -> float:
+    """CPU seconds the server process `pid` has used (Linux schedstat); NaN when the server is elsewhere."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def _interleaved(variants: dict[str, Callable[[], Any]], runs: int, backend_pid: int) -> dict[str, Timing]:
+    """Medians and last result of each variant, run in turn so that they share the machine's load.
+
+    CPU time (client process + the connection's server backend) hardly moves with other jobs' load, so it
+    gives a steadier ratio than wall time on a shared machine; parallel query workers are not counted.
+    """
     seconds: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     results: dict[str, Any] = {}
     for _ in range(runs):
         for name, fn in variants.items():
             gc.collect()
-            start = time.perf_counter()
+            server, client, start = _backend_cpu_s(backend_pid), time.process_time(), time.perf_counter()
             results[name] = fn()
             seconds[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(seconds[name]), results[name]) for name in variants}
+            cpu[name].append(time.process_time() - client + _backend_cpu_s(backend_pid) - server)
+    return {name: Timing(statistics.median(seconds[name]), statistics.median(cpu[name]), results[name])
+            for name in variants}
 
 
-def run_riskmap(engine: Engine, *, points: bool = False) -> set[tuple[int, int, str]]:
-    with engine.connect() as conn:
-        found = find_encroachments(conn, zones=ZONES, feature_types=("building",), points=points)
+def run_riskmap(conn: Connection, *, points: bool = False) -> set[tuple[int, int, str]]:
+    found = find_encroachments(conn, zones=ZONES, feature_types=("building",), points=points)
     return {(c.pipeline_id, c.feature_id, c.zone) for c in found}
 
 
-def run_sql(engine: Engine, sql: str) -> set[tuple[int, int, str]]:
+def run_sql(conn: Connection, sql: str) -> set[tuple[int, int, str]]:
     """Run bare SQL (`:srid` bound) and fetch the driver's plain tuples, the cheapest way to get rows."""
-    with engine.connect() as conn:
-        srid = metric_srid(conn)
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(sql.replace(":srid", "%(srid)s"), {"srid": srid})
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+    srid = metric_srid(conn)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql.replace(":srid", "%(srid)s"), {"srid": srid})
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     return {(r[0], r[1], r[3]) for r in rows} if rows and len(rows[0]) > 3 else {(r[0], r[1], "") for r in rows}
 
 
-def run_geopandas(engine: Engine) -> set[tuple[int, int, str]]:
+def run_geopandas(conn: Connection) -> set[tuple[int, int, str]]:
     """What a user would write: load both layers, project to the metric zone, sjoin with dwithin 50 m."""
-    with engine.connect() as conn:
-        srid = metric_srid(conn)
-        buildings = gpd.read_postgis("SELECT id, geom FROM building", conn, geom_col="geom").to_crs(srid)
-        lines = gpd.read_postgis("SELECT id, geom FROM pipeline", conn, geom_col="geom").to_crs(srid)
+    srid = metric_srid(conn)
+    buildings = gpd.read_postgis("SELECT id, geom FROM building", conn, geom_col="geom").to_crs(srid)
+    lines = gpd.read_postgis("SELECT id, geom FROM pipeline", conn, geom_col="geom").to_crs(srid)
     pairs = gpd.sjoin(buildings, lines, predicate="dwithin", distance=50.0, lsuffix="b", rsuffix="p")
     partner = gpd.GeoSeries(lines.set_index("id").geometry.loc[pairs["id_p"]].values, index=pairs.index, crs=srid)
     distance = pairs.geometry.distance(partner)
@@ -183,33 +219,48 @@ def main(argv: list[str] | None = None) -> int:
     print(f"数据库 {database}：建筑 {counts[0]} 栋，管道 {counts[1]} 条共 {counts[2]:.0f} km；每项取 {args.runs} 次中位数")
     with engine.begin() as conn:  # pieces cut (and committed) once, as after any change of the pipelines
         ensure_pipeline_pieces(conn, srid=metric_srid(conn))
-    run_riskmap(engine)  # warm-up: caches filled
+    with engine.connect() as conn:  # one connection: its server backend's CPU time is measured
+        return _compare(conn, args)
+
+
+def _compare(conn: Connection, args: argparse.Namespace) -> int:
+    """Time riskmap's check against the bare formulations and GeoPandas on `conn`; print seconds and ratios."""
+    run_riskmap(conn)  # warm-up: caches filled
+    pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
     variants: dict[str, Callable[[], Any]] = {
-        "pieces": lambda: run_sql(engine, BARE_PIECES),
-        "riskmap": lambda: run_riskmap(engine),
-        "pieces_once": lambda: run_sql(engine, BARE_PIECES_ONCE),
-        "riskmap_points": lambda: run_riskmap(engine, points=True),
-        "subdivide": lambda: run_sql(engine, BARE_SUBDIVIDE),
+        "pieces": lambda: run_sql(conn, BARE_PIECES),
+        "riskmap": lambda: run_riskmap(conn),
+        "pieces_once": lambda: run_sql(conn, BARE_PIECES_ONCE),
+        "riskmap_points": lambda: run_riskmap(conn, points=True),
+        "pieces_after": lambda: run_sql(conn, BARE_PIECES_AFTER),
+        "subdivide": lambda: run_sql(conn, BARE_SUBDIVIDE),
     }
-    timed = _interleaved(variants, args.runs)
-    ours, found = timed.pop("riskmap")
-    with_points, found_points = timed.pop("riskmap_points")
+    timed = _interleaved(variants, args.runs, pid)
+    ours = timed.pop("riskmap")
+    with_points = timed.pop("riskmap_points")
     bare = timed
-    gpd_s, gpd_found = (float("nan"), found) if args.skip_geopandas else \
-        _interleaved({"geopandas": lambda: run_geopandas(engine)}, args.runs)["geopandas"]
-    best_name = min(bare, key=lambda k: bare[k][0])
-    best = bare[best_name][0]
-    agree = all(result == found for _, result in bare.values()) and gpd_found == found == found_points
-    print(f"riskmap 占压排查（建筑 × 管道，5 米/50 米）：{ours:.3f} 秒，{len(found)} 处候选")
-    print(f"  riskmap 连同候选点位（points=True，入库排查所需）：{with_points:.3f} 秒")
-    for name, (s, _) in bare.items():
-        print(f"  裸 PostGIS（{name}）：{s:.3f} 秒")
-    print(f"  GeoPandas（read_postgis + sjoin dwithin，含读取）：{gpd_s:.3f} 秒")
-    print(f"比值：riskmap / 最佳裸 PostGIS（{best_name}）= {ours / best:.2f}（目标 ≤ 1.2）；"
-          f"GeoPandas / riskmap = {gpd_s / ours:.1f}（目标 ≥ 10）；结果逐条一致：{'是' if agree else '否'}")
+    gpd_t = Timing(float("nan"), float("nan"), ours.result) if args.skip_geopandas else \
+        _interleaved({"geopandas": lambda: run_geopandas(conn)}, args.runs, pid)["geopandas"]
+    best_name = min(bare, key=lambda k: bare[k].seconds)
+    best = bare[best_name]
+    best_cpu_name = min(bare, key=lambda k: bare[k].cpu_s)
+    best_cpu = bare[best_cpu_name]
+    found = ours.result
+    agree = all(t.result == found for t in bare.values()) and gpd_t.result == found == with_points.result
+    print("（括号内为 CPU 秒：本进程 + 服务器后端进程，几乎不受他人负载影响）")
+    print(f"riskmap 占压排查（建筑 × 管道，5 米/50 米）：{ours.seconds:.3f} 秒（CPU {ours.cpu_s:.3f}），"
+          f"{len(found)} 处候选")
+    print(f"  riskmap 连同候选点位（points=True，入库排查所需）：{with_points.seconds:.3f} 秒（CPU {with_points.cpu_s:.3f}）")
+    for name, t in bare.items():
+        print(f"  裸 PostGIS（{name}）：{t.seconds:.3f} 秒（CPU {t.cpu_s:.3f}）")
+    print(f"  GeoPandas（read_postgis + sjoin dwithin，含读取）：{gpd_t.seconds:.3f} 秒（CPU {gpd_t.cpu_s:.3f}）")
+    print(f"比值：riskmap / 最佳裸 PostGIS（{best_name}）= {ours.seconds / best.seconds:.2f}（目标 ≤ 1.2）；"
+          f"GeoPandas / riskmap = {gpd_t.seconds / ours.seconds:.1f}（目标 ≥ 10）；结果逐条一致：{'是' if agree else '否'}")
+    print(f"CPU 比值：riskmap / 最佳裸 PostGIS（{best_cpu_name}）= {ours.cpu_s / best_cpu.cpu_s:.2f}；"
+          f"连同点位 {with_points.cpu_s / best_cpu.cpu_s:.2f}；GeoPandas / riskmap = {gpd_t.cpu_s / ours.cpu_s:.1f}")
     if args.whole_lines:
-        whole, _ = _timed(lambda: run_sql(engine, WHOLE_LINES), 1)
-        print(f"  整条管线 ST_DWithin：{whole:.3f} 秒（单次）= riskmap 的 {whole / ours:.0f} 倍")
+        whole, _ = _timed(lambda: run_sql(conn, WHOLE_LINES), 1)
+        print(f"  整条管线 ST_DWithin：{whole:.3f} 秒（单次）= riskmap 的 {whole / ours.seconds:.0f} 倍")
     return 0
 
 

@@ -116,8 +116,11 @@ def _point_sql(feature_type: str, other: str, *, points: bool) -> tuple[str, str
 def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int, *, points: bool) -> str:
     """Features of one type within the widest of `zones` of a centreline piece, nearest piece only.
 
-    Each (piece, feature) distance is computed once (OFFSET 0 keeps it from being inlined into both the filter
-    and the output) and filtered by the radius: cheaper than ST_DWithin followed by ST_Distance.
+    Every pair of boxes that meet gets one ST_Distance (one transform), the nearest piece per feature is kept, and
+    only then is the radius applied: the nearest piece is inside it exactly when some piece is. Cheaper than
+    ST_DWithin followed by ST_Distance, and unlike a per-row subquery it leaves PostgreSQL free to use
+    parallel workers. Among equally near pieces the first one's id wins, so a road's point (and township)
+    does not depend on the plan.
     """
     table, geom, township, _ = _FEATURE_GEOMETRY[feature_type]
     lon, lat = _point_sql(feature_type, "p.geom", points=points)
@@ -126,21 +129,21 @@ def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int, *, points: 
                {_zone_case(zones, n)} AS zone, distance_m, township_id, lon, lat
         FROM (
             SELECT DISTINCT ON (p.pipeline_id, f.id)
-                   p.pipeline_id, f.id AS feature_id, d.distance_m,
+                   p.pipeline_id, f.id AS feature_id, ST_Distance(ST_Transform({geom}, :srid), p.geom_m) AS distance_m,
                    {township} AS township_id, {lon} AS lon, {lat} AS lat
             FROM pipeline_piece p
             JOIN {table} f ON {geom} && ST_Expand(
                 p.geom, :radius_{n} * :deg / cos(radians(ST_YMax(p.geom))), :radius_{n} * :deg)
-            CROSS JOIN LATERAL (SELECT ST_Distance(ST_Transform({geom}, :srid), p.geom_m) AS distance_m OFFSET 0) d
-            WHERE d.distance_m <= :radius_{n}
-              AND (CAST(:pipeline_id AS integer) IS NULL OR p.pipeline_id = :pipeline_id)
-            ORDER BY p.pipeline_id, f.id, d.distance_m
+            WHERE CAST(:pipeline_id AS integer) IS NULL OR p.pipeline_id = :pipeline_id
+            ORDER BY p.pipeline_id, f.id, distance_m, p.id
         ) near
+        WHERE near.distance_m <= :radius_{n}
     """
 
 
 def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int, *, points: bool) -> str:
-    """Features of one type within the widest of `zones` of an ancillary facility, nearest facility only."""
+    """Features of one type within the widest of `zones` of an ancillary facility, nearest facility only (as
+    _near_line_sql)."""
     table, geom, township, _ = _FEATURE_GEOMETRY[feature_type]
     lon, lat = _point_sql(feature_type, "fac.geom", points=points)
     return f"""
@@ -148,18 +151,17 @@ def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int, *, poin
                {_zone_case(zones, n)} AS zone, distance_m, township_id, lon, lat
         FROM (
             SELECT DISTINCT ON (fac.pipeline_id, f.id)
-                   fac.pipeline_id, f.id AS feature_id, d.distance_m,
+                   fac.pipeline_id, f.id AS feature_id, ST_Distance(ST_Transform({geom}, :srid), fm.facility_m)
+                       AS distance_m,
                    {township} AS township_id, {lon} AS lon, {lat} AS lat
             FROM pipeline_facility fac
             CROSS JOIN LATERAL (SELECT ST_Transform(fac.geom, :srid) AS facility_m) fm
             JOIN {table} f ON {geom} && ST_Expand(
                 fac.geom, :radius_{n} * :deg / cos(radians(ST_Y(fac.geom))), :radius_{n} * :deg)
-            CROSS JOIN LATERAL (SELECT ST_Distance(ST_Transform({geom}, :srid), fm.facility_m) AS distance_m
-                                OFFSET 0) d
-            WHERE d.distance_m <= :radius_{n}
-              AND (CAST(:pipeline_id AS integer) IS NULL OR fac.pipeline_id = :pipeline_id)
-            ORDER BY fac.pipeline_id, f.id, d.distance_m
+            WHERE CAST(:pipeline_id AS integer) IS NULL OR fac.pipeline_id = :pipeline_id
+            ORDER BY fac.pipeline_id, f.id, distance_m, fac.id
         ) near
+        WHERE near.distance_m <= :radius_{n}
     """
 
 
