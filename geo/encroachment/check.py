@@ -124,6 +124,10 @@ def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int, *, points: 
     """
     table, geom, township, _ = _FEATURE_GEOMETRY[feature_type]
     lon, lat = _point_sql(feature_type, "p.geom", points=points)
+    if geom == "f.geom":  # the feature's GiST index finds the features near each piece
+        near = f"{geom} && ST_Expand(p.geom, :radius_{n} * :deg / cos(radians(ST_YMax(p.geom))), :radius_{n} * :deg)"
+    else:  # an expression has no index: the pieces' index finds the pieces near each (large, rare) feature
+        near = f"p.geom && ST_Expand({geom}, :radius_{n} * :deg / cos(radians(ST_YMax({geom}))), :radius_{n} * :deg)"
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
                {_zone_case(zones, n)} AS zone, distance_m, township_id, lon, lat
@@ -132,8 +136,7 @@ def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int, *, points: 
                    p.pipeline_id, f.id AS feature_id, ST_Distance(ST_Transform({geom}, :srid), p.geom_m) AS distance_m,
                    {township} AS township_id, {lon} AS lon, {lat} AS lat
             FROM pipeline_piece p
-            JOIN {table} f ON {geom} && ST_Expand(
-                p.geom, :radius_{n} * :deg / cos(radians(ST_YMax(p.geom))), :radius_{n} * :deg)
+            JOIN {table} f ON {near}
             WHERE CAST(:pipeline_id AS integer) IS NULL OR p.pipeline_id = :pipeline_id
             ORDER BY p.pipeline_id, f.id, distance_m, p.id
         ) near
