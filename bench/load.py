@@ -151,7 +151,7 @@ def login_headers(base: str, db_url: str, *, role: str = "county_viewer") -> dic
     name = f"load_{role}_{secrets.token_hex(4)}"
     password = secrets.token_urlsafe(18)
     made = subprocess.run([sys.executable, "-m", "geo.cli", "user", "add", name, "--role", role, "--password-stdin"],
-                          input=password + "\n", text=True, capture_output=True, timeout=120,
+                          input=password + "\n", text=True, capture_output=True, timeout=120, check=False,
                           env={**os.environ, "DATABASE_URL": db_url})
     if made.returncode != 0:
         raise RuntimeError(f"建立用户 {name} 失败：{made.stderr.strip() or made.stdout.strip()}")
@@ -236,7 +236,7 @@ def run_locust(base: str, plan: dict[str, object], *, users: int, duration_s: fl
         cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base,
                "--users", str(users), "--spawn-rate", f"{rate:g}", "--run-time", f"{max(1, round(duration_s))}s",
                "--stop-timeout", "10", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"]
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration_s + 120)
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration_s + 120, check=False)
         res = _read_stats(prefix, users, duration_s, done.returncode)
         if not res.kinds:
             raise RuntimeError(f"locust 没有产生统计（退出码 {done.returncode}）：{done.stderr[-2000:]}")

@@ -27,9 +27,15 @@ def database_url(settings: Settings | None = None, *, start: bool = True) -> str
     return cluster.admin_url(s, s.db_name)
 
 
+CONNECT_TIMEOUT_S = 10
+"""Longest wait for a new connection (libpq connect_timeout): a server that never answers is an error, not a hang."""
+
+
 @lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, future=True)
+    # pool_pre_ping: a connection broken by a server restart is replaced at checkout (recovery without restart)
+    args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, future=True, connect_args=args)
 
 
 def get_engine(settings: Settings | None = None) -> Engine:

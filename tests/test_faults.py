@@ -12,7 +12,6 @@ No time is asserted; a request that takes longer than REQUEST_BOUND_S counts as 
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import tempfile
 import threading
@@ -331,6 +330,7 @@ def test_requests_beyond_the_admission_limit_wait_and_are_told_busy_in_chinese()
     import asyncio
 
     from starlette.applications import Starlette
+    from starlette.requests import Request
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
@@ -343,7 +343,7 @@ def test_requests_beyond_the_admission_limit_wait_and_are_told_busy_in_chinese()
         release = asyncio.Event()
         inside = 0
 
-        async def held(request):  # noqa: ANN001, ANN202
+        async def held(request: Request) -> PlainTextResponse:
             nonlocal inside
             inside += 1
             await release.wait()
@@ -364,3 +364,33 @@ def test_requests_beyond_the_admission_limit_wait_and_are_told_busy_in_chinese()
     assert (a.status_code, b.status_code, after.status_code) == (200, 200, 200)
     assert refused.status_code == 503 and refused.json()["code"] == "busy" and "繁忙" in refused.json()["message"]
     assert refused.headers["retry-after"] == "5"
+
+
+def test_a_server_that_never_answers_is_an_error_not_a_hang():
+    """A PostgreSQL port that accepts but never speaks (a wedged server) ends in OperationalError (→ 503)
+    after geo.db's connect timeout, instead of holding the request forever."""
+    import socket
+
+    from sqlalchemy.exc import OperationalError
+
+    from geo.db import CONNECT_TIMEOUT_S, _engine_for
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the TCP handshake; nobody ever reads or answers
+        eng = _engine_for(f"postgresql+psycopg2://riskmap@127.0.0.1:{silent.getsockname()[1]}/riskmap")
+        outcome: list[BaseException] = []
+
+        def connect() -> None:
+            try:
+                with eng.connect():
+                    pass
+            except BaseException as exc:  # noqa: BLE001 — recorded for the assertion below
+                outcome.append(exc)
+
+        worker = threading.Thread(target=connect, daemon=True)
+        worker.start()
+        worker.join(CONNECT_TIMEOUT_S + REQUEST_BOUND_S)
+        eng.dispose()
+    assert not worker.is_alive(), "connecting to a server that never answers hung"
+    assert len(outcome) == 1 and isinstance(outcome[0], OperationalError), outcome
