@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, overload
 
 from sqlalchemy import Connection, text
 
+from geo.config import get_settings
 from geo.county import metric_srid
 from geo.encroachment.zones import FEATURE_TYPES, Zone, ZoneRules, load_zones
 from geo.errors import InvalidInput, NotFound
@@ -199,18 +200,32 @@ _ORDER_SQL = 'ORDER BY u.pipeline_id, u.feature_type COLLATE "C", u.feature_id'
 check of one feature type needs no further sort; "C" compares the type names bytewise, not by locale."""
 
 
+_STALE_PIECES_SQL = """
+    EXISTS (SELECT 1 FROM pipeline_piece WHERE ST_SRID(geom_m) <> {srid})
+    OR EXISTS (SELECT 1 FROM pipeline p WHERE p.geom IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM pipeline_piece q WHERE q.pipeline_id = p.id))
+"""
+"""True when pieces are missing or in another metric zone than `srid` (an SQL expression)."""
+
+_PRELUDE_SQL = f"""
+    WITH zone AS (SELECT metric_srid AS srid FROM county WHERE code = :county)
+    SELECT (SELECT srid FROM zone), {_STALE_PIECES_SQL.format(srid="(SELECT srid FROM zone)")},
+           (SELECT json_agg(json_build_array(id, code, operator)) FROM pipeline),
+           (SELECT json_agg(json_build_array(id, code, name)) FROM township)
+"""
+"""Everything the check needs before its main statement, in one round trip: the county's metric zone, whether
+the pieces must be re-cut, and the pipelines' and townships' names."""
+
+
 def ensure_pipeline_pieces(conn: Connection, *, srid: int) -> None:
     """Re-cut every pipeline when pieces are missing or in another metric zone than the county's."""
-    stale = conn.execute(
-        text(
-            "SELECT EXISTS (SELECT 1 FROM pipeline_piece WHERE ST_SRID(geom_m) <> :srid) "
-            "OR EXISTS (SELECT 1 FROM pipeline p WHERE p.geom IS NOT NULL "
-            "           AND NOT EXISTS (SELECT 1 FROM pipeline_piece q WHERE q.pipeline_id = p.id))"
-        ),
-        {"srid": srid},
-    ).scalar_one()
+    stale = conn.execute(text("SELECT " + _STALE_PIECES_SQL.format(srid=":srid")), {"srid": srid}).scalar_one()
     if stale:
-        conn.execute(text("SELECT riskmap_cut_pipeline(id, :srid) FROM pipeline"), {"srid": srid})
+        _cut_pieces(conn, srid=srid)
+
+
+def _cut_pieces(conn: Connection, *, srid: int) -> None:
+    conn.execute(text("SELECT riskmap_cut_pipeline(id, :srid) FROM pipeline"), {"srid": srid})
 
 
 def _pipeline_id(conn: Connection, code: str | None) -> int | None:
@@ -231,11 +246,24 @@ def _township_id(conn: Connection, code: str | None) -> int | None:
     return int(found)
 
 
-def _names(conn: Connection) -> tuple[dict[int, tuple[int, str, str | None]], dict[int, tuple[int, str, str]]]:
-    """Pipeline id → (id, code, operator) and township id → (id, code, name), the leading fields of a Candidate."""
-    pipelines = {r[0]: (r[0], r[1], r[2]) for r in conn.execute(text("SELECT id, code, operator FROM pipeline"))}
-    townships = {r[0]: (r[0], r[1], r[2]) for r in conn.execute(text("SELECT id, code, name FROM township"))}
-    return pipelines, townships
+Names = tuple[dict[int, tuple[int, str, str | None]], dict[int, tuple[int, str, str]]]
+"""Pipeline id → (id, code, operator) and township id → (id, code, name), the leading fields of a Candidate."""
+
+
+def _prelude(conn: Connection) -> tuple[int, Names]:
+    """The county's metric SRID (pieces re-cut first if stale) and the names, in one round trip (see _PRELUDE_SQL).
+
+    Why one: each round trip waits for the server to be scheduled, which on a loaded machine costs as much as
+    the fetch of thousands of rows.
+    """
+    srid, stale, pipelines, townships = conn.execute(
+        text(_PRELUDE_SQL), {"county": get_settings().county_code}).one()
+    if srid is None:
+        metric_srid(conn)  # raises NotFound with the message the rest of riskmap gives
+    if stale:
+        _cut_pieces(conn, srid=srid)
+    return int(srid), ({r[0]: (r[0], r[1], r[2]) for r in pipelines or ()},
+                       {r[0]: (r[0], r[1], r[2]) for r in townships or ()})
 
 
 def _selected(rules: ZoneRules, zones: Sequence[str] | None, feature_types: Sequence[str] | None) -> ZoneRules:
@@ -310,13 +338,11 @@ def find_encroachments(
 
     Ordered by pipeline, feature type and feature id. lon/lat (EPSG:4490) are filled only with `points=True`.
     """
-    srid = metric_srid(conn)
-    ensure_pipeline_pieces(conn, srid=srid)
+    srid, (pipelines, townships) = _prelude(conn)
     sql, params = _candidate_sql(_selected(load_zones(), zones, feature_types), points=points, ordered=True)
     params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=_pipeline_id(conn, pipeline_code),
                   township_id=_township_id(conn, township_code))
     rows = _driver_rows(conn, sql, params)
-    pipelines, townships = _names(conn)
     unknown = (None, None, None)
     if points:
         return Candidates([(*pipelines[pid], ftype, fid, zone, distance, *townships.get(tid, unknown), lon, lat,
