@@ -10,8 +10,8 @@ from api import auth
 from api.admission import Admission
 from api.errors import register_error_handlers
 from api.limits import BodyLimit
-from geo.config import get_settings
 from api.routers import basemap, features, health, maps, tiles
+from geo.config import get_settings
 from layers.assets import asset_root
 
 

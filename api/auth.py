@@ -134,13 +134,13 @@ def login_page(next_: str = "/maps", error: str | None = None, status: int = 200
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_form(next: str | None = None) -> HTMLResponse:  # noqa: A002 (query parameter name)
+def login_form(next: str | None = None) -> HTMLResponse:
     return login_page(_safe_next(next))
 
 
 @router.post("/login", include_in_schema=False)
 def login_submit(username: Annotated[str, Form()], password: Annotated[str, Form()],
-                 next: Annotated[str | None, Form()] = None) -> Any:  # noqa: A002
+                 next: Annotated[str | None, Form()] = None) -> Any:
     try:
         with get_engine().begin() as conn:
             user = authenticate(conn, username, password)

@@ -420,33 +420,16 @@ def _ensure_roles(server: Target) -> None:
     here (committed at once): `geo.access.roles.ensure_roles` also writes grants and policies into the
     database it runs in, which must not happen to a target that the restore may yet leave untouched.
     """
-    try:
-        from geo.access import roles  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return
-    create_roles = getattr(roles, "create_roles", None)
-    if create_roles is not None:  # the access layer's own roles-only function, should it grow one
-        from sqlalchemy import create_engine
+    from sqlalchemy import create_engine
 
-        eng = create_engine(server.sqlalchemy_url())
-        try:
-            with eng.begin() as sa_conn:
-                create_roles(sa_conn)
-        finally:
-            eng.dispose()
-        return
-    conn = _server_connection(server)
+    from geo.access.roles import create_roles
+
+    eng = create_engine(server.sqlalchemy_url())
     try:
-        with conn, conn.cursor() as cur:
-            for role in getattr(roles, "ROLES", {}).values():
-                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-                if cur.fetchone() is None:
-                    cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
-                cur.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (role,))
-                if not cur.fetchone()[0]:  # as ensure_roles does: the login may SET ROLE to it
-                    cur.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role)))
+        with eng.begin() as sa_conn:
+            create_roles(sa_conn)
     finally:
-        conn.close()
+        eng.dispose()
 
 
 def _explain(psql_stderr: str, restore_stderr: str, *, file_at_fault: bool, plan: RestorePlan,

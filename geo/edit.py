@@ -189,7 +189,7 @@ def _unique_guard(conn: Connection, spec: EditSpec, values: dict[str, Any], excl
     for key in ("uscc", "code"):
         if key in values and values[key] is not None:
             clash = conn.execute(text(
-                f"SELECT riskmap_code_taken(:table, :column, :value, :exclude)"),
+                "SELECT riskmap_code_taken(:table, :column, :value, :exclude)"),
                 {"table": spec.table, "column": key, "value": values[key], "exclude": exclude}).scalar()
             if clash:
                 raise InvalidInput(f"字段 {key}（{spec.fields[key].label}）已被占用：{values[key]}")

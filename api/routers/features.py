@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep, LimitQ, OffsetQ, TxDep
-from geo.edit import create_feature, delete_feature, update_feature
 from api.text import Text
+from geo.edit import create_feature, delete_feature, update_feature
 from geo.features import LAYERS, layer_spec, parse_bbox, read_features
 
 router = APIRouter(prefix="/layers", tags=["layers 图层"])

@@ -115,8 +115,8 @@ def data_tables(conn: Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def ensure_roles(conn: Connection) -> None:
-    """Create the roles if missing and (re)apply grants and policies to every current table; idempotent."""
+def create_roles(conn: Connection) -> None:
+    """Create the cluster-wide roles if missing (nothing in any database changes); idempotent."""
     for role in ROLES.values():
         conn.execute(text(
             f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN "
@@ -125,6 +125,11 @@ def ensure_roles(conn: Connection) -> None:
         conn.execute(text(
             f"DO $$ BEGIN IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN "
             f"EXECUTE format('GRANT {role} TO %I', current_user); END IF; END $$"))
+
+
+def ensure_roles(conn: Connection) -> None:
+    """Create the roles if missing and (re)apply grants and policies to every current table; idempotent."""
+    create_roles(conn)
     for fn in FUNCTIONS:
         conn.execute(text(fn))
     tables = data_tables(conn)
