@@ -63,16 +63,17 @@ class Candidate(NamedTuple):
 
 
 class Candidates(Sequence[Candidate]):
-    """The check's candidates, kept as plain tuples and handed out as Candidate on access.
+    """The check's candidates: the driver's plain row tuples plus the names, made into Candidate on access.
 
     Why: tens of thousands of long-lived NamedTuples (or driver rows wrapped in objects) stay tracked by Python's
-    garbage collector and make it sweep the whole heap; plain tuples of numbers and strings are untracked.
+    garbage collector and make it sweep the whole heap; plain tuples of numbers and strings are untracked, and
+    a Candidate read and dropped never reaches the older generations.
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_names", "_points", "_rows")
 
-    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
-        self._rows = rows
+    def __init__(self, rows: list[tuple[Any, ...]], names: Names, *, points: bool) -> None:
+        self._rows, self._names, self._points = rows, names, points
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -85,11 +86,22 @@ class Candidates(Sequence[Candidate]):
 
     def __getitem__(self, index: int | slice) -> Candidate | list[Candidate]:
         if isinstance(index, slice):
-            return [_make(Candidate, r) for r in self._rows[index]]
-        return _make(Candidate, self._rows[index])
+            return list(self._made(self._rows[index]))
+        return next(self._made([self._rows[index]]))
 
     def __iter__(self) -> Iterator[Candidate]:
-        return (_make(Candidate, r) for r in self._rows)
+        return self._made(self._rows)
+
+    def _made(self, rows: list[tuple[Any, ...]]) -> Iterator[Candidate]:
+        pipelines, townships = self._names
+        unknown = (None, None, None)
+        if self._points:
+            return (_make(Candidate, (*pipelines[pid], ftype, fid, zone, distance, *townships.get(tid, unknown),
+                                      lon, lat, None, None))
+                    for pid, ftype, fid, zone, distance, tid, lon, lat in rows)
+        return (_make(Candidate, (*pipelines[pid], ftype, fid, zone, distance, *townships.get(tid, unknown),
+                                  None, None, None, None))
+                for pid, ftype, fid, zone, distance, tid in rows)
 
     def __repr__(self) -> str:
         return f"Candidates({len(self._rows)})"
@@ -338,19 +350,11 @@ def find_encroachments(
 
     Ordered by pipeline, feature type and feature id. lon/lat (EPSG:4490) are filled only with `points=True`.
     """
-    srid, (pipelines, townships) = _prelude(conn)
+    srid, names = _prelude(conn)
     sql, params = _candidate_sql(_selected(load_zones(), zones, feature_types), points=points, ordered=True)
     params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=_pipeline_id(conn, pipeline_code),
                   township_id=_township_id(conn, township_code))
-    rows = _driver_rows(conn, sql, params)
-    unknown = (None, None, None)
-    if points:
-        return Candidates([(*pipelines[pid], ftype, fid, zone, distance, *townships.get(tid, unknown), lon, lat,
-                            None, None)
-                           for pid, ftype, fid, zone, distance, tid, lon, lat in rows])
-    return Candidates([(*pipelines[pid], ftype, fid, zone, distance, *townships.get(tid, unknown), None, None,
-                        None, None)
-                       for pid, ftype, fid, zone, distance, tid in rows])
+    return Candidates(_driver_rows(conn, sql, params), names, points=points)
 
 
 _REFRESH_SQL = """
