@@ -7,8 +7,10 @@ same run, its ratio to (a) the best bare PostGIS formulation, hand-written SQL o
 fastest of the variants below, each fetched as the driver's plain tuples, as riskmap fetches its rows), and
 (b) the GeoPandas path a user would write (read_postgis + sjoin with dwithin in the metric zone, load
 included). Every variant must give the same (pipeline, building, zone) set. riskmap's check with the
-candidates' points (what the stored register keeps) is timed too, for information. --whole-lines also times
-ST_DWithin against whole lines.
+candidates' points (what the stored register keeps) is timed too, for information. Beside wall seconds it
+prints CPU seconds (this process + the connection's server backend; parallel workers not counted) and their
+ratios, which hold still while other jobs load the machine. --whole-lines also times ST_DWithin against whole
+lines.
 The county comes from bench.generate.generate_county (written into the database if it has no county);
 --fallback uses bench.encroachment_data instead.
 """
