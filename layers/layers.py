@@ -301,12 +301,12 @@ def building_layer(conn: Connection, where: Where, *, grid: str | None = None) -
 ZONE_STYLE = {"zone_5m": ("#b71c1c", 0.45), "zone_50m": ("#ef6c00", 0.25), "zone_200m": ("#fbc02d", 0.15)}
 
 
-def protection_zone_layer(conn: Connection, *, pipeline_code: str | None = None, show: bool = False
-                          ) -> folium.FeatureGroup:
-    """The 5 / 50 / 200 m bands along pipelines (石油天然气管道保护法 Art 30, 35(2), 35(3))."""
+def protection_zone_layer(conn: Connection, *, pipeline_code: str | None = None, show: bool = False,
+                          bbox: tuple[float, float, float, float] | None = None) -> folium.FeatureGroup:
+    """The 5 / 50 / 200 m bands along pipelines (石油天然气管道保护法 Art 30, 35(2), 35(3)), near `bbox`."""
     from geo.encroachment.reports import pipeline_zone_bands
 
-    feats = pipeline_zone_bands(conn, pipeline_code=pipeline_code)
+    feats = pipeline_zone_bands(conn, pipeline_code=pipeline_code, bbox=bbox, for_display=True)
     for f in feats:
         p = f["properties"]
         p["name"] = f"{p['pipeline_code']} {p.get('label') or p['zone']}"

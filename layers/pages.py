@@ -132,7 +132,7 @@ def build_map(
         tiled("pipeline_segment", "油气管道", weight=4, line_colour=None)
         if tiles["pipeline_segment"] else pipeline_layer(conn, where),
         None if tiles["pipeline_segment"] else protection_zone_layer(
-            conn, pipeline_code=pipeline, show=pipeline is not None),
+            conn, pipeline_code=pipeline, show=pipeline is not None, bbox=scope.bounds if detail else None),
         tiled("encroachment", "占压点（按整改状态）", colours=ENCROACHMENT_STATUS_COLOURS, weight=2, line_colour="#000")
         if tiles["encroachment"] else encroachment_layer(conn, where),
     ]
@@ -166,7 +166,7 @@ def build_map(
     return m
 
 
-EMBED_LIMITS = {"enterprise": 5000, "building": 20000, "grid_cell": 1000, "mine": 500, "encroachment": 1000,
+EMBED_LIMITS = {"enterprise": 1000, "building": 3000, "grid_cell": 1000, "mine": 500, "encroachment": 1000,
                 "pipeline_segment": 3000}
 """Above these counts in a page's scope a layer goes as vector tiles rather than inside the HTML (≤ 3 MB)."""
 

@@ -46,29 +46,50 @@ def encroachment_points(conn: Connection, *, today: dt.date | None = None) -> li
 
 
 _ZONES_SQL = """
-    WITH bands AS (
-        SELECT p.id, p.code, z.code AS zone, z.label, z.inner_m, z.outer_m,
-               ST_Buffer(ST_Transform(p.geom, :srid), z.outer_m) AS outer_m_geom,
-               CASE WHEN z.inner_m > 0 THEN ST_Buffer(ST_Transform(p.geom, :srid), z.inner_m) END AS inner_m_geom
-        FROM pipeline p,
+    WITH lines AS (
+        -- the centreline in metres, cut to the area asked for (with room for the widest band)
+        SELECT p.id, p.code,
+               CASE WHEN CAST(:x0 AS float8) IS NULL THEN ST_Transform(p.geom, :srid)
+                    ELSE ST_Intersection(ST_Transform(p.geom, :srid),
+                                         ST_Expand(ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490), :srid),
+                                                   :margin)) END AS geom
+        FROM pipeline p
+        WHERE (CAST(:pipeline_code AS text) IS NULL OR p.code = :pipeline_code)
+          AND (CAST(:x0 AS float8) IS NULL OR p.geom && ST_Expand(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490), 0.01))
+    ), bands AS (
+        SELECT l.id, l.code, z.code AS zone, z.label, z.inner_m, z.outer_m,
+               ST_Buffer(l.geom, z.outer_m, :style) AS outer_m_geom,
+               CASE WHEN z.inner_m > 0 THEN ST_Buffer(l.geom, z.inner_m, :style) END AS inner_m_geom
+        FROM lines l,
              unnest(CAST(:codes AS text[]), CAST(:labels AS text[]), CAST(:inner AS float8[]),
                     CAST(:outer AS float8[])) AS z(code, label, inner_m, outer_m)
-        WHERE CAST(:pipeline_code AS text) IS NULL OR p.code = :pipeline_code
+        WHERE NOT ST_IsEmpty(l.geom)
     )
     SELECT id AS pipeline_id, code AS pipeline_code, zone, label, inner_m, outer_m,
-           ST_AsGeoJSON(ST_Transform(COALESCE(ST_Difference(outer_m_geom, inner_m_geom), outer_m_geom), 4490), 7)
+           ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(
+               COALESCE(ST_Difference(outer_m_geom, inner_m_geom), outer_m_geom), :tolerance), 4490), :digits)
                AS geometry
     FROM bands ORDER BY code, outer_m
 """
 
 
-def pipeline_zone_bands(conn: Connection, *, pipeline_code: str | None = None) -> list[dict[str, Any]]:
-    """The line zones of zones.toml (5 / 50 / 200 m) as bands along each pipeline, GeoJSON in EPSG:4490."""
+def pipeline_zone_bands(conn: Connection, *, pipeline_code: str | None = None,
+                        bbox: tuple[float, float, float, float] | None = None, for_display: bool = False
+                        ) -> list[dict[str, Any]]:
+    """The line zones of zones.toml (5 / 50 / 200 m) as bands along each pipeline, GeoJSON in EPSG:4490.
+
+    `bbox` (lon/lat) keeps only what lies near it; `for_display` draws them for a map page: coarser round
+    ends and 0.5 m simplification, 6 decimals (≈0.1 m) — a county's bands stay a few hundred KB, not MB.
+    """
     zones = load_zones().line
     limits = [z.max_distance_m for z in zones]
+    x0, y0, x1, y1 = bbox or (None, None, None, None)
     rows = conn.execute(text(_ZONES_SQL), {
         "srid": metric_srid(conn), "codes": [z.code for z in zones], "labels": [z.label for z in zones],
         "inner": [0.0, *limits[:-1]], "outer": limits, "pipeline_code": pipeline_code,
+        "x0": x0, "y0": y0, "x1": x1, "y1": y1, "margin": max(limits) * 1.5,
+        "style": "quad_segs=2" if for_display else "quad_segs=8",
+        "tolerance": 0.5 if for_display else 0.0, "digits": 6 if for_display else 7,
     })
     return [
         {"type": "Feature", "geometry": json.loads(r.geometry),
