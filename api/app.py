@@ -8,7 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import auth
 from api.admission import Admission
-from api.errors import register_error_handlers
+from api.errors import ERROR_RESPONSES, register_error_handlers
 from api.limits import BodyLimit
 from api.routers import basemap, features, health, maps, tiles
 from geo.config import get_settings
@@ -29,9 +29,9 @@ def create_app() -> FastAPI:
     app.include_router(auth.router)
     login = [Depends(auth.current_principal)]
     for router in (features.router, maps.router, tiles.router, basemap.router):
-        app.include_router(router, dependencies=login)
+        app.include_router(router, dependencies=login, responses=ERROR_RESPONSES)
     for module in _optional_routers():
-        app.include_router(module.router, dependencies=login)
+        app.include_router(module.router, dependencies=login, responses=ERROR_RESPONSES)
     app.mount("/vendor", StaticFiles(directory=asset_root()), name="vendor")
 
     @app.get("/favicon.ico", include_in_schema=False)

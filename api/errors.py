@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,6 +30,23 @@ STATUS: dict[type[RiskmapError], int] = {
 _HTTP_TEXT = {404: ("not_found", "资源不存在"), 405: ("method_not_allowed", "不支持该请求方法"),
               401: ("unauthorized", "未登录或登录已过期"), 403: ("forbidden", "无权访问"),
               413: ("too_large", "请求体过大")}
+
+
+class ErrorBody(BaseModel):
+    """Every error: a stable code, a Chinese message, and for invalid requests the fields at fault."""
+
+    code: str
+    message: str
+    detail: Any | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in ((401, "未登录或登录已过期"), (403, "无权访问或超出辖区"), (404, "资源不存在或不在辖区内"),
+                         (409, "与他人的修改冲突（版本过期）或违反唯一性"), (413, "请求体过大"),
+                         (422, "请求参数不合法"), (503, "数据库暂时不可用或服务繁忙，请稍后重试"))
+}
+"""Documented on every login-protected route, so clients and the schema fuzz test know the error shape."""
 
 
 def _wants_page(request: Request) -> bool:
