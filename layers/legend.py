@@ -31,6 +31,41 @@ if (L.easyPrint) {
 """)
 
 
+_ACCOUNT = Template("""
+{% macro script(this, kwargs) %}
+(function (map) {
+  // Served pages: who is signed in, their scope, and 退出. A saved offline file has no /auth/me: nothing shows.
+  if (location.protocol === 'file:') { return; }
+  fetch('/auth/me', {credentials: 'same-origin'}).then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (me) {
+      if (!me) { return; }
+      var box = L.control({position: 'topright'});
+      box.onAdd = function () {
+        var div = L.DomUtil.create('div', 'leaflet-bar rm-account');
+        div.style.cssText = 'background:#fff;padding:4px 8px;font:13px/1.4 "Microsoft YaHei","Noto Sans CJK SC",sans-serif';
+        var who = document.createElement('span');
+        who.textContent = '当前用户：' + me.label + ' ';
+        var out = document.createElement('a');
+        out.href = '/logout'; out.textContent = '退出';
+        div.appendChild(who); div.appendChild(out);
+        L.DomEvent.disableClickPropagation(div);
+        return div;
+      };
+      box.addTo(map);
+    }).catch(function () {});
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+
+class AccountControl(MacroElement):
+    """The signed-in user and a 退出 (sign out) link, read from /auth/me by the page itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._template = _ACCOUNT
+
+
 class Legend(MacroElement):
     def __init__(self, body: str) -> None:
         super().__init__()
@@ -69,3 +104,7 @@ def add_legend(m: folium.Map, conn: Connection, *, township: str | None, grid: s
 
 def add_print_control(m: folium.Map) -> None:
     PrintControl().add_to(m)
+
+
+def add_account_control(m: folium.Map) -> None:
+    AccountControl().add_to(m)

@@ -161,6 +161,7 @@ def build_map(
     legend.add_legend(m, conn, township=scope.township, grid=scope.grid, title=scope.title,
                       illustrative=scope.illustrative)
     legend.add_print_control(m)
+    legend.add_account_control(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
     localise(m.get_root(), base_url=asset_base)
     return m

@@ -132,7 +132,13 @@ def test_login_page_lets_a_user_in_and_keeps_strangers_out(browser, server, demo
         page.fill("#password", TEST_PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url("**/maps/township/140930100000", timeout=60_000)
+        page.wait_for_selector(".rm-account", timeout=30_000)
         page.screenshot(path=str(out_dir / "after-login.png"))
         assert page.evaluate(MAP_VAR_JS)
+        assert "browser-login" in page.inner_text(".rm-account") and "县级查看" in page.inner_text(".rm-account")
+        page.click(".rm-account a")  # 退出: back to the login page, and the maps are closed again
+        page.wait_for_url("**/login", timeout=30_000)
+        page.goto(f"{server}/maps", wait_until="load")
+        assert "/login" in page.url
     finally:
         stranger.close()
