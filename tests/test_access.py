@@ -318,3 +318,35 @@ def test_demo_accounts_log_in_with_their_roles(app, towns, monkeypatch):
     token = c.post("/auth/token", data={"username": "xikou", "password": password}).json()["access_token"]
     me = c.get("/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me["role"] == "township_editor" and me["township_codes"] == [WEST]
+
+
+def test_township_editor_keeps_its_own_registers_only(app, towns, make_user):
+    """Field encroachments and hazards: inside the township they are recorded and moved on; elsewhere, no."""
+    with towns.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO pipeline (code, name, medium, geom) VALUES ('GD-1', '河曲输气支线', 'gas', "
+            "ST_Multi(ST_GeomFromText('LINESTRING(111.22 39.20, 111.46 39.12)', 4490)))"))
+    west = _client(app, make_user("township_editor", townships=[WEST]))
+    east = _client(app, make_user("township_editor", townships=[EAST]))
+    mine = west.post("/encroachments", json={"by": "张三", "lon": 111.24, "lat": 39.195, "pipeline": "GD-1",
+                                            "nature": "违法建设", "deadline": "2026-12-31"})
+    assert mine.status_code == 201, mine.text
+    code = mine.json()["code"]
+    across = west.post("/encroachments", json={"by": "张三", "lon": 111.45, "lat": 39.125, "pipeline": "GD-1"})
+    assert across.status_code == 403 and "超出辖区" in across.json()["message"]
+    theirs = east.post("/encroachments", json={"by": "李四", "lon": 111.45, "lat": 39.125, "pipeline": "GD-1"})
+    assert theirs.status_code == 201 and theirs.json()["code"] != code  # numbered county-wide, no clash
+
+    assert west.post(f"/register/encroachment/{code}/status", json={"status": "认定", "by": "张三"}).status_code == 200
+    other = theirs.json()["code"]
+    assert west.post(f"/register/encroachment/{other}/status", json={"status": "认定", "by": "张三"}).status_code == 404
+    assert west.get(f"/register/encroachment/{other}/history").status_code == 404
+    assert {r["group_code"] for r in west.get("/register/encroachment/report").json()} <= {WEST, None, ""}
+
+    ours = west.post("/hazards", json={"enterprise_uscc": make_uscc("9114093000000000X"), "level": "general",
+                                       "by": "张三", "description": "消防通道堵塞"})
+    assert ours.status_code == 201, ours.text
+    foreign = west.post("/hazards", json={"enterprise_uscc": make_uscc("9114093000000001X"), "level": "general",
+                                          "by": "张三"})
+    assert foreign.status_code == 404
+    assert _count(towns, "encroachment") == 2 and _count(towns, "hazard") == 1
