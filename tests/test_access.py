@@ -350,3 +350,14 @@ def test_township_editor_keeps_its_own_registers_only(app, towns, make_user):
                                           "by": "张三"})
     assert foreign.status_code == 404
     assert _count(towns, "encroachment") == 2 and _count(towns, "hazard") == 1
+
+
+def test_township_editor_plans_its_own_township(app, towns, make_user):
+    west = _client(app, make_user("township_editor", townships=[WEST]))
+    ok = west.post("/plans", json={"week": "2026-W48", "township": WEST, "teams": 1, "time_limit_s": 1})
+    assert ok.status_code == 201, ok.text
+    assert west.get(f"/plans/{ok.json()['id']}").status_code == 200
+    refused = west.post("/plans", json={"week": "2026-W48", "township": EAST, "teams": 1, "time_limit_s": 1})
+    assert refused.status_code in (403, 404) and refused.json()["message"]
+    county_wide = west.post("/plans", json={"week": "2026-W48", "teams": 1, "time_limit_s": 1})
+    assert county_wide.status_code == 403
