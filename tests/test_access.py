@@ -361,3 +361,15 @@ def test_township_editor_plans_its_own_township(app, towns, make_user):
     assert refused.status_code in (403, 404) and refused.json()["message"]
     county_wide = west.post("/plans", json={"week": "2026-W48", "teams": 1, "time_limit_s": 1})
     assert county_wide.status_code == 403
+
+
+def test_the_signed_in_user_is_the_handling_person_unless_named(app, towns, make_user):
+    with towns.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO pipeline (code, name, medium, geom) VALUES ('GD-1', '河曲输气支线', 'gas', "
+            "ST_Multi(ST_GeomFromText('LINESTRING(111.22 39.20, 111.46 39.12)', 4490)))"))
+    c = _client(app, make_user("township_editor", townships=[WEST], username="西口镇王干事"))
+    code = c.post("/encroachments", json={"lon": 111.24, "lat": 39.195, "pipeline": "GD-1"}).json()["code"]
+    c.post(f"/register/encroachment/{code}/status", json={"status": "认定", "by": "村支书赵六"})
+    assert [e["changed_by"] for e in c.get(f"/register/encroachment/{code}/history").json()] == [
+        "西口镇王干事", "村支书赵六"]

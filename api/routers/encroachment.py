@@ -12,8 +12,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from api.auth import PrincipalDep
 from api.deps import ConnDep, TxDep
 from api.text import Text
+from geo.access.principal import Principal
 from geo.encroachment import check_encroachments, list_candidates
 from geo.encroachment.register import confirm_candidate, field_wkt, record_encroachment
 from geo.encroachment.reports import encroachment_points, pipeline_zone_bands
@@ -31,7 +33,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class Dossier(BaseModel):
     """一点一档 fields given when an encroachment is confirmed or recorded."""
 
-    by: Text = Field(min_length=1, max_length=50, description="经办人")
+    by: Text | None = Field(None, min_length=1, max_length=50, description="经办人（不填为当前登录用户）")
     nature: Text | None = Field(None, description="违法建设 / 历史遗留 / 合法性待认定")
     measure: Text | None = Field(None, description="整改措施（一点一策）")
     deadline: dt.date | None = None
@@ -53,7 +55,7 @@ class FieldRecord(Dossier):
 
 class StatusChange(BaseModel):
     status: Text = Field(description="新状态（代码或中文，如 rectifying/整改中、closed/销号）")
-    by: Text = Field(min_length=1, max_length=50)
+    by: Text | None = Field(None, min_length=1, max_length=50, description="经办人（不填为当前登录用户）")
     verified_by: Text | None = Field(None, description="核查人（销号时必填）")
     note: Text | None = None
 
@@ -61,7 +63,7 @@ class StatusChange(BaseModel):
 class HazardRecord(BaseModel):
     enterprise_uscc: Text = Field(min_length=18, max_length=18)
     level: Literal["general", "major"]
-    by: Text = Field(min_length=1, max_length=50)
+    by: Text | None = Field(None, min_length=1, max_length=50, description="经办人（不填为当前登录用户）")
     description: Text | None = None
     found_on: dt.date | None = None
     deadline: dt.date | None = None
@@ -69,8 +71,19 @@ class HazardRecord(BaseModel):
 
 class Supervision(BaseModel):
     department: Text = Field(min_length=1, max_length=100, description="督办部门")
-    by: Text = Field(min_length=1, max_length=50)
+    by: Text | None = Field(None, min_length=1, max_length=50, description="经办人（不填为当前登录用户）")
     deadline: dt.date | None = None
+
+
+def _name(principal: Principal) -> str:
+    return (principal.display_name or principal.username)[:50]
+
+
+def _with_by(body: BaseModel, principal: Principal, exclude: set[str] | None = None) -> dict[str, Any]:
+    """The body's fields, the handling person (经办人) defaulting to the signed-in user."""
+    fields = body.model_dump(exclude=exclude)
+    fields["by"] = fields.get("by") or _name(principal)
+    return fields
 
 
 @router.post("/encroachments/check", summary="按石油天然气管道保护法自动排查（刷新候选并返回）")
@@ -84,14 +97,14 @@ def candidates(conn: ConnDep, pipeline: Text | None = None, township: Township =
 
 
 @router.post("/encroachments/candidates/{candidate_id}/confirm", status_code=201, summary="认定候选为占压点并建档")
-def confirm(candidate_id: int, body: Dossier, conn: TxDep) -> dict[str, str]:
-    return {"code": confirm_candidate(conn, candidate_id, **body.model_dump())}
+def confirm(candidate_id: int, body: Dossier, conn: TxDep, principal: PrincipalDep) -> dict[str, str]:
+    return {"code": confirm_candidate(conn, candidate_id, **_with_by(body, principal))}
 
 
 @router.post("/encroachments", status_code=201, summary="登记现场发现的占压点（GPS 点或多边形）")
-def record(body: FieldRecord, conn: TxDep) -> dict[str, str]:
+def record(body: FieldRecord, conn: TxDep, principal: PrincipalDep) -> dict[str, str]:
     wkt = field_wkt(lon=body.lon, lat=body.lat, wkt=body.wkt)
-    fields = body.model_dump(exclude={"lon", "lat", "wkt", "pipeline", "township"})
+    fields = _with_by(body, principal, exclude={"lon", "lat", "wkt", "pipeline", "township"})
     return {"code": record_encroachment(conn, wkt=wkt, pipeline_code=body.pipeline, township_code=body.township,
                                         **fields)}
 
@@ -107,13 +120,13 @@ def zones(conn: ConnDep, pipeline: Text | None = None) -> dict[str, Any]:
 
 
 @router.post("/hazards", status_code=201, summary="登记隐患")
-def new_hazard(body: HazardRecord, conn: TxDep) -> dict[str, str]:
-    return {"code": record_hazard(conn, **body.model_dump())}
+def new_hazard(body: HazardRecord, conn: TxDep, principal: PrincipalDep) -> dict[str, str]:
+    return {"code": record_hazard(conn, **_with_by(body, principal))}
 
 
 @router.post("/hazards/{code}/supervision", summary="重大隐患挂牌督办")
-def supervise(code: Text, body: Supervision, conn: TxDep) -> dict[str, str]:
-    list_for_supervision(conn, code, **body.model_dump())
+def supervise(code: Text, body: Supervision, conn: TxDep, principal: PrincipalDep) -> dict[str, str]:
+    list_for_supervision(conn, code, **_with_by(body, principal))
     return {"code": code, "department": body.department}
 
 
@@ -123,8 +136,9 @@ def supervised(conn: ConnDep) -> list[dict[str, Any]]:
 
 
 @router.post("/register/{kind}/{code}/status", summary="变更状态（发现→认定→整改中→已整改→销号，全部留痕）")
-def status(kind: Kind, code: Text, body: StatusChange, conn: TxDep) -> dict[str, Any]:
-    event = change_status(conn, kind, code, body.status, by=body.by, verified_by=body.verified_by, note=body.note)
+def status(kind: Kind, code: Text, body: StatusChange, conn: TxDep, principal: PrincipalDep) -> dict[str, Any]:
+    event = change_status(conn, kind, code, body.status, by=body.by or _name(principal),
+                          verified_by=body.verified_by, note=body.note)
     return dataclasses.asdict(event)
 
 
