@@ -13,7 +13,6 @@ with their ratio. Targets (issue 5): page load < 2 s at ×10; tile p95 ≤ 1.5 �
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import random
 import statistics
@@ -30,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from api.devserver import CHROMIUM, CHROMIUM_ARGS, free_port, running_server
 from geo.config import get_settings
+from geo.tiles import tile_of
 
 TIPG_VENV = get_settings().home / "bench-tipg-venv"
 
@@ -88,11 +88,6 @@ def page_load(base: str, headers: dict[str, str], *, runs: int = 5) -> tuple[flo
     return statistics.median(times), statistics.median(drawn), size
 
 
-def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2 ** z
-    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-
-
 def sample_tiles(url: str, *, z: int, count: int, table: str) -> list[tuple[int, int, int]]:
     """`count` tiles at zoom z that hold rows of `table`, drawn at random from its rows (seeded)."""
     eng = create_engine(url)
@@ -102,7 +97,7 @@ def sample_tiles(url: str, *, z: int, count: int, table: str) -> list[tuple[int,
             "ORDER BY md5(id::text) LIMIT 2000")).all()
     eng.dispose()
     rng = random.Random(1)
-    tiles = sorted({(z, *_tile_xy(x, y, z)) for x, y in pts})
+    tiles = sorted({(z, *tile_of(x, y, z)) for x, y in pts})
     rng.shuffle(tiles)
     return tiles[:count]
 

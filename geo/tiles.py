@@ -7,6 +7,7 @@ everything else whole. Risk levels are joined at request time, so a tile never s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -14,6 +15,12 @@ from sqlalchemy import Connection, text
 from geo.errors import InvalidInput, NotFound
 
 EXTENT = 4096
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """Web-Mercator tile column and row (the slippy-map numbering /tiles uses) holding a lon/lat point."""
+    n = 2 ** z
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from geo.tiles import tile_of
 from geo.uscc import make_uscc
 from tests.conftest import TEST_PASSWORD
 
@@ -181,17 +182,9 @@ def test_maps_tiles_statistics_and_exports_obey_the_scope(app, towns, make_user)
     assert c.get(f"/maps/township/{EAST}").status_code == 404
     assert [row["code"] for row in c.get("/stats/townships").json()] == [WEST]
     viewer = _client(app, make_user("county_viewer"))
-    tiles = [_tile(lon, lat, 14) for lon, lat in ((111.22, 39.25), (111.45, 39.10))]
+    tiles = [(14, *tile_of(lon, lat, 14)) for lon, lat in ((111.22, 39.25), (111.45, 39.10))]
     assert _tile_names(viewer, tiles) == {"河曲县西化工有限公司", "河曲县东煤业有限公司"}
     assert _tile_names(c, tiles) == {"河曲县西化工有限公司"}
-
-
-def _tile(lon: float, lat: float, z: int) -> tuple[int, int, int]:
-    import math
-
-    n = 2 ** z
-    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
-    return z, int((lon + 180) / 360 * n), int(y)
 
 
 def _tile_names(client: TestClient, tiles: list[tuple[int, int, int]]) -> set[str]:

@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from geo.tiles import tile_of
 from geo.uscc import make_uscc
 
 
@@ -112,26 +113,16 @@ def test_map_pages_are_offline_and_in_chinese(client):
     assert r.status_code == 404 and "乡镇" in r.json()["message"]
 
 
-def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    """Web-Mercator tile column and row holding a point (the slippy-map formula)."""
-    import math
-
-    n = 2 ** z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return x, y
-
-
 def test_vector_tiles_carry_enterprises_and_follow_zoom_rules(client):
     import mapbox_vector_tile
 
-    x, y = _tile_of(111.22, 39.25, 15)
+    x, y = tile_of(111.22, 39.25, 15)
     r = client.get(f"/tiles/enterprise/15/{x}/{y}.pbf")
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     layer = mapbox_vector_tile.decode(r.content)["enterprise"]
     assert [f["properties"]["name"] for f in layer["features"]] == ["河曲县甲化工有限公司"]
     # below z13 enterprises come clustered: the county fits in one z8 tile with all three counted
-    x, y = _tile_of(111.3, 39.2, 8)
+    x, y = tile_of(111.3, 39.2, 8)
     clusters = mapbox_vector_tile.decode(client.get(f"/tiles/enterprise/8/{x}/{y}.pbf").content)["enterprise"]
     assert sum(f["properties"]["n"] for f in clusters["features"]) == 3
     # buildings are not drawn below z14: an empty tile, 204

@@ -11,7 +11,6 @@ No time is asserted; a request that takes longer than REQUEST_BOUND_S counts as 
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 import threading
@@ -29,6 +28,7 @@ from api.devserver import free_port, running_server
 from bench.load import login_headers
 from geo import cluster
 from geo.config import Settings
+from geo.tiles import tile_of
 from geo.uscc import make_uscc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,11 +97,6 @@ def _fixture_county(eng: Engine) -> None:
             {"w": f"LINESTRING({x0} {y0}, {x1} {y1})"})
 
 
-def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2 ** z
-    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-
-
 @dataclass(frozen=True)
 class Outcome:
     """One request: who sent it, when (time.monotonic), and its answer (status None = no answer at all)."""
@@ -127,7 +122,7 @@ class Traffic:
         self.outcomes: list[Outcome] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        tx, ty = _tile_of(*PIPELINE[0], 12)
+        tx, ty = tile_of(*PIPELINE[0], 12)
         reads = {"geojson": f"/layers/enterprise/features?township={TOWNSHIP}&limit=50",
                  "tile": f"/tiles/enterprise/12/{tx}/{ty}.pbf",
                  "map": f"/maps/township/{TOWNSHIP}"}
