@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 from api.text import Text
 from geo.access import tokens
 from geo.access.principal import NotAuthenticated, Principal
-from geo.access.users import authenticate
 from geo.db import get_engine
 
 COOKIE = "riskmap_token"
@@ -60,8 +59,7 @@ class TokenOut(BaseModel):
 @router.post("/auth/token", response_model=TokenOut, summary="登录（OAuth2 密码模式），返回带有效期的签名令牌")
 def login_token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
     with get_engine().begin() as conn:
-        user = authenticate(conn, form.username, form.password)
-        token, expires = tokens.issue(conn, user)
+        token, expires = tokens.sign_in(conn, form.username, form.password)
     return TokenOut(access_token=token, expires_at=expires.isoformat())
 
 
@@ -143,8 +141,7 @@ def login_submit(username: Annotated[str, Form()], password: Annotated[str, Form
                  next: Annotated[str | None, Form()] = None) -> Any:
     try:
         with get_engine().begin() as conn:
-            user = authenticate(conn, username, password)
-            token, expires = tokens.issue(conn, user)
+            token, expires = tokens.sign_in(conn, username, password)
     except NotAuthenticated as exc:
         return login_page(_safe_next(next), exc.message, status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)

@@ -24,13 +24,7 @@ def _config(connection: object) -> Config:
 def upgrade(engine: Engine | None = None, revision: str = "head") -> None:
     """Bring the schema to `revision` (default: the newest)."""
     with (engine or get_engine()).begin() as conn:
-        before = MigrationContext.configure(conn).get_current_revision()
         command.upgrade(_config(conn), revision)
-        after = MigrationContext.configure(conn).get_current_revision()
-        if after != before and after is not None and after >= "0006":
-            from geo.access.roles import ensure_roles
-
-            ensure_roles(conn)  # grants and policies also reach tables added by later migrations
 
 
 def downgrade(engine: Engine | None = None, revision: str = "base") -> None:

@@ -5,8 +5,8 @@ may not do: a viewer's INSERT fails on its grants, a township editor's SELECT se
 townships and its writes must lie inside them (policies WITH CHECK). Maps, tiles, exports and statistics
 read through the same connection, so they obey the same scope without code of their own.
 
-Roles are cluster-wide, grants and policies belong to each database; `ensure_roles` makes both idempotent
-and is run by migration 0006 and after every upgrade, so tables added later get their grants too.
+Roles are cluster-wide, grants and policies belong to each database; `ensure_roles` makes both idempotent.
+Migration 0006 runs it; a later migration that adds tables calls it again so they get their grants too.
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ WRITE_CHECKS: dict[str, str] = {
     "encroachment": "riskmap_within_scope(geom)",
 }
 """Extra WITH CHECK of scoped writes: the geometry written must lie inside the writer's townships."""
+
+POLICY_NAMES = ("county_all", "scoped_read", "scoped_insert", "scoped_update", "scoped_delete", "team_stop")
 
 FUNCTIONS = [
     # The township ids of the request ('*' = all of them; unset or empty = none: fail closed).
@@ -161,7 +163,7 @@ def _apply_policies(conn: Connection, table: str) -> None:
     scope = POLICIES[table]
     check = f"({scope})" + (f" AND ({WRITE_CHECKS[table]})" if table in WRITE_CHECKS else "")
     conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
-    for name in ("county_all", "scoped_read", "scoped_insert", "scoped_update", "scoped_delete", "team_stop"):
+    for name in POLICY_NAMES:
         conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
     conn.execute(text(f"CREATE POLICY county_all ON {table} TO riskmap_admin, riskmap_county_editor, "
                       f"riskmap_county_viewer USING (true) WITH CHECK (true)"))
@@ -182,7 +184,7 @@ def _apply_policies(conn: Connection, table: str) -> None:
 def drop_policies(conn: Connection) -> None:
     """Undo `ensure_roles` in this database (roles stay: other databases of the cluster may use them)."""
     for table in _existing(conn, list(POLICIES)):
-        for name in ("county_all", "scoped_read", "scoped_insert", "scoped_update", "scoped_delete", "team_stop"):
+        for name in POLICY_NAMES:
             conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
         conn.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))
     tables = data_tables(conn) + _existing(conn, ACCESS_TABLES)

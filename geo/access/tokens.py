@@ -15,7 +15,7 @@ import jwt
 from sqlalchemy import Connection, text
 
 from geo.access.principal import NotAuthenticated, Principal
-from geo.access.users import User, get_user, principal_for
+from geo.access.users import User, authenticate, get_user, principal_for
 from geo.config import get_settings
 from geo.errors import NotFound
 
@@ -42,6 +42,11 @@ def issue(conn: Connection, user: User, *, ttl: dt.timedelta | None = None) -> t
     expires = now + (ttl if ttl is not None else dt.timedelta(minutes=get_settings().token_ttl_minutes))
     claims = {"sub": str(user.id), "name": user.username, "iss": ISSUER, "iat": now, "exp": expires}
     return jwt.encode(claims, _signing_key(conn), algorithm="HS256"), expires
+
+
+def sign_in(conn: Connection, username: str, password: str) -> tuple[str, dt.datetime]:
+    """Check the password and issue a login token (the token endpoint and the login page both sign in here)."""
+    return issue(conn, authenticate(conn, username, password))
 
 
 def resolve(conn: Connection, token: str) -> Principal:
