@@ -47,7 +47,7 @@ def running_server(db_url: str, *, workers: int = 1, log: Path | None = None) ->
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"riskmap serve did not start (exit {proc.poll()})")
+                raise RuntimeError(f"riskmap serve 未能启动（退出码 {proc.poll()}）")
             time.sleep(0.3)
         yield base
     finally:

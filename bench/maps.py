@@ -130,7 +130,7 @@ def tipg_server(url: str) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("tipg did not start")
+                raise RuntimeError("tipg 未能启动（其输出见上方）")
             time.sleep(0.3)
         yield base
     finally:
