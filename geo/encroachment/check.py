@@ -378,7 +378,7 @@ _REFRESH_SQL = """
                                  WHEN 'mine' THEN EXISTS (SELECT 1 FROM mine x WHERE x.id = c.feature_id)
                                  ELSE EXISTS (SELECT 1 FROM pipeline x WHERE x.id = c.feature_id) END
                              THEN 'out_of_zone' ELSE 'feature_removed' END
-    WHERE c.status = 'open' AND c.id NOT IN (SELECT id FROM kept)
+    WHERE c.status = 'open' AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.id = c.id)
 """
 
 _LIST_SQL = """
@@ -401,6 +401,10 @@ def refresh_candidates(conn: Connection) -> None:
     ensure_pipeline_pieces(conn, srid=srid)
     sql, params = _candidate_sql(load_zones(), points=True)
     params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=None, township_id=None)
+    # A server with default settings (4 MB work_mem, jit on) must plan this like a tuned one: the anti-join
+    # above is hashed only when the kept ids fit in memory, and JIT compilation costs more than it saves here.
+    conn.execute(text("SET LOCAL work_mem = '64MB'"))
+    conn.execute(text("SET LOCAL jit = off"))
     conn.execute(text(_REFRESH_SQL.format(candidates=sql)), params)
 
 
