@@ -378,4 +378,10 @@ def test_demo_county_weekly_plan_for_four_teams(demo_county_engine):
     assert {r["team"] for r in plan["routes"]} == {"第1组", "第2组", "第3组", "第4组"}
     assert all(r["return_s"] <= 8 * 3600 for r in plan["routes"])
     assert s["visited"] + s["dropped"] == s["due"]
+    # no unit is left out while a less urgent one is visited (a red unit 141 days overdue once was)
+    lowest_kept = min(stop["priority"] for r in plan["routes"] for stop in r["stops"])
+    assert all(d["priority"] <= lowest_kept for d in plan["dropped"]), [
+        (d["name"], d["colour"], d["priority"]) for d in plan["dropped"] if d["priority"] > lowest_kept]
+    assert all("增派巡查组或增加出勤日" in d["dropped_reason"] for d in plan["dropped"]
+               if "工时" in d["dropped_reason"] or "优先级" in d["dropped_reason"])
     json.dumps(plan)  # plain data, as the API returns it

@@ -12,7 +12,7 @@ import math
 import numbers
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -67,7 +67,10 @@ MSG = {
     "drop_unreachable": "路网不通：没有任何队伍能从驻地到达该点并返回",
     "drop_window": "时间窗内无法到达：任何队伍最早 {arrival} 到达，晚于时间窗截止 {latest}",
     "drop_too_far": "单独往返也超出工作时长：最快往返需 {need_h:.1f} 小时，队伍最长 {limit_h:.1f} 小时",
-    "drop_capacity": "各队工时已排满，按优先级（{priority}）舍弃：优先级低的点先舍弃",
+    "drop_capacity": "各队工时已排满（同级及更高优先级的点已占满本计划的工时），优先级 {priority}；"
+                     "增派巡查组或增加出勤日可安排",
+    "drop_priority": "更高优先级的点尚未全部排入（已排入的最低优先级为 {above}），按“先排优先级高的点”不排此点；"
+                     "增派巡查组或增加出勤日可安排",
 }
 
 
@@ -215,6 +218,16 @@ def solve_routes(
         status = statuses[-1]
         raise RouteSolveFailed(MSG["solve_failed"].format(status=STATUS_LABELS.get(status, status)))
     objective, nodes, status = best
+    held_back: frozenset[int] = frozenset()
+    if _priority_breach(stops, nodes, priorities) is not None:
+        # the search kept a stop while dropping a more important one: repair, in time taken from the polish
+        repair_until = started + time_limit_s * (1 - polish_share * 0.3)
+        nodes, held_back = _keep_priority_order(
+            travel, service_times, teams, windows, unreachable, stops, priorities, nodes,
+            route_bound=_route_bound(travel, len(teams)), deadline=repair_until,
+            params=lambda seconds: _search_parameters("PATH_CHEAPEST_ARC", metaheuristic, gls_lambda, seconds),
+            improvements=improvements, started=started)
+        status = "ROUTING_SUCCESS"
     if polish_share > 0:
         deadline = started + time_limit_s
         nodes, saved_s = _polish_routes(travel, unreachable, teams, nodes, deadline=deadline)
@@ -227,13 +240,75 @@ def solve_routes(
         _schedule_route(team, nodes[v], travel, service_times, windows) for v, team in enumerate(teams)
     )
     visited = {node for r in routes for node in r.nodes}
+    above = min((priorities[s] for s in stops if s in visited), default=None)
     dropped = tuple(
-        DroppedStop(s, priorities[s], _drop_reason(s, travel, unreachable, service_times, teams, windows,
-                                                   priorities[s]))
+        DroppedStop(s, priorities[s], MSG["drop_priority"].format(above=above) if s in held_back else
+                    _drop_reason(s, travel, unreachable, service_times, teams, windows, priorities[s]))
         for s in stops
         if s not in visited
     )
+    if held_back:
+        objective = sum(r.travel_s for r in routes) + sum(penalties[d.node] for d in dropped)
     return RoutePlan(routes, dropped, objective, status, solve_s, tuple(improvements))
+
+
+def _priority_breach(stops: Sequence[int], nodes: list[list[int]], priorities: Sequence[int]) -> int | None:
+    """The highest priority among dropped stops when a stop of lower priority is kept; None if the order holds."""
+    visited = {n for route in nodes for n in route}
+    dropped = [priorities[s] for s in stops if s not in visited]
+    if not dropped:
+        return None
+    top = max(dropped)
+    return top if any(priorities[s] < top for s in visited) else None
+
+
+def _keep_priority_order(
+    travel: list[list[int]],
+    service_times: Sequence[int],
+    teams: Sequence[Team],
+    windows: dict[int, StopWindow],
+    unreachable: set[tuple[int, int]],
+    stops: Sequence[int],
+    priorities: Sequence[int],
+    nodes: list[list[int]],
+    *,
+    route_bound: int,
+    deadline: float,
+    params: Callable[[float], object],
+    improvements: list[tuple[float, int]],
+    started: float,
+) -> tuple[list[list[int]], frozenset[int]]:
+    """Routes in which no stop is dropped while a lower-priority stop is kept, and the stops held back for it.
+
+    Stops below the highest dropped priority are taken out, the routes re-searched from what is left (every
+    stop above that priority mandatory, those at it optional), then lower levels are brought back one at a
+    time while every stop of the level fits and time remains. Each search starts from the previous routes,
+    which stay feasible when stops are removed, so the result is never worse than the order allows.
+    """
+    held_back: frozenset[int] = frozenset()
+    while time.perf_counter() < deadline - 0.05:
+        visited = {n for route in nodes for n in route}
+        breach = _priority_breach([s for s in stops if s not in held_back], nodes, priorities)
+        if breach is not None:
+            held_back = frozenset(s for s in stops if priorities[s] < breach)
+            nodes = [[n for n in route if n not in held_back] for route in nodes]
+            optional = [s for s in stops if priorities[s] == breach and s not in visited]
+        elif held_back and all(s in visited for s in stops if s not in held_back):
+            level = max(priorities[s] for s in held_back)
+            optional = [s for s in held_back if priorities[s] == level]
+            held_back = frozenset(s for s in held_back if priorities[s] < level)
+        else:
+            break
+        penalties = {s: route_bound for s in optional}
+        seconds = max(0.05, (deadline - time.perf_counter()) / 2)
+        found = _solve_once(travel, service_times, teams, windows, unreachable, penalties, params(seconds),
+                            improvements=improvements, started=started, excluded=held_back, initial=nodes)
+        if found[0] is None:
+            break
+        nodes = found[1]
+        if not any(s in {n for route in nodes for n in route} for s in optional):
+            break  # nothing of this level fits: the order is kept, stop here
+    return nodes, held_back
 
 
 def _polish_routes(
@@ -285,8 +360,14 @@ def _solve_once(
     *,
     improvements: list[tuple[float, int]],
     started: float,
+    excluded: frozenset[int] = frozenset(),
+    initial: list[list[int]] | None = None,
 ) -> tuple[int | None, list[list[int]], str]:
-    """Build the routing model and run one search; return objective, stop nodes per team, status name."""
+    """Build the routing model and run one search; return objective, stop nodes per team, status name.
+
+    Stops without a penalty are mandatory; `excluded` stops are never visited; `initial` routes (feasible
+    ones) start the search instead of a first-solution strategy.
+    """
     n = len(travel)
     depots = [t.depot for t in teams]
     manager = pywrapcp.RoutingIndexManager(n, len(teams), depots, depots)
@@ -298,6 +379,9 @@ def _solve_once(
         _add_time_dimension(routing, manager, travel, service_times, teams, windows)
     for node, penalty in penalties.items():
         routing.AddDisjunction([manager.NodeToIndex(node)], penalty)
+    for node in excluded:
+        routing.AddDisjunction([manager.NodeToIndex(node)], 0)
+        routing.ActiveVar(manager.NodeToIndex(node)).SetValue(0)
 
     def record_improvement() -> None:
         cost = routing.CostVar().Max()
@@ -305,7 +389,12 @@ def _solve_once(
             improvements.append((time.perf_counter() - started, cost))
 
     routing.AddAtSolutionCallback(record_improvement)
-    solution = routing.SolveWithParameters(params)
+    start = None
+    if initial is not None:
+        routing.CloseModelWithParameters(params)
+        start = routing.ReadAssignmentFromRoutes(initial, True)
+    solution = (routing.SolveFromAssignmentWithParameters(start, params) if start is not None
+                else routing.SolveWithParameters(params))
     status = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
     if solution is None:
         return None, [], status
@@ -403,7 +492,7 @@ def _drop_penalties(
     """
     if not stops:
         return {}
-    route_bound = (len(travel) + 2 * n_teams) * max(max(max(row) for row in travel), 1) + 1
+    route_bound = _route_bound(travel, n_teams)
     counts = Counter(priorities[s] for s in stops)
     weights: dict[int, int] = {}
     total = 0
@@ -413,6 +502,11 @@ def _drop_penalties(
     if route_bound * total > 2**62:
         weights = {level: rank + 1 for rank, level in enumerate(sorted(counts))}
     return {s: route_bound * weights[priorities[s]] for s in stops}
+
+
+def _route_bound(travel: list[list[int]], n_teams: int) -> int:
+    """More than any set of routes can cost: dropping a stop must always cost more than driving to it."""
+    return (len(travel) + 2 * n_teams) * max(max(max(row) for row in travel), 1) + 1
 
 
 def _forbid_arcs(
