@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +49,20 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     maker = sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
     with maker() as session, session.begin():
         yield session
+
+
+HEAVY_WORK_MEM = "64MB"
+"""Memory a heavy statement may use per sort or hash: what the embedded cluster is configured with."""
+
+
+def tune_for_heavy_work(conn: Connection) -> None:
+    """Set, for this transaction only, what the county-wide statements need on a server with default settings.
+
+    A bureau's own PostgreSQL keeps work_mem at 4 MB and jit on: hashed anti-joins then fall back to
+    rescanning subplans, and JIT compiles every spatial join for more time than it saves.
+    """
+    conn.execute(text(f"SET LOCAL work_mem = '{HEAVY_WORK_MEM}'"))
+    conn.execute(text("SET LOCAL jit = off"))
 
 
 def server_versions(engine: Engine) -> dict[str, str]:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, text
 
 from geo.config import get_settings
 from geo.county import metric_srid
+from geo.db import tune_for_heavy_work
 from geo.encroachment.zones import FEATURE_TYPES, Zone, ZoneRules, load_zones
 from geo.errors import InvalidInput, NotFound
 
@@ -401,10 +402,7 @@ def refresh_candidates(conn: Connection) -> None:
     ensure_pipeline_pieces(conn, srid=srid)
     sql, params = _candidate_sql(load_zones(), points=True)
     params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=None, township_id=None)
-    # A server with default settings (4 MB work_mem, jit on) must plan this like a tuned one: the anti-join
-    # above is hashed only when the kept ids fit in memory, and JIT compilation costs more than it saves here.
-    conn.execute(text("SET LOCAL work_mem = '64MB'"))
-    conn.execute(text("SET LOCAL jit = off"))
+    tune_for_heavy_work(conn)  # the anti-join above is hashed only when the kept ids fit in work_mem
     conn.execute(text(_REFRESH_SQL.format(candidates=sql)), params)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
+from geo.db import tune_for_heavy_work
 from geo.risk.enterprise import assess_enterprises
 from geo.risk.findings import county_srid
 from geo.risk.mine import assess_mines
@@ -37,8 +38,9 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     """
     scope = scope or Scope()
     rules = rules or load_rules()
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     today = today or now.date()
+    tune_for_heavy_work(conn)
     srid = county_srid(conn)
     report = ComputeReport(rules_version=rules.version, rules_hash=rules.rules_hash)
     create_object_scope(conn, scope)
