@@ -1,6 +1,6 @@
 """Schemathesis over every operation of the OpenAPI schema, on a copy of the demo county: no 5xx, ever.
 
-Issue #7 "Must show": at least 1,000 generated requests, each answered with a status the schema documents
+Issue #11 "Must show" (after #7's 1,000): at least 10,000 generated requests, each answered with a status the schema documents
 (or 4xx for refused input), the content type it declares, and never a server error. A request the app refuses
 must be refused in the 4xx range; a 500 is a bug in a router or in geo/, fixed there with a regression test in
 tests/test_api_robustness.py.
@@ -31,10 +31,10 @@ from sqlalchemy.engine import make_url
 
 pytestmark = pytest.mark.slow
 
-MIN_REQUESTS = 1000
-"""Issue #7: the fuzz run must make at least this many requests in total."""
+MIN_REQUESTS = 10_000
+"""Issue #11: the fuzz run must make at least this many requests in total."""
 
-DEFAULT_EXAMPLES = int(os.environ.get("RISKMAP_FUZZ_EXAMPLES", "25"))
+DEFAULT_EXAMPLES = int(os.environ.get("RISKMAP_FUZZ_EXAMPLES", "150"))
 """Generated cases per operation and generation mode (positive and negative) unless listed below."""
 
 EXAMPLES: dict[str, int] = {
@@ -48,7 +48,7 @@ EXAMPLES: dict[str, int] = {
     "POST /encroachments/check": 8,
 }
 
-ERROR_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 413, 422})
+ERROR_STATUSES = frozenset({400, 401, 403, 404, 405, 408, 409, 413, 422, 429})
 """Refusals the app's error table (api/errors.py) gives, each with a JSON body {code, message[, detail]}; the
 schema documents only 200/201 and 422, so other 4xx are checked against this contract instead."""
 
