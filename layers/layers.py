@@ -277,5 +277,5 @@ def protection_zone_layer(conn: Connection, *, pipeline_code: str | None = None,
     fg = folium.FeatureGroup(name="管道保护范围（5/50/200 m）", show=show)
     _layer(feats, lambda f: {
         "fillColor": ZONE_STYLE.get(f["properties"]["zone"], ("#999", 0.1))[0], "color": "#00000000", "weight": 0,
-        "fillOpacity": ZONE_STYLE.get(f["properties"]["zone"], ("#999", 0.1))[1]}).add_to(fg)
+        "fillOpacity": ZONE_STYLE.get(f["properties"]["zone"], ("#999", 0.1))[1]}, keep=("name", "zone")).add_to(fg)
     return fg
