@@ -8,13 +8,13 @@ HTML-safe JSON; layers/static/riskmap.js binds popups and tooltips without evalu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import folium
 from branca.element import Figure, MacroElement
-from folium.template import Template
 from folium.elements import JSCSSMixin
 from folium.map import Layer
+from folium.template import Template
 
 from layers.web import ENV, script_json
 
@@ -77,8 +77,8 @@ var {{ this.get_name() }} = riskmap.featureLayer({{ this.data_json }}, {{ this.k
 class SearchControl(JSCSSMixin, MacroElement):
     """leaflet-search over a FeatureLayer's `name`, its tips built as text (riskmap.searchControl)."""
 
-    default_js = [("Leaflet.Search.js", "")]
-    default_css = [("Leaflet.Search.css", "")]
+    default_js: ClassVar[list[tuple[str, str]]] = [("Leaflet.Search.js", "")]
+    default_css: ClassVar[list[tuple[str, str]]] = [("Leaflet.Search.css", "")]
     _template = Template("""
 {% macro script(this, kwargs) %}
 riskmap.searchControl({{ this._parent.get_name() }}, {{ this.layer.get_name() }}, {{ this.options_json }});

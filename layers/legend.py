@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import folium
 from branca.element import MacroElement, Template
 from folium.elements import JSCSSMixin
@@ -31,7 +33,7 @@ class Legend(MacroElement):
 class PrintControl(JSCSSMixin, Script):
     """leaflet-easyprint's print/export button (riskmap.printControl)."""
 
-    default_js = [("easyprint", "leaflet-easyprint/dist/bundle.js")]
+    default_js: ClassVar[list[tuple[str, str]]] = [("easyprint", "leaflet-easyprint/dist/bundle.js")]
 
     def __init__(self) -> None:
         super().__init__("printControl")

@@ -13,22 +13,22 @@ from geo.config import Settings, get_settings
 from geo.errors import NotFound
 from layers import basemap, legend
 from layers.assets import localise
-from layers.elements import RiskMap, Script, SearchControl
 from layers.basemap import overlay_shift
-from layers.style import ENCROACHMENT_STATUS_COLOURS
-from layers.vector import VectorTileLayer
+from layers.elements import RiskMap, Script, SearchControl
 from layers.layers import (
     Where,
-    protection_zone_layer,
+    building_layer,
     encroachment_layer,
     enterprise_layer,
     grid_layer,
     mine_layer,
     mine_zone_layer,
     pipeline_layer,
+    protection_zone_layer,
     township_layer,
-    building_layer,
 )
+from layers.style import ENCROACHMENT_STATUS_COLOURS
+from layers.vector import VectorTileLayer
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from branca.element import Template
 from folium.elements import JSCSSMixin
 from folium.map import Layer
@@ -14,7 +16,7 @@ class VectorTileLayer(JSCSSMixin, Layer):
     """`/tiles/{layer}/{z}/{x}/{y}.pbf` coloured by level; a click fetches the feature and opens its popup
     (built from text nodes by riskmap.vectorTileClick)."""
 
-    default_js = [("vectorgrid", "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js")]
+    default_js: ClassVar[list[tuple[str, str]]] = [("vectorgrid", "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js")]
     _template = Template("""
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url }}, {

@@ -147,10 +147,11 @@ def test_login_page_lets_a_user_in_and_keeps_strangers_out(browser, server, demo
 @pytest.mark.parametrize("width", [1440, 390])
 def test_county_stats_and_login_pages_at_desktop_and_phone_width(browser, server, out_dir, width):
     """Under the pages' CSP nothing is refused and nothing fails, at a desktop and a phone width."""
+    errors: list[str] = []
     for path, shot in (("/maps", "county"), ("/stats", "stats"), ("/login", "login")):
         page = browser.new_page()
         page.set_viewport_size({"width": width, "height": 900 if width > 600 else 800})
-        errors: list[str] = []
+        errors.clear()
         page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', "
                              "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
         page.on("pageerror", lambda e: errors.append(str(e)))

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import ConnDep
-from api.text import Text
 from api.security import nonce_of
+from api.text import Text
 from layers.pages import render_page
 
 router = APIRouter(prefix="/maps", tags=["maps 地图"])

@@ -71,9 +71,9 @@ def load_payload_county(conn: Connection) -> int:
                           f"VALUES (:c, :n, {tw}, ST_SetSRID(ST_MakePoint(:x, :y), 4490))"),
                      {"c": f"1409301002{k:02d}", "n": _p(k), "x": x, "y": y - 0.01})
         eid = conn.execute(text(
-            f"INSERT INTO enterprise (uscc, name, category, address, township_id, geom, major_hazard_source) "
-            f"VALUES (:u, :n, 'hazchem', :a, {tw}, ST_SetSRID(ST_MakePoint(:x, :y), 4490), true) RETURNING id"),
-            {"u": make_uscc(f"9114093000009{k:03d}X"), "n": _p(k), "a": _p(k + 3), "x": x + 0.002,
+            f"INSERT INTO enterprise (uscc, name, category, address, township_id, geom, major_hazard_source, source) "
+            f"VALUES (:u, :n, 'hazchem', :a, {tw}, ST_SetSRID(ST_MakePoint(:x, :y), 4490), true, :s) RETURNING id"),
+            {"u": make_uscc(f"9114093000009{k:03d}X"), "n": _p(k), "a": _p(k + 3), "s": _p(k + 4), "x": x + 0.002,
              "y": y - 0.015}).scalar_one()
         conn.execute(text("INSERT INTO hazard (enterprise_id, level, description, found_on, supervising_department) "
                           "VALUES (:e, 'major', :d, '2026-11-01', :s)"), {"e": eid, "d": _p(k + 1), "s": _p(k, 100)})
@@ -84,9 +84,10 @@ def load_payload_county(conn: Connection) -> int:
                           f"VALUES (:c, :n, 'restricted_zone', :s, {_box(x, y + 0.03, 0.008)})"),
                      {"c": f"Z{k}", "n": _p(k), "s": _p(k + 1)})
     conn.execute(text(
-        "INSERT INTO pipeline (code, name, operator, medium, design_pressure_mpa, outside_diameter_mm, geom) "
-        "VALUES (:c, :n, :o, 'gas', 6.3, 610, ST_Multi(ST_GeomFromText('LINESTRING(111.14 39.37, 111.22 39.37)', 4490)))"),
-        {"c": PIPELINE_CODE, "n": _p(2), "o": _p(0)})
+        "INSERT INTO pipeline (code, name, operator, medium, design_pressure_mpa, outside_diameter_mm, source, geom) "
+        "VALUES (:c, :n, :o, 'gas', 6.3, 610, :s, "
+        "ST_Multi(ST_GeomFromText('LINESTRING(111.14 39.37, 111.22 39.37)', 4490)))"),
+        {"c": PIPELINE_CODE, "n": _p(2), "o": _p(0), "s": _p(5)})
     for k in range(len(PAYLOADS)):
         conn.execute(text(
             f"INSERT INTO encroachment (code, pipeline_id, geom, kind, description, measure, township_id, status) "
@@ -127,39 +128,6 @@ window.__csp = [];
 document.addEventListener('securitypolicyviolation',
   function (e) { window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')); });
 """
-
-# Every Leaflet layer held by the page's globals (Folium names each element), opened one by one: tooltip and popup
-# contents are built, shown in the DOM, and every link in them reported.
-EXERCISE_JS = """
-() => {
-  const map = Object.values(window).find(v => v instanceof L.Map);
-  const seen = new Set(), leaves = [];
-  const walk = (l) => {
-    if (!l || seen.has(l)) return;
-    seen.add(l);
-    if (l.eachLayer && !(l instanceof L.Map)) { l.eachLayer(walk); }
-    if (l.getPopup || l.getTooltip) { leaves.push(l); }
-  };
-  for (const k of Object.keys(window)) {
-    let v; try { v = window[k]; } catch (e) { continue; }
-    if (v instanceof L.Layer) walk(v);
-  }
-  const links = [], texts = [];
-  for (const l of leaves) {
-    if (!l._map) { try { l.addTo(map); } catch (e) { continue; } }
-    const at = l.getLatLng ? l.getLatLng() : (l.getBounds ? l.getBounds().getCenter() : map.getCenter());
-    l.fire('mouseover', {latlng: at, layerPoint: map.latLngToLayerPoint(at), containerPoint: map.latLngToContainerPoint(at)});
-    if (l.getTooltip && l.getTooltip()) { l.openTooltip(at); texts.push(l.getTooltip()._container.textContent); }
-    if (l.getPopup && l.getPopup()) {
-      l.openPopup(at);
-      const c = l.getPopup()._contentNode;
-      if (c) { texts.push(c.textContent); c.querySelectorAll('a').forEach(a => links.push(a.getAttribute('href'))); }
-    }
-  }
-  return {leaves: leaves.length, links: links, texts: texts};
-}
-"""
-
 
 @dataclass
 class Visit:

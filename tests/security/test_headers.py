@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import TEST_PASSWORD
 from tests.security._pages import WEST, load_payload_county
 
-SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.I)
+SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
 
 
 @pytest.fixture
