@@ -16,6 +16,11 @@ from layers.web import new_nonce
 NO_STORE_PATHS = ("/auth/token", "/auth/api-tokens", "/login", "/logout")
 """Responses that carry or set credentials: never stored by a browser or proxy."""
 
+DOCS_PATHS = ("/docs", "/redoc")
+"""FastAPI's interactive API documentation: fixed HTML (no stored data) with an inline script and Swagger UI
+from its CDN; it gets its own policy (`docs_csp`) so it keeps working, still unframed and without plugins."""
+DOCS_CDN = "https://cdn.jsdelivr.net"
+
 
 def csp(nonce: str, img_origins: list[str]) -> str:
     """The pages' Content-Security-Policy: scripts only from this site or with this response's nonce."""
@@ -23,6 +28,13 @@ def csp(nonce: str, img_origins: list[str]) -> str:
     return (f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
             f"img-src {img}; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; "
             "frame-ancestors 'none'; form-action 'self'")
+
+
+def docs_csp() -> str:
+    """The API documentation pages' policy: FastAPI's inline start-up script and Swagger UI from its CDN."""
+    return (f"default-src 'self'; script-src 'self' 'unsafe-inline' {DOCS_CDN}; style-src 'self' 'unsafe-inline' "
+            f"{DOCS_CDN}; img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; font-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
 def nonce_of(request: object) -> str:
@@ -44,6 +56,7 @@ class SecurityHeaders:
         nonce = new_nonce()
         scope["state"] = {**scope.get("state", {}), "csp_nonce": nonce}
         no_store = scope["path"].startswith(NO_STORE_PATHS)
+        policy = docs_csp() if scope["path"].startswith(DOCS_PATHS) else csp(nonce, self.img_origins)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -51,7 +64,7 @@ class SecurityHeaders:
                            if not (no_store and k.lower() == b"cache-control")]
                 kinds = {k.lower(): v for k, v in headers}
                 if kinds.get(b"content-type", b"").startswith(b"text/html"):
-                    headers.append((b"content-security-policy", csp(nonce, self.img_origins).encode()))
+                    headers.append((b"content-security-policy", policy.encode()))
                 headers += [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                             (b"referrer-policy", b"same-origin")]
                 if no_store:

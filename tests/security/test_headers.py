@@ -96,3 +96,11 @@ def test_configured_basemap_hosts_are_allowed_images(client, monkeypatch):
     get_settings.cache_clear()
     assert tile_origins(get_settings()) == []
     get_settings.cache_clear()
+
+
+def test_api_docs_keep_working_under_their_own_policy(client):
+    """/docs is FastAPI's fixed page (Swagger UI from its CDN): allowed there, and only there."""
+    resp = client.get("/docs")
+    policy = _policy(resp)
+    assert "https://cdn.jsdelivr.net" in policy["script-src"] and policy["frame-ancestors"] == "'none'"
+    assert "cdn.jsdelivr.net" not in _policy(client.get("/maps"))["script-src"]
