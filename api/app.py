@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 
 from api import auth
 from api.admission import Admission
 from api.errors import ERROR_RESPONSES, register_error_handlers
 from api.limits import BodyLimit
-from api.routers import basemap, features, health, maps, tiles
+from api.routers import assets, basemap, features, health, maps, tiles
+from api.security import SecurityHeaders
 from geo.config import get_settings
-from layers.assets import asset_root
 
 
 def create_app() -> FastAPI:
@@ -24,15 +23,16 @@ def create_app() -> FastAPI:
     register_error_handlers(app)
     app.add_middleware(Admission)  # bounded requests in flight: no pool/thread stall under overload
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_body_bytes)
-    # Public: health (for monitors), the login itself, and the map's static libraries under /vendor.
+    app.add_middleware(SecurityHeaders)  # CSP nonce per request, CSP on pages, nosniff, no framing
+    # Public: health (for monitors), the login itself, and the pages' static files under /vendor and /static.
     app.include_router(health.router)
+    app.include_router(assets.router)
     app.include_router(auth.router)
     login = [Depends(auth.current_principal)]
     for router in (features.router, maps.router, tiles.router, basemap.router):
         app.include_router(router, dependencies=login, responses=ERROR_RESPONSES)
     for module in _optional_routers():
         app.include_router(module.router, dependencies=login, responses=ERROR_RESPONSES)
-    app.mount("/vendor", StaticFiles(directory=asset_root()), name="vendor")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

@@ -6,7 +6,6 @@ the map) to a Principal; anything else gets 401, and a page request is sent to /
 
 from __future__ import annotations
 
-import html
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -100,35 +99,13 @@ def _safe_next(target: str | None) -> str:
     return "/maps"
 
 
-LOGIN_PAGE = """<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>登录 · 安全风险四色图</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; background: #eef2f6; margin: 0; }}
-main {{ max-width: 22rem; margin: 12vh auto; background: #fff; padding: 2rem; border-radius: 8px;
-        box-shadow: 0 2px 12px rgba(0,0,0,.12); }}
-h1 {{ font-size: 1.3rem; margin: 0 0 1.2rem; }}
-label {{ display: block; margin: .8rem 0 .3rem; }}
-input {{ width: 100%; box-sizing: border-box; padding: .5rem; font-size: 1rem; }}
-button {{ margin-top: 1.2rem; width: 100%; padding: .6rem; font-size: 1rem; background: #1f5fa8; color: #fff;
-          border: 0; border-radius: 4px; }}
-.error {{ color: #b71c1c; margin-top: .8rem; }}
-</style></head>
-<body><main><h1>县区安全风险四色图 · 登录<br><small>riskmap sign in</small></h1>
-<form method="post" action="/login">
-<input type="hidden" name="next" value="{next}">
-<label for="username">用户名</label><input id="username" name="username" autocomplete="username" required>
-<label for="password">密码</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">登录</button>
-{error}
-</form></main></body></html>"""
+def login_page(next_: str = "/maps", error: str | None = None, status: int = 200, *, csrf_token: str = ""
+               ) -> HTMLResponse:
+    """The login form (layers/templates/login.html); `csrf_token`, when given, goes in a hidden field."""
+    from layers.web import render
 
-
-def login_page(next_: str = "/maps", error: str | None = None, status: int = 200) -> HTMLResponse:
-    err = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return HTMLResponse(LOGIN_PAGE.format(next=html.escape(_safe_next(next_)), error=err), status_code=status,
-                        headers={"Cache-Control": "no-store"})
+    page = render("login.html", next=_safe_next(next_), error=error, csrf_token=csrf_token)
+    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)

@@ -1,15 +1,20 @@
 """Serve Leaflet and its plugins from the npm packages installed at set-up, never from a CDN.
 
 Folium elements name their JS/CSS with CDN URLs; `localise` rewrites every element of a page to the
-app's own copies (under /vendor when served, or beside a standalone HTML file).
+app's own copies (under /vendor when served, or beside a standalone HTML file). Only the files listed by
+`served_files` (ASSETS and what their CSS refers to) are ever served or copied.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import shutil
 from pathlib import Path
 
 from branca.element import Element, Figure
+
+from layers.web import STATIC
 
 ASSET_ROOT = Path(__file__).resolve().parent / "assets" / "node_modules"
 
@@ -28,8 +33,6 @@ ASSETS: dict[str, str | None] = {
     "markerclusterjs": "leaflet.markercluster/dist/leaflet.markercluster.js",
     "markerclustercss": "leaflet.markercluster/dist/MarkerCluster.css",
     "markerclusterdefaultcss": "leaflet.markercluster/dist/MarkerCluster.Default.css",
-    "leaflet_measure_js": "leaflet-measure/dist/leaflet-measure.js",
-    "leaflet_measure_css": "leaflet-measure/dist/leaflet-measure.css",
     "Control.Fullscreen.js": "leaflet.fullscreen/Control.FullScreen.js",
     "Control.FullScreen.css": "leaflet.fullscreen/Control.FullScreen.css",
     "Leaflet.Search.js": "leaflet-search/dist/leaflet-search.min.js",
@@ -37,12 +40,6 @@ ASSETS: dict[str, str | None] = {
     "vectorgrid": "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
     "easyprint": "leaflet-easyprint/dist/bundle.js",
 }
-
-# Whole package folders a page may reach into (fonts, images referenced from CSS).
-PACKAGES = ("leaflet", "jquery", "bootstrap", "@fortawesome/fontawesome-free", "leaflet.awesome-markers",
-            "leaflet.markercluster", "leaflet-measure", "leaflet.fullscreen", "leaflet-search",
-            "leaflet.vectorgrid", "leaflet-easyprint")
-
 
 class MissingAsset(RuntimeError):
     pass
@@ -79,13 +76,48 @@ def localise(figure: Figure, *, base_url: str = "/vendor") -> None:
             setattr(el, attr, [(n, u) for n, u in local if u is not None])
 
 
-def copy_assets(target: Path) -> None:
-    """Copy the vendor packages beside a standalone HTML file so it opens with no network."""
-    root = asset_root()
-    for pkg in PACKAGES:
-        src = root / pkg
-        dst = target / pkg
-        if dst.exists():
+SCRIPT_LOADED = ("leaflet/dist/images/marker-icon-2x.png", "leaflet/dist/images/marker-shadow.png")
+"""Files Leaflet's JS loads beside the marker icon its CSS names (default markers)."""
+
+_CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+?)['"]?\s*\)""")
+
+
+@functools.cache
+def served_files() -> dict[str, Path]:
+    """Every file a page may load from /vendor: the ASSETS and what their CSS refers to (images, fonts).
+
+    Keys are paths under /vendor (as in ASSETS); nothing else of node_modules is ever served or copied.
+    """
+    root = asset_root().resolve()
+    out: dict[str, Path] = {rel: root / rel for rel in SCRIPT_LOADED}
+    for rel in ASSETS.values():
+        if rel is None:
             continue
-        shutil.copytree(src, dst, ignore=shutil.ignore_patterns("src", "*.map", "*.md", "test*", "scss", "less",
-                                                                 "svgs", "sprites", "js-packages"))
+        path = (root / rel).resolve()
+        out[rel] = path
+        if path.suffix == ".css":
+            for ref in _CSS_URL.findall(path.read_text(encoding="utf-8", errors="replace")):
+                if ref.startswith(("data:", "http:", "https:", "//", "#")):
+                    continue
+                target = (path.parent / ref.split("?")[0].split("#")[0]).resolve()
+                if target.is_file() and target.is_relative_to(root):
+                    out[target.relative_to(root).as_posix()] = target
+    return out
+
+
+def copy_assets(target: Path) -> None:
+    """Copy the served vendor files, and riskmap's own static files, beside a standalone HTML file."""
+    for rel, src in served_files().items():
+        dst = target / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not dst.exists():
+            shutil.copyfile(src, dst)
+    static = target / STATIC_DIR
+    static.mkdir(parents=True, exist_ok=True)
+    for src in STATIC.iterdir():
+        if src.is_file():
+            shutil.copyfile(src, static / src.name)
+
+
+STATIC_DIR = "riskmap"
+"""Where a standalone HTML file finds layers/static beside its vendor files."""

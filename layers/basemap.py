@@ -2,36 +2,65 @@
 
 高德 tiles are drawn in GCJ-02, so with that basemap every overlay is shifted to GCJ-02 before it is
 drawn (`overlay_shift`); 天地图 is not shifted and its Web-Mercator set ('w') lines up directly.
+`tile_origins` lists the hosts the configured basemap loads images from (the pages' CSP img-src).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import folium
 
 from geo.config import Settings
 
 OSM_ATTR = "© OpenStreetMap contributors"
+TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+            "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}")
+
+
+@dataclass(frozen=True)
+class Tiles:
+    url: str
+    attr: str
+    name: str
+    subdomains: str = "abc"
+    overlay: bool = False
+
+
+def _tiles(s: Settings, *, link_base: str = "") -> list[Tiles]:
+    """The tile layers of the configured basemap ("none": no background, for an intranet with no internet)."""
+    if s.basemap == "osm":
+        return [Tiles("https://tile.openstreetmap.org/{z}/{x}/{y}.png", OSM_ATTR, "OpenStreetMap")]
+    if s.basemap == "tianditu" and s.tianditu_key:
+        return [Tiles(TIANDITU.replace("{layer}", layer).replace("{key}", s.tianditu_key), "天地图 GS(2024)0650号",
+                      name, "01234567", overlay=layer == "cva")
+                for layer, name in (("vec", "天地图矢量"), ("cva", "天地图注记"))]
+    if s.basemap == "amap":
+        return [Tiles("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+                      "高德地图（GCJ-02）", "高德地图", "1234")]
+    if s.basemap == "mbtiles" and s.mbtiles_path:
+        return [Tiles(f"{link_base}/basemap/{{z}}/{{x}}/{{y}}", "本地底图 MBTiles", "本地底图")]
+    return []
 
 
 def add_basemap(m: folium.Map, s: Settings, *, link_base: str = "") -> None:
-    if s.basemap == "osm":
-        folium.TileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", attr=OSM_ATTR, name="OpenStreetMap").add_to(m)
-    elif s.basemap == "tianditu" and s.tianditu_key:
-        for layer, name in (("vec", "天地图矢量"), ("cva", "天地图注记")):
-            folium.TileLayer(
-                f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-                f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
-                f"&TILECOL={{x}}&tk={s.tianditu_key}",
-                attr="天地图 GS(2024)0650号", name=name, subdomains="01234567", overlay=layer == "cva",
-            ).add_to(m)
-    elif s.basemap == "amap":
-        folium.TileLayer(
-            "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-            attr="高德地图（GCJ-02）", name="高德地图", subdomains="1234",
-        ).add_to(m)
-    elif s.basemap == "mbtiles" and s.mbtiles_path:
-        folium.TileLayer(f"{link_base}/basemap/{{z}}/{{x}}/{{y}}", attr="本地底图 MBTiles", name="本地底图").add_to(m)
-    # "none": no background at all, which works on an intranet with no internet
+    for t in _tiles(s, link_base=link_base):
+        folium.TileLayer(t.url, attr=t.attr, name=t.name, subdomains=t.subdomains, overlay=t.overlay).add_to(m)
+
+
+def tile_origins(s: Settings) -> list[str]:
+    """Every https origin the basemap's tiles come from ({s} expanded); the app's own tiles are 'self'."""
+    out: list[str] = []
+    for t in _tiles(s):
+        if not t.url.startswith("https://"):
+            continue
+        for sub in (t.subdomains if "{s}" in t.url else "-"):
+            parts = urlsplit(t.url.replace("{s}", sub))
+            origin = f"{parts.scheme}://{parts.hostname}"
+            if origin not in out:
+                out.append(origin)
+    return out
 
 
 def overlay_shift(s: Settings) -> bool:

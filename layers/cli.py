@@ -25,14 +25,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _map(args: argparse.Namespace) -> int:
     from geo.db import get_engine
-    from layers.assets import copy_assets
+    from layers.assets import STATIC_DIR, copy_assets
     from layers.pages import render_page
 
     out = Path(args.output)
     vendor = out.parent / f"{out.stem}_files"
     with get_engine().connect() as conn:
         page = render_page(conn, township=args.township, grid=args.grid, pipeline=args.pipeline, mine=args.mine,
-                           asset_base=f"{vendor.name}")
+                           asset_base=vendor.name, static_base=f"{vendor.name}/{STATIC_DIR}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     copy_assets(vendor)

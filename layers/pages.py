@@ -14,20 +14,21 @@ from geo.errors import NotFound
 from layers import basemap, legend
 from layers.assets import localise
 from layers.basemap import overlay_shift
-from layers.style import ENCROACHMENT_STATUS_COLOURS
-from layers.vector import VectorTileLayer
+from layers.elements import RiskMap, Script, SearchControl
 from layers.layers import (
     Where,
-    protection_zone_layer,
+    building_layer,
     encroachment_layer,
     enterprise_layer,
     grid_layer,
     mine_layer,
     mine_zone_layer,
     pipeline_layer,
+    protection_zone_layer,
     township_layer,
-    building_layer,
 )
+from layers.style import ENCROACHMENT_STATUS_COLOURS
+from layers.vector import VectorTileLayer
 
 
 @dataclass(frozen=True)
@@ -104,16 +105,15 @@ def build_map(
     asset_base: str = "/vendor",
     link_base: str = "",
     settings: Settings | None = None,
-) -> folium.Map:
+) -> RiskMap:
     """The four-colour map of the county, or of one township, grid cell, pipeline or mine."""
     s = settings or get_settings()
     scope = _scope(conn, township=township, grid=grid, pipeline=pipeline, mine=mine)
     where = scope.where()
     x0, y0, x1, y1 = scope.bounds or (111.1, 38.9, 111.6, 39.5)
-    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=10, tiles=None, control_scale=True, max_zoom=19,
-                   prefer_canvas=True)
+    m = RiskMap(scope.title, location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=10, tiles=None, control_scale=True,
+                max_zoom=19, prefer_canvas=True)
     m.options["maxZoom"] = 19  # no tile layer carries it, and marker clustering needs it
-    m.get_root().header.add_child(folium.Element(f"<title>{scope.title}</title>"))
     basemap.add_basemap(m, s, link_base=link_base)
     detail = scope.township is not None or scope.bbox_only
     counts = _counts(conn, scope)
@@ -125,12 +125,12 @@ def build_map(
     groups: list[Any] = [
         township_layer(conn, Where(township=scope.township), link_base=link_base),
         tiled("grid_cell", "网格（按风险着色）", show=detail, fill_opacity=0.3, line_colour="#555", weight=0.8)
-        if tiles["grid_cell"] else grid_layer(conn, where, show=detail, highlight=scope.grid),
+        if tiles["grid_cell"] else grid_layer(conn, where, show=detail, highlight=scope.grid, link_base=link_base),
         mine_zone_layer(conn, where, show=not detail or scope.bbox_only),
         tiled("mine", "矿山（矿区范围）", fill_opacity=0.5, line_colour="#4e342e", weight=2)
         if tiles["mine"] else mine_layer(conn, where, link_base=link_base),
         tiled("pipeline_segment", "油气管道", weight=4, line_colour=None)
-        if tiles["pipeline_segment"] else pipeline_layer(conn, where),
+        if tiles["pipeline_segment"] else pipeline_layer(conn, where, link_base=link_base),
         None if tiles["pipeline_segment"] else protection_zone_layer(
             conn, pipeline_code=pipeline, show=pipeline is not None, bbox=scope.bounds if detail else None),
         tiled("encroachment", "占压点（按整改状态）", colours=ENCROACHMENT_STATUS_COLOURS, weight=2, line_colour="#000")
@@ -152,12 +152,10 @@ def build_map(
         if g is not None:
             g.add_to(m)
     if ent_geojson is not None:
-        plugins.Search(layer=ent_geojson, search_label="name", placeholder="搜索企业名称…",
-                       collapsed=False, search_zoom=16).add_to(m)
+        SearchControl(ent_geojson, placeholder="搜索企业名称…", zoom=16).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     plugins.Fullscreen(title="全屏", title_cancel="退出全屏").add_to(m)
-    plugins.MeasureControl(primary_length_unit="meters", secondary_length_unit="kilometers",
-                           primary_area_unit="hectares", secondary_area_unit="sqmeters").add_to(m)
+    Script("measureControl").add_to(m)
     legend.add_legend(m, conn, township=scope.township, grid=scope.grid, title=scope.title,
                       illustrative=scope.illustrative)
     legend.add_print_control(m)
@@ -209,6 +207,6 @@ def _latest_routes(conn: Connection, *, plan_id: int | None, gcj02: bool) -> Any
     return layer
 
 
-def render_page(conn: Connection, **kwargs: Any) -> str:
-    """The page as one HTML string."""
-    return build_map(conn, **kwargs).get_root().render()
+def render_page(conn: Connection, *, nonce: str = "", static_base: str = "/static", **kwargs: Any) -> str:
+    """The page as one HTML string; its inline script carries the response's CSP `nonce`."""
+    return build_map(conn, **kwargs).get_root().render(nonce=nonce, static_base=static_base)

@@ -1,8 +1,7 @@
-"""Inspection routes on the map: one coloured polyline per team-day, numbered stop markers with popups."""
+"""Inspection routes on the map: one coloured line per team-day, numbered stops with popups (GeoJSON layers)."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
@@ -12,56 +11,65 @@ from geo.config import Settings, get_settings
 from geo.crs import wgs84_to_gcj02
 from layers import basemap
 from layers.assets import localise
+from layers.elements import FeatureLayer, RiskMap
 from layers.style import level_colour
+from layers.web import macro, render
 
-LatLon = tuple[float, float]
+LonLat = tuple[float, float]
 
+SHEET_COLUMNS = ("序号", "企业名称", "地址", "行业类别", "风险等级", "预计到达", "服务时长（分钟）", "联系方式", "巡查事由")
 TEAM_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+_POPUP = macro("popups.html", "popup")
 
 
 def _popup(stop: dict[str, Any], team: str) -> str:
     rows = [("巡查组", team), ("序号", stop["seq"]), ("风险等级", f"{stop['colour_label']}色"),
             ("预计到达", stop["arrival"]), ("服务时长", f"{stop['service_min']} 分钟"), ("地址", stop["address"]),
             ("联系方式", stop["contact"]), ("事由", "；".join(stop["reasons"])), ("路网", stop["snap_note"] or "已吸附")]
-    body = "".join(f"<tr><th>{k}</th><td>{html.escape(str(v or ''))}</td></tr>" for k, v in rows)
-    return f"<b>{html.escape(stop['name'])}</b><table>{body}</table>"
+    return str(_POPUP(stop["name"], rows))
 
 
-def _identity(lon: float, lat: float) -> LatLon:
-    return lat, lon
+def _identity(lon: float, lat: float) -> LonLat:
+    return lon, lat
 
 
-def _gcj02(lon: float, lat: float) -> LatLon:
+def _gcj02(lon: float, lat: float) -> LonLat:
     x, y = wgs84_to_gcj02([lon], [lat])
-    return float(y[0]), float(x[0])
+    return float(x[0]), float(y[0])
 
 
-def _add_route(group: folium.FeatureGroup, r: dict[str, Any], k: int, at: Callable[[float, float], LatLon]) -> None:
-    """One team-day: its road polyline and numbered stop markers (border = the stop's risk colour)."""
+def _point(at: Callable[[float, float], LonLat], lon: float, lat: float, props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(at(lon, lat))}, "properties": props}
+
+
+def _add_route(group: folium.FeatureGroup, r: dict[str, Any], k: int, at: Callable[[float, float], LonLat]) -> None:
+    """One team-day: its road lines and numbered stop markers (border = the stop's risk colour)."""
     colour = TEAM_COLOURS[int("".join(c for c in r["team"] if c.isdigit()) or k) % len(TEAM_COLOURS)]
     label = f"{r['team']} {r['day']}"
     if r["geometry"]:
-        for line in r["geometry"]["coordinates"]:
-            folium.PolyLine([at(x, y) for x, y in line], color=colour, weight=4, opacity=0.85,
-                            tooltip=f"{label}：{r['km']} 公里，{r['hours']} 小时").add_to(group)
-    for s in r["stops"]:
-        icon = folium.DivIcon(html=(
-            f"<div style='background:{colour};color:#fff;border:2px solid {level_colour(s['colour'])};"
-            f"border-radius:50%;width:22px;height:22px;line-height:18px;text-align:center;font-size:11px'>"
-            f"{s['seq']}</div>"), icon_size=(22, 22), icon_anchor=(11, 11))
-        folium.Marker(at(s["lon"], s["lat"]), icon=icon, tooltip=f"{label} #{s['seq']} {s['name']}",
-                      popup=folium.Popup(_popup(s, label), max_width=360)).add_to(group)
+        lines = [{"type": "Feature", "geometry": {"type": "LineString",
+                                                  "coordinates": [list(at(x, y)) for x, y in line]},
+                  "properties": {"tooltip": f"{label}：{r['km']} 公里，{r['hours']} 小时",
+                                 "style": {"color": colour, "weight": 4, "opacity": 0.85}}}
+                 for line in r["geometry"]["coordinates"]]
+        FeatureLayer(lines).add_to(group)
+    stops = [_point(at, s["lon"], s["lat"], {
+        "seq": s["seq"], "team_colour": colour, "level_colour": level_colour(s["colour"]),
+        "tooltip": f"{label} #{s['seq']} {s['name']}", "popup_html": _popup(s, label)}) for s in r["stops"]]
+    if stops:
+        FeatureLayer(stops, kind="stop").add_to(group)
 
 
 def _add_depots_and_dropped(group: folium.FeatureGroup, plan: dict[str, Any],
-                            at: Callable[[float, float], LatLon]) -> None:
+                            at: Callable[[float, float], LonLat]) -> None:
     depots = {(r["depot_lon"], r["depot_lat"]): r["depot"] for r in plan["routes"]}
-    for (lon, lat), name in depots.items():
-        folium.CircleMarker(at(lon, lat), radius=9, color="#000", weight=3, fill=True, fill_color="#fff",
-                            fill_opacity=1, tooltip=f"驻地：{name}").add_to(group)
-    for s in plan["dropped"]:
-        folium.CircleMarker(at(s["lon"], s["lat"]), radius=5, color="#555", fill=True, fill_opacity=0.4,
-                            tooltip=f"未安排：{s['name']}（{s['dropped_reason']}）").add_to(group)
+    points = [_point(at, lon, lat, {"tooltip": f"驻地：{name}", "style": {
+        "radius": 9, "color": "#000", "weight": 3, "fill": True, "fillColor": "#fff", "fillOpacity": 1}})
+        for (lon, lat), name in depots.items()]
+    points += [_point(at, s["lon"], s["lat"], {"tooltip": f"未安排：{s['name']}（{s['dropped_reason']}）", "style": {
+        "radius": 5, "color": "#555", "fill": True, "fillOpacity": 0.4}}) for s in plan["dropped"]]
+    if points:
+        FeatureLayer(points, kind="point").add_to(group)
 
 
 def route_layer(plan: dict[str, Any], *, show: bool = True, gcj02: bool = False) -> folium.FeatureGroup:
@@ -69,7 +77,7 @@ def route_layer(plan: dict[str, Any], *, show: bool = True, gcj02: bool = False)
 
     gcj02=True shifts everything to GCJ-02 for the 高德 basemap (layers.basemap.overlay_shift).
     """
-    at: Callable[[float, float], LatLon] = _gcj02 if gcj02 else _identity
+    at: Callable[[float, float], LonLat] = _gcj02 if gcj02 else _identity
     group = folium.FeatureGroup(name=f"巡查路线（计划 #{plan['id']}）", show=show)
     for k, r in enumerate(plan["routes"]):
         _add_route(group, r, k, at)
@@ -79,7 +87,7 @@ def route_layer(plan: dict[str, Any], *, show: bool = True, gcj02: bool = False)
 
 def route_layers_by_day(plan: dict[str, Any], *, gcj02: bool = False) -> list[folium.FeatureGroup]:
     """One layer per working day (first day shown), plus depots and the stops left out, for the plan page."""
-    at: Callable[[float, float], LatLon] = _gcj02 if gcj02 else _identity
+    at: Callable[[float, float], LonLat] = _gcj02 if gcj02 else _identity
     days = sorted({r["day"] for r in plan["routes"]})
     groups = []
     for n, day in enumerate(days):
@@ -93,11 +101,10 @@ def route_layers_by_day(plan: dict[str, Any], *, gcj02: bool = False) -> list[fo
     return [*groups, extra]
 
 
-def route_map_page(plan: dict[str, Any], *, asset_base: str = "/vendor", settings: Settings | None = None) -> str:
-    """A page with the plan's routes over the configured basemap, fitted to the routes, with local assets."""
+def route_map(plan: dict[str, Any], *, asset_base: str = "/vendor", settings: Settings | None = None) -> RiskMap:
+    """The plan's routes over the configured basemap, fitted to the routes, with local assets."""
     s = settings or get_settings()
-    m = folium.Map(tiles=None, control_scale=True, max_zoom=19)
-    m.get_root().header.add_child(folium.Element(f"<title>巡查路线 {plan['start']} 至 {plan['end']}</title>"))
+    m = RiskMap(f"巡查路线 {plan['start']} 至 {plan['end']}", tiles=None, control_scale=True, max_zoom=19)
     basemap.add_basemap(m, s)
     for group in route_layers_by_day(plan, gcj02=basemap.overlay_shift(s)):
         group.add_to(m)
@@ -111,4 +118,17 @@ def route_map_page(plan: dict[str, Any], *, asset_base: str = "/vendor", setting
         m.location = [39.38, 111.15]
         m.options["zoom"] = 10
     localise(m.get_root(), base_url=asset_base)
-    return m.get_root().render()
+    return m
+
+
+def route_map_page(plan: dict[str, Any], *, nonce: str = "", asset_base: str = "/vendor",
+                   static_base: str = "/static", settings: Settings | None = None) -> str:
+    """The route map page as one HTML string (inline script carrying `nonce`)."""
+    return route_map(plan, asset_base=asset_base, settings=settings).get_root().render(nonce=nonce,
+                                                                                       static_base=static_base)
+
+
+def route_sheet_page(plan: dict[str, Any], *, nonce: str = "", user: str | None = None) -> str:
+    """The printable route sheet (one section per team and day), from layers/templates/route_sheet.html."""
+    title = f"巡查路线单 {plan['start']} 至 {plan['end']}（计划 #{plan['id']}）"
+    return render("route_sheet.html", plan=plan, title=title, columns=SHEET_COLUMNS, nonce=nonce, user=user)

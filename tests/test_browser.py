@@ -136,9 +136,54 @@ def test_login_page_lets_a_user_in_and_keeps_strangers_out(browser, server, demo
         page.screenshot(path=str(out_dir / "after-login.png"))
         assert page.evaluate(MAP_VAR_JS)
         assert "browser-login" in page.inner_text(".rm-account") and "县级查看" in page.inner_text(".rm-account")
-        page.click(".rm-account a")  # 退出: back to the login page, and the maps are closed again
+        page.click(".rm-account button")  # 退出 (POST /logout): back to the login page, the maps closed again
         page.wait_for_url("**/login", timeout=30_000)
         page.goto(f"{server}/maps", wait_until="load")
         assert "/login" in page.url
     finally:
         stranger.close()
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_county_stats_and_login_pages_at_desktop_and_phone_width(browser, server, out_dir, width):
+    """Under the pages' CSP nothing is refused and nothing fails, at a desktop and a phone width."""
+    errors: list[str] = []
+    for path, shot in (("/maps", "county"), ("/stats", "stats"), ("/login", "login")):
+        page = browser.new_page()
+        page.set_viewport_size({"width": width, "height": 900 if width > 600 else 800})
+        errors.clear()
+        page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+                             "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{server}{path}", wait_until="load", timeout=60_000)
+        page.wait_for_timeout(700)
+        page.screenshot(path=str(out_dir / f"{shot}-{width}.png"), full_page=path != "/maps")
+        assert errors == [] and page.evaluate("window.__csp") == [], (path, errors)
+        assert page.evaluate("document.documentElement.lang") == "zh-CN"
+        if path == "/stats":
+            assert page.inner_text(".rm-nav").count("退出") == 1 and page.query_selector("#stats")
+        page.close()
+
+
+def test_standalone_map_file_opens_offline(server, demo_county_db, out_dir, tmp_path, browser):
+    """`riskmap map -o` writes a file that opens from disk with its layers, legend and search, no errors."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "县图.html"
+    env = {**os.environ, "DATABASE_URL": demo_county_db}
+    subprocess.run([sys.executable, "-m", "geo.cli", "map", "-o", str(out)], env=env, check=True,
+                   capture_output=True)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(out.as_uri(), wait_until="load", timeout=60_000)
+    page.wait_for_timeout(700)
+    page.screenshot(path=str(out_dir / "county-offline.png"))
+    assert errors == []
+    assert page.evaluate(MAP_VAR_JS) and page.query_selector("#rm-legend .rm-count")
+    assert page.query_selector(".leaflet-control-search input") and page.query_selector(".rm-measure")
+    page.close()

@@ -263,10 +263,10 @@ def test_http_plan_map_sheet_and_result(planner, make_user):
         assert client.get(f"/plans/{plan['id']}").json()["summary"]["due"] == 4
         assert client.get("/plans").json()[0]["id"] == plan["id"]
         page = client.get(f"/plans/{plan['id']}/map")
-        assert page.status_code == 200 and "<title>巡查路线" in page.text and "L.polyline" in page.text
+        assert page.status_code == 200 and "<title>巡查路线" in page.text and '"LineString"' in page.text
         assert "预计到达" in client.get(f"/plans/{plan['id']}/sheet").text
         county_page = client.get("/maps", params={"plan": plan["id"]})  # the routes on the main map too
-        assert county_page.status_code == 200 and "L.polyline" in county_page.text
+        assert county_page.status_code == 200 and '"LineString"' in county_page.text
         stop = plan["routes"][0]["stops"][0]
         res = client.post(f"/plans/{plan['id']}/stops/{stop['stop_id']}/result", json={
             "inspected_on": "2026-11-23", "team": "第1组", "result": "合格",

@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from api.auth import PrincipalDep
 from api.deps import ConnDep, TxDep
+from api.security import nonce_of
 from api.text import Text
-from geo.inspection.outputs import route_sheet_html
 from geo.inspection.plan import get_plan, list_plans, make_plan, plan_range
 from geo.inspection.results import Finding, enterprise_of_stop, record_inspection
-from layers.routes import route_map_page
+from layers.routes import route_map_page, route_sheet_page
 
 router = APIRouter(tags=["plans 巡查计划"])
 
@@ -67,13 +68,13 @@ def read_plan(plan_id: int, conn: ConnDep) -> dict[str, Any]:
 
 
 @router.get("/plans/{plan_id}/map", response_class=HTMLResponse, summary="巡查路线地图")
-def plan_map(plan_id: int, conn: ConnDep) -> HTMLResponse:
-    return HTMLResponse(route_map_page(get_plan(conn, plan_id)))
+def plan_map(request: Request, plan_id: int, conn: ConnDep) -> HTMLResponse:
+    return HTMLResponse(route_map_page(get_plan(conn, plan_id), nonce=nonce_of(request)))
 
 
 @router.get("/plans/{plan_id}/sheet", response_class=HTMLResponse, summary="可打印的巡查路线单")
-def plan_sheet(plan_id: int, conn: ConnDep) -> HTMLResponse:
-    return HTMLResponse(route_sheet_html(get_plan(conn, plan_id)))
+def plan_sheet(request: Request, plan_id: int, conn: ConnDep, principal: PrincipalDep) -> HTMLResponse:
+    return HTMLResponse(route_sheet_page(get_plan(conn, plan_id), nonce=nonce_of(request), user=principal.label))
 
 
 @router.post("/plans/{plan_id}/stops/{stop_id}/result", status_code=201, summary="记录计划站点的检查结果")

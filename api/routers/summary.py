@@ -6,10 +6,12 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from api.auth import PrincipalDep
 from api.deps import ConnDep
+from api.security import nonce_of
 from geo.features import COUNTED_KINDS
 from geo.stats import township_level_table, write_township_xlsx
 from layers.stats import stats_page
@@ -37,6 +39,7 @@ def townships_xlsx(conn: ConnDep, kind: Kind = "enterprise") -> Response:
 
 
 @router.get("/stats", response_class=HTMLResponse, summary="统计页面（条形图与表格）")
-def page(conn: ConnDep, kind: Kind = "enterprise") -> HTMLResponse:
+def page(request: Request, conn: ConnDep, principal: PrincipalDep, kind: Kind = "enterprise") -> HTMLResponse:
     rows = township_level_table(conn, kind=kind)
-    return HTMLResponse(stats_page(rows, kind=kind, title=f"各乡镇{COUNTED_KINDS[kind]}风险等级统计"))
+    return HTMLResponse(stats_page(rows, kind=kind, title=f"各乡镇{COUNTED_KINDS[kind]}风险等级统计",
+                                   nonce=nonce_of(request), user=principal.label))

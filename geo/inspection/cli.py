@@ -57,24 +57,26 @@ def _print_plan(plan: dict[str, Any]) -> None:
 
 
 def _write_outputs(plan: dict[str, Any], args: argparse.Namespace) -> None:
-    from geo.inspection.outputs import route_sheet_html, write_pdf, write_xlsx
+    from geo.inspection.outputs import write_pdf, write_xlsx
+    from layers.routes import route_sheet_page  # the CLI is the composition root (geo/commands.py)
 
     if args.xlsx:
         print(f"已写出 xlsx：{write_xlsx(plan, Path(args.xlsx))}")
     if args.html:
         Path(args.html).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.html).write_text(route_sheet_html(plan), encoding="utf-8")
+        Path(args.html).write_text(route_sheet_page(plan), encoding="utf-8")
         print(f"已写出路线单：{args.html}")
     if args.pdf:
-        print(f"已写出 PDF：{write_pdf(route_sheet_html(plan), Path(args.pdf))}")
+        print(f"已写出 PDF：{write_pdf(route_sheet_page(plan), Path(args.pdf))}")
     if args.map:
-        from layers.assets import copy_assets
+        from layers.assets import STATIC_DIR, copy_assets
         from layers.routes import route_map_page  # the CLI is the composition root (geo/commands.py)
 
         out = Path(args.map)
         vendor = out.parent / f"{out.stem}_files"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(route_map_page(plan, asset_base=vendor.name), encoding="utf-8")
+        out.write_text(route_map_page(plan, asset_base=vendor.name,
+                                       static_base=f"{vendor.name}/{STATIC_DIR}"), encoding="utf-8")
         copy_assets(vendor)
         print(f"已写出路线地图：{out}（前端资源在 {vendor}/，可离线打开）")
 

@@ -1,0 +1,109 @@
+"""The Folium elements riskmap pages are made of, with no user text in any script and a nonce on inline scripts.
+
+`PageFigure` renders the page through layers/templates/map.html (the base layout; `<title>` autoescaped, the
+one inline <script> carrying the response's CSP nonce). `RiskMap` is folium.Map without its inline header
+script. `FeatureLayer` embeds server-rendered GeoJSON (popup_html escaped by Jinja2, tooltip as text) as
+HTML-safe JSON; layers/static/riskmap.js binds popups and tooltips without evaluating any of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import folium
+from branca.element import Figure, MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.template import Template
+
+from layers.web import ENV, script_json
+
+
+class PageFigure(Figure):
+    """The HTML document of a map page."""
+
+    _template = ENV.get_template("map.html")
+
+    def __init__(self, title: str) -> None:
+        super().__init__(title=title)
+
+    def render(self, *, nonce: str = "", static_base: str = "/static", **kwargs: Any) -> str:  # type: ignore[override]
+        for child in self._children.values():
+            child.render(**kwargs)
+        return self._template.render(this=self, kwargs=kwargs, nonce=nonce, static_base=static_base, user=None,
+                                     csrf_token="")
+
+
+class RiskMap(folium.Map):
+    """folium.Map drawn by our own template: the map div, its style and the L.map call, no inline header script."""
+
+    _template = Template("""
+{% macro header(this, kwargs) %}
+<style>html, body { width: 100%; height: 100%; margin: 0; padding: 0; }
+#{{ this.get_name() }} { position: absolute; top: 0; bottom: 0; left: 0; right: 0; }</style>
+{% endmacro %}
+{% macro html(this, kwargs) %}<div class="folium-map" id={{ this.get_name()|tojson }}></div>{% endmacro %}
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.map({{ this.get_name()|tojson }},
+    {center: {{ this.location|tojson }}, crs: L.CRS.{{ this.crs }}, ...{{ this.options|tojavascript }}});
+{% if this.control_scale %}L.control.scale().addTo({{ this.get_name() }});{% endif %}
+{% endmacro %}
+""")
+
+    def __init__(self, title: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        PageFigure(title).add_child(self)
+
+
+class FeatureLayer(Layer):
+    """A GeoJSON layer whose features carry `style`, `popup_html` (escaped HTML) and `tooltip` (text).
+
+    kind: 'shape' (polygons and lines), 'point' (circle markers), 'stop' (numbered route stops).
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = riskmap.featureLayer({{ this.data_json }}, {{ this.kind_json }});
+{% endmacro %}
+""")
+
+    def __init__(self, features: list[dict[str, Any]], *, kind: str = "shape") -> None:
+        super().__init__(control=False, show=True)
+        self._name = "FeatureLayer"
+        self.data_json = script_json({"type": "FeatureCollection", "features": features})
+        self.kind_json = script_json(kind)
+
+
+class SearchControl(JSCSSMixin, MacroElement):
+    """leaflet-search over a FeatureLayer's `name`, its tips built as text (riskmap.searchControl)."""
+
+    default_js: ClassVar[list[tuple[str, str]]] = [("Leaflet.Search.js", "")]
+    default_css: ClassVar[list[tuple[str, str]]] = [("Leaflet.Search.css", "")]
+    _template = Template("""
+{% macro script(this, kwargs) %}
+riskmap.searchControl({{ this._parent.get_name() }}, {{ this.layer.get_name() }}, {{ this.options_json }});
+{% endmacro %}
+""")
+
+    def __init__(self, layer: FeatureLayer, *, placeholder: str, zoom: int) -> None:
+        super().__init__()
+        self._name = "SearchControl"
+        self.layer = layer
+        self.options_json = script_json({"placeholder": placeholder, "zoom": zoom, "property": "name",
+                                         "notFound": "未找到"})
+
+
+class Script(MacroElement):
+    """One call into riskmap.js with the map and JSON arguments (no user text is ever put in code)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+riskmap.{{ this.function }}({{ this._parent.get_name() }}{% for a in this.args %}, {{ a }}{% endfor %});
+{% endmacro %}
+""")
+
+    def __init__(self, function: str, *args: Any) -> None:
+        super().__init__()
+        self._name = "Script"
+        self.function = function
+        self.args = [script_json(a) for a in args]

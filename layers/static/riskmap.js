@@ -1,0 +1,212 @@
+/* riskmap page behaviour. Every name a user wrote reaches the DOM as text (textContent, text nodes); the only
+   HTML inserted is popup_html, rendered server-side by Jinja2 with autoescape. No inline handlers, no eval. */
+(function () {
+  'use strict';
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
+
+  function cookie(name) {
+    var parts = document.cookie ? document.cookie.split('; ') : [];
+    for (var i = 0; i < parts.length; i++) {
+      var eq = parts[i].indexOf('=');
+      if (parts[i].slice(0, eq) === name) { return decodeURIComponent(parts[i].slice(eq + 1)); }
+    }
+    return '';
+  }
+
+  /* Sign out: POST /logout with the CSRF token of the riskmap_csrf cookie (header and form field). */
+  function logout() {
+    var token = cookie('riskmap_csrf');
+    var body = new URLSearchParams();
+    body.set('csrf_token', token);
+    return fetch('/logout', {method: 'POST', body: body, credentials: 'same-origin', redirect: 'manual',
+                             headers: {'X-CSRF-Token': token}})
+      .then(function (r) {
+        // transitional: a server still signing out by GET answers 405 to the POST
+        window.location.assign(r.status === 405 ? '/logout' : '/login');
+      })
+      .catch(function () { window.location.assign('/login'); });
+  }
+
+  function logoutButton(label) {
+    var b = el('button', 'rm-logout-button', label || '退出');
+    b.type = 'button';
+    b.addEventListener('click', function (e) { e.preventDefault(); logout(); });
+    return b;
+  }
+
+  /* GeoJSON layers of the map pages: style and marker from the properties, popup from the server-rendered
+     popup_html, tooltip as text. kind: 'shape' (polygons, lines), 'point' (circle markers), 'stop' (numbered). */
+  function bindFeature(feature, layer) {
+    var p = feature.properties || {};
+    if (p.popup_html) {
+      layer.bindPopup(function () {
+        var d = el('div', 'rm-popup-box');
+        d.innerHTML = p.popup_html;  // escaped by the server's template; see layers/templates/popups.html
+        return d;
+      }, {maxWidth: 380});
+    }
+    if (p.tooltip !== undefined && p.tooltip !== null && p.tooltip !== '') {
+      layer.bindTooltip(function () { return el('span', 'rm-tip', p.tooltip); }, {sticky: !layer.getLatLng});
+    }
+  }
+
+  function stopIcon(p) {
+    var d = el('div', 'rm-stop', p.seq);
+    d.style.background = p.team_colour;
+    d.style.borderColor = p.level_colour;
+    return L.divIcon({html: d, className: 'rm-stop-icon', iconSize: [22, 22], iconAnchor: [11, 11]});
+  }
+
+  function featureLayer(data, kind) {
+    return L.geoJson(data, {
+      style: function (f) { return (f.properties && f.properties.style) || {}; },
+      pointToLayer: function (f, latlng) {
+        if (kind === 'stop') { return L.marker(latlng, {icon: stopIcon(f.properties)}); }
+        return L.circleMarker(latlng, f.properties.style || {});
+      },
+      onEachFeature: bindFeature
+    });
+  }
+
+  /* leaflet-search over a feature layer: tips are text nodes, a found feature opens its popup. */
+  function searchControl(map, layer, opts) {
+    var control = new L.Control.Search({
+      layer: layer, propertyName: opts.property || 'name', collapsed: false, position: 'topleft',
+      textPlaceholder: opts.placeholder || '', textErr: opts.notFound || '未找到', textCancel: '取消',
+      initial: false, zoom: opts.zoom, hideMarkerOnCollapse: true,
+      buildTip: function (text) { return el('li', null, text); }
+    });
+    control.on('search:locationfound', function (e) {
+      setTimeout(function () { if (e.layer && e.layer._map && e.layer.getPopup()) { e.layer.openPopup(); } }, 300);
+    });
+    map.addControl(control);
+    return control;
+  }
+
+  /* The popup of a vector-tile feature (fetched as GeoJSON on click), built from text nodes. */
+  function tilePopup(q, id, statusLabels) {
+    var box = el('div', 'rm-popup');
+    box.appendChild(el('h4', null, q.name || q.code || ('#' + id)));
+    var line = el('div');
+    var b;
+    if (q.status) {
+      line.appendChild(document.createTextNode('状态：'));
+      b = el('b', null, (statusLabels || {})[q.status] || q.status);
+    } else {
+      line.appendChild(document.createTextNode('风险等级：'));
+      b = el('b', null, q.level_label || '未评估');
+    }
+    line.appendChild(b);
+    box.appendChild(line);
+    var reasons = q.reasons || [];
+    if (reasons.length) {
+      var ul = el('ul', 'rm-reasons');
+      reasons.forEach(function (x) { ul.appendChild(el('li', null, typeof x === 'string' ? x : (x && x.text) || '')); });
+      box.appendChild(ul);
+    }
+    return box;
+  }
+
+  function vectorTileClick(layer, featureUrl, statusLabels) {
+    layer.on('click', function (e) {
+      var p = e.layer.properties, map = e.target._map;
+      if (p.n && p.n > 1) { map.setView(e.latlng, Math.min(map.getZoom() + 2, 18)); return; }
+      fetch(featureUrl + encodeURIComponent(p.id), {credentials: 'same-origin'})
+        .then(function (r) { return r.json(); })
+        .then(function (f) {
+          L.popup().setLatLng(e.latlng).setContent(tilePopup(f.properties || {}, p.id, statusLabels)).openOn(map);
+        });
+    });
+  }
+
+  /* The signed-in user and 退出 on a map page (served pages only: an offline file has no /auth/me). */
+  function accountControl(map) {
+    if (location.protocol === 'file:') { return; }
+    fetch('/auth/me', {credentials: 'same-origin'})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (me) {
+        if (!me) { return; }
+        var box = L.control({position: 'topright'});
+        box.onAdd = function () {
+          var div = L.DomUtil.create('div', 'leaflet-bar rm-account');
+          div.appendChild(el('span', null, '当前用户：' + me.label + ' '));
+          div.appendChild(logoutButton('退出'));
+          L.DomEvent.disableClickPropagation(div);
+          return div;
+        };
+        box.addTo(map);
+      })
+      .catch(function () {});
+  }
+
+  function printControl(map) {
+    if (L.easyPrint) {
+      L.easyPrint({title: '打印/导出图片', position: 'topleft', exportOnly: false, hideControlContainer: false,
+                   sizeModes: ['Current', 'A4Landscape', 'A4Portrait'], filename: 'riskmap'}).addTo(map);
+    }
+  }
+
+  /* 测量: click points on the map for the path length (m/km) and the enclosed area (ha); leaflet-measure is not
+     used because it compiles its templates with eval, which the pages' CSP forbids. */
+  function ringArea(latlngs) {
+    var R = 6378137, rad = Math.PI / 180, sum = 0;
+    for (var i = 0; i < latlngs.length; i++) {
+      var a = latlngs[i], b = latlngs[(i + 1) % latlngs.length];
+      sum += (b.lng - a.lng) * rad * (2 + Math.sin(a.lat * rad) + Math.sin(b.lat * rad));
+    }
+    return Math.abs(sum * R * R / 2);
+  }
+
+  function measureControl(map) {
+    var control = L.control({position: 'topleft'});
+    var points = [], line = null, on = false, out;
+    function show() {
+      var d = 0;
+      for (var i = 1; i < points.length; i++) { d += map.distance(points[i - 1], points[i]); }
+      var text = d >= 1000 ? (d / 1000).toFixed(2) + ' 公里' : d.toFixed(0) + ' 米';
+      if (points.length > 2) { text += '，面积 ' + (ringArea(points) / 10000).toFixed(2) + ' 公顷'; }
+      out.textContent = on ? (points.length ? text : '在地图上点击测量点') : '';
+    }
+    function click(e) { points.push(e.latlng); line.setLatLngs(points); show(); }
+    control.onAdd = function () {
+      var div = L.DomUtil.create('div', 'leaflet-bar rm-measure');
+      var b = el('a', null, '测量');
+      b.href = '#'; b.title = '测量距离和面积'; b.setAttribute('role', 'button');
+      out = el('span', 'rm-measure-out');
+      div.appendChild(b); div.appendChild(out);
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.on(b, 'click', function (e) {
+        L.DomEvent.preventDefault(e);
+        on = !on; points = [];
+        b.textContent = on ? '结束' : '测量';
+        if (on) { line = L.polyline([], {color: '#d84315', weight: 3, dashArray: '6 4'}).addTo(map); map.on('click', click); }
+        else { map.off('click', click); if (line) { map.removeLayer(line); line = null; } }
+        show();
+      });
+      return div;
+    };
+    control.addTo(map);
+    return control;
+  }
+
+  /* Plain pages (base.html): the nav's 退出 form posts with the CSRF token; print buttons print. */
+  document.addEventListener('DOMContentLoaded', function () {
+    document.querySelectorAll('form.rm-logout').forEach(function (f) {
+      f.addEventListener('submit', function (e) { e.preventDefault(); logout(); });
+    });
+    document.querySelectorAll('.rm-print').forEach(function (b) {
+      b.addEventListener('click', function () { window.print(); });
+    });
+  });
+
+  window.riskmap = {featureLayer: featureLayer, searchControl: searchControl, tilePopup: tilePopup,
+                    vectorTileClick: vectorTileClick, accountControl: accountControl, printControl: printControl,
+                    measureControl: measureControl,
+                    logout: logout};
+})();
