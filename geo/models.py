@@ -413,6 +413,9 @@ DATA_TABLES: tuple[str, ...] = tuple(t for t in Base.metadata.tables)
 
 INT4_MAX = 2**31 - 1
 """Largest PostgreSQL integer (int4)."""
+EARLIEST_DAY, LATEST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+"""Working dates (inspections, findings, deadlines, plans) lie in 2000–2100: an inspection dated 9999-12-31 is a
+typing error, and its default deadline would overflow Python's dates."""
 TEXT_MAX = 10_000
 """Characters accepted for a free-text column (PostgreSQL text has no limit of its own; requests need one)."""
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.auth import require
-from api.deps import ConnDep, LimitQ, OffsetQ, TxDep
+from api.deps import ConnDep, OffsetQ, TxDep
 from api.text import Instant, Text
 from geo.access import audit, users
+from geo.config import get_settings
 
 router = APIRouter(tags=["admin 用户与审计"])
+
+AuditLimitQ = Annotated[int, Query(ge=1, le=get_settings().audit_max_page,
+                                   description=f"每页条数（最多 {get_settings().audit_max_page}）")]
 
 Role = Literal["admin", "county_editor", "county_viewer", "township_editor", "inspector"]
 
@@ -55,9 +59,13 @@ def change_user(username: Text, body: UserChange, conn: TxDep) -> dict[str, Any]
 
 @router.get("/audit", summary="审计日志：谁、何时、改了什么（修改前后）",
             dependencies=[require("admin", "county_editor", "county_viewer")])
-def audit_log(conn: ConnDep, limit: LimitQ = 100, offset: OffsetQ = 0, table: Text | None = None,
-              record_id: Text | None = None, actor: Text | None = None, since: Instant | None = None,
-              until: Instant | None = None) -> list[dict[str, Any]]:
-    found = audit.entries(conn, table=table, record_id=record_id, actor=actor, since=since, until=until,
-                          limit=limit, offset=offset)
-    return [e.as_dict() for e in found]
+def audit_log(conn: ConnDep, request: Request, response: Response, limit: AuditLimitQ = 100, offset: OffsetQ = 0,
+              table: Text | None = None, record_id: Text | None = None, actor: Text | None = None,
+              since: Instant | None = None, until: Instant | None = None) -> list[dict[str, Any]]:
+    """A page of entries; geometries as summaries, the answer cut before RISKMAP_AUDIT_MAX_RESPONSE_BYTES with a
+    `Link: <…offset=N>; rel="next"` header to the rest."""
+    found, following = audit.page(conn, table=table, record_id=record_id, actor=actor, since=since, until=until,
+                                  limit=limit, offset=offset, max_bytes=get_settings().audit_max_response_bytes)
+    if following is not None:
+        response.headers["Link"] = f'<{request.url.include_query_params(offset=following)}>; rel="next"'
+    return found

@@ -52,7 +52,14 @@ POLICIES: dict[str, str] = {
     # rows keyed by township
     **{t: "riskmap_in_scope(township_id)" for t in (
         "village", "grid_cell", "enterprise", "encroachment", "building", "mine", "pipeline_segment",
-        "risk_assessment", "encroachment_candidate")},
+        "encroachment_candidate")},
+    # a risk row is seen where its object is now, not where it was when last computed
+    "risk_assessment": "CASE kind WHEN 'township' THEN riskmap_in_scope(object_id) "
+                       "WHEN 'enterprise' THEN object_id IN (SELECT id FROM enterprise) "
+                       "WHEN 'grid_cell' THEN object_id IN (SELECT id FROM grid_cell) "
+                       "WHEN 'mine' THEN object_id IN (SELECT id FROM mine) "
+                       "WHEN 'pipeline_segment' THEN object_id IN (SELECT id FROM pipeline_segment) "
+                       "ELSE riskmap_in_scope(township_id) END",
     "township": "riskmap_in_scope(id)",
     # rows of an enterprise: visible when the enterprise is (the subquery is itself under RLS)
     **{t: "enterprise_id IN (SELECT id FROM enterprise)" for t in (

@@ -1,4 +1,5 @@
-"""Recording an inspection: the visit (table inspection) and its findings as hazards (status 'found').
+"""Recording an inspection: the visit (table inspection) and its findings as hazards in the hazard ledger
+(status 'found', a YH code and a register event, through geo.register.hazard.create_hazard).
 
 The next due list reads the new inspection date; a finding's deadline defaults by level (plan.toml [findings]).
 """
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, text
 from geo.errors import InvalidInput, NotFound
 from geo.inspection.network import load_plan_config
 from geo.models import HAZARD_LEVELS
+from geo.register.hazard import create_hazard
 
 MSG = {
     "enterprise": "没有企业 {ref}（按编号或统一社会信用代码查找）",
@@ -93,12 +95,12 @@ def record_inspection(
         "INSERT INTO inspection (enterprise_id, inspected_on, team, result, source) "
         "VALUES (:e, :d, :t, :r, '巡查记录') RETURNING id"),
         {"e": eid, "d": inspected_on, "t": team, "r": result}).scalar_one()
-    hazard_ids = [conn.execute(text(
-        "INSERT INTO hazard (enterprise_id, level, description, found_on, deadline, status, source) "
-        "VALUES (:e, :l, :desc, :d, :dl, 'found', :src) RETURNING id"),
-        {"e": eid, "l": f.level, "desc": f.description, "d": inspected_on,
-         "dl": f.deadline or inspected_on + dt.timedelta(days=int(cfg[f"{f.level}_deadline_days"])),
-         "src": f"执法检查 #{inspection_id}"}).scalar_one() for f in findings]
+    by = team or conn.execute(text(
+        "SELECT coalesce(nullif(current_setting('riskmap.user', true), ''), session_user::text)")).scalar_one()
+    hazard_ids = [create_hazard(
+        conn, enterprise_id=eid, level=f.level, by=by[:50], description=f.description, found_on=inspected_on,
+        deadline=f.deadline or inspected_on + dt.timedelta(days=int(cfg[f"{f.level}_deadline_days"])),
+        source=f"执法检查 #{inspection_id}", note=f"执法检查 #{inspection_id} 发现")[0] for f in findings]
     if plan_stop is not None:
         linked = conn.execute(text("UPDATE plan_stop SET inspection_id = :i WHERE id = :s RETURNING id"),
                               {"i": inspection_id, "s": plan_stop[1]}).first()

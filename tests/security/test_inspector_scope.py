@@ -9,7 +9,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from geo.uscc import make_uscc
-from tests.test_access import WEST, app, towns  # noqa: F401  (fixtures)
+from tests import test_access
+from tests.test_access import WEST
+
+app, towns = test_access.app, test_access.towns  # fixtures of the two-township county
 
 WEST_USCC, EAST_USCC = make_uscc("9114093000000000X"), make_uscc("9114093000000001X")
 

@@ -2,7 +2,7 @@
 
 - Roles and policies are re-applied (geo/access/roles.py): an inspector inserts inspections, hazards and their
   register events only for enterprises its own teams visit; risk rows follow their object's current township.
-- Audit rows keep a geometry as its summary (`{"type", "sha256", "bbox", "points"}`), not the whole shape; rows
+- Audit rows keep a geometry as its summary (`{"type", "sha256" of its EWKB, "bbox", "points"}`), not the whole shape; rows
   written before stay as they were (the reader summarises them, geo/access/audit.py).
 - Derived tables (risk results, pipeline segments and pieces, encroachment candidates, plan routes, the road
   graph) get one audit row per transaction, table and kind of change: who, when, how many rows.
@@ -30,7 +30,7 @@ BULK_AUDITED = ("risk_assessment", "risk_rules_version", "pipeline_segment", "pi
 GEOM_SUMMARY = """
 CREATE OR REPLACE FUNCTION riskmap_geom_summary(g geometry) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN g IS NULL THEN 'null'::jsonb ELSE jsonb_build_object(
-        'type', GeometryType(g),
+        'type', replace(ST_GeometryType(g), 'ST_', ''),
         'sha256', encode(sha256(ST_AsEWKB(g)), 'hex'),
         'bbox', CASE WHEN ST_IsEmpty(g) THEN NULL
                      ELSE jsonb_build_array(ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g)) END,
