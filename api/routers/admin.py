@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import require
 from api.deps import ConnDep, OffsetQ, TxDep
-from api.text import Instant, Text
+from api.text import Instant, Text, column_text
 from geo.access import audit, users
 from geo.config import get_settings
 
@@ -18,6 +18,10 @@ router = APIRouter(tags=["admin 用户与审计"])
 AuditLimitQ = Annotated[int, Query(ge=1, le=get_settings().audit_max_page,
                                    description=f"每页条数（最多 {get_settings().audit_max_page}）")]
 
+TownshipCode = column_text("township", "code")
+Team = column_text("inspection", "team")
+"""A team's name, as inspections and plan routes keep it."""
+
 Role = Literal["admin", "county_editor", "county_viewer", "township_editor", "inspector"]
 
 
@@ -25,15 +29,16 @@ class UserIn(BaseModel):
     username: Text = Field(min_length=1, max_length=50)
     password: str = Field(min_length=users.MIN_PASSWORD, max_length=200)
     role: Role
-    townships: list[Text] = Field(default_factory=list, description="所辖乡镇代码（乡镇编辑必填）")
-    teams: list[Text] = Field(default_factory=list, description="巡查员所属巡查组")
+    townships: list[TownshipCode] = Field(default_factory=list, max_length=100,
+                                          description="所辖乡镇代码（乡镇编辑必填）")
+    teams: list[Team] = Field(default_factory=list, max_length=100, description="巡查员所属巡查组")
     display_name: Text | None = Field(default=None, max_length=100)
 
 
 class UserChange(BaseModel):
     role: Role | None = None
-    townships: list[Text] | None = None
-    teams: list[Text] | None = None
+    townships: list[TownshipCode] | None = Field(None, max_length=100)
+    teams: list[Team] | None = Field(None, max_length=100)
     disabled: bool | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter
@@ -21,8 +22,8 @@ router = APIRouter(tags=["plans 巡查计划"])
 class PlanCreate(BaseModel):
     week: Text | None = Field(None, max_length=8, description="ISO 周次（2000–2100 年），如 2026-W48",
                               examples=["2026-W48"])
-    start: Day | None = Field(None, description="开始日期（不用 week 时）")
-    end: Day | None = Field(None, description="结束日期（不用 week 时）")
+    start: dt.date | None = Field(None, description="开始日期（不用 week 时；2000–2100 年，最长 31 天）")
+    end: dt.date | None = Field(None, description="结束日期（不用 week 时）")
     township: str | None = Field(None, pattern=r"^[0-9]{12}$", description="乡镇代码；不给则全县")
     teams: int = Field(4, ge=1, le=50, description="巡查组数")
     time_limit_s: float | None = Field(None, gt=0, le=300, description="求解时限（秒）")

@@ -68,14 +68,14 @@ def plan_range(*, week: str | None = None, start: dt.date | None = None,
         if not (year.isdigit() and EARLIEST_DAY.year <= int(year) <= LATEST_DAY.year):
             raise InvalidInput(MSG["week_range"].format(week=week, first=EARLIEST_DAY.year, last=LATEST_DAY.year))
         return parse_iso_week(week)
-    for name, day in (("start", start), ("end", end)):
-        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise InvalidInput(MSG["day_range"].format(field=name, day=day, first=EARLIEST_DAY, last=LATEST_DAY))
     if start and end:
         if end < start:
             raise InvalidInput(MSG["order"].format(start=start, end=end))
         if (end - start).days + 1 > MAX_PLAN_DAYS:
             raise InvalidInput(MSG["too_long"].format(days=MAX_PLAN_DAYS, start=start, end=end))
+        for name, day in (("start", start), ("end", end)):
+            if not EARLIEST_DAY <= day <= LATEST_DAY:
+                raise InvalidInput(MSG["day_range"].format(field=name, day=day, first=EARLIEST_DAY, last=LATEST_DAY))
         return start, end
     raise InvalidInput(MSG["range"])
 

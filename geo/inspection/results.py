@@ -95,7 +95,8 @@ def record_inspection(
         "INSERT INTO inspection (enterprise_id, inspected_on, team, result, source) "
         "VALUES (:e, :d, :t, :r, '巡查记录') RETURNING id"),
         {"e": eid, "d": inspected_on, "t": team, "r": result}).scalar_one()
-    by = team or conn.execute(text(
+    # 经办人 of the new hazards: the signed-in user (the CLI's operator), as the audit log names them
+    by = conn.execute(text(
         "SELECT coalesce(nullif(current_setting('riskmap.user', true), ''), session_user::text)")).scalar_one()
     hazard_ids = [create_hazard(
         conn, enterprise_id=eid, level=f.level, by=by[:50], description=f.description, found_on=inspected_on,

@@ -71,6 +71,9 @@ CASES = [
     ("inspected_on", "post", "/inspections", {"enterprise": make_uscc("9114093000000000X"),
                                               "inspected_on": "9999-12-31"}),
     ("week", "post", "/plans", {"week": "9999-W52", "township": WEST, "teams": 1, "time_limit_s": 1}),
+    ("start", "post", "/plans", {"start": "9999-12-31", "end": "9999-12-31", "township": WEST, "teams": 1}),
+    ("deadline", "post", "/hazards", {"enterprise_uscc": make_uscc("9114093000000000X"), "level": "general",
+                                      "deadline": "9999-12-31"}),
 ]
 
 

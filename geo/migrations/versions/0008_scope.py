@@ -38,7 +38,7 @@ CREATE OR REPLACE FUNCTION riskmap_geom_summary(g geometry) RETURNS jsonb LANGUA
 $$
 """
 
-# Like 0006's, but each geometry column enters the row as its summary.
+# Like 0006's, but each geometry column enters the row as its summary (computed from the geometry itself).
 AUDIT_COMPACT = """
 CREATE OR REPLACE FUNCTION riskmap_audit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
@@ -46,13 +46,14 @@ DECLARE
     who text := coalesce(nullif(current_setting('riskmap.user', true), ''), session_user::text);
     what text := nullif(current_setting('riskmap.role', true), '');
     k text := TG_ARGV[0];
-    geo text := coalesce((
-        SELECT string_agg(format(' || jsonb_build_object(%L, riskmap_geom_summary(r.%I))', a.attname, a.attname),
-                          '' ORDER BY a.attnum)
+    -- the row's columns, each geometry as its summary (never turned into GeoJSON), the tile column left out
+    cols text := (
+        SELECT string_agg(CASE WHEN a.atttypid = 'geometry'::regtype
+                               THEN format('riskmap_geom_summary(r.%1$I) AS %1$I', a.attname)
+                               ELSE format('r.%I', a.attname) END, ', ' ORDER BY a.attnum)
         FROM pg_attribute a
-        WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
-          AND a.atttypid = 'geometry'::regtype AND a.attname <> 'geom_3857'), '');
-    j text := 'riskmap_audit_row(to_jsonb(r)' || geo || ')';
+        WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'geom_3857');
+    j text := format('riskmap_audit_row((SELECT to_jsonb(x) FROM (SELECT %s) x))', cols);
 BEGIN
     IF TG_OP = 'INSERT' THEN
         EXECUTE format('INSERT INTO audit_log (actor, actor_role, action, table_name, record_id, after) '
