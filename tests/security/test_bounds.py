@@ -80,3 +80,28 @@ def test_audit_pages_are_capped(app, towns, make_user):
     assert r.status_code == 200 and len(r.json()) == 30 and len(r.content) < 100_000
     old = r.json()[0]["after"]["geom"]
     assert old["type"] == "MultiPolygon" and old["points"] == 20_001 and len(old["sha256"]) == 64
+
+
+def test_audit_answer_is_cut_at_its_byte_budget_with_a_link_to_the_rest(app, towns, make_user, monkeypatch):
+    from geo.config import get_settings
+
+    with towns.begin() as conn:
+        for k in range(30):
+            conn.execute(text(
+                "INSERT INTO audit_log (actor, action, table_name, record_id, after) "
+                "VALUES ('长记录', 'insert', 'enterprise', :id, CAST(:after AS jsonb))"),
+                {"id": str(k), "after": json.dumps({"id": k, "address": "地" * 2000})})
+    monkeypatch.setenv("RISKMAP_AUDIT_MAX_RESPONSE_BYTES", "50000")
+    get_settings.cache_clear()
+    try:
+        c = TestClient(app, headers=make_user("county_viewer"))
+        first = c.get("/audit", params={"actor": "长记录", "limit": 500})
+        assert first.status_code == 200 and 1 <= len(first.json()) < 30 and len(first.content) <= 50_000
+        link = first.headers["link"]
+        assert 'rel="next"' in link and "actor=" in link
+        rest = c.get(link[1:link.index(">")].replace("http://testserver", ""))
+        assert rest.status_code == 200
+        assert rest.json()[0]["id"] == first.json()[-1]["id"] - 1
+    finally:
+        monkeypatch.delenv("RISKMAP_AUDIT_MAX_RESPONSE_BYTES")
+        get_settings.cache_clear()
