@@ -47,7 +47,7 @@ class FieldRecord(Dossier):
 
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
-    wkt: LongText | None = Field(None, max_length=2_000_000, description="勾绘的多边形（WKT，经纬度）")
+    wkt: Text | None = Field(None, max_length=2_000_000, description="勾绘的多边形（WKT，经纬度；顶点数有上限）")
     pipeline: column_text("pipeline", "code") | None = None
     township: str | None = Field(None, pattern=r"^[0-9]{12}$")
     kind: Literal["encroachment", "insufficient_distance", "crossing"] = "encroachment"
