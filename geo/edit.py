@@ -21,7 +21,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from geo.config import get_settings
-from geo.errors import Conflict, InvalidInput, NotFound
+from geo.errors import Conflict, Duplicate, InvalidInput, NotFound
 from geo.features import feature_by_id, layer_spec
 from geo.models import BUILDING_USES, INDUSTRY_CATEGORIES, max_integer, max_length
 from geo.uscc import uscc_problem
@@ -175,7 +175,7 @@ def create_feature(conn: Connection, layer: str, properties: dict[str, Any], geo
     with _unique(conn, spec):
         new_id = conn.execute(text(f"INSERT INTO {spec.table} ({columns}) VALUES ({params}) RETURNING id"),
                               {**values, "wkt": wkt}).scalar_one()
-    return read_with_version(conn, layer, new_id)
+    return read_with_version(conn, layer, new_id, echo=True)
 
 
 def update_feature(conn: Connection, layer: str, feature_id: int, *, version: int,
@@ -195,7 +195,7 @@ def update_feature(conn: Connection, layer: str, feature_id: int, *, version: in
                                  f"RETURNING id"), params).first()
     if done is None:
         _stale_or_missing(conn, layer, spec, feature_id, version)
-    return read_with_version(conn, layer, feature_id)
+    return read_with_version(conn, layer, feature_id, echo=True)
 
 
 def delete_feature(conn: Connection, layer: str, feature_id: int, *, version: int) -> None:
@@ -215,7 +215,7 @@ def _stale_or_missing(conn: Connection, layer: str, spec: EditSpec, feature_id: 
 
 @contextmanager
 def _unique(conn: Connection, spec: EditSpec) -> Iterator[None]:
-    """A duplicate code refused by its unique constraint → Conflict naming the field, never the record holding it.
+    """A duplicate code refused by its unique constraint → Duplicate (409) naming the field, never the record holding it.
 
     Codes are unique county-wide, and a township editor must not learn what other townships hold, so the answer
     is the same whether the clashing record is visible to the caller or not. The write runs in a savepoint so
@@ -230,13 +230,15 @@ def _unique(conn: Connection, spec: EditSpec) -> Iterator[None]:
         constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
         key = next((k for k in spec.fields if constraint == f"{spec.table}_{k}_key"), None)
         what = f"字段 {key}（{spec.fields[key].label}）" if key else "编码"
-        raise Conflict(f"{what}的值在全县已存在或不可用，未保存；请换一个") from None
+        raise Duplicate(f"{what}的值在全县已存在或不可用，未保存；请换一个") from None
 
 
-def read_with_version(conn: Connection, layer: str, feature_id: int) -> dict[str, Any]:
-    """The feature with its current version (what an editor sends back with a change); a geometry of more than
-    RISKMAP_ECHO_MAX_VERTICES vertices comes back as null with its bbox (the caller has just sent it)."""
-    feature = feature_by_id(conn, layer, feature_id, max_points=get_settings().echo_max_vertices)
+def read_with_version(conn: Connection, layer: str, feature_id: int, *, echo: bool = False) -> dict[str, Any]:
+    """The feature with its current version (what an editor sends back with a change). As the answer to a write
+    (`echo`), a geometry of more than RISKMAP_ECHO_MAX_VERTICES vertices comes back as null with its bbox: the
+    caller has just sent it."""
+    limit = get_settings().echo_max_vertices if echo else None
+    feature = feature_by_id(conn, layer, feature_id, max_points=limit)
     version = conn.execute(text(f"SELECT version FROM {EDITABLE[layer].table} WHERE id = :id"),
                            {"id": feature_id}).scalar_one()
     feature["properties"]["version"] = version

@@ -53,6 +53,8 @@ def test_large_geometry_is_not_echoed_and_audited_compactly(app, towns, make_use
     body = r.json()
     assert len(r.content) < 5_000 and body["geometry"] is None
     assert body["properties"]["geometry_points"] == 20_001 and len(body["bbox"]) == 4
+    read = c.get(f"/layers/building/features/{body['id']}")  # asked for, it is read whole
+    assert len(read.json()["geometry"]["coordinates"][0][0]) == 20_001
     small = c.post("/layers/building/features", json=_building(12, lon=111.23))
     assert small.status_code == 201 and small.json()["geometry"]["type"] == "MultiPolygon"
 

@@ -37,6 +37,7 @@ def test_a_code_held_by_another_township_is_not_revealed(app, towns, make_user):
     own = west.post("/layers/grid_cell/features", json=_grid("G-WEST-1", 111.21, 39.26))
     # the same answer whether the holder is visible or not: the caller learns nothing about other townships
     assert foreign.status_code == own.status_code == 409, foreign.text
+    assert foreign.json()["code"] == own.json()["code"] == "duplicate"
     assert foreign.json()["message"].replace("G-EAST-1", "X") == own.json()["message"].replace("G-WEST-1", "X")
     assert "code" in foreign.json()["message"] and "楼子营" not in foreign.text and EAST not in foreign.text
     assert _scalar(towns, "SELECT count(*) FROM grid_cell") == 2
