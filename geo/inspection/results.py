@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from geo.errors import InvalidInput, NotFound
 from geo.inspection.network import load_plan_config
-from geo.models import HAZARD_LEVELS
+from geo.models import EARLIEST_DAY, HAZARD_LEVELS, LATEST_DAY
 from geo.register.hazard import create_hazard
 
 MSG = {
@@ -23,6 +23,8 @@ MSG = {
     "level": "隐患等级无效：{level!r}（应为 general 一般隐患 / major 重大隐患）",
     "stop": "巡查计划 {plan} 中没有站点 {stop}",
     "deadline": "整改期限 {deadline} 早于发现日期 {found}",
+    "late": "字段 deadline（整改期限）{deadline} 晚于 {last}",
+    "day": "字段 inspected_on（检查日期）{day} 应在 {first} 至 {last} 之间",
     "finding_text": "隐患格式应为 等级:描述[:期限YYYY-MM-DD]，如 general:消防通道堵塞:2026-12-31，得到 {text!r}",
 }
 
@@ -81,10 +83,14 @@ def record_inspection(
 ) -> dict[str, Any]:
     """Store a visit and one 'found' hazard per finding; link it to its plan stop (plan id, stop id) if given."""
     cfg = (config or load_plan_config())["findings"]
+    if not EARLIEST_DAY <= inspected_on <= LATEST_DAY:
+        raise InvalidInput(MSG["day"].format(day=inspected_on, first=EARLIEST_DAY, last=LATEST_DAY))
     eid = enterprise_id_for(conn, enterprise)
     for f in findings:
         if f.level not in HAZARD_LEVELS:
             raise InvalidInput(MSG["level"].format(level=f.level))
+        if f.deadline is not None and f.deadline > LATEST_DAY:
+            raise InvalidInput(MSG["late"].format(deadline=f.deadline, last=LATEST_DAY))
         if f.deadline is not None and f.deadline < inspected_on:
             raise InvalidInput(MSG["deadline"].format(deadline=f.deadline, found=inspected_on))
     if plan_stop is not None and conn.execute(
