@@ -110,7 +110,8 @@ def register_error_handlers(app: FastAPI) -> None:
         if getattr(exc.orig, "pgcode", None) == "42501":  # refused by grants or row-level security
             log.warning("database refused %s %s: %s", request.method, request.url.path, exc.orig)
             if "row-level security" in str(exc.orig):
-                message = "超出辖区：只能在本人所辖乡镇范围内新增或修改记录，位置须落在辖区内"
+                message = ("超出辖区：只能在本人所辖乡镇范围内新增或修改记录，位置须落在辖区内"
+                           "（巡查员只能为本组巡查站点的企业记录检查、隐患）")
             else:
                 message = "当前账号无权执行此操作"
             return JSONResponse(error_body("forbidden", message), status_code=403)

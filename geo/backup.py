@@ -303,13 +303,17 @@ def backup_database(output: Path | None = None, *, target: Target | None = None,
         path = (output or default_backup_path(t.database, settings=s)).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
-        res = subprocess.run([_program(bindir, "pg_dump"), "--format=custom", f"--snapshot={snapshot}",
-                              "--file", str(partial)],
-                             env=t.env(), capture_output=True, text=True, check=False)
+        partial.unlink(missing_ok=True)
+        # created here, owner-only from its first byte (pg_dump --file would create it with the umask's mode)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            res = subprocess.run([_program(bindir, "pg_dump"), "--format=custom", f"--snapshot={snapshot}"],
+                                 env=t.env(), stdout=fd, stderr=subprocess.PIPE, text=True, check=False)
+        finally:
+            os.close(fd)
         if res.returncode != 0:
             partial.unlink(missing_ok=True)
             raise BackupError(MSG["dump_failed"].format(code=res.returncode, detail=_first_line(res.stderr)))
-        partial.chmod(0o600)
         partial.replace(path)
     finally:
         conn.rollback()

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     """Lifetime of a login token (default: one working day)."""
     max_body_bytes: int = 20 * 1024 * 1024
     """Largest request body the service accepts (413 above it)."""
+    max_vertices: int = 50_000
+    """Most vertices of one geometry written through the feature API or the register (422 above it)."""
+    echo_max_vertices: int = 2_000
+    """A written feature is sent back with its geometry up to this many vertices, above it as null plus bbox."""
+    audit_max_page: int = 500
+    """Most audit entries per /audit page."""
+    audit_max_response_bytes: int = 4 * 1024 * 1024
+    """Largest /audit answer: entries beyond it are left to the next page (Link: rel=next)."""
 
     @property
     def pg_dir(self) -> Path:

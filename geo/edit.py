@@ -8,26 +8,33 @@ caller's connection (geo.access.roles); this module only shapes and checks the i
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import shapely
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
-from geo.errors import Conflict, InvalidInput, NotFound
+from geo.config import get_settings
+from geo.errors import Conflict, Duplicate, InvalidInput, NotFound
 from geo.features import feature_by_id, layer_spec
-from geo.models import BUILDING_USES, INDUSTRY_CATEGORIES
+from geo.models import BUILDING_USES, INDUSTRY_CATEGORIES, max_integer, max_length
 from geo.uscc import uscc_problem
 
 
 @dataclass(frozen=True)
 class Field:
+    """One editable column; its length or range comes from the column itself (geo.models)."""
+
     kind: type
     label: str
     required: bool = False
     choices: dict[str, str] | None = None
-    max_len: int | None = None
 
 
 @dataclass(frozen=True)
@@ -41,8 +48,8 @@ class EditSpec:
 
 EDITABLE: dict[str, EditSpec] = {
     "enterprise": EditSpec("enterprise", ("Point",), {
-        "uscc": Field(str, "统一社会信用代码", required=True, max_len=18),
-        "name": Field(str, "企业名称", required=True, max_len=200),
+        "uscc": Field(str, "统一社会信用代码", required=True),
+        "name": Field(str, "企业名称", required=True),
         "category": Field(str, "行业类别", required=True, choices=INDUSTRY_CATEGORIES),
         "address": Field(str, "地址"),
         "employees": Field(int, "从业人数"),
@@ -53,19 +60,19 @@ EDITABLE: dict[str, EditSpec] = {
         "in_chemical_park": Field(bool, "位于化工园区"),
     }),
     "building": EditSpec("building", ("Polygon", "MultiPolygon"), {
-        "name": Field(str, "名称", max_len=200),
+        "name": Field(str, "名称"),
         "use_class": Field(str, "用途", choices=BUILDING_USES),
         "floors": Field(int, "层数"),
     }, multi=True),
     "grid_cell": EditSpec("grid_cell", ("Polygon", "MultiPolygon"), {
-        "code": Field(str, "网格编码", required=True, max_len=32),
-        "name": Field(str, "网格名称", max_len=100),
-        "officer_name": Field(str, "网格员", max_len=50),
-        "officer_phone": Field(str, "网格员电话", max_len=20),
+        "code": Field(str, "网格编码", required=True),
+        "name": Field(str, "网格名称"),
+        "officer_name": Field(str, "网格员"),
+        "officer_phone": Field(str, "网格员电话"),
     }, multi=True),
     "village": EditSpec("village", ("Point",), {
-        "code": Field(str, "村/社区代码", required=True, max_len=12),
-        "name": Field(str, "名称", required=True, max_len=100),
+        "code": Field(str, "村/社区代码", required=True),
+        "name": Field(str, "名称", required=True),
     }),
 }
 
@@ -76,21 +83,24 @@ def edit_spec(layer: str) -> EditSpec:
     return EDITABLE[layer]
 
 
-def _value(name: str, f: Field, value: Any) -> Any:
+def _value(spec: EditSpec, name: str, f: Field, value: Any) -> Any:
     if value is None:
         if f.required:
             raise InvalidInput(f"字段 {name}（{f.label}）不能为空")
         return None
     if f.kind is bool and not isinstance(value, bool):
         raise InvalidInput(f"字段 {name}（{f.label}）应为 true/false")
-    if f.kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise InvalidInput(f"字段 {name}（{f.label}）应为非负整数")
+    if f.kind is int:
+        top = max_integer(spec.table, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            raise InvalidInput(f"字段 {name}（{f.label}）应为 0–{top} 的整数")
     if f.kind is str:
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(f"字段 {name}（{f.label}）应为非空文字")
         value = value.strip()
-        if f.max_len and len(value) > f.max_len:
-            raise InvalidInput(f"字段 {name}（{f.label}）不超过 {f.max_len} 个字符")
+        longest = max_length(spec.table, name)
+        if len(value) > longest or "\x00" in value:
+            raise InvalidInput(f"字段 {name}（{f.label}）不超过 {longest} 个字符，且不含 NUL 字符")
     if f.choices is not None and str(value) not in f.choices:
         allowed = "、".join(f"{k}（{v}）" for k, v in f.choices.items())
         raise InvalidInput(f"字段 {name}（{f.label}）取值不合法：{value}；可选 {allowed}")
@@ -106,30 +116,49 @@ def _properties(spec: EditSpec, props: dict[str, Any], *, creating: bool) -> dic
     out = {}
     for name, f in spec.fields.items():
         if name in props:
-            out[name] = _value(name, f, props[name])
+            out[name] = _value(spec, name, f, props[name])
         elif creating and f.required:
             raise InvalidInput(f"缺少字段 {name}（{f.label}）")
     return out
 
 
-def _geometry(spec: EditSpec, geometry: Any) -> str:
-    """The geometry as WKT after checking type, coordinates (lon/lat in China) and validity."""
+def _geometry(conn: Connection, spec: EditSpec, geometry: Any) -> str:
+    """The geometry as WKT after checking its type and shape (checked_shape)."""
     if not isinstance(geometry, dict) or geometry.get("type") not in spec.geometry:
-        raise InvalidInput(f"几何类型应为 {'/'.join(spec.geometry)}（GeoJSON，CGCS2000 经纬度）")
+        raise InvalidInput(f"字段 geometry：几何类型应为 {'/'.join(spec.geometry)}（GeoJSON，CGCS2000 经纬度）")
     try:
         geom = shape(geometry)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, shapely.errors.ShapelyError):
-        raise InvalidInput("几何坐标格式不正确") from None
-    if geom.is_empty:
-        raise InvalidInput("几何为空")
-    minx, miny, maxx, maxy = geom.bounds
-    if not (73 <= minx <= maxx <= 136 and 3 <= miny <= maxy <= 54):
-        raise InvalidInput("坐标超出中国范围：应为 CGCS2000 经度、纬度（先经度后纬度）")
-    if not geom.is_valid:
-        raise InvalidInput(f"几何无效：{shapely.is_valid_reason(geom)}")
+        raise InvalidInput("字段 geometry：坐标格式不正确（应为二维经纬度）") from None
+    checked_shape(conn, geom, "geometry")
     if spec.multi and geom.geom_type == "Polygon":
         geom = shapely.MultiPolygon([geom])
     return geom.wkt
+
+
+def checked_shape(conn: Connection, geom: BaseGeometry, field: str) -> None:
+    """Refuse (InvalidInput naming `field`) a geometry that is empty, 3-D or measured, has more than
+    RISKMAP_MAX_VERTICES vertices or non-finite coordinates, lies outside China or the county outline, or is invalid.
+
+    Every geometry a person writes one at a time (feature API, register) passes here before PostGIS sees it.
+    """
+    if geom.is_empty:
+        raise InvalidInput(f"字段 {field}：几何为空")
+    if geom.has_z or shapely.has_m(geom):
+        raise InvalidInput(f"字段 {field}：只接受二维坐标（经度、纬度），不接受高程 Z 或量测值 M")
+    points, cap = int(shapely.get_num_coordinates(geom)), get_settings().max_vertices
+    if points > cap:
+        raise InvalidInput(f"字段 {field}：顶点数 {points} 超过上限 {cap}，请先简化后再提交")
+    minx, miny, maxx, maxy = geom.bounds
+    if not all(math.isfinite(v) for v in geom.bounds) or not (
+            73 <= minx <= maxx <= 136 and 3 <= miny <= maxy <= 54):
+        raise InvalidInput(f"字段 {field}：坐标超出中国范围：应为 CGCS2000 经度、纬度（先经度后纬度）")
+    if not geom.is_valid:
+        raise InvalidInput(f"字段 {field}：几何无效：{shapely.is_valid_reason(geom)}")
+    inside = conn.execute(text(
+        "SELECT bool_or(ST_CoveredBy(ST_GeomFromText(:wkt, 4490), c.geom)) FROM county c"), {"wkt": geom.wkt}).scalar()
+    if inside is False:  # NULL: no county outline loaded yet, nothing to check against
+        raise InvalidInput(f"字段 {field}：位置超出本县范围")
 
 
 _TOWNSHIP_OF = ("(SELECT t.id FROM township t WHERE ST_Covers(t.geom, ST_PointOnSurface(ST_GeomFromText(:wkt, 4490))) "
@@ -140,13 +169,13 @@ def create_feature(conn: Connection, layer: str, properties: dict[str, Any], geo
     """Insert one feature; its township is the one its geometry lies in."""
     spec = edit_spec(layer)
     values = _properties(spec, properties, creating=True)
-    wkt = _geometry(spec, geometry)
+    wkt = _geometry(conn, spec, geometry)
     columns = ", ".join([*values, "township_id", "geom"])
     params = ", ".join([*(f":{k}" for k in values), _TOWNSHIP_OF, "ST_GeomFromText(:wkt, 4490)"])
-    _unique_guard(conn, spec, values)
-    new_id = conn.execute(text(f"INSERT INTO {spec.table} ({columns}) VALUES ({params}) RETURNING id"),
-                          {**values, "wkt": wkt}).scalar_one()
-    return read_with_version(conn, layer, new_id)
+    with _unique(conn, spec):
+        new_id = conn.execute(text(f"INSERT INTO {spec.table} ({columns}) VALUES ({params}) RETURNING id"),
+                              {**values, "wkt": wkt}).scalar_one()
+    return read_with_version(conn, layer, new_id, echo=True)
 
 
 def update_feature(conn: Connection, layer: str, feature_id: int, *, version: int,
@@ -157,16 +186,16 @@ def update_feature(conn: Connection, layer: str, feature_id: int, *, version: in
     sets = [f"{k} = :{k}" for k in values]
     params: dict[str, Any] = {**values, "id": feature_id, "version": version}
     if geometry is not None:
-        params["wkt"] = _geometry(spec, geometry)
+        params["wkt"] = _geometry(conn, spec, geometry)
         sets += ["geom = ST_GeomFromText(:wkt, 4490)", f"township_id = {_TOWNSHIP_OF}"]
     if not sets:
         raise InvalidInput("没有要修改的内容")
-    _unique_guard(conn, spec, values, exclude=feature_id)
-    done = conn.execute(text(f"UPDATE {spec.table} SET {', '.join(sets)} WHERE id = :id AND version = :version "
-                             f"RETURNING id"), params).first()
+    with _unique(conn, spec):
+        done = conn.execute(text(f"UPDATE {spec.table} SET {', '.join(sets)} WHERE id = :id AND version = :version "
+                                 f"RETURNING id"), params).first()
     if done is None:
         _stale_or_missing(conn, layer, spec, feature_id, version)
-    return read_with_version(conn, layer, feature_id)
+    return read_with_version(conn, layer, feature_id, echo=True)
 
 
 def delete_feature(conn: Connection, layer: str, feature_id: int, *, version: int) -> None:
@@ -184,20 +213,32 @@ def _stale_or_missing(conn: Connection, layer: str, spec: EditSpec, feature_id: 
     raise Conflict(f"该记录已被他人修改（当前版本 {current}，你依据的版本 {version}），请刷新后再改")
 
 
-def _unique_guard(conn: Connection, spec: EditSpec, values: dict[str, Any], exclude: int | None = None) -> None:
-    """Duplicate codes get a Chinese message instead of a database error."""
-    for key in ("uscc", "code"):
-        if key in values and values[key] is not None:
-            clash = conn.execute(text(
-                "SELECT riskmap_code_taken(:table, :column, :value, :exclude)"),
-                {"table": spec.table, "column": key, "value": values[key], "exclude": exclude}).scalar()
-            if clash:
-                raise InvalidInput(f"字段 {key}（{spec.fields[key].label}）已被占用：{values[key]}")
+@contextmanager
+def _unique(conn: Connection, spec: EditSpec) -> Iterator[None]:
+    """A duplicate code refused by its unique constraint → Duplicate (409) naming the field, never the record holding it.
+
+    Codes are unique county-wide, and a township editor must not learn what other townships hold, so the answer
+    is the same whether the clashing record is visible to the caller or not. The write runs in a savepoint so
+    the caller's transaction stays usable.
+    """
+    try:
+        with conn.begin_nested():
+            yield
+    except IntegrityError as exc:
+        if getattr(exc.orig, "pgcode", None) != "23505":
+            raise
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
+        key = next((k for k in spec.fields if constraint == f"{spec.table}_{k}_key"), None)
+        what = f"字段 {key}（{spec.fields[key].label}）" if key else "编码"
+        raise Duplicate(f"{what}的值在全县已存在或不可用，未保存；请换一个") from None
 
 
-def read_with_version(conn: Connection, layer: str, feature_id: int) -> dict[str, Any]:
-    """The feature with its current version (what an editor sends back with a change)."""
-    feature = feature_by_id(conn, layer, feature_id)
+def read_with_version(conn: Connection, layer: str, feature_id: int, *, echo: bool = False) -> dict[str, Any]:
+    """The feature with its current version (what an editor sends back with a change). As the answer to a write
+    (`echo`), a geometry of more than RISKMAP_ECHO_MAX_VERTICES vertices comes back as null with its bbox: the
+    caller has just sent it."""
+    limit = get_settings().echo_max_vertices if echo else None
+    feature = feature_by_id(conn, layer, feature_id, max_points=limit)
     version = conn.execute(text(f"SELECT version FROM {EDITABLE[layer].table} WHERE id = :id"),
                            {"id": feature_id}).scalar_one()
     feature["properties"]["version"] = version

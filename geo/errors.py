@@ -25,3 +25,9 @@ class Conflict(RiskmapError):
     """The record changed since the caller read it (stale version)."""
 
     code = "conflict"
+
+
+class Duplicate(Conflict):
+    """A code that must be unique county-wide is already used (the holder is not named: it may lie outside scope)."""
+
+    code = "duplicate"

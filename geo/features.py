@@ -121,8 +121,12 @@ def read_features(
     offset: int = 0,
     simplify_m: float | None = None,
     feature_id: int | None = None,
+    max_points: int | None = None,
 ) -> Page:
-    """A page of `layer`'s features with their current risk level where the layer has one."""
+    """A page of `layer`'s features with their current risk level where the layer has one.
+
+    With `max_points`, a geometry of more vertices comes as null, with its bbox and vertex count instead.
+    """
     spec = layer_spec(layer)
     if colour is not None and colour not in LEVELS:
         raise InvalidInput(f"风险等级应为 {'/'.join(LEVELS)} 之一，收到 {colour!r}")
@@ -161,8 +165,13 @@ def read_features(
         geom_sql = f"ST_SimplifyPreserveTopology(t.{spec.geom}, :tol_deg)"
         params["tol_deg"] = simplify_m / 111_000.0
     cols = ", ".join(c if " AS " in c else f"t.{c}" for c in spec.columns)
+    geojson_sql = f"ST_AsGeoJSON({geom_sql}, 6) AS geojson"
+    if max_points is not None:
+        geojson_sql = (f"CASE WHEN ST_NPoints(t.{spec.geom}) <= :max_points THEN {geojson_sql.removesuffix(' AS geojson')} "
+                       f"END AS geojson, ST_NPoints(t.{spec.geom}) AS points, Box2D(t.{spec.geom})::text AS box")
+        params["max_points"] = max_points
     sql = (
-        f"SELECT t.id, {cols}, {risk_cols}, ST_AsGeoJSON({geom_sql}, 6) AS geojson, "
+        f"SELECT t.id, {cols}, {risk_cols}, {geojson_sql}, "
         f"(SELECT code FROM township WHERE id = ({spec.township_sql})) AS township_code, "
         "count(*) OVER () AS total "
         f"FROM {spec.table} t {risk_join} WHERE {' AND '.join(where)} "
@@ -172,12 +181,23 @@ def read_features(
     total = int(rows[0]["total"]) if rows else _count(conn, spec, where, params, risk_join)
     features = []
     for row in rows:
-        props = {k: _plain(v) for k, v in row.items() if k not in ("geojson", "total")}
+        props = {k: _plain(v) for k, v in row.items() if k not in ("geojson", "total", "points", "box")}
         if props.get("level"):
             props["level_label"] = LEVEL_LABELS[props["level"]]
-        features.append({"type": "Feature", "id": row["id"], "geometry": json.loads(row["geojson"]),
-                         "properties": props})
+        feature: dict[str, Any] = {"type": "Feature", "id": row["id"], "properties": props,
+                                   "geometry": json.loads(row["geojson"]) if row["geojson"] else None}
+        if feature["geometry"] is None:
+            feature["bbox"] = _bbox(row["box"])
+            props["geometry_points"] = row["points"]
+        features.append(feature)
     return Page(features, total, limit, offset)
+
+
+def _bbox(box: str | None) -> list[float] | None:
+    """'BOX(x0 y0,x1 y1)' (PostGIS Box2D as text) → [x0, y0, x1, y1]."""
+    if not box:
+        return None
+    return [float(v) for v in box[4:-1].replace(",", " ").split()]
 
 
 def _count(conn: Connection, spec: LayerSpec, where: list[str], params: dict[str, Any], join: str) -> int:
@@ -197,9 +217,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def feature_by_id(conn: Connection, layer: str, feature_id: int) -> dict[str, Any]:
-    """One feature of `layer`, or NotFound in Chinese."""
-    page = read_features(conn, layer, feature_id=feature_id, limit=1)
+def feature_by_id(conn: Connection, layer: str, feature_id: int, *, max_points: int | None = None) -> dict[str, Any]:
+    """One feature of `layer`, or NotFound in Chinese (geometry null above `max_points` vertices, see read_features)."""
+    page = read_features(conn, layer, feature_id=feature_id, limit=1, max_points=max_points)
     if not page.features:
         raise NotFound(f"图层「{layer_spec(layer).title}」中没有编号为 {feature_id} 的要素")
     return page.features[0]

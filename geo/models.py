@@ -409,3 +409,23 @@ class Inspection(Timestamped, Base):
 
 DATA_TABLES: tuple[str, ...] = tuple(t for t in Base.metadata.tables)
 """Every table, in dependency order (parents first)."""
+
+
+INT4_MAX = 2**31 - 1
+"""Largest PostgreSQL integer (int4)."""
+EARLIEST_DAY, LATEST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+"""Working dates (inspections, findings, deadlines, plans) lie in 2000–2100: an inspection dated 9999-12-31 is a
+typing error, and its default deadline would overflow Python's dates."""
+TEXT_MAX = 10_000
+"""Characters accepted for a free-text column (PostgreSQL text has no limit of its own; requests need one)."""
+
+
+def max_length(table: str, column: str) -> int:
+    """Most characters `table.column` holds: its varchar length, TEXT_MAX for text; read from the models above."""
+    length = getattr(Base.metadata.tables[table].c[column].type, "length", None)
+    return int(length) if length else TEXT_MAX
+
+
+def max_integer(table: str, column: str) -> int:
+    """Largest value of an integer column (int8 for BigInteger, int4 otherwise)."""
+    return 2**63 - 1 if isinstance(Base.metadata.tables[table].c[column].type, BigInteger) else INT4_MAX

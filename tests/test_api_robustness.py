@@ -62,7 +62,7 @@ def test_encroachment_with_unparseable_wkt_is_422(client: TestClient, wkt: str) 
     """ST_GeomFromText raised on text that is not WKT, which surfaced as a database error (500)."""
     r = client.post("/encroachments", json={"wkt": wkt, "by": "王五"})
     assert r.status_code == 422, r.text
-    assert r.json()["message"] == "占压点几何无效（应为经纬度点或闭合多边形）"
+    assert r.json()["message"] == "字段 wkt：占压点几何无效（应为经纬度点或闭合多边形）"
 
 
 def test_encroachment_after_a_refused_wkt_still_records(client: TestClient, county) -> None:

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.auth import require
-from api.deps import ConnDep, LimitQ, OffsetQ, TxDep
-from api.text import Instant, Text
+from api.deps import ConnDep, OffsetQ, TxDep
+from api.text import Instant, Text, column_text
 from geo.access import audit, users
+from geo.config import get_settings
 
 router = APIRouter(tags=["admin 用户与审计"])
+
+AuditLimitQ = Annotated[int, Query(ge=1, le=get_settings().audit_max_page,
+                                   description=f"每页条数（最多 {get_settings().audit_max_page}）")]
+
+TownshipCode = column_text("township", "code")
+Team = column_text("inspection", "team")
+"""A team's name, as inspections and plan routes keep it."""
 
 Role = Literal["admin", "county_editor", "county_viewer", "township_editor", "inspector"]
 
@@ -21,15 +29,16 @@ class UserIn(BaseModel):
     username: Text = Field(min_length=1, max_length=50)
     password: str = Field(min_length=users.MIN_PASSWORD, max_length=200)
     role: Role
-    townships: list[Text] = Field(default_factory=list, description="所辖乡镇代码（乡镇编辑必填）")
-    teams: list[Text] = Field(default_factory=list, description="巡查员所属巡查组")
+    townships: list[TownshipCode] = Field(default_factory=list, max_length=100,
+                                          description="所辖乡镇代码（乡镇编辑必填）")
+    teams: list[Team] = Field(default_factory=list, max_length=100, description="巡查员所属巡查组")
     display_name: Text | None = Field(default=None, max_length=100)
 
 
 class UserChange(BaseModel):
     role: Role | None = None
-    townships: list[Text] | None = None
-    teams: list[Text] | None = None
+    townships: list[TownshipCode] | None = Field(None, max_length=100)
+    teams: list[Team] | None = Field(None, max_length=100)
     disabled: bool | None = None
 
 
@@ -55,9 +64,13 @@ def change_user(username: Text, body: UserChange, conn: TxDep) -> dict[str, Any]
 
 @router.get("/audit", summary="审计日志：谁、何时、改了什么（修改前后）",
             dependencies=[require("admin", "county_editor", "county_viewer")])
-def audit_log(conn: ConnDep, limit: LimitQ = 100, offset: OffsetQ = 0, table: Text | None = None,
-              record_id: Text | None = None, actor: Text | None = None, since: Instant | None = None,
-              until: Instant | None = None) -> list[dict[str, Any]]:
-    found = audit.entries(conn, table=table, record_id=record_id, actor=actor, since=since, until=until,
-                          limit=limit, offset=offset)
-    return [e.as_dict() for e in found]
+def audit_log(conn: ConnDep, request: Request, response: Response, limit: AuditLimitQ = 100, offset: OffsetQ = 0,
+              table: Text | None = None, record_id: Text | None = None, actor: Text | None = None,
+              since: Instant | None = None, until: Instant | None = None) -> list[dict[str, Any]]:
+    """A page of entries; geometries as summaries, the answer cut before RISKMAP_AUDIT_MAX_RESPONSE_BYTES with a
+    `Link: <…offset=N>; rel="next"` header to the rest."""
+    found, following = audit.page(conn, table=table, record_id=record_id, actor=actor, since=since, until=until,
+                                  limit=limit, offset=offset, max_bytes=get_settings().audit_max_response_bytes)
+    if following is not None:
+        response.headers["Link"] = f'<{request.url.include_query_params(offset=following)}>; rel="next"'
+    return found

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -14,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import PrincipalDep
 from api.deps import ConnDep, TxDep
-from api.text import Text
+from api.text import Day, LongText, PastDay, Person, Text, column_text
 from geo.access.principal import Principal
 from geo.encroachment import check_encroachments, list_candidates
 from geo.encroachment.register import confirm_candidate, field_wkt, record_encroachment
@@ -33,13 +32,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class Dossier(BaseModel):
     """一点一档 fields given when an encroachment is confirmed or recorded."""
 
-    by: Text | None = Field(None, min_length=1, max_length=50, description="经办人（不填为当前登录用户）")
-    nature: Text | None = Field(None, description="违法建设 / 历史遗留 / 合法性待认定")
-    measure: Text | None = Field(None, description="整改措施（一点一策）")
-    deadline: dt.date | None = None
-    formed_on: dt.date | None = None
-    description: Text | None = None
-    attachments: list[Text] | None = Field(None, description="附件引用（文件编号或路径）")
+    by: Person | None = Field(None, min_length=1, description="经办人（不填为当前登录用户）")
+    nature: Text | None = Field(None, max_length=24, description="违法建设 / 历史遗留 / 合法性待认定")
+    measure: LongText | None = Field(None, description="整改措施（一点一策）")
+    deadline: Day | None = None
+    formed_on: PastDay | None = None
+    description: LongText | None = None
+    attachments: list[Annotated[Text, Field(max_length=500)]] | None = Field(
+        None, max_length=100, description="附件引用（文件编号或路径，最多 100 个）")
 
 
 class FieldRecord(Dossier):
@@ -47,32 +47,32 @@ class FieldRecord(Dossier):
 
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
-    wkt: Text | None = None
-    pipeline: Text | None = None
+    wkt: Text | None = Field(None, max_length=2_000_000, description="勾绘的多边形（WKT，经纬度；顶点数有上限）")
+    pipeline: column_text("pipeline", "code") | None = None
     township: str | None = Field(None, pattern=r"^[0-9]{12}$")
     kind: Literal["encroachment", "insufficient_distance", "crossing"] = "encroachment"
 
 
 class StatusChange(BaseModel):
-    status: Text = Field(description="新状态（代码或中文，如 rectifying/整改中、closed/销号）")
-    by: Text | None = Field(None, min_length=1, max_length=50, description="经办人（不填为当前登录用户）")
-    verified_by: Text | None = Field(None, description="核查人（销号时必填）")
-    note: Text | None = None
+    status: Text = Field(max_length=20, description="新状态（代码或中文，如 rectifying/整改中、closed/销号）")
+    by: Person | None = Field(None, min_length=1, description="经办人（不填为当前登录用户）")
+    verified_by: Person | None = Field(None, description="核查人（销号时必填）")
+    note: LongText | None = None
 
 
 class HazardRecord(BaseModel):
     enterprise_uscc: Text = Field(min_length=18, max_length=18)
     level: Literal["general", "major"]
-    by: Text | None = Field(None, min_length=1, max_length=50, description="经办人（不填为当前登录用户）")
-    description: Text | None = None
-    found_on: dt.date | None = None
-    deadline: dt.date | None = None
+    by: Person | None = Field(None, min_length=1, description="经办人（不填为当前登录用户）")
+    description: LongText | None = None
+    found_on: Day | None = None
+    deadline: Day | None = None
 
 
 class Supervision(BaseModel):
-    department: Text = Field(min_length=1, max_length=100, description="督办部门")
-    by: Text | None = Field(None, min_length=1, max_length=50, description="经办人（不填为当前登录用户）")
-    deadline: dt.date | None = None
+    department: column_text("hazard", "supervising_department") = Field(min_length=1, description="督办部门")
+    by: Person | None = Field(None, min_length=1, description="经办人（不填为当前登录用户）")
+    deadline: Day | None = None
 
 
 def _name(principal: Principal) -> str:
@@ -106,7 +106,7 @@ def record(body: FieldRecord, conn: TxDep, principal: PrincipalDep) -> dict[str,
     wkt = field_wkt(lon=body.lon, lat=body.lat, wkt=body.wkt)
     fields = _with_by(body, principal, exclude={"lon", "lat", "wkt", "pipeline", "township"})
     return {"code": record_encroachment(conn, wkt=wkt, pipeline_code=body.pipeline, township_code=body.township,
-                                        **fields)}
+                                        field="wkt" if body.wkt else "lon/lat", **fields)}
 
 
 @router.get("/encroachments/points", summary="占压点（按状态，含逾期标记）")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from api.auth import PrincipalDep
 from api.deps import ConnDep, TxDep
 from api.security import nonce_of
-from api.text import Text
+from api.text import Day, LongText, Text, column_text
 from geo.inspection.plan import get_plan, list_plans, make_plan, plan_range
 from geo.inspection.results import Finding, enterprise_of_stop, record_inspection
 from layers.routes import route_map_page, route_sheet_page
@@ -21,8 +21,9 @@ router = APIRouter(tags=["plans 巡查计划"])
 
 
 class PlanCreate(BaseModel):
-    week: Text | None = Field(None, description="ISO 周次，如 2026-W48", examples=["2026-W48"])
-    start: dt.date | None = Field(None, description="开始日期（不用 week 时）")
+    week: Text | None = Field(None, max_length=8, description="ISO 周次（2000–2100 年），如 2026-W48",
+                              examples=["2026-W48"])
+    start: dt.date | None = Field(None, description="开始日期（不用 week 时；2000–2100 年，最长 31 天）")
     end: dt.date | None = Field(None, description="结束日期（不用 week 时）")
     township: str | None = Field(None, pattern=r"^[0-9]{12}$", description="乡镇代码；不给则全县")
     teams: int = Field(4, ge=1, le=50, description="巡查组数")
@@ -30,20 +31,20 @@ class PlanCreate(BaseModel):
 
 
 class FindingIn(BaseModel):
-    level: Text = Field(description="general 一般隐患 / major 重大隐患")
-    description: Text
-    deadline: dt.date | None = None
+    level: Text = Field(max_length=10, description="general 一般隐患 / major 重大隐患")
+    description: LongText
+    deadline: Day | None = None
 
 
 class ResultIn(BaseModel):
-    inspected_on: dt.date
-    team: Text | None = None
-    result: Text | None = None
-    findings: list[FindingIn] = []
+    inspected_on: Day = Field(description="检查日期（2000–2100 年）")
+    team: column_text("inspection", "team") | None = None
+    result: LongText | None = None
+    findings: list[FindingIn] = Field(default_factory=list, max_length=200)
 
 
 class InspectionIn(ResultIn):
-    enterprise: Text = Field(description="企业编号或统一社会信用代码")
+    enterprise: Text = Field(max_length=18, description="企业编号或统一社会信用代码")
 
 
 def _findings(body: ResultIn) -> list[Finding]:

@@ -1,11 +1,20 @@
-"""Reading the audit log: who changed what, when, with the row before and after (written by triggers)."""
+"""Reading the audit log: who changed what, when, with the row before and after (written by triggers).
+
+Tables people edit are logged row by row; a geometry there is kept as its summary (type, SHA-256 of its EWKB,
+bbox, vertex count — migration 0008). Derived tables (risk results, segments, candidates, plan routes, road
+graph) are logged as one counted row per transaction, table and action (record_id empty, after = {"rows": n}).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
+import shapely
+from shapely.geometry import shape
 from sqlalchemy import Connection, text
 
 ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除"}
@@ -25,6 +34,13 @@ class AuditEntry:
     after: dict[str, Any] | None
 
     @property
+    def rows(self) -> int | None:
+        """How many rows a counted entry (derived tables) stands for; None for a row-by-row entry."""
+        if self.record_id is None and self.after and set(self.after) == {"rows"}:
+            return int(self.after["rows"])
+        return None
+
+    @property
     def changed(self) -> list[str]:
         """Fields whose value differs between before and after (all fields for inserts and deletes)."""
         b, a = self.before or {}, self.after or {}
@@ -32,8 +48,9 @@ class AuditEntry:
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "at": self.at.isoformat(), "actor": self.actor, "actor_role": self.actor_role,
-                "action": self.action, "action_label": ACTION_LABELS[self.action], "table": self.table_name,
-                "record_id": self.record_id, "changed": self.changed, "before": self.before, "after": self.after}
+                "action": self.action, "action_label": ACTION_LABELS.get(self.action, self.action),
+                "table": self.table_name, "record_id": self.record_id, "rows": self.rows, "changed": self.changed,
+                "before": _compact(self.before), "after": _compact(self.after)}
 
 
 def entries(conn: Connection, *, table: str | None = None, record_id: str | None = None, actor: str | None = None,
@@ -50,8 +67,50 @@ def entries(conn: Connection, *, table: str | None = None, record_id: str | None
     return [AuditEntry(**r._mapping) for r in rows]
 
 
+def page(conn: Connection, *, limit: int, offset: int = 0, max_bytes: int,
+         **filters: Any) -> tuple[list[dict[str, Any]], int | None]:
+    """Entries as dicts, newest first, stopping before the answer would pass `max_bytes` of JSON (at least one);
+    returns them and the offset of the next page (None when there is none)."""
+    found = entries(conn, limit=limit + 1, offset=offset, **filters)
+    out: list[dict[str, Any]] = []
+    size = 0
+    for entry in found[:limit]:
+        item = entry.as_dict()
+        size += len(json.dumps(item, ensure_ascii=False, default=str).encode())
+        if out and size > max_bytes:
+            return out, offset + len(out)
+        out.append(item)
+    return out, (offset + limit if len(found) > limit else None)
+
+
+def _is_geojson(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("type"), str) and (
+        "coordinates" in value or "geometries" in value)
+
+
+def _compact(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A row logged before migration 0008 carries whole geometries (GeoJSON): give their summary instead,
+    as the trigger now does (the hash is of the GeoJSON text here, as the EWKB is not kept)."""
+    if not row or not any(_is_geojson(v) for v in row.values()):
+        return row
+    return {k: _summary(v) if _is_geojson(v) else v for k, v in row.items()}
+
+
+def _summary(geojson: dict[str, Any]) -> dict[str, Any]:
+    digest = hashlib.sha256(json.dumps(geojson, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    try:
+        geom = shape(geojson)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, shapely.errors.ShapelyError):
+        return {"type": geojson["type"], "sha256": digest, "bbox": None, "points": None}
+    return {"type": geojson["type"], "sha256": digest, "bbox": None if geom.is_empty else list(geom.bounds),
+            "points": int(shapely.get_num_coordinates(geom))}
+
+
 def describe(entry: AuditEntry) -> str:
     """One Chinese line for the CLI."""
     fields = "、".join(entry.changed[:8]) + ("…" if len(entry.changed) > 8 else "")
-    return (f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<16} {ACTION_LABELS[entry.action]} "
+    if entry.rows is not None:
+        return (f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<16} 批量{ACTION_LABELS.get(entry.action, entry.action)} "
+                f"{entry.table_name}  {entry.rows} 行")
+    return (f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<16} {ACTION_LABELS.get(entry.action, entry.action)} "
             f"{entry.table_name}#{entry.record_id}  {fields}")

@@ -39,11 +39,27 @@ TOWNSHIP_WRITES = (
 
 INSPECTOR_WRITES = {"inspection": "INSERT", "hazard": "INSERT", "register_event": "INSERT", "plan_stop": "UPDATE"}
 
+INSPECTOR_INSERTS: dict[str, str] = {
+    "inspection": "riskmap_team_stop(enterprise_id)",
+    "hazard": "riskmap_team_stop(enterprise_id)",
+    "register_event": "object_kind = 'hazard' AND "
+                      "riskmap_team_stop((SELECT h.enterprise_id FROM hazard h WHERE h.id = object_id))",
+}
+"""What an inspector may insert, beyond its read scope: only for enterprises its own teams visit (a stop of a
+route of one of its teams, in any plan). With townships, the read scope keeps it inside them too."""
+
 POLICIES: dict[str, str] = {
     # rows keyed by township
     **{t: "riskmap_in_scope(township_id)" for t in (
         "village", "grid_cell", "enterprise", "encroachment", "building", "mine", "pipeline_segment",
-        "risk_assessment", "encroachment_candidate")},
+        "encroachment_candidate")},
+    # a risk row is seen where its object is now, not where it was when last computed
+    "risk_assessment": "CASE kind WHEN 'township' THEN riskmap_in_scope(object_id) "
+                       "WHEN 'enterprise' THEN object_id IN (SELECT id FROM enterprise) "
+                       "WHEN 'grid_cell' THEN object_id IN (SELECT id FROM grid_cell) "
+                       "WHEN 'mine' THEN object_id IN (SELECT id FROM mine) "
+                       "WHEN 'pipeline_segment' THEN object_id IN (SELECT id FROM pipeline_segment) "
+                       "ELSE riskmap_in_scope(township_id) END",
     "township": "riskmap_in_scope(id)",
     # rows of an enterprise: visible when the enterprise is (the subquery is itself under RLS)
     **{t: "enterprise_id IN (SELECT id FROM enterprise)" for t in (
@@ -68,7 +84,8 @@ WRITE_CHECKS: dict[str, str] = {
 }
 """Extra WITH CHECK of scoped writes: the geometry written must lie inside the writer's townships."""
 
-POLICY_NAMES = ("county_all", "scoped_read", "scoped_insert", "scoped_update", "scoped_delete", "team_stop")
+POLICY_NAMES = ("county_all", "scoped_read", "scoped_insert", "scoped_update", "scoped_delete", "team_stop",
+                "inspector_insert")
 
 FUNCTIONS = [
     # The township ids of the request ('*' = all of them; unset or empty = none: fail closed).
@@ -88,6 +105,15 @@ FUNCTIONS = [
     CREATE OR REPLACE FUNCTION riskmap_teams() RETURNS text[] LANGUAGE sql STABLE AS $$
         SELECT CASE WHEN coalesce(current_setting('riskmap.teams', true), '') = '' THEN '{}'::text[]
                     ELSE string_to_array(current_setting('riskmap.teams', true), '|') END
+    $$
+    """,
+    # Whether one of the request's teams visits the enterprise (a stop of its routes in any plan). It reads
+    # plans whatever the caller may see (a county-wide plan is not in a township inspector's read scope).
+    """
+    CREATE OR REPLACE FUNCTION riskmap_team_stop(enterprise integer) RETURNS boolean LANGUAGE sql STABLE
+    SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        SELECT EXISTS (SELECT 1 FROM plan_stop s JOIN plan_route r ON r.id = s.route_id
+                       WHERE s.enterprise_id = enterprise AND r.team = ANY (riskmap_teams()))
     $$
     """,
     # The writer's jurisdiction: the union of its townships (all-county scope: no limit).
@@ -169,7 +195,11 @@ def _apply_policies(conn: Connection, table: str) -> None:
                       f"riskmap_county_viewer USING (true) WITH CHECK (true)"))
     scoped = "riskmap_township_editor, riskmap_inspector"
     conn.execute(text(f"CREATE POLICY scoped_read ON {table} FOR SELECT TO {scoped} USING ({scope})"))
-    conn.execute(text(f"CREATE POLICY scoped_insert ON {table} FOR INSERT TO {scoped} WITH CHECK ({check})"))
+    conn.execute(text(f"CREATE POLICY scoped_insert ON {table} FOR INSERT TO riskmap_township_editor "
+                      f"WITH CHECK ({check})"))
+    if table in INSPECTOR_INSERTS:
+        conn.execute(text(f"CREATE POLICY inspector_insert ON {table} FOR INSERT TO riskmap_inspector "
+                          f"WITH CHECK (({check}) AND ({INSPECTOR_INSERTS[table]}))"))
     conn.execute(text(f"CREATE POLICY scoped_update ON {table} FOR UPDATE TO riskmap_township_editor "
                       f"USING ({scope}) WITH CHECK ({check})"))
     conn.execute(text(f"CREATE POLICY scoped_delete ON {table} FOR DELETE TO riskmap_township_editor "
@@ -193,6 +223,6 @@ def drop_policies(conn: Connection) -> None:
     if tables and existing_roles:
         conn.execute(text(f"REVOKE ALL ON {', '.join(tables)} FROM {', '.join(existing_roles)}"))
         conn.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {', '.join(existing_roles)}"))
-    for fn in ("riskmap_within_scope(geometry)", "riskmap_in_scope(integer)", "riskmap_teams()",
+    for fn in ("riskmap_team_stop(integer)", "riskmap_within_scope(geometry)", "riskmap_in_scope(integer)", "riskmap_teams()",
                "riskmap_townships()"):
         conn.execute(text(f"DROP FUNCTION IF EXISTS {fn}"))

@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import shapely
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from geo.county import metric_srid
+from geo.edit import checked_shape
 from geo.encroachment.zones import load_zones
 from geo.errors import InvalidInput, NotFound
 from geo.models import ENCROACHMENT_KINDS, ENCROACHMENT_NATURES
@@ -131,21 +132,17 @@ def field_wkt(*, lon: float | None = None, lat: float | None = None, wkt: str | 
     raise InvalidInput("请给出经纬度（GPS 点），或勾绘的多边形 WKT")
 
 
-def _valid_wkt(conn: Connection, wkt: str) -> bool:
-    """Whether PostGIS reads `wkt` as a valid, non-empty geometry; text it cannot parse is invalid, not an error.
-
-    The parse runs in a savepoint so a refused text leaves the caller's transaction usable. A lost database
-    is not an invalid geometry: it is raised, so the caller gets 503 rather than 422.
-    """
+def checked_wkt(conn: Connection, wkt: str, *, field: str = "wkt") -> str:
+    """The field record's WKT once it is known to be a 2-D, finite, valid shape of at most RISKMAP_MAX_VERTICES
+    vertices inside the county (geo.edit.checked_shape); InvalidInput naming `field` otherwise."""
     try:
-        with conn.begin_nested():
-            return bool(conn.execute(text(
-                "SELECT ST_IsValid(g) AND NOT ST_IsEmpty(g) FROM (SELECT ST_GeomFromText(:w) AS g) s"),
-                {"w": wkt}).scalar())
-    except DBAPIError as exc:
-        if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
-            raise
-        return False
+        geom = shapely.from_wkt(wkt)
+    except (shapely.errors.ShapelyError, ValueError, TypeError):
+        raise InvalidInput(f"字段 {field}：占压点几何无效（应为经纬度点或闭合多边形）") from None
+    if geom is None or geom.geom_type not in ("Point", "Polygon", "MultiPolygon"):
+        raise InvalidInput(f"字段 {field}：占压点几何应为经纬度点或闭合多边形")
+    checked_shape(conn, geom, field)
+    return geom.wkt
 
 
 def record_encroachment(
@@ -163,11 +160,12 @@ def record_encroachment(
     deadline: dt.date | None = None,
     attachments: list[str] | None = None,
     on: dt.date | None = None,
+    field: str = "wkt",
 ) -> str:
-    """Record an encroachment found in the field (GPS point or drawn polygon, WKT lon/lat in EPSG:4490)."""
+    """Record an encroachment found in the field (GPS point or drawn polygon, WKT lon/lat in EPSG:4490);
+    `field` names the input the WKT came from in errors."""
     _check_choice(kind, ENCROACHMENT_KINDS, "占压类型")
-    if not _valid_wkt(conn, wkt):
-        raise InvalidInput("占压点几何无效（应为经纬度点或闭合多边形）")
+    wkt = checked_wkt(conn, wkt, field=field)
     near = conn.execute(text(_NEAREST_SQL), {"wkt": wkt, "srid": metric_srid(conn),
                                              "pipeline_code": pipeline_code}).one()
     if near.pipeline_id is None:

@@ -32,7 +32,7 @@ from geo.inspection.network import (
     travel_times,
 )
 from geo.inspection.solver import RouteLimits, Team, solve_routes
-from geo.models import INDUSTRY_CATEGORIES
+from geo.models import EARLIEST_DAY, INDUSTRY_CATEGORIES, LATEST_DAY
 
 WEEKDAYS = "一二三四五六日"
 MAX_PLAN_DAYS = 31
@@ -41,6 +41,8 @@ MSG = {
     "no_days": "{start} 至 {end} 之间没有出勤日（plan.toml [day] weekdays）",
     "teams": "巡查组数必须为 1–50：{teams}",
     "range": "请给出周次（如 2026-W48）或开始、结束日期",
+    "week_range": "字段 week（周次）{week} 不合法：应为 {first}–{last} 年的 ISO 周次，如 2026-W48",
+    "day_range": "字段 {field}（日期）{day} 应在 {first} 至 {last} 之间",
     "order": "结束日期 {end} 早于开始日期 {start}",
     "too_long": "巡查计划最长 {days} 天（收到 {start} 至 {end}）",
     "not_found": "没有编号为 {id} 的巡查计划",
@@ -60,14 +62,20 @@ class Depot:
 
 def plan_range(*, week: str | None = None, start: dt.date | None = None,
                end: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """The plan's first and last day from an ISO week ('2026-W48') or explicit dates."""
+    """The plan's first and last day from an ISO week ('2026-W48') or explicit dates, within 2000–2100."""
     if week:
+        year = week[:4]
+        if not (year.isdigit() and EARLIEST_DAY.year <= int(year) <= LATEST_DAY.year):
+            raise InvalidInput(MSG["week_range"].format(week=week, first=EARLIEST_DAY.year, last=LATEST_DAY.year))
         return parse_iso_week(week)
     if start and end:
         if end < start:
             raise InvalidInput(MSG["order"].format(start=start, end=end))
         if (end - start).days + 1 > MAX_PLAN_DAYS:
             raise InvalidInput(MSG["too_long"].format(days=MAX_PLAN_DAYS, start=start, end=end))
+        for name, day in (("start", start), ("end", end)):
+            if not EARLIEST_DAY <= day <= LATEST_DAY:
+                raise InvalidInput(MSG["day_range"].format(field=name, day=day, first=EARLIEST_DAY, last=LATEST_DAY))
         return start, end
     raise InvalidInput(MSG["range"])
 

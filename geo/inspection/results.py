@@ -1,4 +1,5 @@
-"""Recording an inspection: the visit (table inspection) and its findings as hazards (status 'found').
+"""Recording an inspection: the visit (table inspection) and its findings as hazards in the hazard ledger
+(status 'found', a YH code and a register event, through geo.register.hazard.create_hazard).
 
 The next due list reads the new inspection date; a finding's deadline defaults by level (plan.toml [findings]).
 """
@@ -14,13 +15,16 @@ from sqlalchemy import Connection, text
 
 from geo.errors import InvalidInput, NotFound
 from geo.inspection.network import load_plan_config
-from geo.models import HAZARD_LEVELS
+from geo.models import EARLIEST_DAY, HAZARD_LEVELS, LATEST_DAY
+from geo.register.hazard import create_hazard
 
 MSG = {
     "enterprise": "没有企业 {ref}（按编号或统一社会信用代码查找）",
     "level": "隐患等级无效：{level!r}（应为 general 一般隐患 / major 重大隐患）",
     "stop": "巡查计划 {plan} 中没有站点 {stop}",
     "deadline": "整改期限 {deadline} 早于发现日期 {found}",
+    "late": "字段 deadline（整改期限）{deadline} 晚于 {last}",
+    "day": "字段 inspected_on（检查日期）{day} 应在 {first} 至 {last} 之间",
     "finding_text": "隐患格式应为 等级:描述[:期限YYYY-MM-DD]，如 general:消防通道堵塞:2026-12-31，得到 {text!r}",
 }
 
@@ -79,10 +83,14 @@ def record_inspection(
 ) -> dict[str, Any]:
     """Store a visit and one 'found' hazard per finding; link it to its plan stop (plan id, stop id) if given."""
     cfg = (config or load_plan_config())["findings"]
+    if not EARLIEST_DAY <= inspected_on <= LATEST_DAY:
+        raise InvalidInput(MSG["day"].format(day=inspected_on, first=EARLIEST_DAY, last=LATEST_DAY))
     eid = enterprise_id_for(conn, enterprise)
     for f in findings:
         if f.level not in HAZARD_LEVELS:
             raise InvalidInput(MSG["level"].format(level=f.level))
+        if f.deadline is not None and f.deadline > LATEST_DAY:
+            raise InvalidInput(MSG["late"].format(deadline=f.deadline, last=LATEST_DAY))
         if f.deadline is not None and f.deadline < inspected_on:
             raise InvalidInput(MSG["deadline"].format(deadline=f.deadline, found=inspected_on))
     if plan_stop is not None and conn.execute(
@@ -93,12 +101,13 @@ def record_inspection(
         "INSERT INTO inspection (enterprise_id, inspected_on, team, result, source) "
         "VALUES (:e, :d, :t, :r, '巡查记录') RETURNING id"),
         {"e": eid, "d": inspected_on, "t": team, "r": result}).scalar_one()
-    hazard_ids = [conn.execute(text(
-        "INSERT INTO hazard (enterprise_id, level, description, found_on, deadline, status, source) "
-        "VALUES (:e, :l, :desc, :d, :dl, 'found', :src) RETURNING id"),
-        {"e": eid, "l": f.level, "desc": f.description, "d": inspected_on,
-         "dl": f.deadline or inspected_on + dt.timedelta(days=int(cfg[f"{f.level}_deadline_days"])),
-         "src": f"执法检查 #{inspection_id}"}).scalar_one() for f in findings]
+    # 经办人 of the new hazards: the signed-in user (the CLI's operator), as the audit log names them
+    by = conn.execute(text(
+        "SELECT coalesce(nullif(current_setting('riskmap.user', true), ''), session_user::text)")).scalar_one()
+    hazard_ids = [create_hazard(
+        conn, enterprise_id=eid, level=f.level, by=by[:50], description=f.description, found_on=inspected_on,
+        deadline=f.deadline or inspected_on + dt.timedelta(days=int(cfg[f"{f.level}_deadline_days"])),
+        source=f"执法检查 #{inspection_id}", note=f"执法检查 #{inspection_id} 发现")[0] for f in findings]
     if plan_stop is not None:
         linked = conn.execute(text("UPDATE plan_stop SET inspection_id = :i WHERE id = :s RETURNING id"),
                               {"i": inspection_id, "s": plan_stop[1]}).first()

@@ -19,8 +19,11 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geo.errors import InvalidInput, NotFound, RiskmapError
+from geo.models import max_length
 
 LIFECYCLES_FILE = Path(__file__).with_name("lifecycles.toml")
+PERSON_MAX = max_length("hazard", "closed_by")
+"""Longest name of a handling or verifying person (closed_by, and register_event.changed_by of migration 0003)."""
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -145,6 +148,8 @@ def record_event(
     """Keep one change of a register object in register_event."""
     if not by or not by.strip():
         raise InvalidInput("请填写经办人（--by）")
+    if len(by.strip()) > PERSON_MAX:
+        raise InvalidInput(f"字段 by（经办人）不超过 {PERSON_MAX} 个字符")
     conn.execute(
         text(
             "INSERT INTO register_event (object_kind, object_id, from_status, to_status, changed_by, note, changes) "
@@ -190,6 +195,8 @@ def change_status(
         )
     if target == lc.closing and not (verified_by and verified_by.strip()):
         raise VerifierRequired(f"{lc.label} {code} 销号须写明核查人（--verified-by）")
+    if verified_by and len(verified_by.strip()) > PERSON_MAX:
+        raise InvalidInput(f"字段 verified_by（核查人）不超过 {PERSON_MAX} 个字符")
     day = on or dt.date.today()
     sets = {"status": target}
     if target in lc.stamps:

@@ -24,22 +24,41 @@ def record_hazard(
     deadline: dt.date | None = None,
 ) -> str:
     """Enter a hazard found at an enterprise (status 发现); returns its ledger code (YH-年-序号)."""
-    if level not in ("general", "major"):
-        raise InvalidInput("隐患级别只能是 general（一般隐患）或 major（重大隐患）")
     enterprise_id = conn.execute(text("SELECT id FROM enterprise WHERE uscc = :u"), {"u": enterprise_uscc}).scalar()
     if enterprise_id is None:
         raise NotFound(f"没有统一社会信用代码为 {enterprise_uscc} 的企业")
+    return create_hazard(conn, enterprise_id=int(enterprise_id), level=level, by=by, description=description,
+                         found_on=found_on, deadline=deadline)[1]
+
+
+def create_hazard(
+    conn: Connection,
+    *,
+    enterprise_id: int,
+    level: str,
+    by: str,
+    description: str | None = None,
+    found_on: dt.date | None = None,
+    deadline: dt.date | None = None,
+    source: str | None = None,
+    note: str = "登记隐患",
+) -> tuple[int, str]:
+    """The one way a hazard is created: a county-wide code, status 发现, and its creation kept in the register's
+    history; returns (id, code). Used by the ledger and by inspection findings alike."""
+    if level not in ("general", "major"):
+        raise InvalidInput("隐患级别只能是 general（一般隐患）或 major（重大隐患）")
     day = found_on or dt.date.today()
     code = next_code(conn, KIND, on=day)
     hazard_id = conn.execute(
         text(
-            "INSERT INTO hazard (code, enterprise_id, level, description, found_on, deadline, status) "
-            "VALUES (:code, :e, :level, :d, :found, :deadline, 'found') RETURNING id"
+            "INSERT INTO hazard (code, enterprise_id, level, description, found_on, deadline, status, source) "
+            "VALUES (:code, :e, :level, :d, :found, :deadline, 'found', :source) RETURNING id"
         ),
-        {"code": code, "e": enterprise_id, "level": level, "d": description, "found": day, "deadline": deadline},
+        {"code": code, "e": enterprise_id, "level": level, "d": description, "found": day, "deadline": deadline,
+         "source": source},
     ).scalar_one()
-    record_created(conn, KIND, hazard_id, by=by, note="登记隐患")
-    return code
+    record_created(conn, KIND, hazard_id, by=by, note=note)
+    return int(hazard_id), code
 
 
 def list_for_supervision(conn: Connection, code: str, *, department: str, by: str,
