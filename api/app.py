@@ -9,7 +9,7 @@ from api import auth
 from api.admission import Admission
 from api.errors import ERROR_RESPONSES, register_error_handlers
 from api.limits import BodyLimit
-from api.routers import assets, basemap, features, health, maps, tiles
+from api.routers import assets, basemap, docs, features, health, maps, tiles
 from api.security import SecurityHeaders
 from geo.config import get_settings
 
@@ -19,6 +19,8 @@ def create_app() -> FastAPI:
         title="riskmap 县区安全风险四色图",
         description="四色安全风险图、管道占压排查、巡查路线规划的数据与地图服务。坐标为 CGCS2000（EPSG:4490）经纬度。",
         version="0.1.0",
+        docs_url=None,  # served offline by api.routers.docs
+        redoc_url=None,
     )
     register_error_handlers(app)
     app.add_middleware(Admission)  # bounded requests in flight: no pool/thread stall under overload
@@ -27,6 +29,7 @@ def create_app() -> FastAPI:
     # Public: health (for monitors), the login itself, and the pages' static files under /vendor and /static.
     app.include_router(health.router)
     app.include_router(assets.router)
+    app.include_router(docs.router)
     app.include_router(auth.router)
     login = [Depends(auth.current_principal)]
     for router in (features.router, maps.router, tiles.router, basemap.router):

@@ -16,24 +16,16 @@ from layers.web import new_nonce
 NO_STORE_PATHS = ("/auth/token", "/auth/api-tokens", "/login", "/logout")
 """Responses that carry or set credentials: never stored by a browser or proxy."""
 
-DOCS_PATHS = ("/docs", "/redoc")
-"""FastAPI's interactive API documentation: fixed HTML (no stored data) with an inline script and Swagger UI
-from its CDN; it gets its own policy (`docs_csp`) so it keeps working, still unframed and without plugins."""
-DOCS_CDN = "https://cdn.jsdelivr.net"
 
 
 def csp(nonce: str, img_origins: list[str]) -> str:
-    """The pages' Content-Security-Policy: scripts only from this site or with this response's nonce."""
+    """The pages' Content-Security-Policy: scripts only from this site or with this response's nonce.
+
+    Workers may come from blob: URLs (Redoc builds its search worker so); only a script already allowed can make one.
+    """
     img = " ".join(["'self'", "data:", "blob:", *img_origins])
     return (f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-            f"img-src {img}; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; "
-            "frame-ancestors 'none'; form-action 'self'")
-
-
-def docs_csp() -> str:
-    """The API documentation pages' policy: FastAPI's inline start-up script and Swagger UI from its CDN."""
-    return (f"default-src 'self'; script-src 'self' 'unsafe-inline' {DOCS_CDN}; style-src 'self' 'unsafe-inline' "
-            f"{DOCS_CDN}; img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; font-src 'self' data:; "
+            f"img-src {img}; connect-src 'self'; font-src 'self' data:; worker-src 'self' blob:; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
@@ -56,7 +48,7 @@ class SecurityHeaders:
         nonce = new_nonce()
         scope["state"] = {**scope.get("state", {}), "csp_nonce": nonce}
         no_store = scope["path"].startswith(NO_STORE_PATHS)
-        policy = docs_csp() if scope["path"].startswith(DOCS_PATHS) else csp(nonce, self.img_origins)
+        policy = csp(nonce, self.img_origins)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -41,6 +41,11 @@ ASSETS: dict[str, str | None] = {
     "easyprint": "leaflet-easyprint/dist/bundle.js",
 }
 
+DOC_ASSETS = ("swagger-ui-dist/swagger-ui.css", "swagger-ui-dist/swagger-ui-bundle.js",
+              "redoc/bundles/redoc.standalone.js")
+"""The API documentation pages' files (/docs, /redoc): served, never copied beside an offline map."""
+
+
 class MissingAsset(RuntimeError):
     pass
 
@@ -90,7 +95,7 @@ def served_files() -> dict[str, Path]:
     """
     root = asset_root().resolve()
     out: dict[str, Path] = {rel: root / rel for rel in SCRIPT_LOADED}
-    for rel in ASSETS.values():
+    for rel in (*ASSETS.values(), *DOC_ASSETS):
         if rel is None:
             continue
         path = (root / rel).resolve()
@@ -108,6 +113,8 @@ def served_files() -> dict[str, Path]:
 def copy_assets(target: Path) -> None:
     """Copy the served vendor files, and riskmap's own static files, beside a standalone HTML file."""
     for rel, src in served_files().items():
+        if rel in DOC_ASSETS:
+            continue
         dst = target / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         if not dst.exists():

@@ -187,3 +187,17 @@ def test_standalone_map_file_opens_offline(server, demo_county_db, out_dir, tmp_
     assert page.evaluate(MAP_VAR_JS) and page.query_selector("#rm-legend .rm-count")
     assert page.query_selector(".leaflet-control-search input") and page.query_selector(".rm-measure")
     page.close()
+
+
+def test_api_docs_open_offline_under_the_csp(browser, server, out_dir):
+    """/docs (Swagger UI) and /redoc (Redoc) render the operations from the app's own copies: no CDN request,
+    no JavaScript error, no CSP violation — an intranet officer can read the API documentation."""
+    for path, ready in (("/docs", ".opblock-summary"), ("/redoc", "[data-section-id]")):
+        page, errors, outside = _open(browser, f"{server}{path}", out_dir / f"api{path.replace('/', '-')}.png")
+        page.wait_for_selector(ready, timeout=30_000)
+        page.screenshot(path=str(out_dir / f"api{path.replace('/', '-')}.png"))
+        # Redoc's footer names its logo on its CDN: the CSP refuses it before any request leaves the machine
+        errors = [e for e in errors if "cdn.redoc.ly/redoc/logo-mini.svg" not in e]
+        assert errors == [] and outside == [], (path, errors, outside)
+        assert "/maps" in page.inner_text("body")
+        page.close()
