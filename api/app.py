@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import auth
 from api.admission import Admission
+from api.csrf import CsrfGuard
 from api.errors import ERROR_RESPONSES, register_error_handlers
 from api.limits import BodyLimit
 from api.routers import basemap, features, health, maps, tiles
@@ -22,8 +23,12 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     register_error_handlers(app)
-    app.add_middleware(Admission)  # bounded requests in flight: no pool/thread stall under overload
-    app.add_middleware(BodyLimit, max_bytes=get_settings().max_body_bytes)
+    # Outermost first: the body is read in full (size and time limits), then CSRF is checked, then a slot taken.
+    settings = get_settings()
+    app.add_middleware(Admission)  # bounded requests in flight per cost class, user and address
+    app.add_middleware(CsrfGuard)  # cookie-authenticated writes come from our own pages
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, total_s=settings.body_timeout_s,
+                       idle_s=settings.body_idle_timeout_s)
     # Public: health (for monitors), the login itself, and the map's static libraries under /vendor.
     app.include_router(health.router)
     app.include_router(auth.router)

@@ -15,8 +15,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
+from api.clients import client_address, over_tls
+from api.csrf import csrf_token, rotate
 from api.text import Text
 from geo.access import tokens
+from geo.access.logins import TooManyAttempts, as_actor
 from geo.access.principal import NotAuthenticated, Principal
 from geo.db import get_engine
 
@@ -56,10 +59,11 @@ class TokenOut(BaseModel):
     expires_at: str
 
 
-@router.post("/auth/token", response_model=TokenOut, summary="登录（OAuth2 密码模式），返回带有效期的签名令牌")
-def login_token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
-    with get_engine().begin() as conn:
-        token, expires = tokens.sign_in(conn, form.username, form.password)
+@router.post("/auth/token", response_model=TokenOut, responses={429: {"description": "登录失败次数过多，稍后再试"}},
+             summary="登录（OAuth2 密码模式），返回带有效期的签名令牌；失败过多时 429")
+def login_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+    token, expires = tokens.sign_in(get_engine(), form.username, form.password,
+                                    address=client_address(request.scope), via="token")
     return TokenOut(access_token=token, expires_at=expires.isoformat())
 
 
@@ -78,6 +82,7 @@ class ApiTokenIn(BaseModel):
 @router.post("/auth/api-tokens", status_code=201, summary="为当前用户签发 API 令牌（只显示一次）")
 def new_api_token(body: ApiTokenIn, principal: PrincipalDep) -> dict[str, Any]:
     with get_engine().begin() as conn:
+        as_actor(conn, principal.username, principal.role)
         return tokens.create_api_token(conn, principal.username, body.name, days=body.days)
 
 
@@ -90,6 +95,7 @@ def my_api_tokens(principal: PrincipalDep) -> list[dict[str, Any]]:
 @router.delete("/auth/api-tokens/{token_id}", status_code=204, summary="吊销自己的 API 令牌")
 def revoke_api_token(token_id: int, principal: PrincipalDep) -> None:
     with get_engine().begin() as conn:
+        as_actor(conn, principal.username, principal.role)
         tokens.revoke_api_token(conn, token_id, username=principal.username)
 
 
@@ -117,6 +123,7 @@ button {{ margin-top: 1.2rem; width: 100%; padding: .6rem; font-size: 1rem; back
 <body><main><h1>县区安全风险四色图 · 登录<br><small>riskmap sign in</small></h1>
 <form method="post" action="/login">
 <input type="hidden" name="next" value="{next}">
+<input type="hidden" name="csrf_token" value="{csrf_token}">
 <label for="username">用户名</label><input id="username" name="username" autocomplete="username" required>
 <label for="password">密码</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
@@ -125,34 +132,64 @@ button {{ margin-top: 1.2rem; width: 100%; padding: .6rem; font-size: 1rem; back
 </form></main></body></html>"""
 
 
-def login_page(next_: str = "/maps", error: str | None = None, status: int = 200) -> HTMLResponse:
+def login_page(request: Request, next_: str = "/maps", error: str | None = None, status: int = 200,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
     err = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return HTMLResponse(LOGIN_PAGE.format(next=html.escape(_safe_next(next_)), error=err), status_code=status,
-                        headers={"Cache-Control": "no-store"})
+    page = LOGIN_PAGE.format(next=html.escape(_safe_next(next_)), error=err,
+                             csrf_token=html.escape(csrf_token(request)))
+    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_form(next: str | None = None) -> HTMLResponse:
-    return login_page(_safe_next(next))
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+    return login_page(request, _safe_next(next))
 
 
 @router.post("/login", include_in_schema=False)
-def login_submit(username: Annotated[str, Form()], password: Annotated[str, Form()],
+def login_submit(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
                  next: Annotated[str | None, Form()] = None) -> Any:
     try:
-        with get_engine().begin() as conn:
-            token, expires = tokens.sign_in(conn, username, password)
+        token, expires = tokens.sign_in(get_engine(), username, password, address=client_address(request.scope),
+                                        via="form")
+    except TooManyAttempts as exc:
+        return login_page(request, _safe_next(next), exc.message, status=429,
+                          headers={"Retry-After": str(exc.retry_after)})
     except NotAuthenticated as exc:
-        return login_page(_safe_next(next), exc.message, status=401)
+        return login_page(request, _safe_next(next), exc.message, status=401)
+    rotate(request)  # a token planted in this browser before the login is worth nothing after it
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", expires=expires, path="/")
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", expires=expires, path="/",
+                        secure=over_tls(request.scope))
     return response
 
 
-@router.get("/logout", include_in_schema=False)
-def logout() -> RedirectResponse:
+LOGOUT_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>退出登录 · 安全风险四色图</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif; text-align: center; margin-top: 15vh">
+<form method="post" action="/logout">
+<input type="hidden" name="csrf_token" value="{csrf_token}">
+<p>确定退出登录吗？ Sign out?</p>
+<button type="submit">退出</button> <a href="/maps">返回地图</a>
+</form></body></html>"""
+
+
+@router.get("/logout", response_class=HTMLResponse, include_in_schema=False)
+def logout_confirm(request: Request) -> HTMLResponse:
+    """A page asking to confirm; only its POST logs out (a GET must never change anything)."""
+    return HTMLResponse(LOGOUT_PAGE.format(csrf_token=html.escape(csrf_token(request))),
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.post("/logout", status_code=303, summary="退出登录：结束当前会话（浏览器须带 CSRF 令牌）",
+             responses={303: {"description": "已退出，转到登录页"}})
+def logout(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> RedirectResponse:
+    token = token or request.cookies.get(COOKIE)
+    if token:
+        with get_engine().begin() as conn:
+            tokens.end_session(conn, token, address=client_address(request.scope))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path="/", secure=over_tls(request.scope), httponly=True, samesite="lax")
     return response
 
 

@@ -54,6 +54,25 @@ class Settings(BaseSettings):
     """Lifetime of a login token (default: one working day)."""
     max_body_bytes: int = 20 * 1024 * 1024
     """Largest request body the service accepts (413 above it)."""
+    body_timeout_s: float = 15.0
+    """Longest time a request body may take to arrive in full (408 after it); no admission slot is held meanwhile."""
+    body_idle_timeout_s: float = 10.0
+    """Longest silence between two pieces of a request body (408 after it)."""
+
+    login_max_failures_per_account: int = 5
+    """Failed logins of one account within the window after which it is refused (429) until the window passes."""
+    login_max_failures_per_address: int = 20
+    """Failed logins from one client address within the window after which it is refused (429)."""
+    login_failure_window_s: int = 15 * 60
+    """The throttling window (seconds); a successful login clears the account's count."""
+
+    max_requests_per_user: int = 12
+    """Requests of one login (session or API token) in the service at once; more get 429."""
+    max_requests_per_address: int = 24
+    """Requests from one client address in the service at once; more get 429."""
+
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    """Reverse proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed."""
 
     @property
     def pg_dir(self) -> Path:

@@ -25,3 +25,13 @@ class Conflict(RiskmapError):
     """The record changed since the caller read it (stale version)."""
 
     code = "conflict"
+
+
+class TooManyRequests(RiskmapError):
+    """Refused for now (throttled); `retry_after` says in how many seconds to try again."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
