@@ -8,7 +8,7 @@ requests that hold the connections wait for a thread — nothing moves until the
 
 Why classes: a few plan solves or risk recomputes (seconds each) must not hold the slots that logins and
 health checks need, so cheap, normal and heavy requests wait for slots of their own (CHEAP + MAX_IN_FLIGHT +
-HEAVY in all, still under the pool). Why per user and address: one login or one address may have only so many
+HEAVY = 20 in all, the bound that was measured to stay under the pool). Why per user and address: one login or one address may have only so many
 requests waiting or inside at once; beyond that it gets 429 at once. Bodies are read before any of this
 (api.limits), so a slow client never holds a slot.
 """
@@ -26,9 +26,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.clients import client_address
 
-MAX_IN_FLIGHT = 16
+MAX_IN_FLIGHT = 14
 """Normal requests (pages, tiles, lists, edits) inside the app at once."""
-CHEAP = 4
+CHEAP = 3
 """Health, login and logout, the API docs: their own slots, so they answer while the rest is busy."""
 HEAVY = 3
 """Plan solves, risk recomputes, encroachment checks and spreadsheet exports: CPU-bound, seconds each."""
@@ -110,10 +110,10 @@ def _keys(scope: Scope) -> list[str]:
     """The limits a request counts against: its address, and its login when it carries one."""
     from geo.access.tokens import user_key
 
-    request = Request(scope)
+    from api.csrf import credential
+
     keys = [f"a:{client_address(scope)}"]
-    auth = request.headers.get("authorization", "")
-    token = auth[7:].strip() if auth[:7].lower() == "bearer " else request.cookies.get("riskmap_token")
+    token, _ = credential(Request(scope))
     if token:
         keys.append("u:" + user_key(token))
     return keys

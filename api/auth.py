@@ -181,9 +181,9 @@ def logout_confirm(request: Request) -> HTMLResponse:
                         headers={"Cache-Control": "no-store"})
 
 
-@router.post("/logout", status_code=303, summary="退出登录：结束当前会话（浏览器须带 CSRF 令牌）",
-             responses={303: {"description": "已退出，转到登录页"}})
+@router.post("/logout", status_code=303, include_in_schema=False)
 def logout(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> RedirectResponse:
+    """End the session of the login cookie or bearer token (a browser's POST carries the CSRF token)."""
     token = token or request.cookies.get(COOKIE)
     if token:
         with get_engine().begin() as conn:

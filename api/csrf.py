@@ -110,11 +110,19 @@ class CsrfGuard:
         await self.app(scope, receive, send_with_cookie)
 
 
+def credential(request: Request) -> tuple[str | None, bool]:
+    """The login token a request carries and whether it came in the cookie: a bearer header wins, as in
+    api.auth.current_principal."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
 def _needs_check(request: Request) -> bool:
     """Cookie-authenticated writes, and the login form itself."""
-    if request.url.path == "/login":
-        return True
-    return "authorization" not in request.headers and bool(request.cookies.get(SESSION_COOKIE))
+    return request.url.path == "/login" or credential(request)[1]
 
 
 async def _problem(request: Request, body: bytes) -> str | None:

@@ -137,6 +137,9 @@ def test_login_page_lets_a_user_in_and_keeps_strangers_out(browser, server, demo
         assert page.evaluate(MAP_VAR_JS)
         assert "browser-login" in page.inner_text(".rm-account") and "县级查看" in page.inner_text(".rm-account")
         page.click(".rm-account a")  # 退出: back to the login page, and the maps are closed again
+        page.wait_for_url(lambda url: url.endswith(("/login", "/logout")), timeout=30_000)
+        if page.url.endswith("/logout"):  # a link (GET) only asks; the confirm button POSTs with the CSRF token
+            page.click("button[type=submit]")
         page.wait_for_url("**/login", timeout=30_000)
         page.goto(f"{server}/maps", wait_until="load")
         assert "/login" in page.url
