@@ -25,6 +25,9 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.clients import client_address
+from api.csrf import credential
+from geo.access.tokens import user_key
+from geo.config import get_settings
 
 MAX_IN_FLIGHT = 14
 """Normal requests (pages, tiles, lists, edits) inside the app at once."""
@@ -59,8 +62,6 @@ class Admission:
     def __init__(self, app: ASGIApp, max_in_flight: int = MAX_IN_FLIGHT, wait_s: float = WAIT_S, *,
                  cheap: int = CHEAP, heavy: int = HEAVY, per_user: int | None = None,
                  per_address: int | None = None) -> None:
-        from geo.config import get_settings
-
         s = get_settings()
         self.app = app
         self.wait_s = wait_s
@@ -108,10 +109,6 @@ class Admission:
 
 def _keys(scope: Scope) -> list[str]:
     """The limits a request counts against: its address, and its login when it carries one."""
-    from geo.access.tokens import user_key
-
-    from api.csrf import credential
-
     keys = [f"a:{client_address(scope)}"]
     token, _ = credential(Request(scope))
     if token:

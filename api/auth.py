@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
@@ -61,7 +61,9 @@ class TokenOut(BaseModel):
 
 @router.post("/auth/token", response_model=TokenOut, responses={429: {"description": "登录失败次数过多，稍后再试"}},
              summary="登录（OAuth2 密码模式），返回带有效期的签名令牌；失败过多时 429")
-def login_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+def login_token(request: Request, response: Response,
+                form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+    response.headers["Cache-Control"] = "no-store"  # a token must not stay in any cache
     token, expires = tokens.sign_in(get_engine(), form.username, form.password,
                                     address=client_address(request.scope), via="token")
     return TokenOut(access_token=token, expires_at=expires.isoformat())
@@ -80,7 +82,8 @@ class ApiTokenIn(BaseModel):
 
 
 @router.post("/auth/api-tokens", status_code=201, summary="为当前用户签发 API 令牌（只显示一次）")
-def new_api_token(body: ApiTokenIn, principal: PrincipalDep) -> dict[str, Any]:
+def new_api_token(body: ApiTokenIn, principal: PrincipalDep, response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "no-store"
     with get_engine().begin() as conn:
         as_actor(conn, principal.username, principal.role)
         return tokens.create_api_token(conn, principal.username, body.name, days=body.days)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from shapely.geometry import LineString, box
+from shapely.geometry import LineString, Point, box
 from sqlalchemy import text
 
 from tests.conftest import TEST_PASSWORD
@@ -24,7 +24,6 @@ def app(county):
     """A township with an enterprise, a pipeline and a house 3 m from it: compute and check write rows."""
     from api.app import create_app
     from geo.uscc import make_uscc
-    from shapely.geometry import Point
 
     with county.begin() as conn:
         town = add_township(conn, "140930100000", "西口镇", box(X0 - 3000, Y0 - 3000, X0 + 3000, Y0 + 3000))

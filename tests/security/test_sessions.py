@@ -26,6 +26,7 @@ def app(county):
 def _login(c: TestClient, username: str, password: str = TEST_PASSWORD) -> str:
     r = c.post("/auth/token", data={"username": username, "password": password})
     assert r.status_code == 200, r.text
+    assert r.headers["Cache-Control"] == "no-store"
     return r.json()["access_token"]
 
 
@@ -110,3 +111,29 @@ def test_sessions_are_checked_in_the_database(app, make_user, engine):
                               "(SELECT id FROM app_user WHERE username = '会话戊')")).rowcount
     assert n >= 1
     _refused_in_chinese(c, token)
+
+
+@pytest.mark.parametrize("role", ["riskmap_county_editor", "riskmap_county_viewer", "riskmap_township_editor",
+                                  "riskmap_inspector"])
+def test_sessions_and_the_login_journal_stay_closed_to_data_roles(app, make_user, engine, role):
+    """Only the service's login and admins see sessions and login events, even after a later migration re-applies
+    the default grants to every public table (geo.access.roles.ensure_roles)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import ProgrammingError
+
+    from geo.access.roles import ensure_roles
+
+    make_user("county_viewer", username="会话己")
+    TestClient(app).post("/auth/token", data={"username": "会话己", "password": "wrong-password-0"})
+    with engine.connect() as conn, conn.begin():
+        ensure_roles(conn)
+        conn.execute(text(f"SET LOCAL ROLE {role}"))
+        try:
+            seen = conn.execute(text("SELECT (SELECT count(*) FROM app_session) + (SELECT count(*) FROM login_event)"))
+            assert seen.scalar_one() == 0
+        except ProgrammingError as exc:
+            assert "permission denied" in str(exc)
+        conn.rollback()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM app_session")).scalar_one() >= 1
+        assert conn.execute(text("SELECT count(*) FROM login_event")).scalar_one() >= 1

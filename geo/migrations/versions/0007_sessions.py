@@ -53,8 +53,8 @@ UPGRADE = [
     """,
     "CREATE INDEX ix_login_event_username ON login_event (username, at)",
     "CREATE INDEX ix_login_event_address ON login_event (address, at) WHERE outcome = 'failure'",
-    "CREATE TRIGGER login_event_audit_insert AFTER INSERT ON login_event REFERENCING NEW TABLE AS new_rows "
-    "FOR EACH STATEMENT EXECUTE FUNCTION riskmap_audit('id')",
+    ("CREATE TRIGGER login_event_audit_insert AFTER INSERT ON login_event REFERENCING NEW TABLE AS new_rows "
+     "FOR EACH STATEMENT EXECUTE FUNCTION riskmap_audit('id')"),
 ]
 
 
