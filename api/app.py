@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api import auth
 from api.admission import Admission
+from api.csrf import CsrfGuard
 from api.errors import ERROR_RESPONSES, register_error_handlers
 from api.limits import BodyLimit
 from api.routers import assets, basemap, docs, features, health, maps, tiles
@@ -23,8 +24,13 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     register_error_handlers(app)
-    app.add_middleware(Admission)  # bounded requests in flight: no pool/thread stall under overload
-    app.add_middleware(BodyLimit, max_bytes=get_settings().max_body_bytes)
+    # Outermost first: security headers on every answer, then the body read in full (size and time limits), then
+    # CSRF checked, then a slot taken.
+    settings = get_settings()
+    app.add_middleware(Admission)  # bounded requests in flight per cost class, user and address
+    app.add_middleware(CsrfGuard)  # cookie-authenticated writes come from our own pages
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, total_s=settings.body_timeout_s,
+                       idle_s=settings.body_idle_timeout_s)
     app.add_middleware(SecurityHeaders)  # CSP nonce per request, CSP on pages, nosniff, no framing
     # Public: health (for monitors), the login itself, and the pages' static files under /vendor and /static.
     app.include_router(health.router)

@@ -10,12 +10,16 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
+from api.clients import client_address, over_tls
+from api.csrf import csrf_token, rotate
+from api.security import nonce_of
 from api.text import Text
 from geo.access import tokens
+from geo.access.logins import TooManyAttempts, as_actor
 from geo.access.principal import NotAuthenticated, Principal
 from geo.db import get_engine
 
@@ -55,10 +59,13 @@ class TokenOut(BaseModel):
     expires_at: str
 
 
-@router.post("/auth/token", response_model=TokenOut, summary="登录（OAuth2 密码模式），返回带有效期的签名令牌")
-def login_token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
-    with get_engine().begin() as conn:
-        token, expires = tokens.sign_in(conn, form.username, form.password)
+@router.post("/auth/token", response_model=TokenOut, responses={429: {"description": "登录失败次数过多，稍后再试"}},
+             summary="登录（OAuth2 密码模式），返回带有效期的签名令牌；失败过多时 429")
+def login_token(request: Request, response: Response,
+                form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+    response.headers["Cache-Control"] = "no-store"  # a token must not stay in any cache
+    token, expires = tokens.sign_in(get_engine(), form.username, form.password,
+                                    address=client_address(request.scope), via="token")
     return TokenOut(access_token=token, expires_at=expires.isoformat())
 
 
@@ -75,8 +82,10 @@ class ApiTokenIn(BaseModel):
 
 
 @router.post("/auth/api-tokens", status_code=201, summary="为当前用户签发 API 令牌（只显示一次）")
-def new_api_token(body: ApiTokenIn, principal: PrincipalDep) -> dict[str, Any]:
+def new_api_token(body: ApiTokenIn, principal: PrincipalDep, response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "no-store"
     with get_engine().begin() as conn:
+        as_actor(conn, principal.username, principal.role)
         return tokens.create_api_token(conn, principal.username, body.name, days=body.days)
 
 
@@ -89,6 +98,7 @@ def my_api_tokens(principal: PrincipalDep) -> list[dict[str, Any]]:
 @router.delete("/auth/api-tokens/{token_id}", status_code=204, summary="吊销自己的 API 令牌")
 def revoke_api_token(token_id: int, principal: PrincipalDep) -> None:
     with get_engine().begin() as conn:
+        as_actor(conn, principal.username, principal.role)
         tokens.revoke_api_token(conn, token_id, username=principal.username)
 
 
@@ -99,37 +109,57 @@ def _safe_next(target: str | None) -> str:
     return "/maps"
 
 
-def login_page(next_: str = "/maps", error: str | None = None, status: int = 200, *, csrf_token: str = ""
-               ) -> HTMLResponse:
-    """The login form (layers/templates/login.html); `csrf_token`, when given, goes in a hidden field."""
+def login_page(request: Request, next_: str = "/maps", error: str | None = None, status: int = 200,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The login form (layers/templates/login.html) with this request's CSRF token and CSP nonce."""
     from layers.web import render
 
-    page = render("login.html", next=_safe_next(next_), error=error, csrf_token=csrf_token)
-    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
+    page = render("login.html", next=_safe_next(next_), error=error, csrf_token=csrf_token(request),
+                  nonce=nonce_of(request))
+    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_form(next: str | None = None) -> HTMLResponse:
-    return login_page(_safe_next(next))
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+    return login_page(request, _safe_next(next))
 
 
 @router.post("/login", include_in_schema=False)
-def login_submit(username: Annotated[str, Form()], password: Annotated[str, Form()],
+def login_submit(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
                  next: Annotated[str | None, Form()] = None) -> Any:
     try:
-        with get_engine().begin() as conn:
-            token, expires = tokens.sign_in(conn, username, password)
+        token, expires = tokens.sign_in(get_engine(), username, password, address=client_address(request.scope),
+                                        via="form")
+    except TooManyAttempts as exc:
+        return login_page(request, _safe_next(next), exc.message, status=429,
+                          headers={"Retry-After": str(exc.retry_after)})
     except NotAuthenticated as exc:
-        return login_page(_safe_next(next), exc.message, status=401)
+        return login_page(request, _safe_next(next), exc.message, status=401)
+    rotate(request)  # a token planted in this browser before the login is worth nothing after it
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", expires=expires, path="/")
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", expires=expires, path="/",
+                        secure=over_tls(request.scope))
     return response
 
 
-@router.get("/logout", include_in_schema=False)
-def logout() -> RedirectResponse:
+@router.get("/logout", response_class=HTMLResponse, include_in_schema=False)
+def logout_confirm(request: Request) -> HTMLResponse:
+    """A page asking to confirm; only its POST logs out (a GET must never change anything)."""
+    from layers.web import render
+
+    page = render("logout.html", csrf_token=csrf_token(request), nonce=nonce_of(request))
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/logout", status_code=303, include_in_schema=False)
+def logout(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> RedirectResponse:
+    """End the session of the login cookie or bearer token (a browser's POST carries the CSRF token)."""
+    token = token or request.cookies.get(COOKIE)
+    if token:
+        with get_engine().begin() as conn:
+            tokens.end_session(conn, token, address=client_address(request.scope))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path="/", secure=over_tls(request.scope), httponly=True, samesite="lax")
     return response
 
 

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.access.principal import Forbidden, NotAuthenticated
 from geo.cluster import ClusterError
-from geo.errors import Conflict, InvalidInput, NotFound, RiskmapError
+from geo.errors import Conflict, InvalidInput, NotFound, RiskmapError, TooManyRequests
 from geo.io.importer import ImportRejected
 from geo.register.core import InvalidTransition, VerifierRequired
 
@@ -24,12 +24,12 @@ log = logging.getLogger("riskmap.api")
 STATUS: dict[type[RiskmapError], int] = {
     NotAuthenticated: 401, Forbidden: 403, Conflict: 409,
     NotFound: 404, InvalidInput: 422, VerifierRequired: 422, ImportRejected: 422, InvalidTransition: 409,
-    ClusterError: 503,
+    ClusterError: 503, TooManyRequests: 429,
 }
 
 _HTTP_TEXT = {404: ("not_found", "资源不存在"), 405: ("method_not_allowed", "不支持该请求方法"),
               401: ("unauthorized", "未登录或登录已过期"), 403: ("forbidden", "无权访问"),
-              413: ("too_large", "请求体过大")}
+              413: ("too_large", "请求体过大"), 429: ("too_many_requests", "请求过于频繁，请稍后重试")}
 
 
 class ErrorBody(BaseModel):
@@ -44,7 +44,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in ((401, "未登录或登录已过期"), (403, "无权访问或超出辖区"), (404, "资源不存在或不在辖区内"),
                          (409, "与他人的修改冲突（版本过期）或违反唯一性"), (413, "请求体过大"),
-                         (422, "请求参数不合法"), (503, "数据库暂时不可用或服务繁忙，请稍后重试"))
+                         (422, "请求参数不合法"), (429, "请求过于频繁，请稍后重试"), (503, "数据库暂时不可用或服务繁忙，请稍后重试"))
 }
 """Documented on every login-protected route, so clients and the schema fuzz test know the error shape."""
 
@@ -77,7 +77,8 @@ def register_error_handlers(app: FastAPI) -> None:
                 return login_redirect(request)
             return JSONResponse(error_body(exc.code, exc.message), status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
-        return JSONResponse(error_body(exc.code, exc.message), status_code=status)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        return JSONResponse(error_body(exc.code, exc.message), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -63,6 +63,26 @@ class Settings(BaseSettings):
     audit_max_response_bytes: int = 4 * 1024 * 1024
     """Largest /audit answer: entries beyond it are left to the next page (Link: rel=next)."""
 
+    body_timeout_s: float = Field(default=15.0, gt=0)
+    """Longest time a request body may take to arrive in full (408 after it); no admission slot is held meanwhile."""
+    body_idle_timeout_s: float = Field(default=10.0, gt=0)
+    """Longest silence between two pieces of a request body (408 after it)."""
+
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    """Failed logins of one account within the window after which it is refused (429) until the window passes."""
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    """Failed logins from one client address within the window after which it is refused (429)."""
+    login_failure_window_s: int = Field(default=15 * 60, ge=1)
+    """The throttling window (seconds); a successful login clears the account's count."""
+
+    max_requests_per_user: int = Field(default=12, ge=1)
+    """Requests of one login (session or API token) in the service at once; more get 429."""
+    max_requests_per_address: int = Field(default=24, ge=1)
+    """Requests from one client address in the service at once; more get 429."""
+
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    """Reverse proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed."""
+
     @property
     def pg_dir(self) -> Path:
         return self.home / "pg"

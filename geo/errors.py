@@ -31,3 +31,13 @@ class Duplicate(Conflict):
     """A code that must be unique county-wide is already used (the holder is not named: it may lie outside scope)."""
 
     code = "duplicate"
+
+
+class TooManyRequests(RiskmapError):
+    """Refused for now (throttled); `retry_after` says in how many seconds to try again."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

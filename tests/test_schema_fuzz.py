@@ -50,7 +50,8 @@ EXAMPLES: dict[str, int] = {
 
 ERROR_STATUSES = frozenset({400, 401, 403, 404, 405, 408, 409, 413, 422, 429})
 """Refusals the app's error table (api/errors.py) gives, each with a JSON body {code, message[, detail]}; the
-schema documents only 200/201 and 422, so other 4xx are checked against this contract instead."""
+schema documents only 200/201 and 422, so other 4xx are checked against this contract instead. 429: generated
+wrong passwords on POST /auth/token soon throttle the test client's address (security issue #11, finding 4)."""
 
 CALL_TIMEOUT_S = 120
 """A full risk recomputation of the demo county can outlast the client's default 10 s on a busy 2-core machine;

@@ -40,6 +40,8 @@ class UserChange(BaseModel):
     townships: list[TownshipCode] | None = Field(None, max_length=100)
     teams: list[Team] | None = Field(None, max_length=100)
     disabled: bool | None = None
+    password: str | None = Field(default=None, min_length=users.MIN_PASSWORD, max_length=200,
+                                 description="新密码；设置后该用户的全部会话与 API 令牌立即失效")
 
 
 @router.get("/users", summary="用户列表（管理员）", dependencies=[require("admin")])
@@ -53,12 +55,14 @@ def add_user(body: UserIn, conn: TxDep) -> dict[str, Any]:
                           teams=body.teams, display_name=body.display_name).as_dict()
 
 
-@router.patch("/users/{username}", summary="修改角色、辖区、巡查组或停用（管理员）",
+@router.patch("/users/{username}", summary="修改角色、辖区、巡查组、密码或停用（管理员）",
               dependencies=[require("admin")])
 def change_user(username: Text, body: UserChange, conn: TxDep) -> dict[str, Any]:
     user = users.grant(conn, username, role=body.role, townships=body.townships, teams=body.teams)
     if body.disabled is not None:
         user = users.set_disabled(conn, username, body.disabled)
+    if body.password is not None:
+        users.set_password(conn, username, body.password)
     return user.as_dict()
 
 

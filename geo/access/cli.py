@@ -77,7 +77,7 @@ def _passwd(args: argparse.Namespace) -> int:
     password = _password(args)
     with get_engine().begin() as conn:
         set_password(conn, args.username, password)
-    print(f"用户 {args.username} 的密码已更新")
+    print(f"用户 {args.username} 的密码已更新，其全部登录会话与 API 令牌已失效")
     return 0
 
 

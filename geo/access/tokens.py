@@ -1,7 +1,9 @@
-"""Signed, expiring login tokens (JWT, HS256) and long-lived API tokens for integrations.
+"""Signed, expiring login tokens (JWT, HS256) backed by revocable sessions, and long-lived API tokens.
 
 The signing key lives in the database (app_secret, made by migration 0006), so every worker and every
-restart agrees on it. API tokens are random strings shown once; only their SHA-256 is stored.
+restart agrees on it. Each login token names its session (`jti`, a row of app_session): it is honoured only
+while that row is unrevoked, so logout, a password change or disabling the account ends it at once.
+API tokens are random strings shown once; only their SHA-256 is stored.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import secrets
 from typing import Any
 
 import jwt
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
+from geo.access import logins
 from geo.access.principal import NotAuthenticated, Principal
 from geo.access.users import User, authenticate, get_user, principal_for
 from geo.config import get_settings
@@ -36,35 +39,98 @@ def _signing_key(conn: Connection) -> str:
     return _keys[url]
 
 
-def issue(conn: Connection, user: User, *, ttl: dt.timedelta | None = None) -> tuple[str, dt.datetime]:
-    """A login token for `user` and when it expires (default lifetime: settings.token_ttl_minutes)."""
+def issue(conn: Connection, user: User, *, ttl: dt.timedelta | None = None,
+          address: str | None = None) -> tuple[str, dt.datetime]:
+    """A login token for `user` and when it expires (default lifetime: settings.token_ttl_minutes); its session
+    row is made in the same transaction, and the user's long-expired sessions are cleared."""
     now = dt.datetime.now(dt.UTC)
     expires = now + (ttl if ttl is not None else dt.timedelta(minutes=get_settings().token_ttl_minutes))
-    claims = {"sub": str(user.id), "name": user.username, "iss": ISSUER, "iat": now, "exp": expires}
+    jti = secrets.token_hex(16)
+    conn.execute(text("DELETE FROM app_session WHERE user_id = :u AND expires_at < now() - interval '1 day'"),
+                 {"u": user.id})
+    conn.execute(text("INSERT INTO app_session (jti, user_id, issued_at, expires_at, address) "
+                      "VALUES (:j, :u, :i, :e, :a)"),
+                 {"j": jti, "u": user.id, "i": now, "e": expires, "a": logins.clean(address)})
+    claims = {"sub": str(user.id), "name": user.username, "jti": jti, "iss": ISSUER, "iat": now, "exp": expires}
     return jwt.encode(claims, _signing_key(conn), algorithm="HS256"), expires
 
 
-def sign_in(conn: Connection, username: str, password: str) -> tuple[str, dt.datetime]:
-    """Check the password and issue a login token (the token endpoint and the login page both sign in here)."""
-    return issue(conn, authenticate(conn, username, password))
+def sign_in(engine: Engine, username: str, password: str, *, address: str | None = None,
+            via: str = "token") -> tuple[str, dt.datetime]:
+    """Check the throttle and the password, journal the attempt and issue a login token (both login routes sign
+    in here). The journal is committed even when the attempt fails; then the failure is raised."""
+    refused: Exception | None = None
+    with engine.begin() as conn:
+        logins.lock_account(conn, username)
+        wait = logins.wait_seconds(conn, username, address)
+        if wait:
+            logins.record(conn, "throttled", username, address, via=via)
+            refused = logins.refusal(wait)
+        else:
+            try:
+                user = authenticate(conn, username, password)
+            except NotAuthenticated as exc:
+                logins.record(conn, "failure", username, address, via=via)
+                refused = exc
+            else:
+                logins.record(conn, "success", username, address, via=via, user_id=user.id)
+                issued = issue(conn, user, address=address)
+    if refused is not None:
+        raise refused
+    return issued
+
+
+def _claims(conn: Connection, token: str) -> dict[str, Any]:
+    try:
+        claims = jwt.decode(token, _signing_key(conn), algorithms=["HS256"], issuer=ISSUER,
+                            options={"require": ["exp", "sub", "iat", "jti"]})
+    except jwt.ExpiredSignatureError:
+        raise NotAuthenticated("登录已过期，请重新登录") from None
+    except jwt.InvalidTokenError:
+        raise NotAuthenticated("令牌无效，请重新登录") from None
+    try:
+        claims["sub"] = int(claims["sub"])
+    except (TypeError, ValueError):
+        raise NotAuthenticated("令牌无效，请重新登录") from None
+    return claims
 
 
 def resolve(conn: Connection, token: str) -> Principal:
     """The principal a bearer token stands for; expired, forged, revoked or unknown tokens are refused."""
     if token.startswith(API_PREFIX):
         return _resolve_api_token(conn, token)
+    claims = _claims(conn, token)
+    return principal_for(conn, claims["sub"], session=str(claims["jti"]))
+
+
+def end_session(conn: Connection, token: str, *, address: str | None = None) -> bool:
+    """Log out: revoke the session of a login token (journalled as a logout); False if it was not live."""
     try:
-        claims = jwt.decode(token, _signing_key(conn), algorithms=["HS256"], issuer=ISSUER,
-                            options={"require": ["exp", "sub", "iat"]})
-    except jwt.ExpiredSignatureError:
-        raise NotAuthenticated("登录已过期，请重新登录") from None
-    except jwt.InvalidTokenError:
-        raise NotAuthenticated("令牌无效，请重新登录") from None
-    try:
-        user_id = int(claims["sub"])
-    except (TypeError, ValueError):
-        raise NotAuthenticated("令牌无效，请重新登录") from None
-    return principal_for(conn, user_id)
+        claims = _claims(conn, token)
+    except NotAuthenticated:
+        return False
+    row = conn.execute(text(
+        "UPDATE app_session s SET revoked_at = now() FROM app_user u WHERE s.jti = :j AND u.id = s.user_id "
+        "AND s.user_id = :u AND s.revoked_at IS NULL RETURNING u.id, u.username"),
+        {"j": str(claims["jti"]), "u": claims["sub"]}).first()
+    if row is None:
+        return False
+    logins.record(conn, "logout", row.username, address, via="logout", user_id=row.id)
+    return True
+
+
+def user_key(token: str) -> str:
+    """A key for per-user limits without the database: the user of a login token whose signature checks with the
+    signing key already loaded, else a digest of the token (so a made-up token never counts against a real user)."""
+    if not token.startswith(API_PREFIX) and _keys:
+        for key in _keys.values():
+            try:
+                claims = jwt.decode(token, key, algorithms=["HS256"], issuer=ISSUER,
+                                    options={"require": ["sub", "exp"]})
+            except jwt.InvalidTokenError:
+                continue
+            return f"user:{claims['sub']}"
+    return f"token:{_digest(token)[:32]}"
 
 
 def _digest(token: str) -> str:

@@ -105,19 +105,31 @@ def grant(conn: Connection, username: str, *, role: str | None = None, townships
 
 
 def set_disabled(conn: Connection, username: str, disabled: bool = True) -> User:
-    """Disable (or re-enable) an account; its tokens stop working at once."""
+    """Disable (or re-enable) an account; disabling ends its sessions and revokes its API tokens for good."""
     user = get_user(conn, username)
     row = conn.execute(text(f"UPDATE app_user SET disabled = :d WHERE id = :id RETURNING {_COLUMNS}"),
                        {"d": disabled, "id": user.id}).one()
+    if disabled:
+        _revoke_credentials(conn, user.id)
     return _user(row)
 
 
 def set_password(conn: Connection, username: str, password: str) -> None:
+    """Set a new password; every session and API token of the user ends (whoever held them must sign in again)."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位")
     user = get_user(conn, username)
-    conn.execute(text("UPDATE app_user SET password_hash = :h WHERE id = :id"),
+    conn.execute(text("UPDATE app_user SET password_hash = :h, password_changed_at = now() WHERE id = :id"),
                  {"h": _hasher.hash(password), "id": user.id})
+    _revoke_credentials(conn, user.id)
+
+
+def _revoke_credentials(conn: Connection, user_id: int) -> None:
+    """End every live session and revoke every API token of a user (the API token updates are audited)."""
+    conn.execute(text("UPDATE app_session SET revoked_at = now() WHERE user_id = :u AND revoked_at IS NULL"),
+                 {"u": user_id})
+    conn.execute(text("UPDATE api_token SET revoked_at = now() WHERE user_id = :u AND revoked_at IS NULL"),
+                 {"u": user_id})
 
 
 def authenticate(conn: Connection, username: str, password: str) -> User:
@@ -140,11 +152,16 @@ def authenticate(conn: Connection, username: str, password: str) -> User:
     return _user(row)
 
 
-def principal_for(conn: Connection, user_id: int) -> Principal:
-    """The current principal of a user id (role and scope read afresh, so changes apply at once)."""
+def principal_for(conn: Connection, user_id: int, *, session: str | None = None) -> Principal:
+    """The current principal of a user id (role and scope read afresh, so changes apply at once); with `session`,
+    only while that session of the user is live (one primary-key lookup more in the same query)."""
     row = conn.execute(text(
         f"SELECT {_COLUMNS}, ARRAY(SELECT t.id FROM township t WHERE t.code = ANY(u.township_codes) "
-        f"ORDER BY t.id) AS township_ids FROM app_user u WHERE u.id = :id"), {"id": user_id}).first()
+        f"ORDER BY t.id) AS township_ids FROM app_user u WHERE u.id = :id AND (CAST(:s AS text) IS NULL OR EXISTS "
+        f"(SELECT 1 FROM app_session s WHERE s.jti = :s AND s.user_id = u.id AND s.revoked_at IS NULL "
+        f"AND s.expires_at > now()))"), {"id": user_id, "s": session}).first()
+    if row is None and session is not None:
+        raise NotAuthenticated("登录已失效（已退出、密码已更改或账号已停用），请重新登录")
     if row is None:
         raise NotAuthenticated("账号不存在，请重新登录")
     if row.disabled:
