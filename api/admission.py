@@ -37,7 +37,7 @@ HEAVY = 3
 """Plan solves, risk recomputes, encroachment checks and spreadsheet exports: CPU-bound, seconds each."""
 WAIT_S = 30.0
 """Longest a request waits to get in before it is told the service is busy."""
-EXEMPT = ("/vendor/", "/favicon.ico")
+EXEMPT = ("/vendor/", "/static/", "/favicon.ico")
 """Static files that never touch the database."""
 CHEAP_PATHS = ("/health", "/auth/", "/login", "/logout", "/docs", "/openapi.json", "/redoc")
 HEAVY_WRITES = ("/plans", "/risk/compute", "/encroachments/check")

@@ -30,10 +30,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(db_url: str, *, workers: int = 1, log: Path | None = None) -> Iterator[str]:
-    """`riskmap serve` in a subprocess on a free loopback port; yields its base URL."""
+def running_server(db_url: str, *, workers: int = 1, log: Path | None = None,
+                   env: dict[str, str] | None = None) -> Iterator[str]:
+    """`riskmap serve` in a subprocess on a free loopback port (extra settings in `env`); yields its base URL."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": db_url}
+    env = {**os.environ, "DATABASE_URL": db_url, **(env or {})}
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "geo.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                              "--workers", str(workers)], env=env, stdout=out, stderr=subprocess.STDOUT)

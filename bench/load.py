@@ -249,7 +249,11 @@ def run_load(db_url: str, *, users: int = 50, duration_s: float = 60, workers: i
     """Serve db_url, log in as a county viewer, and run the light baseline (BASELINE_USERS users, when
     baseline_s > 0) and then the load; returns (baseline, load)."""
     plan = plan or plan_requests(db_url)
-    with running_server(db_url, workers=workers, log=log) as base:
+    # every simulated user comes from this one address with one login, unlike a bureau's staff: the per-login
+    # and per-address limits (RISKMAP_MAX_REQUESTS_PER_USER/ADDRESS) are raised so the admission limit is measured
+    per_client = str(max(users, BASELINE_USERS) * 2)
+    limits = {"RISKMAP_MAX_REQUESTS_PER_USER": per_client, "RISKMAP_MAX_REQUESTS_PER_ADDRESS": per_client}
+    with running_server(db_url, workers=workers, log=log, env=limits) as base:
         headers = login_headers(base, db_url)
         base_res = run_locust(base, plan, users=BASELINE_USERS, duration_s=baseline_s, headers=headers,
                               think_s=think_s) if baseline_s > 0 else None

@@ -18,8 +18,9 @@ def _serve(args: argparse.Namespace) -> int:
     get_engine()  # start the embedded cluster before the first request
     host, port = args.host or s.host, args.port or s.port
     print(f"地图服务已启动：http://{host}:{port}/maps  （接口文档 http://{host}:{port}/docs，Ctrl+C 退出）")
+    # X-Forwarded-* are believed from the configured reverse proxies only (RISKMAP_TRUSTED_PROXIES)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="warning",
-                workers=args.workers)
+                workers=args.workers, forwarded_allow_ips=s.trusted_proxies)
     return 0
 
 

@@ -27,7 +27,7 @@ ROLE_LABELS: dict[str, str] = {
     "township_editor": "乡镇编辑", "inspector": "巡查员",
 }
 
-ACCESS_TABLES = ("app_user", "api_token", "app_secret", "audit_log")
+ACCESS_TABLES = ("app_user", "api_token", "app_secret", "audit_log", "app_session", "login_event")
 """Tables of the access layer itself: only the service (as its login role) and admins touch them."""
 
 TOWNSHIP_WRITES = (

@@ -26,11 +26,8 @@
     body.set('csrf_token', token);
     return fetch('/logout', {method: 'POST', body: body, credentials: 'same-origin', redirect: 'manual',
                              headers: {'X-CSRF-Token': token}})
-      .then(function (r) {
-        // transitional: a server still signing out by GET answers 405 to the POST
-        window.location.assign(r.status === 405 ? '/logout' : '/login');
-      })
-      .catch(function () { window.location.assign('/login'); });
+      .then(function () { window.location.assign('/login'); })
+      .catch(function () { window.location.assign('/logout'); });
   }
 
   function logoutButton(label) {
