@@ -540,13 +540,32 @@ def import_file(engine: Engine, layer: str, path: Path | str, *, crs: str | None
                         source_crs=staged.source.describe(), repairs=repairs, notes=staged.notes)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+"""What Excel may take for the start of a formula when it opens a CSV (full-width forms included)."""
+
+
+def csv_text(value: object) -> object:
+    """A rejects-report cell Excel shows as text: a leading apostrophe before anything formula-like.
+
+    A CSV has no cell types, so unlike the xlsx writers (geo.io.xlsx) this has to change the text;
+    plain numbers such as -111.3 are left alone.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
 def write_rejects(rejects: list[Reject], path: Path) -> Path:
     """The rejects report: CSV in UTF-8 with BOM (Excel opens it), columns 行号/字段/原因/值."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["行号", "字段", "原因", "值"])
-        writer.writerows([r.row, r.field, r.reason, r.value] for r in rejects)
+        writer.writerows([r.row, csv_text(r.field), csv_text(r.reason), csv_text(r.value)] for r in rejects)
     return path
 
 

@@ -299,3 +299,14 @@ def test_geometries_over_the_vertex_cap_are_rejects_naming_row_and_field(county,
         csv.writer(fh).writerows([["建筑编号", "用途", "几何(WKT)"], ["B1", "住宅", small.wkt], ["B2", "住宅", ring.wkt]])
     rejects = _rejected(county, table, "building")
     assert [(r.row, r.field) for r in rejects] == [(3, "几何(WKT)")] and "顶点" in rejects[0].reason, rejects
+
+
+# --- integers beyond the column ----------------------------------------------------------------------
+
+def test_integers_beyond_int4_are_rejects_naming_row_and_field(county, tmp_path):
+    path = tmp_path / "企业.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([[*HEADER, "从业人数"], [USCC[0], "甲", "危险化学品", *POINTS[0], "2147483647"],
+                                  [USCC[1], "乙", "危险化学品", *POINTS[1], "2147483648"]])
+    rejects = _rejected(county, path)
+    assert [(r.row, r.field) for r in rejects] == [(3, "从业人数")] and "范围" in rejects[0].reason, rejects

@@ -8,13 +8,14 @@ import datetime as dt
 from pathlib import Path
 
 import openpyxl
+import pytest
 from sqlalchemy import text
 
 from geo.cli import main
 from geo.inspection.outputs import write_xlsx as write_plan_xlsx
 from geo.inspection.plan import get_plan, make_plan
 from geo.io.exporter import export_layer
-from geo.io.importer import import_file
+from geo.io.importer import ImportRejected, import_file, write_rejects
 from geo.register.ledger import write_ledger_xlsx
 from geo.stats import township_level_table, write_township_xlsx
 from tests.io_data import POINTS, USCC, enterprises, pipelines, townships
@@ -147,3 +148,20 @@ def test_plan_xlsx_writes_enterprise_names_and_addresses_as_text(planner, tmp_pa
     path = write_plan_xlsx(plan, tmp_path / "plan.xlsx")
     problems = _text_problems(path, set(PAYLOADS[:4]) | set(PAYLOADS[-4:]))
     assert not problems, "\n".join(problems)
+
+
+def test_the_rejects_report_shows_formula_like_cells_as_text(county, tmp_path):
+    """The rejects CSV is opened in Excel: a refused cell like =HYPERLINK(…) or a file's header like @SUM(A1)
+    must not become a formula there (a CSV has no cell types, so it gets a leading apostrophe)."""
+    path = tmp_path / "企业.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([["统一社会信用代码", "企业名称", "行业类别", "经度", "纬度", "从业人数"]] + [
+            [USCC[i], "甲", payload, *POINTS[0], "-5.5"] for i, payload in enumerate(PAYLOADS[:9])])
+    with pytest.raises(ImportRejected) as exc:
+        import_file(county, "enterprise", path)
+    report = write_rejects(exc.value.rejects, tmp_path / "问题清单.csv")
+    with report.open(encoding="utf-8-sig", newline="") as fh:
+        lines = list(csv.reader(fh))[1:]
+    values = [line[3] for line in lines if line[1] == "行业类别"]
+    assert values == ["'" + p for p in PAYLOADS[:9]], values
+    assert ["-5.5"] == sorted({line[3] for line in lines if line[1] == "从业人数"})
