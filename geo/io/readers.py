@@ -7,6 +7,7 @@ Row numbers are what the user sees: spreadsheet rows (header included) or featur
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import datetime as dt
@@ -71,6 +72,11 @@ def read_raw(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
     suffix = path.suffix.lower()
     if not path.exists():
         raise InvalidInput(f"找不到文件：{path}")
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InvalidInput(f"不认识的文字编码 {encoding}（可用：{'、'.join(ENCODINGS)}）") from None
     if suffix in (".xlsx", ".xlsm"):
         return read_xlsx(path, is_known=is_known, sheet=sheet)
     if suffix in (".csv", ".txt"):
@@ -236,6 +242,8 @@ def read_shapefile(path: Path, *, encoding: str | None = None) -> RawTable:
     raw_names = [str(c).encode("latin1") for c in columns]
     if encoding or any(not b.isascii() for b in raw):
         enc, decoded = decode_cells(raw, encoding=encoding)
+        if encoding:
+            check_declared_encoding(path, raw, decoded, encoding)
         enc, names = _name_encoding(raw_names, enc)
     else:
         enc, names = _name_encoding(raw_names, "utf-8")
@@ -281,12 +289,13 @@ def _table_rows(grid: list[tuple[int, list[Any]]], is_known: Callable[[str], boo
 def read_csv(path: Path, *, is_known: Callable[[str], bool], encoding: str | None = None) -> RawTable:
     """CSV in UTF-8 (BOM or not), GBK or GB18030; row numbers are spreadsheet rows, header included."""
     data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
         data = data[3:]
     lines = data.splitlines(keepends=True)
     _, decoded = decode_cells(lines, encoding=encoding)
-    if encoding and any(v is None for v in decoded):
-        _wrong_encoding(path, lines, decoded, encoding)
+    if encoding:
+        check_declared_encoding(path, lines, decoded, encoding, bom=bom)
     rejects = [Reject(i + 1, "（整行）", f"无法解码的文字（已尝试 {'、'.join(ENCODINGS)}）", lines[i][:60].hex(" "))
                for i, v in enumerate(decoded) if v is None]
     bad_lines = {r.row for r in rejects}
@@ -308,8 +317,16 @@ def read_csv(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
     return RawTable(headers=headers, rows=rows, row_numbers=numbers, tabular=True, rejects=rejects)
 
 
-def _wrong_encoding(path: Path, lines: list[bytes], decoded: list[str | None], encoding: str) -> None:
-    """Refuse a file that the --encoding given does not fit when another encoding reads it whole."""
+def check_declared_encoding(path: Path, lines: list[bytes], decoded: list[str | None], encoding: str, *,
+                            bom: bool = False) -> None:
+    """Refuse (编码不符) a file the --encoding given does not fit: UTF-8 text (a BOM, or non-ASCII bytes that
+    are all valid UTF-8) declared as something else, or text that only another encoding reads whole."""
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig") and (bom or (
+            any(not b.isascii() for b in lines) and all(_is_utf8(b) for b in lines))):
+        raise InvalidInput(f"编码不符：文件 {path.name} 是 UTF-8 编码{'（带 BOM）' if bom else ''}，不是 {encoding}；"
+                           "请去掉 --encoding 自动识别，或改用 --encoding utf-8")
+    if all(v is not None for v in decoded):
+        return
     detected, others = decode_cells(lines)
     fits = all(v is not None for v in others)
     if not fits and any(v is not None and v.strip() for v in decoded):
@@ -318,6 +335,14 @@ def _wrong_encoding(path: Path, lines: list[bytes], decoded: list[str | None], e
     hint = (f"文件看起来是 {detected} 编码，请改用 --encoding {detected}，或去掉 --encoding 自动识别" if fits
             else f"已尝试 {'、'.join(ENCODINGS)} 均无法完整解码，请确认文件的编码")
     raise InvalidInput(f"编码不符：文件 {path.name} 不能按 {encoding} 解码（第 {first} 行起）；{hint}")
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:

@@ -275,11 +275,20 @@ def test_non_finite_mine_workings_wkt_is_a_reject(county, tmp_path, value):
 # --- encoding ----------------------------------------------------------------------------------------
 
 def test_a_wrong_encoding_option_is_named_as_such(county, tmp_path):
-    path = _good_csv(tmp_path / "企业.csv")
+    """UTF-8 files imported with --encoding gbk: one GBK cannot decode (reported 文件是空的 before), one GBK
+    decodes into nonsense (reported as missing columns before), one with a BOM; and an unknown encoding."""
+    undecodable = _good_csv(tmp_path / "企业.csv")
+    nonsense = tmp_path / "乱码.csv"
+    nonsense.write_text("统一社会信用代码,企业名称\n91,河曲\n", encoding="utf-8")
+    with_bom = tmp_path / "带BOM.csv"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + nonsense.read_bytes())
+    for path in (undecodable, nonsense, with_bom):
+        with pytest.raises(InvalidInput) as exc:
+            import_file(county, "enterprise", path, encoding="gbk")
+        assert "编码不符" in exc.value.message and "utf-8" in exc.value.message.lower(), (path.name, exc.value)
     with pytest.raises(InvalidInput) as exc:
-        import_file(county, "enterprise", path, encoding="gbk")
-    assert "编码不符" in exc.value.message and "utf-8" in exc.value.message.lower()
-    assert "文件是空的" not in exc.value.message
+        import_file(county, "enterprise", undecodable, encoding="klingon")
+    assert "编码" in exc.value.message
 
 
 # --- vertex caps --------------------------------------------------------------------------------------
