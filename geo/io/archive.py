@@ -55,6 +55,12 @@ def open_archive(path: Path) -> Iterator[zipfile.ZipFile]:
         raise InvalidInput(f"压缩包 {path.name} 已损坏或文件头不实：{exc}") from None
 
 
+def check_archive(path: Path) -> None:
+    """Refuse the zip at `path` (an xlsx, say, read by another library) if its headers break the limits."""
+    with open_archive(path):
+        pass
+
+
 def _safe_relative(name: str, archive_name: str) -> Path:
     """A member name as a relative path inside the target folder; absolute paths and '..' are refused."""
     pure = PurePosixPath(name.replace("\\", "/"))

@@ -8,7 +8,6 @@ Row numbers are what the user sees: spreadsheet rows (header included) or featur
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import datetime as dt
 import io
@@ -23,7 +22,7 @@ from pyproj import CRS
 
 from geo.config import get_settings
 from geo.errors import InvalidInput
-from geo.io.archive import extract, open_archive
+from geo.io.archive import check_archive, extract, open_archive
 
 ENCODINGS = ("utf-8", "gbk", "gb18030")
 """Candidate encodings, in the order tried."""
@@ -375,33 +374,31 @@ def read_xlsx(path: Path, *, is_known: Callable[[str], bool], sheet: str | None 
     from defusedxml import DefusedXmlException
     from openpyxl.utils.exceptions import InvalidFileException
 
-    with open_archive(path):
-        pass  # an xlsx is a zip: its headers within the limits (zipfile then never reads past them)
-    stack = contextlib.ExitStack()
-    book = None
-    try:
-        book = openpyxl.load_workbook(stack.enter_context(path.open("rb")), read_only=True, data_only=True)
-        if sheet is not None and sheet not in book.sheetnames:
-            raise InvalidInput(f"Excel 文件中没有工作表“{sheet}”；现有：{'、'.join(book.sheetnames)}")
-        ws = book[sheet] if sheet else book.worksheets[0]
-        ws.reset_dimensions()  # the sheet's own <dimension> may claim a million rows and 16,384 columns
-        grid = []
-        for i, row in enumerate(ws.iter_rows(values_only=True, max_col=XLSX_MAX_COLUMNS), start=1):
-            if row.count(None) == len(row):
-                continue  # gaps are filled with empty rows: skipped at C speed
-            values = [_cell(v) for v in row]
-            while values and values[-1] is None:
-                values.pop()
-            if values:
-                grid.append((i, values))
-    except (OSError, KeyError, ValueError, ParseError, zipfile.BadZipFile, InvalidFileException) as exc:
-        if _caused_by(exc, DefusedXmlException):  # openpyxl parses through defusedxml when it is installed
-            raise InvalidInput(f"Excel 文件 {path.name} 含 DTD 实体声明（<!ENTITY>），可能是恶意构造的文件"
-                               "（实体膨胀/外部实体），已拒绝，未展开") from None
-        raise InvalidInput(f"无法读取 Excel 文件 {path.name}：{exc}") from None
-    finally:
-        if book is not None:
-            book.close()
-        stack.close()
+    check_archive(path)  # an xlsx is a zip: its headers within the limits (zipfile then never reads past them)
+    with path.open("rb") as fh:
+        book = None
+        try:
+            book = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+            if sheet is not None and sheet not in book.sheetnames:
+                raise InvalidInput(f"Excel 文件中没有工作表“{sheet}”；现有：{'、'.join(book.sheetnames)}")
+            ws = book[sheet] if sheet else book.worksheets[0]
+            ws.reset_dimensions()  # the sheet's own <dimension> may claim a million rows and 16,384 columns
+            grid = []
+            for i, row in enumerate(ws.iter_rows(values_only=True, max_col=XLSX_MAX_COLUMNS), start=1):
+                if row.count(None) == len(row):
+                    continue  # gaps are filled with empty rows: skipped at C speed
+                values = [_cell(v) for v in row]
+                while values and values[-1] is None:
+                    values.pop()
+                if values:
+                    grid.append((i, values))
+        except (OSError, KeyError, ValueError, ParseError, zipfile.BadZipFile, InvalidFileException) as exc:
+            if _caused_by(exc, DefusedXmlException):  # openpyxl parses through defusedxml when it is installed
+                raise InvalidInput(f"Excel 文件 {path.name} 含 DTD 实体声明（<!ENTITY>），可能是恶意构造的文件"
+                                   "（实体膨胀/外部实体），已拒绝，未展开") from None
+            raise InvalidInput(f"无法读取 Excel 文件 {path.name}：{exc}") from None
+        finally:
+            if book is not None:
+                book.close()
     headers, rows, numbers = _table_rows(grid, is_known)
     return RawTable(headers=headers, rows=rows, row_numbers=numbers, tabular=True)
