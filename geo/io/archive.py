@@ -53,6 +53,8 @@ def open_archive(path: Path) -> Iterator[zipfile.ZipFile]:
             yield archive
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise InvalidInput(f"压缩包 {path.name} 已损坏或文件头不实：{exc}") from None
+    except (NotImplementedError, RuntimeError) as exc:  # zipfile's words for Deflate64/other methods, encryption
+        raise InvalidInput(f"压缩包 {path.name} 使用了不支持的压缩方式或已加密（{exc}），请用普通 zip 重新压缩") from None
 
 
 def check_archive(path: Path) -> None:

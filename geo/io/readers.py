@@ -392,7 +392,8 @@ def read_xlsx(path: Path, *, is_known: Callable[[str], bool], sheet: str | None 
                     values.pop()
                 if values:
                     grid.append((i, values))
-        except (OSError, KeyError, ValueError, ParseError, zipfile.BadZipFile, InvalidFileException) as exc:
+        except (OSError, KeyError, ValueError, ParseError, NotImplementedError, zipfile.BadZipFile,
+                InvalidFileException) as exc:
             if _caused_by(exc, DefusedXmlException):  # openpyxl parses through defusedxml when it is installed
                 raise InvalidInput(f"Excel 文件 {path.name} 含 DTD 实体声明（<!ENTITY>），可能是恶意构造的文件"
                                    "（实体膨胀/外部实体），已拒绝，未展开") from None

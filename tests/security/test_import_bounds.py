@@ -319,3 +319,26 @@ def test_integers_beyond_int4_are_rejects_naming_row_and_field(county, tmp_path)
                                   [USCC[1], "乙", "危险化学品", *POINTS[1], "2147483648"]])
     rejects = _rejected(county, path)
     assert [(r.row, r.field) for r in rejects] == [(3, "从业人数")] and "范围" in rejects[0].reason, rejects
+
+
+def test_an_encrypted_or_deflate64_zip_is_refused_in_chinese(county, tmp_path):
+    """Windows writes Deflate64 for large files; some senders encrypt: both ended in a traceback."""
+    good = _good_csv(tmp_path / "企业.csv")
+    deflate64 = tmp_path / "企业.zip"
+    with zipfile.ZipFile(deflate64, "w") as z:
+        z.write(good, "企业.csv")
+    data = bytearray(deflate64.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        at = data.find(signature)
+        data[at + offset:at + offset + 2] = struct.pack("<H", 9)  # compression method 9: Deflate64
+    deflate64.write_bytes(bytes(data))
+    _refused(county, deflate64, "压缩包")
+    encrypted = tmp_path / "加密.zip"
+    with zipfile.ZipFile(encrypted, "w") as z:
+        z.write(good, "企业.csv")
+    data = bytearray(encrypted.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        data[at + offset:at + offset + 2] = struct.pack("<H", 0x801)  # general purpose flags: encrypted, UTF-8
+    encrypted.write_bytes(bytes(data))
+    _refused(county, encrypted, "压缩包")
