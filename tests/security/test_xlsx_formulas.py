@@ -165,3 +165,13 @@ def test_the_rejects_report_shows_formula_like_cells_as_text(county, tmp_path):
     values = [line[3] for line in lines if line[1] == "行业类别"]
     assert values == ["'" + p for p in PAYLOADS[:9]], values
     assert ["-5.5"] == sorted({line[3] for line in lines if line[1] == "从业人数"})
+
+
+def test_control_characters_xml_cannot_hold_do_not_fail_the_export(county, tmp_path):
+    """A name with a C0 control character (storable in PostgreSQL) made openpyxl raise, failing the whole export."""
+    enterprises(1).to_file(tmp_path / "企业.geojson")
+    import_file(county, "enterprise", tmp_path / "企业.geojson")
+    with county.begin() as conn:
+        conn.execute(text("UPDATE enterprise SET name = :n"), {"n": "河曲\x01示例\x1f公司"})
+    path = export_layer(county, "enterprise", tmp_path / "enterprise.xlsx", fmt="xlsx").path
+    assert "河曲\ufffd示例\ufffd公司" in {c.value for c in _cells(path)}
