@@ -83,6 +83,16 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
     """Reverse proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed."""
 
+    import_max_unpacked_bytes: int = 256 * 1024 * 1024
+    """Largest total an imported archive (zipped shapefile, KMZ, xlsx) may unpack to; checked from its headers
+    and again while unpacking."""
+    import_max_members: int = 1000
+    """Most files an imported archive may hold."""
+    import_max_ratio: int = 200
+    """Largest compression ratio of one archive member over 1 MB unpacked (a zip bomb reaches 1000:1)."""
+    import_max_vertices: int = 50_000
+    """Most vertices one imported geometry may have (rows above are refused, naming row and field)."""
+
     @property
     def pg_dir(self) -> Path:
         return self.home / "pg"

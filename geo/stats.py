@@ -33,19 +33,21 @@ def write_township_xlsx(rows: list[dict[str, Any]], path: Path, *, kind: str = "
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
+    from geo.io.xlsx import append_row
+
     wb = Workbook()
     ws = wb.active
     ws.title = "分乡镇风险统计"
-    ws.append([f"各乡镇{COUNTED_KINDS.get(kind, kind)}风险等级统计"])
+    append_row(ws, [f"各乡镇{COUNTED_KINDS.get(kind, kind)}风险等级统计"])
     ws["A1"].font = Font(bold=True, size=14)
     header = ["乡镇代码", "乡镇名称", *(LEVEL_LABELS[lv] for lv in LEVELS), "合计"]
-    ws.append(header)
+    append_row(ws, header)
     fills = {"red": "FFE60012", "orange": "FFFF8C00", "yellow": "FFFFD400", "blue": "FF1F6FD6"}
     for i, lv in enumerate(LEVELS):
         ws.cell(row=2, column=3 + i).fill = PatternFill("solid", fgColor=fills[lv])
     for r in rows:
-        ws.append([r["code"], r["name"], *(r[lv] for lv in LEVELS), r["total"]])
-    ws.append(["", "全县合计", *(sum(r[lv] for r in rows) for lv in LEVELS), sum(r["total"] for r in rows)])
+        append_row(ws, [r["code"], r["name"], *(r[lv] for lv in LEVELS), r["total"]])
+    append_row(ws, ["", "全县合计", *(sum(r[lv] for r in rows) for lv in LEVELS), sum(r["total"] for r in rows)])
     for col, width in zip("ABCDEFG", (16, 14, 12, 12, 12, 12, 10), strict=True):
         ws.column_dimensions[col].width = width
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,15 +30,18 @@ def write_xlsx(plan: dict[str, Any], path: Path) -> Path:
     """One row per due enterprise (visited in route order, then the ones not scheduled), Chinese headers."""
     from openpyxl import Workbook
 
+    from geo.io.xlsx import append_row
+
     wb = Workbook()
     ws = wb.active
     ws.title = "巡查计划"
-    ws.append(list(XLSX_COLUMNS))
+    append_row(ws, XLSX_COLUMNS)
     rows = [(r, s) for r in plan["routes"] for s in r["stops"]] + [(None, s) for s in plan["dropped"]]
     for r, s in rows:
-        ws.append([plan["id"], r["team"] if r else None, r["day"] if r else None, s["seq"], s["name"], s["uscc"],
-                   s["address"], s["category_label"], f"{s['colour_label']}色", s["priority"], s["arrival"],
-                   s["service_min"], s["contact"], "；".join(s["reasons"]), s["snap_note"], s["dropped_reason"]])
+        append_row(ws, [plan["id"], r["team"] if r else None, r["day"] if r else None, s["seq"], s["name"],
+                        s["uscc"], s["address"], s["category_label"], f"{s['colour_label']}色", s["priority"],
+                        s["arrival"], s["service_min"], s["contact"], "；".join(s["reasons"]), s["snap_note"],
+                        s["dropped_reason"]])
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

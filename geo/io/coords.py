@@ -24,6 +24,8 @@ GEOGRAPHIC_EPSG = (4490, 4326, 4479, 4480)
 GK_EPSG = range(4491, 4555)
 """CGCS2000 / Gauss–Krüger: 6° zones 13–23 (4491–4501, prefixed), CM 75–135 (4502–4512), 3° zones
 25–45 prefixed (4513–4533), 3° CM 75–135 without prefix (4534–4554)."""
+MAX_COORDINATE = 1e9
+"""No supported CRS has coordinates this large (prefixed Gauss–Krüger eastings stay below 5e7)."""
 _GK6_PREFIXED_FIRST = (13, 4491)
 _GK3_PREFIXED_FIRST = (25, 4513)
 
@@ -57,13 +59,19 @@ def parse_crs_option(value: str | None) -> SourceCrs | None:
         raise InvalidInput(f"无法识别的坐标系 {value}（示例：EPSG:4490、EPSG:4326、EPSG:4546、gcj02）") from None
 
 
+def usable(coords: np.ndarray) -> np.ndarray:
+    """Per coordinate pair: finite and within MAX_COORDINATE (the rest are refused row by row)."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.isfinite(coords).all(axis=1) & (np.abs(coords) < MAX_COORDINATE).all(axis=1))
+
+
 def _finite_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
     """Bounds (minx, miny, maxx, maxy) of the finite coordinates of present, non-empty geometries."""
     present = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)] if len(geoms) else geoms
     if len(present) == 0:
         return None
     coords = shapely.get_coordinates(present)
-    coords = coords[np.isfinite(coords).all(axis=1)]
+    coords = coords[usable(coords)]
     if len(coords) == 0:
         return None
     return (float(coords[:, 0].min()), float(coords[:, 1].min()), float(coords[:, 0].max()),
@@ -72,8 +80,8 @@ def _finite_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | Non
 
 def _zone_hint(bounds: tuple[float, float, float, float]) -> str:
     """Which EPSG code projected X values suggest (zone prefix of Gauss–Krüger eastings)."""
-    x = (bounds[0] + bounds[2]) / 2
-    if x >= 1e7:
+    x = bounds[0] / 2 + bounds[2] / 2  # no overflow for 1e308
+    if 1e7 <= x < 1e9:
         zone = int(x // 1e6)
         if _GK3_PREFIXED_FIRST[0] <= zone <= 45:
             return f"（X 坐标带号 {zone}，可能是 EPSG:{_GK3_PREFIXED_FIRST[1] + zone - _GK3_PREFIXED_FIRST[0]}）"
@@ -118,7 +126,7 @@ def _is_cgcs_or_wgs(crs: CRS) -> bool:
 def projected_share(geoms: np.ndarray) -> float:
     """Share of finite coordinates beyond ±180: near 1 for projected metres, 0 for lon/lat."""
     coords = shapely.get_coordinates(geoms)
-    coords = coords[np.isfinite(coords).all(axis=1)]
+    coords = coords[usable(coords)]
     if len(coords) == 0:
         return 0.0
     return float((np.abs(coords) > 180).any(axis=1).mean())

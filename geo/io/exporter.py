@@ -148,6 +148,8 @@ def write_xlsx(layer: Layer, frame: pd.DataFrame, geoms: np.ndarray | None, path
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from geo.io.xlsx import append_row
+
     table = present_frame(layer, frame)
     if geoms is not None:
         if layer.geom_kind == "point":
@@ -163,14 +165,14 @@ def write_xlsx(layer: Layer, frame: pd.DataFrame, geoms: np.ndarray | None, path
     book = Workbook()
     sheet = book.active
     sheet.title = layer.label[:31]
-    sheet.append([title or f"{layer.label}台账（{dt.date.today().isoformat()} 导出，坐标系 CGCS2000）"])
+    append_row(sheet, [title or f"{layer.label}台账（{dt.date.today().isoformat()} 导出，坐标系 CGCS2000）"])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(list(table.columns))
+    append_row(sheet, list(table.columns))
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in table.itertuples(index=False):
-        sheet.append([None if (v is pd.NA or (isinstance(v, float) and np.isnan(v))) else
-                      (int(v) if isinstance(v, np.integer) else v) for v in row])
+        append_row(sheet, [None if (v is pd.NA or (isinstance(v, float) and np.isnan(v))) else
+                           (int(v) if isinstance(v, np.integer) else v) for v in row])
     for i, column in enumerate(table.columns, start=1):
         sheet.column_dimensions[sheet.cell(row=2, column=i).column_letter].width = max(10, 2 * len(column) + 2)
     sheet.freeze_panes = "A3"
@@ -205,8 +207,10 @@ def write_guide(sheet: Any, layer: Layer) -> None:
     """The 填写说明 sheet of a ledger (import reads the first sheet and ignores this one)."""
     from openpyxl.styles import Font
 
+    from geo.io.xlsx import append_row
+
     for line in guide_rows(layer):
-        sheet.append(line)
+        append_row(sheet, line)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for letter, width in zip("ABCDE", (22, 6, 24, 60, 40), strict=True):

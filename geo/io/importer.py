@@ -30,7 +30,7 @@ from geo.config import get_settings
 from geo.county import metric_srid
 from geo.errors import InvalidInput, RiskmapError
 from geo.io.columns import ColumnMap, is_known_header, map_columns
-from geo.io.coords import SourceCrs, parse_crs_option, resolve_source, to_storage
+from geo.io.coords import SourceCrs, parse_crs_option, resolve_source, to_storage, usable
 from geo.io.layers import Field, Layer, get_layer
 from geo.io.parse import CellProblem, as_text, code_problem, is_blank, normalize_code, parse_cell
 from geo.io.readers import RawTable, Reject, read_raw
@@ -44,7 +44,8 @@ MSG = {
     "empty_geometry": "几何为空",
     "bad_wkt": "几何（WKT）无法解析",
     "bad_lonlat": "经纬度不是数字",
-    "bad_coordinates": "坐标含非数字（NaN/无穷大）",
+    "bad_coordinates": "坐标含非数字（NaN/无穷大）或数值超出任何坐标系的范围",
+    "too_many_vertices": "几何有 {n} 个顶点，超过上限 {cap}（RISKMAP_IMPORT_MAX_VERTICES），请先抽稀",
     "wrong_type": "几何类型应为{kind}，实为 {actual}",
     "invalid": "几何无效：{reason}",
     "unrepairable": "几何无效且无法安全修复：{reason}",
@@ -149,7 +150,8 @@ def _table_geometries(raw: RawTable, cmap: ColumnMap, rejects: list[Reject]) -> 
     for i, (row, number) in enumerate(zip(raw.rows, raw.row_numbers, strict=True)):
         if cmap.wkt and not is_blank(row.get(cmap.wkt)):
             try:
-                out[i] = shapely.from_wkt(as_text(row[cmap.wkt]))
+                with np.errstate(all="ignore"):  # 'nan'/'1e999' in WKT: reported below as non-finite
+                    out[i] = shapely.from_wkt(as_text(row[cmap.wkt]))
             except shapely.errors.GEOSException:
                 rejects.append(Reject(number, cmap.wkt, MSG["bad_wkt"], as_text(row[cmap.wkt])[:80]))
             continue
@@ -187,8 +189,11 @@ def _geometry_problem(layer: Layer, geom: Any) -> str | None:
         return MSG["no_geometry"]
     if geom.is_empty:
         return MSG["empty_geometry"]
-    if not np.isfinite(shapely.get_coordinates(geom)).all():
+    if not usable(shapely.get_coordinates(geom)).all():
         return MSG["bad_coordinates"]
+    vertices, cap = shapely.get_num_coordinates(geom), get_settings().import_max_vertices
+    if vertices > cap:
+        return MSG["too_many_vertices"].format(n=vertices, cap=cap)
     if layer.geom_kind in _KIND_TYPES and geom.geom_type not in _KIND_TYPES[layer.geom_kind]:
         return MSG["wrong_type"].format(kind=GEOM_KIND_LABEL[layer.geom_kind], actual=geom.geom_type)
     return None
@@ -261,6 +266,8 @@ def stage_rows(raw: RawTable, layer: Layer, *, declared: SourceCrs | None, rules
             problem = _geometry_problem(layer, geom)
             if problem and number not in unreadable:
                 rejects.append(Reject(number, cmap.wkt or GEOMETRY_FIELD, problem))
+            if problem:
+                geom = None  # refused already: the database never sees a non-finite or oversized shape
             pieces = list(geom.geoms) if (layer.explode and geom is not None and hasattr(geom, "geoms")) \
                 else [geom]
         key = codes.get(layer.key) if layer.key else None
@@ -533,13 +540,32 @@ def import_file(engine: Engine, layer: str, path: Path | str, *, crs: str | None
                         source_crs=staged.source.describe(), repairs=repairs, notes=staged.notes)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+"""What Excel may take for the start of a formula when it opens a CSV (full-width forms included)."""
+
+
+def csv_text(value: object) -> object:
+    """A rejects-report cell Excel shows as text: a leading apostrophe before anything formula-like.
+
+    A CSV has no cell types, so unlike the xlsx writers (geo.io.xlsx) this has to change the text;
+    plain numbers such as -111.3 are left alone.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
 def write_rejects(rejects: list[Reject], path: Path) -> Path:
     """The rejects report: CSV in UTF-8 with BOM (Excel opens it), columns 行号/字段/原因/值."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["行号", "字段", "原因", "值"])
-        writer.writerows([r.row, r.field, r.reason, r.value] for r in rejects)
+        writer.writerows([r.row, csv_text(r.field), csv_text(r.reason), csv_text(r.value)] for r in rejects)
     return path
 
 

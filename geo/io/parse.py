@@ -78,6 +78,10 @@ def _code(text: str, codes: dict[str, str] | Any) -> str:
     return found
 
 
+INT_RANGE = (-(2**31), 2**31 - 1)
+"""Integer columns are PostgreSQL integer (int4)."""
+
+
 def _int(text: str) -> int:
     try:
         number = float(text.replace(",", ""))
@@ -85,6 +89,8 @@ def _int(text: str) -> int:
         raise CellProblem("应为整数") from None
     if not number.is_integer():
         raise CellProblem("应为整数")
+    if not INT_RANGE[0] <= number <= INT_RANGE[1]:
+        raise CellProblem(f"超出整数范围（{INT_RANGE[0]}–{INT_RANGE[1]}）")
     return int(number)
 
 
@@ -140,14 +146,25 @@ def _json(value: Any) -> dict[str, Any]:
 
 def _wkt(text: str) -> str:
     """WKT of a polygon or multipolygon (checked here; converted to storage CRS by the importer)."""
+    import numpy as np
     import shapely
 
+    from geo.config import get_settings
+    from geo.io.coords import usable
+
     try:
-        geom = shapely.from_wkt(text)
+        with np.errstate(all="ignore"):
+            geom = shapely.from_wkt(text)
     except shapely.errors.GEOSException:
         raise CellProblem("WKT 无法解析") from None
     if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise CellProblem("应为面（POLYGON/MULTIPOLYGON）的 WKT")
+    if not usable(shapely.get_coordinates(geom)).all():
+        raise CellProblem("坐标含非数字（NaN/无穷大）或数值超出范围")
+    cap = get_settings().import_max_vertices
+    if shapely.get_num_coordinates(geom) > cap:
+        raise CellProblem(f"几何有 {shapely.get_num_coordinates(geom)} 个顶点，超过上限 {cap}"
+                          "（RISKMAP_IMPORT_MAX_VERTICES），请先抽稀")
     if not geom.is_valid:
         raise CellProblem(f"几何无效：{shapely.is_valid_reason(geom)}")
     return text

@@ -7,6 +7,7 @@ Row numbers are what the user sees: spreadsheet rows (header included) or featur
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -19,7 +20,9 @@ import numpy as np
 import pyogrio
 from pyproj import CRS
 
+from geo.config import get_settings
 from geo.errors import InvalidInput
+from geo.io.archive import check_archive, extract, open_archive
 
 ENCODINGS = ("utf-8", "gbk", "gb18030")
 """Candidate encodings, in the order tried."""
@@ -30,6 +33,10 @@ KML_OWN_COLUMNS = frozenset({"id", "description", "timestamp", "begin", "end", "
                              "extrude", "visibility", "drawOrder", "icon", "snippet"})
 HEADER_SEARCH_ROWS = 10
 """A ledger may start with a title row or two; the header is looked for in this many first rows."""
+CSV_CHARS_PER_VERTEX = 100
+"""A CSV cell may be as long as a WKT of the vertex cap needs (the row is then refused by the cap, not here)."""
+XLSX_MAX_COLUMNS = 200
+"""Columns of a worksheet read; a sheet claiming 16,384 columns is not padded out to them."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,11 @@ def read_raw(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
     suffix = path.suffix.lower()
     if not path.exists():
         raise InvalidInput(f"找不到文件：{path}")
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InvalidInput(f"不认识的文字编码 {encoding}（可用：{'、'.join(ENCODINGS)}）") from None
     if suffix in (".xlsx", ".xlsm"):
         return read_xlsx(path, is_known=is_known, sheet=sheet)
     if suffix in (".csv", ".txt"):
@@ -72,6 +84,8 @@ def read_raw(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
         return read_shapefile(path.with_suffix(".shp"), encoding=encoding)
     if suffix == ".zip":
         return read_zip(path, is_known=is_known, encoding=encoding, sheet=sheet)
+    if suffix == ".kmz":
+        return read_kmz(path)
     if suffix in VECTOR_SUFFIXES:
         return read_vector(path)
     raise InvalidInput(f"不支持的文件格式 {suffix}；支持 GeoJSON、GeoPackage、Shapefile、KML/KMZ、CSV、XLSX")
@@ -107,7 +121,8 @@ def _vector_frame(path: Path, **kwargs: Any) -> Any:
     layers = pyogrio.list_layers(path)
     frames = []
     for name, _ in layers:
-        frame = pyogrio.read_dataframe(path, layer=name, **kwargs)
+        with np.errstate(all="ignore"):  # NaN/Inf coordinates are refused row by row later, not warned about
+            frame = pyogrio.read_dataframe(path, layer=name, **kwargs)
         if "geometry" in frame:
             frames.append(frame)
     if not frames:
@@ -133,17 +148,29 @@ def read_zip(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
              sheet: str | None = None) -> RawTable:
     """A zipped shapefile (or one other supported file) as bureaus mail them; unpacked to a temporary folder."""
     import tempfile
-    import zipfile
 
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(path) as archive:
+    with open_archive(path) as archive:
         names = [n for n in archive.namelist() if not n.endswith("/") and not n.startswith("__MACOSX")]
-        inner = [n for n in names if Path(n).suffix.lower() in (".shp", ".gpkg", ".geojson", ".json", ".kml",
-                                                                 ".csv", ".xlsx")]
-        if len(inner) != 1:
-            raise InvalidInput(f"压缩包 {path.name} 中应恰好有一个 Shapefile/GPKG/GeoJSON/KML/CSV/XLSX 文件，"
-                               f"实有 {len(inner)} 个")
-        archive.extractall(tmp, members=names)
+    inner = [n for n in names if Path(n).suffix.lower() in (".shp", ".gpkg", ".geojson", ".json", ".kml",
+                                                             ".csv", ".xlsx")]
+    if len(inner) != 1:
+        raise InvalidInput(f"压缩包 {path.name} 中应恰好有一个 Shapefile/GPKG/GeoJSON/KML/CSV/XLSX 文件，"
+                           f"实有 {len(inner)} 个")
+    with tempfile.TemporaryDirectory() as tmp:
+        extract(path, Path(tmp))
         return read_raw(Path(tmp) / inner[0], is_known=is_known, encoding=encoding, sheet=sheet)
+
+
+def read_kmz(path: Path) -> RawTable:
+    """A KMZ unpacked within the archive limits (GDAL would inflate it whole in memory), then its KML read."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        names = [n for n in extract(path, Path(tmp)) if n.lower().endswith(".kml")]
+        if not names:
+            raise InvalidInput(f"KMZ 文件 {path.name} 中没有 KML 文档")
+        main = min(names, key=lambda n: (n.lower() != "doc.kml", n.count("/"), n))
+        return read_vector(Path(tmp) / main)
 
 
 def _utf8_copy(path: Path, folder: str) -> Path:
@@ -162,7 +189,7 @@ def read_vector(path: Path) -> RawTable:
 
     suffix = path.suffix.lower()
     ignore: frozenset[str] = frozenset()
-    if suffix in (".kml", ".kmz"):
+    if suffix == ".kml":
         pyogrio.set_gdal_config_options({"LIBKML_LAUNDER_FIELD_NAMES": "NO"})
         ignore = KML_OWN_COLUMNS
     try:
@@ -202,7 +229,8 @@ def _name_encoding(raw_names: list[bytes], preferred: str) -> tuple[str, list[st
 def read_shapefile(path: Path, *, encoding: str | None = None) -> RawTable:
     """Shapefile read byte-exact (latin-1), then decoded as UTF-8/GBK/GB18030 whatever .cpg says."""
     try:
-        frame = pyogrio.read_dataframe(path, encoding="latin1")
+        with np.errstate(all="ignore"):
+            frame = pyogrio.read_dataframe(path, encoding="latin1")
     except pyogrio.errors.DataSourceError as exc:
         raise InvalidInput(f"无法读取文件 {path.name}：{exc}") from None
     columns = [c for c in frame.columns if c != "geometry"]
@@ -213,6 +241,8 @@ def read_shapefile(path: Path, *, encoding: str | None = None) -> RawTable:
     raw_names = [str(c).encode("latin1") for c in columns]
     if encoding or any(not b.isascii() for b in raw):
         enc, decoded = decode_cells(raw, encoding=encoding)
+        if encoding:
+            check_declared_encoding(path, raw, decoded, encoding)
         enc, names = _name_encoding(raw_names, enc)
     else:
         enc, names = _name_encoding(raw_names, "utf-8")
@@ -258,10 +288,13 @@ def _table_rows(grid: list[tuple[int, list[Any]]], is_known: Callable[[str], boo
 def read_csv(path: Path, *, is_known: Callable[[str], bool], encoding: str | None = None) -> RawTable:
     """CSV in UTF-8 (BOM or not), GBK or GB18030; row numbers are spreadsheet rows, header included."""
     data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
         data = data[3:]
     lines = data.splitlines(keepends=True)
     _, decoded = decode_cells(lines, encoding=encoding)
+    if encoding:
+        check_declared_encoding(path, lines, decoded, encoding, bom=bom)
     rejects = [Reject(i + 1, "（整行）", f"无法解码的文字（已尝试 {'、'.join(ENCODINGS)}）", lines[i][:60].hex(" "))
                for i, v in enumerate(decoded) if v is None]
     bad_lines = {r.row for r in rejects}
@@ -271,12 +304,56 @@ def read_csv(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter if first.count(delimiter) else ",")
     grid: list[tuple[int, list[Any]]] = []
     start = 1
-    for values in reader:
-        if start not in bad_lines:
-            grid.append((start, [v.strip() if v.strip() else None for v in values]))
-        start = reader.line_num + 1
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_CHARS_PER_VERTEX * get_settings().import_max_vertices))
+    try:
+        for values in reader:
+            if start not in bad_lines:
+                grid.append((start, [v.strip() if v.strip() else None for v in values]))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InvalidInput(f"CSV 文件 {path.name} 第 {start} 行无法读取（{exc}）：单元格过长或引号不成对") from None
     headers, rows, numbers = _table_rows(grid, is_known)
     return RawTable(headers=headers, rows=rows, row_numbers=numbers, tabular=True, rejects=rejects)
+
+
+def check_declared_encoding(path: Path, lines: list[bytes], decoded: list[str | None], encoding: str, *,
+                            bom: bool = False) -> None:
+    """Refuse (编码不符) a file the --encoding given does not fit: UTF-8 text (a BOM, or non-ASCII bytes that
+    are all valid UTF-8) declared as something else, or text that only another encoding reads whole."""
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig") and (bom or (
+            any(not b.isascii() for b in lines) and all(_is_utf8(b) for b in lines))):
+        raise InvalidInput(f"编码不符：文件 {path.name} 是 UTF-8 编码{'（带 BOM）' if bom else ''}，不是 {encoding}；"
+                           "请去掉 --encoding 自动识别，或改用 --encoding utf-8")
+    if all(v is not None for v in decoded):
+        return
+    detected, others = decode_cells(lines)
+    fits = all(v is not None for v in others)
+    if not fits and any(v is not None and v.strip() for v in decoded):
+        return  # a few bad lines in the right encoding: they are reported row by row
+    first = next(i for i, v in enumerate(decoded) if v is None) + 1
+    hint = (f"文件看起来是 {detected} 编码，请改用 --encoding {detected}，或去掉 --encoding 自动识别" if fits
+            else f"已尝试 {'、'.join(ENCODINGS)} 均无法完整解码，请确认文件的编码")
+    raise InvalidInput(f"编码不符：文件 {path.name} 不能按 {encoding} 解码（第 {first} 行起）；{hint}")
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """True when `exc` or an exception it was raised from or during is a `kind`."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _cell(value: Any) -> Any:
@@ -291,20 +368,38 @@ def _cell(value: Any) -> Any:
 def read_xlsx(path: Path, *, is_known: Callable[[str], bool], sheet: str | None = None) -> RawTable:
     """First (or the named) worksheet; a title row above the header is skipped."""
     import zipfile
+    from xml.etree.ElementTree import ParseError
 
     import openpyxl
+    from defusedxml import DefusedXmlException
     from openpyxl.utils.exceptions import InvalidFileException
 
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as exc:
-        raise InvalidInput(f"无法读取 Excel 文件 {path.name}：{exc}") from None
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise InvalidInput(f"Excel 文件中没有工作表“{sheet}”；现有：{'、'.join(book.sheetnames)}")
-        ws = book[sheet] if sheet else book.worksheets[0]
-        grid = [(i, [_cell(v) for v in row]) for i, row in enumerate(ws.iter_rows(values_only=True), start=1)]
-    finally:
-        book.close()
+    check_archive(path)  # an xlsx is a zip: its headers within the limits (zipfile then never reads past them)
+    with path.open("rb") as fh:
+        book = None
+        try:
+            book = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+            if sheet is not None and sheet not in book.sheetnames:
+                raise InvalidInput(f"Excel 文件中没有工作表“{sheet}”；现有：{'、'.join(book.sheetnames)}")
+            ws = book[sheet] if sheet else book.worksheets[0]
+            ws.reset_dimensions()  # the sheet's own <dimension> may claim a million rows and 16,384 columns
+            grid = []
+            for i, row in enumerate(ws.iter_rows(values_only=True, max_col=XLSX_MAX_COLUMNS), start=1):
+                if row.count(None) == len(row):
+                    continue  # gaps are filled with empty rows: skipped at C speed
+                values = [_cell(v) for v in row]
+                while values and values[-1] is None:
+                    values.pop()
+                if values:
+                    grid.append((i, values))
+        except (OSError, KeyError, ValueError, ParseError, NotImplementedError, zipfile.BadZipFile,
+                InvalidFileException) as exc:
+            if _caused_by(exc, DefusedXmlException):  # openpyxl parses through defusedxml when it is installed
+                raise InvalidInput(f"Excel 文件 {path.name} 含 DTD 实体声明（<!ENTITY>），可能是恶意构造的文件"
+                                   "（实体膨胀/外部实体），已拒绝，未展开") from None
+            raise InvalidInput(f"无法读取 Excel 文件 {path.name}：{exc}") from None
+        finally:
+            if book is not None:
+                book.close()
     headers, rows, numbers = _table_rows(grid, is_known)
     return RawTable(headers=headers, rows=rows, row_numbers=numbers, tabular=True)

@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import Connection
 
+from geo.io.xlsx import append_row
 from geo.models import ENCROACHMENT_KINDS, HAZARD_LEVELS
 from geo.register.core import ReportRow, get_lifecycle, list_items, summarise, total_row
 
@@ -27,11 +28,11 @@ def _report_line(row: ReportRow) -> list[object]:
 
 def _sheet(wb: Workbook, title: str, headers: tuple[str, ...], lines: list[list[object]]) -> None:
     ws = wb.create_sheet(title)
-    ws.append(list(headers))
+    append_row(ws, headers)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for line in lines:
-        ws.append(line)
+        append_row(ws, line)
     ws.freeze_panes = "A2"
 
 
