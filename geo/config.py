@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     """Largest request body the service accepts (413 above it)."""
     max_vertices: int = 50_000
-    """Most vertices of one geometry written through the feature API or the register (422 above it)."""
+    """Most vertices of one geometry written through the feature API, the register or an import (refused above it)."""
     echo_max_vertices: int = 2_000
     """A written feature is sent back with its geometry up to this many vertices, above it as null plus bbox."""
     audit_max_page: int = 500
@@ -90,8 +90,6 @@ class Settings(BaseSettings):
     """Most files an imported archive may hold."""
     import_max_ratio: int = 200
     """Largest compression ratio of one archive member over 1 MB unpacked (a zip bomb reaches 1000:1)."""
-    import_max_vertices: int = 50_000
-    """Most vertices one imported geometry may have (rows above are refused, naming row and field)."""
 
     @property
     def pg_dir(self) -> Path:

@@ -45,7 +45,7 @@ MSG = {
     "bad_wkt": "几何（WKT）无法解析",
     "bad_lonlat": "经纬度不是数字",
     "bad_coordinates": "坐标含非数字（NaN/无穷大）或数值超出任何坐标系的范围",
-    "too_many_vertices": "几何有 {n} 个顶点，超过上限 {cap}（RISKMAP_IMPORT_MAX_VERTICES），请先抽稀",
+    "too_many_vertices": "几何有 {n} 个顶点，超过上限 {cap}（RISKMAP_MAX_VERTICES），请先抽稀",
     "wrong_type": "几何类型应为{kind}，实为 {actual}",
     "invalid": "几何无效：{reason}",
     "unrepairable": "几何无效且无法安全修复：{reason}",
@@ -191,7 +191,7 @@ def _geometry_problem(layer: Layer, geom: Any) -> str | None:
         return MSG["empty_geometry"]
     if not usable(shapely.get_coordinates(geom)).all():
         return MSG["bad_coordinates"]
-    vertices, cap = shapely.get_num_coordinates(geom), get_settings().import_max_vertices
+    vertices, cap = shapely.get_num_coordinates(geom), get_settings().max_vertices
     if vertices > cap:
         return MSG["too_many_vertices"].format(n=vertices, cap=cap)
     if layer.geom_kind in _KIND_TYPES and geom.geom_type not in _KIND_TYPES[layer.geom_kind]:

@@ -161,10 +161,10 @@ def _wkt(text: str) -> str:
         raise CellProblem("应为面（POLYGON/MULTIPOLYGON）的 WKT")
     if not usable(shapely.get_coordinates(geom)).all():
         raise CellProblem("坐标含非数字（NaN/无穷大）或数值超出范围")
-    cap = get_settings().import_max_vertices
+    cap = get_settings().max_vertices
     if shapely.get_num_coordinates(geom) > cap:
         raise CellProblem(f"几何有 {shapely.get_num_coordinates(geom)} 个顶点，超过上限 {cap}"
-                          "（RISKMAP_IMPORT_MAX_VERTICES），请先抽稀")
+                          "（RISKMAP_MAX_VERTICES），请先抽稀")
     if not geom.is_valid:
         raise CellProblem(f"几何无效：{shapely.is_valid_reason(geom)}")
     return text

@@ -304,7 +304,7 @@ def read_csv(path: Path, *, is_known: Callable[[str], bool], encoding: str | Non
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter if first.count(delimiter) else ",")
     grid: list[tuple[int, list[Any]]] = []
     start = 1
-    csv.field_size_limit(max(csv.field_size_limit(), CSV_CHARS_PER_VERTEX * get_settings().import_max_vertices))
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_CHARS_PER_VERTEX * get_settings().max_vertices))
     try:
         for values in reader:
             if start not in bad_lines:

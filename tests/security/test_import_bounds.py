@@ -34,7 +34,7 @@ def low_limits(monkeypatch):
     monkeypatch.setenv("RISKMAP_IMPORT_MAX_UNPACKED_BYTES", str(8 * MB))
     monkeypatch.setenv("RISKMAP_IMPORT_MAX_MEMBERS", "20")
     monkeypatch.setenv("RISKMAP_IMPORT_MAX_RATIO", "100")
-    monkeypatch.setenv("RISKMAP_IMPORT_MAX_VERTICES", "5000")
+    monkeypatch.setenv("RISKMAP_MAX_VERTICES", "5000")
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
