@@ -351,6 +351,7 @@ def find_encroachments(
 
     Ordered by pipeline, feature type and feature id. lon/lat (EPSG:4490) are filled only with `points=True`.
     """
+    tune_for_heavy_work(conn)
     srid, names = _prelude(conn)
     sql, params = _candidate_sql(_selected(load_zones(), zones, feature_types), points=points, ordered=True)
     params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=_pipeline_id(conn, pipeline_code),
