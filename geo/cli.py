@@ -6,11 +6,98 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 from geo.errors import RiskmapError
 
 Handler = Callable[[argparse.Namespace], int]
+
+ARGPARSE_ZH: dict[str, str] = {
+    "usage: ": "用法：",
+    "positional arguments": "位置参数",
+    "options": "选项",
+    "subcommands": "子命令",
+    "show this help message and exit": "显示本帮助并退出",
+    "%(prog)s: error: %(message)s\n": "%(prog)s：错误：%(message)s\n",
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "the following arguments are required: %s": "缺少必需的参数：%s",
+    "one of the arguments %s is required": "必须给出以下参数之一：%s",
+    "not allowed with argument %s": "不能与参数 %s 同时使用",
+    "invalid choice: %(value)r (choose from %(choices)s)": "无效的取值 %(value)r（可选：%(choices)s）",
+    "invalid %(type)s value: %(value)r": "无效的取值 %(value)r（应为 %(type)s 类型）",
+    "unrecognized arguments: %s": "无法识别的参数：%s",
+    "unknown parser %(parser_name)r (choices: %(choices)s)": "未知的子命令 %(parser_name)r（可选：%(choices)s）",
+    "expected one argument": "需要一个值",
+    "expected at most one argument": "最多只能给一个值",
+    "expected at least one argument": "至少需要一个值",
+    "expected %s argument": "需要 %s 个值",
+    "expected %s arguments": "需要 %s 个值",
+    "ignored explicit argument %r": "多余的值 %r 被忽略",
+    "ambiguous option: %(option)s could match %(matches)s": "选项 %(option)s 有歧义，可能是：%(matches)s",
+    "unexpected option string: %s": "意外的选项：%s",
+    "can't open '%(filename)s': %(error)s": "无法打开 '%(filename)s'：%(error)s",
+}
+"""argparse's own messages (its gettext msgids, the same keys Python's translators use) → Chinese."""
+
+
+def _gettext_zh(message: str) -> str:
+    return ARGPARSE_ZH.get(message, message)
+
+
+def _ngettext_zh(singular: str, plural: str, n: int) -> str:
+    return _gettext_zh(singular if n == 1 else plural)
+
+
+@contextmanager
+def _argparse_in_chinese() -> Iterator[None]:
+    """While our parsers build, parse or format, argparse's `_`/`ngettext` hooks answer in Chinese.
+
+    argparse looks every message up through these module-level gettext hooks at the moment it needs it, so
+    translating by msgid covers all of its boilerplate without matching its formatted output; an msgid a
+    later Python adds falls back to English. Scoped to our parsers (restored afterwards), other argparse
+    users in the same process are untouched.
+    """
+    saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
+    argparse._, argparse.ngettext = _gettext_zh, _ngettext_zh  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """The parser of `riskmap` and (via add_subparsers' parser_class) of every sub-command: help and errors in Chinese."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        with _argparse_in_chinese():
+            super().__init__(*args, **kwargs)
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("metavar", "命令")  # else errors name the dest, e.g. "缺少必需的参数：risk_command"
+        with _argparse_in_chinese():
+            return super().add_subparsers(**kwargs)
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        with _argparse_in_chinese():
+            return super().parse_known_args(*args, **kwargs)
+
+    def parse_args(self, *args: Any, **kwargs: Any) -> Any:
+        with _argparse_in_chinese():
+            return super().parse_args(*args, **kwargs)
+
+    def format_usage(self) -> str:
+        with _argparse_in_chinese():
+            return super().format_usage()
+
+    def format_help(self) -> str:
+        with _argparse_in_chinese():
+            return super().format_help()
+
+    def error(self, message: str) -> NoReturn:
+        with _argparse_in_chinese():
+            super().error(message)
 
 
 def _db_start(args: argparse.Namespace) -> int:
@@ -68,7 +155,7 @@ def _db_downgrade(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="riskmap", description="县区安全风险四色图 riskmap")
+    p = ChineseArgumentParser(prog="riskmap", description="县区安全风险四色图 riskmap")
     sub = p.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="数据库：start | stop | status | upgrade | downgrade")

@@ -28,53 +28,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SRID = 4490
+from geo.codes import (  # noqa: F401  (code lists live in geo/codes.py, light for the CLI)
+    BUILDING_USES,
+    ENCROACHMENT_KINDS,
+    ENCROACHMENT_NATURES,
+    FACILITY_KINDS,
+    HAZARD_LEVELS,
+    INDUSTRY_CATEGORIES,
+    MINE_TYPES,
+    MINE_ZONE_KINDS,
+    MINING_METHODS,
+    PIPELINE_MEDIA,
+    ROAD_CLASSES,
+)
 
-# Code lists: the stored code (English, per the glossary) and its Chinese label.
-INDUSTRY_CATEGORIES: dict[str, str] = {
-    "hazchem": "危险化学品",
-    "coal_mine": "煤矿",
-    "non_coal_mine": "非煤矿山",
-    "metallurgy": "冶金",
-    "fireworks": "烟花爆竹",
-    "construction": "建筑施工",
-    "industry_trade": "工贸",
-    "gas": "燃气",
-    "other": "其他",
-}
-HAZARD_LEVELS = {"general": "一般隐患", "major": "重大隐患"}
-PIPELINE_MEDIA = {"gas": "天然气", "crude": "原油", "product": "成品油", "chemical": "危险化学品"}
-ENCROACHMENT_KINDS = {"encroachment": "占压", "insufficient_distance": "安全距离不足", "crossing": "交叉穿越"}
-ENCROACHMENT_NATURES = {"illegal_construction": "违法建设", "historical": "历史遗留", "legality_pending": "合法性待认定"}
-BUILDING_USES = {
-    "residential": "住宅",
-    "school": "学校",
-    "hospital": "医院",
-    "market": "商场/市场",
-    "industrial": "工业",
-    "other": "其他",
-}
-ROAD_CLASSES = {
-    "motorway": "高速公路",
-    "trunk": "国道",
-    "primary": "省道",
-    "secondary": "县道",
-    "tertiary": "乡道",
-    "unclassified": "村道",
-    "residential": "街巷",
-    "service": "专用道路",
-    "track": "机耕路",
-}
-MINE_TYPES = {"coal": "煤矿", "non_coal": "非煤矿山"}
-MINING_METHODS = {"open_pit": "露天", "underground": "地下"}
-MINE_ZONE_KINDS = {"no_mining_zone": "禁采区", "restricted_zone": "限采区", "mining_zone": "可采区"}
-FACILITY_KINDS = {
-    "station": "站场",
-    "valve": "阀室/阀井",
-    "depot": "油库/储气库",
-    "pigging": "清管站",
-    "other": "其他附属设施",
-}
+SRID = 4490
 
 
 def _check_in(column: str, values: dict[str, str], name: str) -> CheckConstraint:

@@ -41,7 +41,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _scope(user: object) -> str:
-    from geo.access.roles import ROLE_LABELS
+    from geo.codes import ROLE_LABELS
 
     d = user.as_dict()  # type: ignore[attr-defined]
     scope = "、".join(d["township_codes"]) or "全县"
@@ -133,7 +133,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 @registrar
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from geo.access.roles import ROLE_LABELS
+    from geo.codes import ROLE_LABELS
 
     roles = ", ".join(f"{k}={v}" for k, v in ROLE_LABELS.items())
     user = sub.add_parser("user", help="用户与权限：add | grant | disable | enable | passwd | list | token")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
+from geo.codes import ROLE_LABELS  # noqa: F401  (application role → Chinese label)
+
 ROLES: dict[str, str] = {
     "admin": "riskmap_admin",
     "county_editor": "riskmap_county_editor",
@@ -21,11 +23,6 @@ ROLES: dict[str, str] = {
     "inspector": "riskmap_inspector",
 }
 """Application role → the PostgreSQL role a request runs as."""
-
-ROLE_LABELS: dict[str, str] = {
-    "admin": "系统管理员", "county_editor": "县级编辑", "county_viewer": "县级查看",
-    "township_editor": "乡镇编辑", "inspector": "巡查员",
-}
 
 ACCESS_TABLES = ("app_user", "api_token", "app_secret", "audit_log", "app_session", "login_event")
 """Tables of the access layer itself: only the service (as its login role) and admins touch them."""

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from geo import models as m
+from geo import codes as m
 
 FieldKind = Literal["str", "int", "float", "bool", "date", "code", "json", "wkt"]
 """wkt: a second geometry given as WKT text in the file's CRS (stored as a Multi* in EPSG:4490)."""

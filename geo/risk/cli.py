@@ -7,16 +7,15 @@ import json
 from pathlib import Path
 
 from geo.cli import registrar
-from geo.risk.scope import KIND_LABELS, KINDS
+from geo.codes import KIND_LABELS, KINDS
 
 
 def _compute(args: argparse.Namespace) -> int:
+    from geo.county import metric_srid
     from geo.db import get_engine
     from geo.risk import LEVEL_LABELS, Scope, compute, load_rules
-    from geo.risk.scope import township_id_for
-
-    from geo.county import metric_srid
     from geo.risk.changes import changed_scope, last_computed_at
+    from geo.risk.scope import township_id_for
 
     rules = load_rules(Path(args.rules) if args.rules else None)
     with get_engine().begin() as conn:

@@ -6,11 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from geo.codes import KIND_LABELS, KINDS  # noqa: F401  (risk object kinds, light for the CLI)
 from geo.errors import NotFound
-
-KINDS: tuple[str, ...] = ("enterprise", "mine", "pipeline_segment", "grid_cell", "township")
-KIND_LABELS: dict[str, str] = {"enterprise": "企业", "mine": "矿山", "pipeline_segment": "管段",
-                               "grid_cell": "网格", "township": "乡镇"}
 
 
 @dataclass(frozen=True)
