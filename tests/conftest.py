@@ -18,7 +18,6 @@ from sqlalchemy.engine import make_url
 from geo.config import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "tests" / "out"
 
 
@@ -89,13 +88,6 @@ def out_dir() -> Path:
     """Where tests leave what a person may want to look at (screenshots, exports)."""
     OUT.mkdir(parents=True, exist_ok=True)
     return OUT
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not SHARED_DATA.exists():
-        pytest.skip("../shared/data is not beside this checkout")
-    return SHARED_DATA
 
 
 HEQU_OUTLINE = ROOT / "data" / "boundaries" / "hequ_county_tianditu_cgcs2000.geojson"

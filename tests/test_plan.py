@@ -315,16 +315,17 @@ def test_cli_plan_writes_sheet_xlsx_and_pdf(planner, out_dir):
 DRIVABLE = {"motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential", "service",
             "track"}
 OSM_CLASS = {"living_street": "residential", "road": "unclassified", "secondary_link": "secondary"}
+OSM_ROADS = Path(__file__).resolve().parent / "data" / "osm_liechtenstein_2013_roads.gpkg"
+"""OSM Liechtenstein 2013 roads (tests/data/PROVENANCE.md)."""
 
 
-def test_real_osm_roads_route_between_vaduz_and_schaan(db, shared_data):
+def test_real_osm_roads_route_between_vaduz_and_schaan(db):
     """OSM Liechtenstein roads (ODbL, © OpenStreetMap contributors) as a real graph; UTM 32N as the metric zone."""
     import pyogrio
 
     from geo.config import get_settings
 
-    roads = pyogrio.read_dataframe(shared_data / "osm-liechtenstein-2013" / "liechtenstein_2013-08-03.gpkg",
-                                   layer="roads", columns=["highway", "oneway", "name"])
+    roads = pyogrio.read_dataframe(OSM_ROADS, layer="roads", columns=["highway", "oneway", "name"])
     roads["road_class"] = roads["highway"].map(lambda h: OSM_CLASS.get(h, h))
     roads = roads[roads["road_class"].isin(DRIVABLE)]
     rows = [{"k": k, "o": o == "yes", "n": n, "g": g.wkb_hex}
