@@ -1,7 +1,7 @@
 """Coordinate systems: CGCS2000 storage, the metric Gauss–Krüger zone, and GCJ-02 ↔ WGS 84.
 
 Storage is EPSG:4490 (CGCS2000 geographic); CGCS2000 and WGS 84 agree to well under 1 m, so
-EPSG:4326 input is taken as is (standards.md §8). Distances, areas and buffers are computed in
+EPSG:4326 input is taken as is (CGCS2000 and WGS 84 agree to well under 1 m). Distances, areas and buffers are computed in
 the CGCS2000 3-degree Gauss–Krüger zone whose central meridian is nearest the data.
 """
 
@@ -27,7 +27,7 @@ def metric_srid(lon: float) -> int:
     return _GK3_FIRST_SRID + (cm - _GK3_FIRST_CM) // 3
 
 
-# --- GCJ-02 (standards.md §8: constants and series as in the published algorithm) ---------------
+# --- GCJ-02 (constants and series as in the published algorithm) ---------------
 _A = 6378245.0
 _EE = 0.00669342162296594323
 # "Out of China" box: eviltransform's (lng 72.004–137.8347, lat 0.8293–55.8271).

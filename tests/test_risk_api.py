@@ -58,3 +58,13 @@ def test_township_filter_and_errors(client):
 def test_rules_in_force_are_published(client):
     rules = client.get("/risk/rules").json()
     assert rules["version"] and len(rules["hash"]) == 64 and rules["rules"]
+
+
+def test_published_rules_cite_documents_not_our_files(client):
+    """What a bureau reads cites the primary document; values no national text fixes say 本地规定, never 待核."""
+    import json
+
+    text = json.dumps(client.get("/risk/rules").json()["rules"], ensure_ascii=False)
+    for word in ("standards.md", "待核", "缺省值", "riskmap 缺省"):
+        assert word not in text, word
+    assert "本地规定" in text and "GB 18218-2018" in text and "石油天然气管道保护法" in text

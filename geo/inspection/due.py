@@ -1,7 +1,7 @@
 """Who is due for inspection in a date range, by risk colour, with route-solver priorities.
 
 Pure functions over plain records (the database query comes elsewhere). Frequencies and priorities are
-read from frequencies.toml beside this module (bureau practice, standards.md opening note and §6).
+read from frequencies.toml beside this module (bureau practice: 本地规定).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Source coordinate systems of imported files, and their conversion to storage CGCS2000 (EPSG:4490).
 
-Accepted (standards.md §8): CGCS2000 and WGS 84 lon/lat taken as is (they agree to well under 1 m);
+Accepted: CGCS2000 and WGS 84 lon/lat taken as is (they agree to well under 1 m);
 CGCS2000 Gauss–Krüger zones EPSG:4491–4554 (6° and 3°, with or without zone prefix) projected back
 with pyproj; GCJ-02 (高德/腾讯) only when declared, shifted with geo.crs. A file without CRS whose
 numbers look like projected metres is refused rather than guessed.

@@ -128,7 +128,7 @@ def assess_mines(conn: Connection, rules: Rules, *, srid: int) -> tuple[list[Ass
         findings: list[Finding] = []
         if row["operating"]:
             findings.append(Finding(KIND, mid, "mine.base", r["base_level_operating"], float(r["base_points"]),
-                                    r["base_text"], "standards.md 开篇说明：重点行业领域"))
+                                    r["base_text"], r["base_clause"]))
         violations = spatial.get(mid, [])
         findings.extend(violations)
         details: dict[str, Any] = {"name": row["name"], "licence_no": row["licence_no"],

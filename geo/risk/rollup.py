@@ -1,6 +1,6 @@
 """Grid cells and townships: counts per colour of the objects inside, highest level, density index.
 
-standards.md §5: no national aggregation formula — highest level wins (就高), raised one step when red+orange
+No national aggregation formula (本地规定; the four colours per 安委办〔2016〕11号) — highest level wins (就高), raised one step when red+orange
 objects per km² reach the rules' threshold. Areas in km² in the county's Gauss–Krüger zone.
 """
 

@@ -91,7 +91,7 @@ def test_alpha_counts_residents_within_500m_in_postgis(site, county):
 
 def test_hazchem_diagnostic_score_with_each_deduction(site, county):
     """液氯 30 t, nobody resident within 500 m → α = 0.5, R = 12 → 三级.
-    Deductions (rules.toml, 待核): 三级重大危险源 6; 重点监管危险化工工艺 10; school at 180 m < 300 m: 10;
+    Deductions (rules.toml, 本地规定): 三级重大危险源 6; 重点监管危险化工工艺 10; school at 180 m < 300 m: 10;
     not in a chemical park 10; 标准化二级 2. Score = 100 − 38 = 62 → 橙 (60 ≤ 62 < 75).
     Level: highest of 三级 → 橙, diagnostic 橙, key sector 黄 → orange."""
     eid = site.enterprise("乙化工", "hazchem", (0, 0), key_process=True, standardisation_grade=2)
@@ -110,7 +110,7 @@ def test_hazchem_diagnostic_score_with_each_deduction(site, county):
 
 
 def test_pipeline_crossing_the_site_is_deducted(site, county):
-    """A gas line 60 m from the enterprise point (site radius 100 m, 待核) deducts 10 points."""
+    """A gas line 60 m from the enterprise point (site radius 100 m, 本地规定) deducts 10 points."""
     eid = site.enterprise("丙化工", "hazchem", (0, 0), in_chemical_park=True, standardisation_grade=1)
     site.pipeline("G1", [(-1000, 60), (1000, 60)])
     compute_now(county)
@@ -161,7 +161,7 @@ def test_overdue_general_hazards(site, county):
 
 
 def test_key_sectors_are_at_least_yellow_others_blue(site, county):
-    """standards.md opening note: key industries → yellow (二级监控); ordinary units with no accident → blue."""
+    """Bureau practice (本地规定): key industries → yellow (二级监控); ordinary units with no accident → blue."""
     ids = {cat: site.enterprise(f"{cat}单位", cat, (i * 300, 0))
            for i, cat in enumerate(["metallurgy", "fireworks", "industry_trade", "other"])}
     compute_now(county)
