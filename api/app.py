@@ -60,7 +60,10 @@ def _optional_routers() -> list:  # type: ignore[type-arg]
 
     out = []
     for name in ("api.routers.risk", "api.routers.encroachment", "api.routers.summary", "api.routers.plans",
-                 "api.routers.admin"):
+                 "api.routers.admin",
+                 # workbench pages (HTML, not in the OpenAPI schema): one module per area
+                 "api.routers.home_pages", "api.routers.ledger_pages", "api.routers.dossier_pages",
+                 "api.routers.plan_pages", "api.routers.data_pages", "api.routers.admin_pages"):
         try:
             out.append(importlib.import_module(name))
         except ModuleNotFoundError as exc:

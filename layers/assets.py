@@ -45,6 +45,11 @@ DOC_ASSETS = ("swagger-ui-dist/swagger-ui.css", "swagger-ui-dist/swagger-ui-bund
               "redoc/bundles/redoc.standalone.js")
 """The API documentation pages' files (/docs, /redoc): served, never copied beside an offline map."""
 
+PAGE_ASSETS = ("htmx.org/dist/htmx.min.js", "echarts/dist/echarts.min.js",
+               "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js",
+               "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css")
+"""The workbench pages' files (htmx, ECharts charts, Leaflet-Geoman map editing): served, never copied."""
+
 
 class MissingAsset(RuntimeError):
     pass
@@ -95,7 +100,7 @@ def served_files() -> dict[str, Path]:
     """
     root = asset_root().resolve()
     out: dict[str, Path] = {rel: root / rel for rel in SCRIPT_LOADED}
-    for rel in (*ASSETS.values(), *DOC_ASSETS):
+    for rel in (*ASSETS.values(), *DOC_ASSETS, *PAGE_ASSETS):
         if rel is None:
             continue
         path = (root / rel).resolve()
@@ -113,7 +118,7 @@ def served_files() -> dict[str, Path]:
 def copy_assets(target: Path) -> None:
     """Copy the served vendor files, and riskmap's own static files, beside a standalone HTML file."""
     for rel, src in served_files().items():
-        if rel in DOC_ASSETS:
+        if rel in DOC_ASSETS or rel in PAGE_ASSETS:
             continue
         dst = target / rel
         dst.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,7 @@ def bar_chart_svg(rows: list[dict[str, Any]], *, width: int = 900, bar_h: int = 
                          levels=LEVELS, colours=LEVEL_COLOURS, level_labels=LEVEL_LABELS))
 
 
-def stats_page(rows: list[dict[str, Any]], *, kind: str, title: str, nonce: str = "", user: str | None = None
-               ) -> str:
-    return render("stats.html", rows=rows, kind=kind, title=title, chart=bar_chart_svg(rows), kinds=COUNTED_KINDS,
-                  levels=LEVELS, level_labels=LEVEL_LABELS, nonce=nonce, user=user)
+def stats_context(rows: list[dict[str, Any]], *, kind: str, title: str) -> dict[str, Any]:
+    """What stats.html needs besides the user: the table, its chart and the kind links."""
+    return {"rows": rows, "kind": kind, "title": title, "chart": bar_chart_svg(rows), "kinds": COUNTED_KINDS,
+            "levels": LEVELS, "level_labels": LEVEL_LABELS}

@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.auth import PrincipalDep
 from api.deps import ConnDep
-from api.security import nonce_of
 from geo.features import COUNTED_KINDS
 from geo.stats import township_level_table, write_township_xlsx
-from layers.stats import stats_page
+from api.pages import page
+from layers.stats import stats_context
 
 router = APIRouter(tags=["stats 统计"])
 
@@ -39,7 +39,7 @@ def townships_xlsx(conn: ConnDep, kind: Kind = "enterprise") -> Response:
 
 
 @router.get("/stats", response_class=HTMLResponse, summary="统计页面（条形图与表格）")
-def page(request: Request, conn: ConnDep, principal: PrincipalDep, kind: Kind = "enterprise") -> HTMLResponse:
+def stats_view(request: Request, conn: ConnDep, principal: PrincipalDep, kind: Kind = "enterprise") -> HTMLResponse:
     rows = township_level_table(conn, kind=kind)
-    return HTMLResponse(stats_page(rows, kind=kind, title=f"各乡镇{COUNTED_KINDS[kind]}风险等级统计",
-                                   nonce=nonce_of(request), user=principal.label))
+    return page(request, principal, "stats.html", conn=conn, nav="stats",
+                **stats_context(rows, kind=kind, title=f"各乡镇{COUNTED_KINDS[kind]}风险等级统计"))

@@ -45,9 +45,9 @@ def test_vendor_and_static_serve_nothing_else(client, path):
 
 def test_offline_map_copies_only_the_served_files(tmp_path):
     """The map's own files, not the API documentation's (Swagger UI, Redoc), go beside an offline map."""
-    from layers.assets import DOC_ASSETS, STATIC_DIR, copy_assets, served_files
+    from layers.assets import DOC_ASSETS, PAGE_ASSETS, STATIC_DIR, copy_assets, served_files
 
     copy_assets(tmp_path)
     copied = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
-    assert {f for f in copied if not f.startswith(f"{STATIC_DIR}/")} == set(served_files()) - set(DOC_ASSETS)
+    assert {f for f in copied if not f.startswith(f"{STATIC_DIR}/")} == set(served_files()) - set(DOC_ASSETS) - set(PAGE_ASSETS)
     assert f"{STATIC_DIR}/riskmap.js" in copied and f"{STATIC_DIR}/riskmap.css" in copied
