@@ -1,4 +1,5 @@
-"""Benchmark: every building of the ×N county against every pipeline for the 5 m and 50 m zones.
+"""Benchmark: every building of the ×N county against every pipeline: the 5 m zone (占压, 石油天然气管道保护法
+第三十条) and, for oil lines, the 15 m design-code separation (GB 50253, 本地规定) — the building zones of zones.toml.
 
     .venv/bin/python -m bench.encroachment [--scale 1] [--database NAME] [--runs 3] [--whole-lines]
 
@@ -32,76 +33,80 @@ from geo.county import metric_srid
 from geo.encroachment import find_encroachments
 from geo.encroachment.check import ensure_pipeline_pieces
 
-ZONES = ("zone_5m", "zone_50m")
+ZONES = ("zone_5m", "oil_building")
+RADIUS_M = 15
+OIL = "(SELECT id FROM pipeline WHERE medium IN ('crude', 'product'))"
+ZONE_CASE = f"CASE WHEN distance_m <= 5 THEN 'zone_5m' WHEN pipeline_id IN {OIL} THEN 'oil_building' END"
+"""The zone of a building at distance_m of a pipeline (NULL: beyond 5 m of a line that is not oil)."""
 
-BARE_PIECES = """
-    SELECT pipeline_id, feature_id, distance_m, CASE WHEN distance_m <= 5 THEN 'zone_5m' ELSE 'zone_50m' END
+BARE_PIECES = """SELECT * FROM (
+    SELECT pipeline_id, feature_id, distance_m, {zone_case} AS zone
     FROM (
         SELECT DISTINCT ON (p.pipeline_id, b.id) p.pipeline_id, b.id AS feature_id,
                ST_Distance(ST_Transform(b.geom, :srid), p.geom_m) AS distance_m
         FROM pipeline_piece p
-        JOIN building b ON b.geom && ST_Expand(p.geom, 50 / 110000.0 / cos(radians(ST_YMax(p.geom))), 50 / 110000.0)
-        WHERE ST_DWithin(ST_Transform(b.geom, :srid), p.geom_m, 50)
+        JOIN building b ON b.geom && ST_Expand(p.geom, {r} / 110000.0 / cos(radians(ST_YMax(p.geom))), {r} / 110000.0)
+        WHERE ST_DWithin(ST_Transform(b.geom, :srid), p.geom_m, {r})
         ORDER BY p.pipeline_id, b.id, distance_m
     ) near
-"""
+) zoned WHERE zone IS NOT NULL""".format(zone_case=ZONE_CASE, r=RADIUS_M)
 """Bare (a1): the stored ≤100 m metric pieces, buildings found through their own GiST index; ST_DWithin, then
 ST_Distance of the pairs kept."""
 
-BARE_PIECES_ONCE = """
-    SELECT pipeline_id, feature_id, distance_m, CASE WHEN distance_m <= 5 THEN 'zone_5m' ELSE 'zone_50m' END
+BARE_PIECES_ONCE = """SELECT * FROM (
+    SELECT pipeline_id, feature_id, distance_m, {zone_case} AS zone
     FROM (
         SELECT DISTINCT ON (p.pipeline_id, b.id) p.pipeline_id, b.id AS feature_id, d.distance_m
         FROM pipeline_piece p
-        JOIN building b ON b.geom && ST_Expand(p.geom, 50 / 110000.0 / cos(radians(ST_YMax(p.geom))), 50 / 110000.0)
+        JOIN building b ON b.geom && ST_Expand(p.geom, {r} / 110000.0 / cos(radians(ST_YMax(p.geom))), {r} / 110000.0)
         CROSS JOIN LATERAL (SELECT ST_Distance(ST_Transform(b.geom, :srid), p.geom_m) AS distance_m OFFSET 0) d
-        WHERE d.distance_m <= 50
+        WHERE d.distance_m <= {r}
         ORDER BY p.pipeline_id, b.id, d.distance_m
     ) near
-"""
+) zoned WHERE zone IS NOT NULL""".format(zone_case=ZONE_CASE, r=RADIUS_M)
 """Bare (a2): as (a1), but each pair's distance computed once in a per-row subquery (OFFSET 0 keeps the planner
 from inlining it twice) and compared with 50 m: one transform and one distance per pair instead of two and two.
 The subquery's outer references keep the plan serial."""
 
-BARE_PIECES_AFTER = """
-    SELECT pipeline_id, feature_id, distance_m, CASE WHEN distance_m <= 5 THEN 'zone_5m' ELSE 'zone_50m' END
+BARE_PIECES_AFTER = """SELECT * FROM (
+    SELECT pipeline_id, feature_id, distance_m, {zone_case} AS zone
     FROM (
         SELECT DISTINCT ON (p.pipeline_id, b.id) p.pipeline_id, b.id AS feature_id,
                ST_Distance(ST_Transform(b.geom, :srid), p.geom_m) AS distance_m
         FROM pipeline_piece p
-        JOIN building b ON b.geom && ST_Expand(p.geom, 50 / 110000.0 / cos(radians(ST_YMax(p.geom))), 50 / 110000.0)
+        JOIN building b ON b.geom && ST_Expand(p.geom, {r} / 110000.0 / cos(radians(ST_YMax(p.geom))), {r} / 110000.0)
         ORDER BY p.pipeline_id, b.id, distance_m
     ) near
-    WHERE distance_m <= 50
-"""
+    WHERE distance_m <= {r}
+) zoned WHERE zone IS NOT NULL""".format(zone_case=ZONE_CASE, r=RADIUS_M)
 """Bare (a3): one distance per pair whose boxes meet, nearest piece kept, 50 m applied after (riskmap's form;
 the plan may use parallel workers)."""
 
-BARE_SUBDIVIDE = """
+BARE_SUBDIVIDE = """SELECT * FROM (
     WITH pieces AS MATERIALIZED (
         SELECT id AS pipeline_id, ST_Subdivide(ST_Segmentize(ST_Transform(geom, :srid), 100), 8) AS geom_m
         FROM pipeline
     ), boxes AS MATERIALIZED (
-        SELECT pipeline_id, geom_m, ST_Transform(ST_Expand(geom_m, 55), 4490) AS box FROM pieces
+        SELECT pipeline_id, geom_m, ST_Transform(ST_Expand(geom_m, {r} + 5), 4490) AS box FROM pieces
     )
-    SELECT pipeline_id, feature_id, distance_m, CASE WHEN distance_m <= 5 THEN 'zone_5m' ELSE 'zone_50m' END
+    SELECT pipeline_id, feature_id, distance_m, {zone_case} AS zone
     FROM (
         SELECT DISTINCT ON (p.pipeline_id, b.id) p.pipeline_id, b.id AS feature_id,
                ST_Distance(ST_Transform(b.geom, :srid), p.geom_m) AS distance_m
         FROM boxes p
         JOIN building b ON b.geom && p.box
-        WHERE ST_DWithin(ST_Transform(b.geom, :srid), p.geom_m, 50)
+        WHERE ST_DWithin(ST_Transform(b.geom, :srid), p.geom_m, {r})
         ORDER BY p.pipeline_id, b.id, distance_m
     ) near
-"""
+) zoned WHERE zone IS NOT NULL""".format(zone_case=ZONE_CASE, r=RADIUS_M)
 """Bare (a4): ST_Subdivide on the fly (nothing stored beforehand), boxes transformed back to 4490."""
 
 WHOLE_LINES = """
     SELECT p.id, b.id, ST_Distance(ST_Transform(b.geom, :srid), ST_Transform(p.geom, :srid))
     FROM pipeline p
-    JOIN building b ON b.geom && ST_Expand(p.geom, 50 / 110000.0 / cos(radians(ST_YMax(p.geom))), 50 / 110000.0)
+    JOIN building b ON b.geom && ST_Expand(p.geom, {r} / 110000.0 / cos(radians(ST_YMax(p.geom))), {r} / 110000.0)
     WHERE ST_DWithin(ST_Transform(b.geom, :srid), ST_Transform(p.geom, :srid), 50)
-"""
+""".format(r=RADIUS_M)
 """The slow formulation: whole long lines, whose GiST box covers most of the county."""
 
 
@@ -169,15 +174,16 @@ def run_sql(conn: Connection, sql: str) -> set[tuple[int, int, str]]:
 
 
 def run_geopandas(conn: Connection) -> set[tuple[int, int, str]]:
-    """What a user would write: load both layers, project to the metric zone, sjoin with dwithin 50 m."""
+    """What a user would write: load both layers, project to the metric zone, sjoin with dwithin 15 m."""
     srid = metric_srid(conn)
     buildings = gpd.read_postgis("SELECT id, geom FROM building", conn, geom_col="geom").to_crs(srid)
-    lines = gpd.read_postgis("SELECT id, geom FROM pipeline", conn, geom_col="geom").to_crs(srid)
-    pairs = gpd.sjoin(buildings, lines, predicate="dwithin", distance=50.0, lsuffix="b", rsuffix="p")
+    lines = gpd.read_postgis("SELECT id, medium, geom FROM pipeline", conn, geom_col="geom").to_crs(srid)
+    pairs = gpd.sjoin(buildings, lines, predicate="dwithin", distance=float(RADIUS_M), lsuffix="b", rsuffix="p")
     partner = gpd.GeoSeries(lines.set_index("id").geometry.loc[pairs["id_p"]].values, index=pairs.index, crs=srid)
     distance = pairs.geometry.distance(partner)
-    zone = ["zone_5m" if d <= 5.0 else "zone_50m" for d in distance]
-    return set(zip(pairs["id_p"], pairs["id_b"], zone, strict=True))
+    oil = set(lines.loc[lines["medium"].isin(["crude", "product"]), "id"])
+    zone = ["zone_5m" if d <= 5.0 else "oil_building" if p in oil else None for d, p in zip(distance, pairs["id_p"])]
+    return {(p, b, z) for p, b, z in zip(pairs["id_p"], pairs["id_b"], zone, strict=True) if z is not None}
 
 
 def ensure_county(engine: Engine, *, scale: float, seed: int, fallback: bool) -> None:
@@ -200,7 +206,7 @@ def ensure_county(engine: Engine, *, scale: float, seed: int, fallback: bool) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.encroachment", description="占压排查基准：5 米与 50 米范围")
+    p = argparse.ArgumentParser(prog="python -m bench.encroachment", description="占压排查基准：建筑 5 米（占压）与输油管道 15 米")
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--database", help="默认 riskmap_encroach_x<N>")
@@ -250,7 +256,7 @@ def _compare(conn: Connection, args: argparse.Namespace) -> int:
     found = ours.result
     agree = all(t.result == found for t in bare.values()) and gpd_t.result == found == with_points.result
     print("（括号内为 CPU 秒：本进程 + 服务器后端进程，几乎不受他人负载影响）")
-    print(f"riskmap 占压排查（建筑 × 管道，5 米/50 米）：{ours.seconds:.3f} 秒（CPU {ours.cpu_s:.3f}），"
+    print(f"riskmap 占压排查（建筑 × 管道，5 米/输油管道 15 米）：{ours.seconds:.3f} 秒（CPU {ours.cpu_s:.3f}），"
           f"{len(found)} 处候选")
     print(f"  riskmap 连同候选点位（points=True，入库排查所需）：{with_points.seconds:.3f} 秒（CPU {with_points.cpu_s:.3f}）")
     for name, t in bare.items():

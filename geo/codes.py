@@ -44,6 +44,7 @@ ROAD_CLASSES = {
 MINE_TYPES = {"coal": "煤矿", "non_coal": "非煤矿山"}
 MINING_METHODS = {"open_pit": "露天", "underground": "地下"}
 MINE_ZONE_KINDS = {"no_mining_zone": "禁采区", "restricted_zone": "限采区", "mining_zone": "可采区"}
+WATERWAY_KINDS = {"river": "河流", "canal": "渠道"}
 FACILITY_KINDS = {
     "station": "站场",
     "valve": "阀室/阀井",

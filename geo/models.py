@@ -40,6 +40,7 @@ from geo.codes import (  # noqa: F401  (code lists live in geo/codes.py, light f
     MINING_METHODS,
     PIPELINE_MEDIA,
     ROAD_CLASSES,
+    WATERWAY_KINDS,
 )
 
 SRID = 4490
@@ -374,6 +375,36 @@ class Inspection(Timestamped, Base):
     result: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
 
+
+
+class Waterway(Timestamped, Base):
+    """River or canal centreline; where a pipeline crosses it 石油天然气管道保护法 第三十二条 guards 500 m each side."""
+
+    __tablename__ = "waterway"
+    __table_args__ = (_check_in("kind", WATERWAY_KINDS, "ck_waterway_kind"), _gist("waterway"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10), server_default="river")
+    is_illustrative: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    """示意（合成数据）: drawn for the demo, not surveyed."""
+    geom: Mapped[Any] = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=False))
+    source: Mapped[str | None] = mapped_column(Text)
+
+
+class PipelineTunnel(Timestamped, Base):
+    """A pipeline's dedicated tunnel (管道专用隧道), centreline; 石油天然气管道保护法 第三十三条 guards 1,000 m each side."""
+
+    __tablename__ = "pipeline_tunnel"
+    __table_args__ = (_gist("pipeline_tunnel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipeline.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    geom: Mapped[Any] = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=False))
+    source: Mapped[str | None] = mapped_column(Text)
 
 DATA_TABLES: tuple[str, ...] = tuple(t for t in Base.metadata.tables)
 """Every table, in dependency order (parents first)."""

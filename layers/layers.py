@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -278,4 +279,41 @@ def protection_zone_layer(conn: Connection, *, pipeline_code: str | None = None,
     _layer(feats, lambda f: {
         "fillColor": ZONE_STYLE.get(f["properties"]["zone"], ("#999", 0.1))[0], "color": "#00000000", "weight": 0,
         "fillOpacity": ZONE_STYLE.get(f["properties"]["zone"], ("#999", 0.1))[1]}, keep=("name", "zone")).add_to(fg)
+    return fg
+
+
+# --- rivers and pipeline tunnels (石油天然气管道保护法 第三十二条、第三十三条) ---------------------------------
+
+_WATER_SQL = """
+    SELECT 'waterway' AS layer, w.id, COALESCE(w.name, w.code, '河流') AS name, w.is_illustrative, w.source,
+           ST_AsGeoJSON(ST_SimplifyPreserveTopology(w.geom, 0.00002), 6) AS geometry
+    FROM waterway w
+    WHERE CAST(:x0 AS float8) IS NULL OR w.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)
+    UNION ALL
+    SELECT 'tunnel', t.id, COALESCE(t.name, t.code, '管道隧道'), false, t.source, ST_AsGeoJSON(t.geom, 6)
+    FROM pipeline_tunnel t
+    WHERE CAST(:x0 AS float8) IS NULL OR t.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)
+"""
+
+
+def water_and_tunnel_layer(conn: Connection, where: Where) -> folium.FeatureGroup:
+    """Rivers (Art 32: 500 m each side of a pipeline's crossing) and pipeline tunnels (Art 33: 1,000 m each side);
+    the layer name says so when any river is illustrative (示意（合成数据）)."""
+    x0, y0, x1, y1 = where.bbox or (None, None, None, None)
+    rows = conn.execute(text(_WATER_SQL), {"x0": x0, "y0": y0, "x1": x1, "y1": y1}).all()
+    feats = []
+    for r in rows:
+        what = "河流" if r.layer == "waterway" else "管道专用隧道"
+        article = "第三十二条：穿越处两侧各 500 米内禁止挖砂、采石、水下爆破等" if r.layer == "waterway" \
+            else "第三十三条：两侧各 1000 米内禁止采石、采矿、爆破"
+        props = {"name": r.name, "layer": r.layer}
+        props["popup_html"] = _popup(r.name, [("类型", what), ("石油天然气管道保护法", article),
+                                              ("数据来源", r.source)], props, risk=False)
+        feats.append({"type": "Feature", "id": r.id, "geometry": json.loads(r.geometry), "properties": props})
+    illustrative = any(r.is_illustrative for r in rows if r.layer == "waterway")
+    fg = folium.FeatureGroup(name="河流与管道隧道" + ("（河流为示意（合成数据））" if illustrative else ""), show=True)
+    if feats:
+        _layer(feats, lambda f: {"color": "#1565c0" if f["properties"]["layer"] == "waterway" else "#212121",
+                                 "weight": 4 if f["properties"]["layer"] == "waterway" else 6,
+                                 "dashArray": None if f["properties"]["layer"] == "waterway" else "6 4"}).add_to(fg)
     return fg

@@ -26,6 +26,7 @@ from layers.layers import (
     pipeline_layer,
     protection_zone_layer,
     township_layer,
+    water_and_tunnel_layer,
 )
 from layers.style import ENCROACHMENT_STATUS_COLOURS
 from layers.vector import VectorTileLayer
@@ -127,6 +128,7 @@ def build_map(
         tiled("grid_cell", "网格（按风险着色）", show=detail, fill_opacity=0.3, line_colour="#555", weight=0.8)
         if tiles["grid_cell"] else grid_layer(conn, where, show=detail, highlight=scope.grid, link_base=link_base),
         mine_zone_layer(conn, where, show=not detail or scope.bbox_only),
+        water_and_tunnel_layer(conn, where),
         tiled("mine", "矿山（矿区范围）", fill_opacity=0.5, line_colour="#4e342e", weight=2)
         if tiles["mine"] else mine_layer(conn, where, link_base=link_base),
         tiled("pipeline_segment", "油气管道", weight=4, line_colour=None)

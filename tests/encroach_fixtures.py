@@ -29,11 +29,12 @@ def add_township(conn: Connection, code: str, name: str, polygon_m: Polygon) -> 
     ).scalar_one()
 
 
-def add_pipeline(conn: Connection, code: str, line_m: LineString, *, operator: str = "示例管道公司") -> int:
+def add_pipeline(conn: Connection, code: str, line_m: LineString, *, operator: str = "示例管道公司",
+                 medium: str = "gas") -> int:
     return conn.execute(
         text("INSERT INTO pipeline (code, name, operator, medium, geom) "
-             "VALUES (:c, :n, :o, 'gas', ST_GeomFromText(:w, 4490)) RETURNING id"),
-        {"c": code, "n": f"管道{code}", "o": operator, "w": MultiLineString([to_storage(line_m)]).wkt},
+             "VALUES (:c, :n, :o, :m, ST_GeomFromText(:w, 4490)) RETURNING id"),
+        {"c": code, "n": f"管道{code}", "o": operator, "m": medium, "w": MultiLineString([to_storage(line_m)]).wkt},
     ).scalar_one()
 
 

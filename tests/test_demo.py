@@ -203,6 +203,22 @@ def test_mines_include_over_boundary_workings_and_operation_in_a_no_mining_zone(
     assert kinds == {"no_mining_zone", "restricted_zone", "mining_zone"}
 
 
+def test_the_yellow_river_is_crossed_by_the_gas_lines_and_a_tunnel_carries_a_crude_line(engine, demo):
+    """石油天然气管道保护法 第三十二条/第三十三条 need a river and a tunnel: the river is marked 示意（合成数据）, in its
+    data and in the map's layer name."""
+    from layers.layers import Where, water_and_tunnel_layer
+
+    river = _rows(engine, "SELECT name, is_illustrative, source FROM waterway")
+    assert len(river) == 1 and river[0][1] is True and river[0][2].startswith("示意（合成数据）")
+    crossing = {c for (c,) in _rows(engine, "SELECT p.code FROM pipeline p JOIN waterway w "
+                                            "ON ST_Intersects(p.geom, w.geom)")}
+    assert {"P5033", "P5639"} <= crossing
+    assert _rows(engine, "SELECT t.code, p.medium FROM pipeline_tunnel t JOIN pipeline p ON p.id = t.pipeline_id") == [
+        ("SD-HQ-001", "crude")]
+    with engine.connect() as conn:
+        assert "示意（合成数据）" in water_and_tunnel_layer(conn, Where()).layer_name
+
+
 def test_summary_gives_one_row_per_township_and_totals_matching_the_tables(engine, demo):
     with engine.connect() as conn:
         rows = township_summary(conn)

@@ -8,17 +8,17 @@ from shapely.geometry import LineString, box
 from sqlalchemy import text
 
 from geo.uscc import make_uscc
-from tests.encroach_fixtures import X0, Y0, add_building, add_pipeline, add_township
+from tests.encroach_fixtures import X0, Y0, add_building, add_pipeline, add_road, add_township
 
 
 @pytest.fixture
 def client(county, make_user):
-    """One township, a 2 km pipeline, a house 3 m from it and one 30 m from it, one enterprise."""
+    """One township, a 2 km gas pipeline, a house 3 m from it and a road 30 m from it, one enterprise."""
     with county.begin() as conn:
         add_township(conn, "140930100000", "西口镇", box(X0 - 3000, Y0 - 3000, X0 + 3000, Y0 + 3000))
         add_pipeline(conn, "GD-7", LineString([(X0 - 1000, Y0), (X0 + 1000, Y0)]))
         add_building(conn, box(X0, Y0 + 3, X0 + 10, Y0 + 13))
-        add_building(conn, box(X0 + 200, Y0 + 30, X0 + 210, Y0 + 40))
+        add_road(conn, LineString([(X0 + 200, Y0 + 30), (X0 + 400, Y0 + 30)]))
         conn.execute(text("INSERT INTO enterprise (uscc, name, category, geom) VALUES (:u, '河曲县丁化工有限公司', "
                           "'hazchem', ST_SetSRID(ST_MakePoint(111.30, 39.20), 4490))"),
                      {"u": make_uscc("9114093000000777X")})

@@ -12,10 +12,12 @@ from tests.encroach_fixtures import X0, Y0, add_building, add_pipeline, add_road
 
 @pytest.fixture
 def line_with_neighbours(county: Engine) -> dict[str, int]:
-    """A 2 km pipeline along y = Y0, two houses beside it (one with no stored township) and a road across it."""
+    """A 2 km crude-oil pipeline along y = Y0, two houses beside it (one with no stored township, one 10 m off: within
+    the oil line's separation) and a road across it."""
     with county.begin() as conn:
         two_townships(conn)
-        ids = {"pipeline": add_pipeline(conn, "PT-01", LineString([(X0 - 1000, Y0), (X0 + 1000, Y0)]))}
+        ids = {"pipeline": add_pipeline(conn, "PT-01", LineString([(X0 - 1000, Y0), (X0 + 1000, Y0)]),
+                                        medium="crude")}
         ids["house"] = add_building(conn, box(X0 - 400, Y0 + 10, X0 - 380, Y0 + 30))
         ids["shed"] = add_building(conn, box(X0 + 300, Y0 - 8, X0 + 310, Y0 - 2))
         conn.execute(text("UPDATE building SET township_id = (SELECT id FROM township WHERE name = '西镇') "

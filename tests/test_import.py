@@ -82,6 +82,24 @@ def test_geopackage_pipelines_are_stored_as_multilinestrings(county, tmp_path):
                                                                          "MULTILINESTRING", 2)]
 
 
+def test_rivers_and_pipeline_tunnels_are_importable_layers(county, tmp_path):
+    """The layers of 石油天然气管道保护法 第三十二条/第三十三条: a river (marked 示意) and a tunnel of pipeline GD-002."""
+    pipelines().to_file(tmp_path / "pipelines.gpkg", layer="管道")
+    import_file(county, "pipeline", tmp_path / "pipelines.gpkg")
+    river = gpd.GeoDataFrame([{"河流编号": "HL-01", "河流名称": "黄河（示意）", "类型": "河流", "示意数据": "是"}],
+                             geometry=[shapely.LineString([(111.22, 39.20), (111.45, 39.21)])], crs=4490)
+    river.to_file(tmp_path / "河流.geojson")
+    tunnel = gpd.GeoDataFrame([{"隧道编号": "SD-01", "管道编号": "GD-002", "隧道名称": "示例隧道"}],
+                              geometry=[shapely.LineString([(111.30, 39.30), (111.31, 39.35)])], crs=4490)
+    tunnel.to_file(tmp_path / "隧道.geojson")
+    assert import_file(county, "waterway", tmp_path / "河流.geojson").inserted == 1
+    assert import_file(county, "pipeline_tunnel", tmp_path / "隧道.geojson").inserted == 1
+    assert rows(county, "SELECT code, kind, is_illustrative, GeometryType(geom) FROM waterway") == [
+        ("HL-01", "river", True, "MULTILINESTRING")]
+    assert rows(county, "SELECT t.code, p.code FROM pipeline_tunnel t JOIN pipeline p ON p.id = t.pipeline_id") == [
+        ("SD-01", "GD-002")]
+
+
 def _fresh_import(engine, layer: str, path: Path, **options):
     """Import into an emptied layer (several variants of one file in one test)."""
     with engine.begin() as conn:

@@ -64,6 +64,7 @@ POLICIES: dict[str, str] = {
     # a pipeline is seen by the townships it crosses
     "pipeline": "riskmap_in_scope(NULL) OR EXISTS (SELECT 1 FROM township t WHERE ST_Intersects(t.geom, pipeline.geom))",
     "pipeline_facility": "pipeline_id IN (SELECT id FROM pipeline)",
+    "pipeline_tunnel": "pipeline_id IN (SELECT id FROM pipeline)",
     "pipeline_piece": "pipeline_id IN (SELECT id FROM pipeline)",
     "register_event": "(object_kind = 'encroachment' AND object_id IN (SELECT id FROM encroachment)) "
                       "OR (object_kind = 'hazard' AND object_id IN (SELECT id FROM hazard))",

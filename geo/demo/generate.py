@@ -20,6 +20,7 @@ import pandas as pd
 import pyogrio
 import shapely
 import shapely.affinity
+import shapely.ops
 from pyproj import Transformer
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
@@ -69,6 +70,8 @@ class DemoCounty:
     encroachments: list[Row] = field(default_factory=list)
     mines: list[Row] = field(default_factory=list)
     mine_zones: list[Row] = field(default_factory=list)
+    waterways: list[Row] = field(default_factory=list)
+    tunnels: list[Row] = field(default_factory=list)
 
 
 def load_config(path: Path = CONFIG_FILE) -> dict[str, Any]:
@@ -180,6 +183,7 @@ def build_demo(*, seed: int | None = None, as_of: dt.date | None = None) -> Demo
     make_pipelines(world, demo)
     make_mines(world, demo)
     make_mine_zones(world, demo)
+    make_river_and_tunnel(world, demo)
     make_enterprises(world, demo)
     make_buildings(world, demo)
     make_encroachments(world, demo)
@@ -500,6 +504,22 @@ def make_mines(w: _World, demo: DemoCounty) -> None:
             else "open_pit", "operating": True, "licence_boundary": geom, "workings": None,
             "source": w.cfg["sources"]["gem_mine"],
         })
+
+
+def make_river_and_tunnel(w: _World, demo: DemoCounty) -> None:
+    """The Yellow River (示意: the county's west boundary, which follows it) and one pipeline tunnel (示意), the
+    features of 石油天然气管道保护法 第三十二条 (river crossings) and 第三十三条 (tunnels)."""
+    assert w.river is not None
+    demo.waterways.append({"code": "HL-HH-01", "name": "黄河（示意）", "kind": "river", "is_illustrative": True,
+                           "geom": w.plane.to_storage(MultiLineString([w.river])),
+                           "source": w.cfg["sources"]["river"]})
+    t = w.cfg["pipelines"]["tunnel"]
+    parts = [g for g in shapely.get_parts(w.pipelines_in_county[t["pipeline"]]) if isinstance(g, LineString)]
+    main = max(parts, key=lambda g: g.length)
+    stretch = shapely.ops.substring(main, t["from"], t["to"], normalized=True)
+    demo.tunnels.append({"code": t["code"], "name": t["name"], "pipeline_code": t["pipeline"],
+                         "geom": w.plane.to_storage(MultiLineString([stretch])),
+                         "source": w.cfg["sources"]["synthetic"]})
 
 
 def make_mine_zones(w: _World, demo: DemoCounty) -> None:

@@ -101,6 +101,8 @@ def write_demo(conn: Connection, demo: DemoCounty) -> None:
     _insert(conn, "encroachment", _resolve(demo.encroachments, "pipeline_code", "pipeline_id", pipelines))
     _insert(conn, "mine", _resolve(demo.mines, "enterprise_uscc", "enterprise_id", enterprises))
     _insert(conn, "mine_zone", demo.mine_zones)
+    _insert(conn, "waterway", demo.waterways)
+    _insert(conn, "pipeline_tunnel", _resolve(demo.tunnels, "pipeline_code", "pipeline_id", pipelines))
 
 
 def assign_townships(conn: Connection) -> None:

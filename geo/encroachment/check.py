@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
+from functools import partial
 from typing import Any, NamedTuple, overload
 
 from sqlalchemy import Connection, text
@@ -30,9 +31,10 @@ DEGREES_PER_METRE = 1.0 / 110_000.0
 _FEATURE_GEOMETRY = {
     "building": ("building", "f.geom", "f.township_id", "box"),
     "road": ("road", "f.geom", "NULL::integer", "closest"),
-    "mine": ("mine", "COALESCE(f.workings, f.licence_boundary)", "f.township_id", "closest"),
+    "mine": ("mine", "f.workings", "f.township_id", "closest"),
 }
-"""Table, geometry, stored township and where the candidate's point goes, per feature type (a fixed list)."""
+"""Table, geometry, stored township and where the candidate's point goes, per feature type (a fixed list). A mine
+is measured from its workings (where it extracts): the licence boundary is the right to mine, not mining."""
 
 _POINT_SQL = {
     "box": ("(ST_XMin({geom}) + ST_XMax({geom})) / 2", "(ST_YMin({geom}) + ST_YMax({geom})) / 2"),
@@ -113,9 +115,22 @@ _make = tuple.__new__
 
 
 def _zone_case(zones: Sequence[Zone], n: int) -> str:
-    """CASE choosing the tightest of `zones` (sorted by distance) for near.distance_m; limits are bound parameters."""
-    whens = " ".join(f"WHEN near.distance_m <= :limit_{n}_{i} THEN :code_{n}_{i}" for i in range(len(zones)))
-    return f"CAST(CASE {whens} END AS text)"
+    """CASE choosing the tightest of `zones` (sorted by distance) for near.distance_m; limits are bound parameters.
+
+    A zone for some pipeline media only (e.g. GB 50253's distance for oil lines) also asks the pipeline's medium.
+    """
+    def when(i: int, zone: Zone) -> str:
+        medium = (f" AND near.pipeline_id IN (SELECT id FROM pipeline WHERE medium = ANY(CAST(:media_{n}_{i} AS text[])))"
+                  if zone.media else "")
+        return f"WHEN near.distance_m <= :limit_{n}_{i}{medium} THEN :code_{n}_{i}"
+
+    return f"CAST(CASE {' '.join(when(i, z) for i, z in enumerate(zones))} END AS text)"
+
+
+def _zone_filter(zones: Sequence[Zone], n: int) -> str:
+    """The WHERE of a block: within its widest zone, and, when some zone is for some media only, inside one."""
+    radius = f"near.distance_m <= :radius_{n}"
+    return f"{radius} AND {_zone_case(zones, n)} IS NOT NULL" if any(z.media for z in zones) else radius
 
 
 def _point_sql(feature_type: str, other: str, *, points: bool) -> tuple[str, str]:
@@ -138,10 +153,8 @@ def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int, *, points: 
     """
     table, geom, township, _ = _FEATURE_GEOMETRY[feature_type]
     lon, lat = _point_sql(feature_type, "p.geom", points=points)
-    if geom == "f.geom":  # the feature's GiST index finds the features near each piece
-        near = f"{geom} && ST_Expand(p.geom, :radius_{n} * :deg / cos(radians(ST_YMax(p.geom))), :radius_{n} * :deg)"
-    else:  # an expression has no index: the pieces' index finds the pieces near each (large, rare) feature
-        near = f"p.geom && ST_Expand({geom}, :radius_{n} * :deg / cos(radians(ST_YMax({geom}))), :radius_{n} * :deg)"
+    # the feature's GiST index (a column of its own) finds the features near each piece
+    near = f"{geom} && ST_Expand(p.geom, :radius_{n} * :deg / cos(radians(ST_YMax(p.geom))), :radius_{n} * :deg)"
     return f"""
         SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
                {_zone_case(zones, n)} AS zone, distance_m, township_id, lon, lat
@@ -154,7 +167,7 @@ def _near_line_sql(feature_type: str, zones: Sequence[Zone], n: int, *, points: 
             WHERE CAST(:pipeline_id AS integer) IS NULL OR p.pipeline_id = :pipeline_id
             ORDER BY p.pipeline_id, f.id, distance_m, p.id
         ) near
-        WHERE near.distance_m <= :radius_{n}
+        WHERE {_zone_filter(zones, n)}
     """
 
 
@@ -178,7 +191,46 @@ def _near_facility_sql(feature_type: str, zones: Sequence[Zone], n: int, *, poin
             WHERE CAST(:pipeline_id AS integer) IS NULL OR fac.pipeline_id = :pipeline_id
             ORDER BY fac.pipeline_id, f.id, distance_m, fac.id
         ) near
-        WHERE near.distance_m <= :radius_{n}
+        WHERE {_zone_filter(zones, n)}
+    """
+
+
+_RIVER_CROSSINGS_SQL = """
+    SELECT p.id AS pipeline_id, w.id AS source_id, x.geom, ST_Transform(x.geom, :srid) AS geom_m
+    FROM pipeline p
+    JOIN waterway w ON w.geom && p.geom AND ST_Intersects(w.geom, p.geom)
+    CROSS JOIN LATERAL (SELECT ST_Intersection(p.geom, w.geom) AS geom) x
+    WHERE CAST(:pipeline_id AS integer) IS NULL OR p.id = :pipeline_id
+"""
+"""Where each pipeline crosses a river (石油天然气管道保护法 第三十二条 measures 500 m each side of it)."""
+
+_TUNNELS_SQL = """
+    SELECT t.pipeline_id, t.id AS source_id, t.geom, ST_Transform(t.geom, :srid) AS geom_m
+    FROM pipeline_tunnel t
+    WHERE CAST(:pipeline_id AS integer) IS NULL OR t.pipeline_id = :pipeline_id
+"""
+"""Each pipeline's dedicated tunnels (石油天然气管道保护法 第三十三条 measures 1,000 m each side of the centreline)."""
+
+
+def _near_source_sql(source_sql: str, feature_type: str, zones: Sequence[Zone], n: int, *, points: bool) -> str:
+    """Features of one type within the widest of `zones` of a river crossing or tunnel (`source_sql`: pipeline_id,
+    source_id, geom in EPSG:4490, geom_m in metres), nearest one per pipeline only. Few such places: the
+    features' GiST index finds those near each."""
+    table, geom, township, _ = _FEATURE_GEOMETRY[feature_type]
+    lon, lat = _point_sql(feature_type, "x.geom", points=points)
+    return f"""
+        SELECT pipeline_id, '{feature_type}'::text AS feature_type, feature_id,
+               {_zone_case(zones, n)} AS zone, distance_m, township_id, lon, lat
+        FROM (
+            SELECT DISTINCT ON (x.pipeline_id, f.id)
+                   x.pipeline_id, f.id AS feature_id, ST_Distance(ST_Transform({geom}, :srid), x.geom_m) AS distance_m,
+                   {township} AS township_id, {lon} AS lon, {lat} AS lat
+            FROM ({source_sql} OFFSET 0) x
+            JOIN {table} f ON {geom} && ST_Expand(
+                x.geom, :radius_{n} * :deg / cos(radians(ST_YMax(x.geom))), :radius_{n} * :deg)
+            ORDER BY x.pipeline_id, f.id, distance_m, x.source_id
+        ) near
+        WHERE {_zone_filter(zones, n)}
     """
 
 
@@ -294,11 +346,13 @@ def _selected(rules: ZoneRules, zones: Sequence[str] | None, feature_types: Sequ
 
     line = tuple(k for z in rules.line if (k := keep(z)))
     facility = tuple(k for z in rules.facility if (k := keep(z)))
+    river = tuple(k for z in rules.river if (k := keep(z)))
+    tunnel = tuple(k for z in rules.tunnel if (k := keep(z)))
     crossing = rules.crossing
     if crossing is not None and ((zones is not None and crossing.code not in zones)
                                  or (feature_types is not None and "pipeline" not in feature_types)):
         crossing = None
-    return ZoneRules(line=line, facility=facility, crossing=crossing)
+    return ZoneRules(line=line, facility=facility, crossing=crossing, river=river, tunnel=tunnel)
 
 
 def _candidate_sql(rules: ZoneRules, *, points: bool, ordered: bool = False) -> tuple[str, dict[str, Any]]:
@@ -306,7 +360,10 @@ def _candidate_sql(rules: ZoneRules, *, points: bool, ordered: bool = False) -> 
     `ordered`), and its bound parameters."""
     blocks: list[str] = []
     params: dict[str, Any] = {}
-    for group, make in ((rules.line, _near_line_sql), (rules.facility, _near_facility_sql)):
+    groups = ((rules.line, _near_line_sql), (rules.facility, _near_facility_sql),
+              (rules.river, partial(_near_source_sql, _RIVER_CROSSINGS_SQL)),
+              (rules.tunnel, partial(_near_source_sql, _TUNNELS_SQL)))
+    for group, make in groups:
         for feature_type in _FEATURE_GEOMETRY:
             zones = [z for z in group if feature_type in z.feature_types]
             if not zones:
@@ -316,6 +373,8 @@ def _candidate_sql(rules: ZoneRules, *, points: bool, ordered: bool = False) -> 
             for i, zone in enumerate(zones):
                 params[f"code_{n}_{i}"] = zone.code
                 params[f"limit_{n}_{i}"] = zone.max_distance_m
+                if zone.media:
+                    params[f"media_{n}_{i}"] = list(zone.media)
             params[f"radius_{n}"] = max(z.max_distance_m for z in zones)
     if rules.crossing is not None:
         blocks.append(_CROSSING_SQL)

@@ -76,12 +76,12 @@ _ZONES_SQL = """
 def pipeline_zone_bands(conn: Connection, *, pipeline_code: str | None = None,
                         bbox: tuple[float, float, float, float] | None = None, for_display: bool = False
                         ) -> list[dict[str, Any]]:
-    """The line zones of zones.toml (5 / 50 / 200 m) as bands along each pipeline, GeoJSON in EPSG:4490.
+    """The line zones of zones.toml marked band (5 / 50 / 200 m) as bands along each pipeline, GeoJSON in EPSG:4490.
 
     `bbox` (lon/lat) keeps only what lies near it; `for_display` draws them for a map page: coarser round
     ends and 0.5 m simplification, 6 decimals (≈0.1 m) — a county's bands stay a few hundred KB, not MB.
     """
-    zones = load_zones().line
+    zones = [z for z in load_zones().line if z.band]
     limits = [z.max_distance_m for z in zones]
     x0, y0, x1, y1 = bbox or (None, None, None, None)
     rows = conn.execute(text(_ZONES_SQL), {

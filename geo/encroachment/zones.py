@@ -24,7 +24,12 @@ class Zone:
     max_distance_m: float = 0.0
     feature_types: tuple[str, ...] = ()
     around: str = "line"
-    """'line' (pipeline centreline), 'facility' (Art 58(1) facility) or 'crossing' (pipeline–pipeline)."""
+    """'line' (pipeline centreline), 'facility' (Art 58(1) facility), 'river' (where a pipeline crosses a river,
+    Art 32), 'tunnel' (a pipeline's dedicated tunnel, Art 33) or 'crossing' (pipeline–pipeline)."""
+    media: tuple[str, ...] = ()
+    """Pipeline media the zone applies to (pipeline.medium); empty = every pipeline."""
+    band: bool = False
+    """Drawn as a band along the pipeline on the map."""
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,11 @@ class ZoneRules:
     line: tuple[Zone, ...]
     facility: tuple[Zone, ...]
     crossing: Zone | None
+    river: tuple[Zone, ...] = ()
+    tunnel: tuple[Zone, ...] = ()
 
     def all(self) -> tuple[Zone, ...]:
-        return (*self.line, *self.facility, *((self.crossing,) if self.crossing else ()))
+        return (*self.line, *self.facility, *self.river, *self.tunnel, *((self.crossing,) if self.crossing else ()))
 
     def by_code(self, code: str) -> Zone:
         return {z.code: z for z in self.all()}[code]
@@ -51,6 +58,8 @@ def _zone(raw: dict[str, object], around: str) -> Zone:
         max_distance_m=float(raw.get("max_distance_m", 0.0)),  # type: ignore[arg-type]
         feature_types=tuple(raw.get("feature_types", ())),  # type: ignore[arg-type]
         around=around,
+        media=tuple(raw.get("media", ())),  # type: ignore[arg-type]
+        band=bool(raw.get("band", False)),
     )
 
 
@@ -60,4 +69,7 @@ def load_zones(path: Path = ZONES_FILE) -> ZoneRules:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     line = sorted((_zone(z, "line") for z in raw["line_zone"]), key=lambda z: z.max_distance_m)
     facility = sorted((_zone(z, "facility") for z in raw["facility_zone"]), key=lambda z: z.max_distance_m)
-    return ZoneRules(line=tuple(line), facility=tuple(facility), crossing=_zone(raw["crossing"], "crossing"))
+    river = sorted((_zone(z, "river") for z in raw.get("river_zone", ())), key=lambda z: z.max_distance_m)
+    tunnel = sorted((_zone(z, "tunnel") for z in raw.get("tunnel_zone", ())), key=lambda z: z.max_distance_m)
+    return ZoneRules(line=tuple(line), facility=tuple(facility), crossing=_zone(raw["crossing"], "crossing"),
+                     river=tuple(river), tunnel=tuple(tunnel))

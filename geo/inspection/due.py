@@ -1,7 +1,8 @@
 """Who is due for inspection in a date range, by risk colour, with route-solver priorities.
 
-Pure functions over plain records (the database query comes elsewhere). Frequencies and priorities are
-read from frequencies.toml beside this module (bureau practice: 本地规定).
+Pure functions over plain records (the database query comes elsewhere). Frequencies, priorities and the annual
+caps on inspections per enterprise (国办发〔2024〕54号 asks for published caps) are read from frequencies.toml beside
+this module (本地规定).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from geo.codes import INDUSTRY_CATEGORIES as CATEGORY_LABELS
 from geo.errors import InvalidInput
 
 FREQUENCIES_FILE = Path(__file__).with_name("frequencies.toml")
@@ -35,6 +37,11 @@ MSG = {
     "hazard": "有逾期未整改隐患",
     "encroachment": "新发现占压",
     "unrated": "未评定风险等级，按蓝色频次",
+    "cap_value": "巡查频次配置 [annual_cap] {key} 必须是正整数：{value!r}",
+    "capped": "已达年度行政检查次数上限（{who}每年不超过 {cap} 次，{year} 年已检查 {n} 次），本期不安排"
+              "（国办发〔2024〕54号 严格控制涉企行政检查频次；上限为本地规定）",
+    "cap_exempt": "已达年度行政检查次数上限（{who}每年不超过 {cap} 次，{year} 年已检查 {n} 次），"
+                  "因逾期隐患或新发现占压的问题线索仍安排（本地规定）",
 }
 
 
@@ -48,6 +55,16 @@ class Frequencies:
     new_encroachment: int
     overdue_per_period: int
     overdue_cap: int
+    annual_cap: dict[str, int] = field(default_factory=dict)
+    """Most inspections per enterprise and calendar year, per colour (empty: no cap)."""
+    annual_cap_by_category: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per industry category (enterprise.category), caps per colour that replace annual_cap's."""
+    cap_exempts_leads: bool = True
+    """Overdue hazards and new encroachments (problem leads) still make a capped unit due."""
+
+    def cap_for(self, category: str | None, colour: str) -> int | None:
+        """The annual cap of an enterprise of `category` and `colour`, None when none is set."""
+        return self.annual_cap_by_category.get(category or "", {}).get(colour, self.annual_cap.get(colour))
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,9 @@ class EnterpriseStatus:
     last_inspected_on: dt.date | None
     overdue_hazards: bool = False
     new_encroachment: bool = False
+    category: str | None = None
+    inspections_this_year: int = 0
+    """Inspections in the calendar year of the range's first day, up to its last day (for the annual cap)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,8 @@ class DueItem:
     due_on: dt.date | None
     priority: int
     reasons: tuple[str, ...]
+    held_back: bool = False
+    """Due by its colour, but the annual cap holds the visit back (the reasons say so)."""
 
     @property
     def reason_text(self) -> str:
@@ -86,7 +108,19 @@ def load_frequencies(path: Path | None = None) -> Frequencies:
     base = {c: _positive(raw, "priority", c) for c in COLOURS}
     extras = {k: _positive(raw, "priority", k, allow_zero=True)
               for k in ("overdue_hazard", "new_encroachment", "overdue_per_period", "overdue_cap")}
-    return Frequencies(interval, base, **extras)
+    caps = raw.get("annual_cap", {})
+    default = {c: _cap(c, v) for c, v in caps.items() if c in COLOURS}
+    by_category = {cat: {c: _cap(f"{cat}.{c}", v) for c, v in table.items() if c in COLOURS}
+                   for cat, table in caps.items() if isinstance(table, dict)}
+    return Frequencies(interval, base, **extras, annual_cap=default, annual_cap_by_category=by_category,
+                       cap_exempts_leads=bool(caps.get("exempt_problem_leads", True)))
+
+
+def _cap(key: str, value: object) -> int:
+    """One annual cap, checked (a positive integer)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(MSG["cap_value"].format(key=key, value=value))
+    return value
 
 
 def _positive(raw: dict, section: str, key: str, *, allow_zero: bool = False) -> int:
@@ -127,6 +161,19 @@ def list_due(
     """
     if start > end:
         raise InvalidInput(MSG["range_order"].format(start=start, end=end))
+    return [i for i in list_due_and_held(enterprises, start, end, frequencies=frequencies) if not i.held_back]
+
+
+def list_due_and_held(
+    enterprises: Iterable[EnterpriseStatus],
+    start: dt.date,
+    end: dt.date,
+    *,
+    frequencies: Frequencies | None = None,
+) -> list[DueItem]:
+    """As list_due, plus the units an annual cap holds back (held_back=True, with the reason), most urgent first."""
+    if start > end:
+        raise InvalidInput(MSG["range_order"].format(start=start, end=end))
     freq = frequencies or load_frequencies()
     items = [item for e in enterprises if (item := _due_item(e, start, end, freq)) is not None]
     return sorted(items, key=lambda i: (-i.priority, i.due_on or dt.date.min, i.enterprise_id))
@@ -164,4 +211,14 @@ def _due_item(e: EnterpriseStatus, start: dt.date, end: dt.date, freq: Frequenci
         priority += freq.new_encroachment
     if not by_schedule and not (e.overdue_hazards or e.new_encroachment):
         return None
+    cap = freq.cap_for(e.category, colour)
+    if cap is not None and e.inspections_this_year >= cap:
+        kind = CATEGORY_LABELS.get(e.category or "", "") if e.category in freq.annual_cap_by_category else ""
+        who = f"{COLOUR_LABELS[colour]}色{kind}企业"
+        words = {"who": who, "cap": cap, "year": start.year, "n": e.inspections_this_year}
+        if freq.cap_exempts_leads and (e.overdue_hazards or e.new_encroachment):
+            reasons.append(MSG["cap_exempt"].format(**words))
+        else:
+            reasons.append(MSG["capped"].format(**words))
+            return DueItem(e.enterprise_id, e.name, colour, due_on, priority, tuple(reasons), held_back=True)
     return DueItem(e.enterprise_id, e.name, colour, due_on, priority, tuple(reasons))

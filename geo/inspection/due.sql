@@ -1,10 +1,15 @@
 -- What the due list needs per enterprise (optionally one township by 12-digit :township code):
--- current risk colour, last inspection up to :end, hazards overdue at :start, newly found encroachments,
+-- current risk colour, last inspection up to :end, inspections in :start's calendar year up to :end (annual cap),
+-- hazards overdue at :start, newly found encroachments,
 -- and the grid officer whose cell covers the enterprise (contact on the route sheet).
 SELECT e.id, e.name, e.category, e.address, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
        ra.level AS colour, t.name AS township_name,
        (SELECT max(i.inspected_on) FROM inspection i
          WHERE i.enterprise_id = e.id AND i.inspected_on <= :end) AS last_on,
+       (SELECT count(*) FROM inspection i
+         WHERE i.enterprise_id = e.id AND i.inspected_on <= :end
+           AND i.inspected_on >= make_date(CAST(extract(year FROM CAST(:start AS date)) AS integer), 1, 1))
+           AS inspections_this_year,
        EXISTS (SELECT 1 FROM hazard h
                 WHERE h.enterprise_id = e.id AND h.deadline < :start
                   AND h.status NOT IN ('rectified', 'closed')) AS overdue_hazards,

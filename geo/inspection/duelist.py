@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from geo.errors import NotFound
-from geo.inspection.due import DueItem, EnterpriseStatus, Frequencies, list_due
+from geo.inspection.due import DueItem, EnterpriseStatus, Frequencies, list_due_and_held
 
 MSG = {"township": "没有乡镇代码 {code}"}
 
@@ -35,8 +35,10 @@ def load_due(
     *,
     township: str | None = None,
     frequencies: Frequencies | None = None,
+    with_held: bool = False,
 ) -> list[DueStop]:
     """Enterprises due between start and end (inclusive), most urgent first; township = 12-digit code or None.
+    With `with_held`, also those the annual cap holds back (item.held_back, the reason among item.reasons).
 
     A hazard counts as overdue when its deadline falls before `start` and it is neither rectified nor closed;
     an encroachment counts when its status is 'found' and its responsible operator (or its pipeline's
@@ -49,9 +51,11 @@ def load_due(
     rows = conn.execute(text(sql), {"start": start, "end": end, "township": township}).all()
     by_id = {r.id: r for r in rows}
     statuses = [EnterpriseStatus(r.id, r.name, r.colour, r.last_on, bool(r.overdue_hazards),
-                                 bool(r.new_encroachment)) for r in rows]
+                                 bool(r.new_encroachment), r.category, int(r.inspections_this_year)) for r in rows]
     out = []
-    for item in list_due(statuses, start, end, frequencies=frequencies):
+    for item in list_due_and_held(statuses, start, end, frequencies=frequencies):
+        if item.held_back and not with_held:
+            continue
         r = by_id[item.enterprise_id]
         contact = f"网格员 {r.officer_name} {r.officer_phone or ''}".strip() if r.officer_name else None
         out.append(DueStop(item, r.category, r.address, r.township_name, contact, float(r.lon), float(r.lat)))

@@ -120,7 +120,9 @@ def make_plan(
     settings = network_settings(cfg)
     started = time.perf_counter()
     days = working_days(start, end, weekdays=cfg["day"]["weekdays"])
-    due = load_due(conn, start, end, township=township)
+    listed = load_due(conn, start, end, township=township, with_held=True)
+    due = [s for s in listed if not s.item.held_back]
+    held = [s for s in listed if s.item.held_back]  # the annual cap holds them back: kept as unplanned, with why
     depots = team_depots(cfg, teams)
     depot_nodes = _unique_depots(depots)
     points = [Stop(d.lon, d.lat) for d in depot_nodes] + [Stop(s.lon, s.lat) for s in due]
@@ -147,6 +149,7 @@ def make_plan(
     paths = route_paths(conn, legs)
     summary = {
         "due": len(due), "visited": sum(len(r.visits) for r in routes), "dropped": len(dropped),
+        "held_back": len(held),
         "days": [d.isoformat() for d in days], "matrix_s": round(matrix_s, 3), "solve_s": round(solve_s, 3),
         "fallback_stops": sum(1 for s in snaps[nd:] if s.vertex is None),
         "depots": [{"name": d.name, "lon": d.lon, "lat": d.lat, "note": snaps[k].note}
@@ -159,6 +162,7 @@ def make_plan(
          "sum": json.dumps(summary, ensure_ascii=False)}).scalar_one()
     route_ids = _store_routes(conn, plan_id, routes, days, teams, depots, points, tt, paths, settings)
     _store_stops(conn, plan_id, due, routes, dropped, route_ids, service, snaps, nd)
+    _store_held(conn, plan_id, held)
     total_s = time.perf_counter() - started
     conn.execute(text("UPDATE inspection_plan SET summary = summary || CAST(:x AS jsonb) WHERE id = :id"),
                  {"x": json.dumps({"total_s": round(total_s, 3)}), "id": plan_id})
@@ -230,6 +234,16 @@ def _store_stops(conn: Connection, plan_id: int, due: list[DueStop], routes: Any
             "INSERT INTO plan_stop (plan_id, route_id, seq, enterprise_id, colour, priority, reasons, arrival_s, "
             "service_s, snapped, access_m, snap_note, dropped_reason) VALUES (:p, :r, :seq, :e, :c, :pr, "
             "CAST(:rs AS jsonb), :a, :sv, :sn, :am, :note, :d)"), rows)
+
+
+def _store_held(conn: Connection, plan_id: int, held: list[DueStop]) -> None:
+    """One unplanned plan_stop per enterprise the annual cap holds back; its reason says so."""
+    if held:
+        conn.execute(text(
+            "INSERT INTO plan_stop (plan_id, enterprise_id, colour, priority, reasons, service_s, snapped, "
+            "dropped_reason) VALUES (:p, :e, :c, :pr, CAST(:rs AS jsonb), 0, false, :d)"),
+            [{"p": plan_id, "e": s.item.enterprise_id, "c": s.item.colour, "pr": s.item.priority,
+              "rs": json.dumps(list(s.item.reasons), ensure_ascii=False), "d": s.item.reasons[-1]} for s in held])
 
 
 def clock(start: str, seconds: int | None) -> str | None:

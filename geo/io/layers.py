@@ -246,6 +246,17 @@ LAYERS: dict[str, Layer] = {
             Field("kind", ("分区类型", "类型"), kind="code", required=True, codes=m.MINE_ZONE_KINDS),
             Field("source_document", ("规划依据", "来源文件"), shp="document"),
         ), geom_kind="polygon", multi=True),
+        Layer("waterway", "河流水系", "waterway", (
+            Field("code", ("河流编号", *_CODE), max_len=40),
+            Field("name", ("河流名称", "名称"), max_len=200),
+            Field("kind", ("类型", "水系类型"), kind="code", codes=m.WATERWAY_KINDS, default="river"),
+            Field("is_illustrative", ("示意数据", "是否示意"), kind="bool", default=False, shp="illustr"),
+        ), geom_kind="line", multi=True),
+        Layer("pipeline_tunnel", "管道专用隧道", "pipeline_tunnel", (
+            Field("code", ("隧道编号", *_CODE), max_len=40),
+            Field("pipeline_code", ("管道编号", "管线编号"), required=True, ref=PIPELINE_REF, shp="pipe_code"),
+            Field("name", ("隧道名称", "名称"), max_len=200),
+        ), geom_kind="line", multi=True),
         Layer("inspection", "执法检查", "inspection", (
             _uscc_ref(required=True),
             Field("inspected_on", ("检查日期", "检查时间"), kind="date", required=True, shp="date"),

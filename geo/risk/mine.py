@@ -1,4 +1,5 @@
-"""Mine risk: 禁采区/限采区, 越界开采 (area outside the licence, 公顷), pipelines within 200 m, open-pit blasting.
+"""Mine risk: 禁采区/限采区, 越界开采 (area outside the licence, 公顷, and how deep it reaches), pipelines within 200 m
+of the workings, open-pit blasting.
 
 Areas and distances in the county's Gauss–Krüger zone (m, m²/10 000 = ha); thresholds from the rules file.
 """
@@ -36,28 +37,33 @@ WHERE m.operating
 """
 
 OVER_BOUNDARY_SQL = """
-SELECT m.id,
-       ST_Area(ST_Difference(ST_Transform(m.workings, :srid), ST_Transform(m.licence_boundary, :srid))) / 10000.0
-FROM mine m JOIN risk_scope_mine s USING (id)
-WHERE m.workings IS NOT NULL AND NOT ST_CoveredBy(m.workings, m.licence_boundary)
+SELECT o.id, ST_Area(o.outside) / 10000.0 AS area_ha,
+       (SELECT coalesce(max(ST_Distance(d.geom, o.licence)), 0)
+        FROM ST_DumpPoints(ST_Segmentize(o.outside, :step_m)) d) AS depth_m
+FROM (
+    SELECT m.id, ST_Transform(m.licence_boundary, :srid) AS licence,
+           ST_Difference(ST_Transform(m.workings, :srid), ST_Transform(m.licence_boundary, :srid)) AS outside
+    FROM mine m JOIN risk_scope_mine s USING (id)
+    WHERE m.workings IS NOT NULL AND NOT ST_CoveredBy(m.workings, m.licence_boundary)
+    OFFSET 0
+) o
 """
+"""The workings outside the licence: area (ha) and depth, the farthest its outline (densified every :step_m metres)
+reaches from the licence boundary (m)."""
 
 PIPELINES_SQL = """
-SELECT m.id, p.code,
-       min(LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), ST_Transform(g.geom, :srid)),
-                 ST_Distance(ST_Transform(m.workings, :srid), ST_Transform(g.geom, :srid)))) AS distance_m
+SELECT m.id, p.code, min(ST_Distance(ST_Transform(m.workings, :srid), ST_Transform(g.geom, :srid))) AS distance_m
 FROM mine m
 JOIN risk_scope_mine s USING (id)
-JOIN pipeline_segment g
-  ON g.geom && ST_Expand(ST_Envelope(COALESCE(ST_Collect(m.licence_boundary, m.workings), m.licence_boundary)),
-                         :dx, :dy)
+JOIN pipeline_segment g ON g.geom && ST_Expand(ST_Envelope(m.workings), :dx, :dy)
 JOIN pipeline p ON p.id = g.pipeline_id
-WHERE m.operating
+WHERE m.operating AND m.workings IS NOT NULL
 GROUP BY m.id, p.code
-HAVING min(LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), ST_Transform(g.geom, :srid)),
-                 ST_Distance(ST_Transform(m.workings, :srid), ST_Transform(g.geom, :srid)))) <= :distance_m
+HAVING min(ST_Distance(ST_Transform(m.workings, :srid), ST_Transform(g.geom, :srid))) <= :distance_m
 ORDER BY m.id, distance_m, p.code
 """
+"""Pipelines within the distance of a mine's workings (石油天然气管道保护法 第三十五条第（三）项 is about mining, so
+it is measured from where the mine extracts; a licence boundary alone is a right, not mining)."""
 
 BLASTING_SQL = """
 SELECT m.id, count(*) AS n,
@@ -88,11 +94,15 @@ def mine_rule_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int
                                      rule["text"].format(zone=f"“{zone}”" if zone else "", area_ha=fmt_number(area_ha, 2)),
                                      rule["clause"], {"area_ha": round(float(area_ha), 4)}))
     rule = r["over_boundary"]
-    for mid, area_ha in conn.execute(text(OVER_BOUNDARY_SQL), {"srid": srid}):
-        if area_ha >= min_ha:
+    min_depth = float(rule["min_depth_m"])
+    for mid, area_ha, depth_m in conn.execute(text(OVER_BOUNDARY_SQL),
+                                              {"srid": srid, "step_m": float(rule["depth_step_m"])}):
+        # both: a thin sliver along the boundary (digitising, datum shift) is neither wide nor deep
+        if area_ha >= min_ha and depth_m >= min_depth:
             out[int(mid)].append(Finding(KIND, int(mid), "mine.over_boundary", rule["level"], float(rule["points"]),
-                                         rule["text"].format(area_ha=fmt_number(area_ha, 2)), rule["clause"],
-                                         {"area_ha": round(float(area_ha), 4)}))
+                                         rule["text"].format(area_ha=fmt_number(area_ha, 2),
+                                                             depth_m=fmt_number(depth_m, 1)), rule["clause"],
+                                         {"area_ha": round(float(area_ha), 4), "depth_m": round(float(depth_m), 1)}))
     rule = r["pipeline_nearby"]
     distance_m = float(rule["distance_m"])
     dx, dy = degree_margin(conn, distance_m)

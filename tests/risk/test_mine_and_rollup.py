@@ -10,16 +10,17 @@ from riskfix import compute_now, explain_of, lonlat, rect, texts
 
 def test_mine_working_outside_its_licence_is_red_with_the_area(site, county):
     """Licence 0–1000 × 0–1000 m; workings 900–1100 × 0–180 m: the part 1000–1100 × 0–180 lies outside,
-    100 m × 180 m = 18 000 m² = 1.8 ha → "越界开采 1.8 公顷" → red.
+    100 m × 180 m = 18 000 m² = 1.8 ha reaching 100 m beyond the boundary (both above the tolerance of 0.01 ha
+    and 5 m) → "越界开采 1.8 公顷，最远越出矿区范围 100 m" → red.
     The owning enterprise inherits the violation (dynamic factor: mine violations)."""
     owner = site.enterprise("甲矿业", "non_coal_mine", (500, -500))
     mid = site.mine("甲采石场", rect(0, 0, 1000, 1000), workings=rect(900, 0, 1100, 180), enterprise_id=owner)
     compute_now(county)
     r = explain_of(county, "mine", mid)
     assert r["level"] == "red"
-    assert texts(r)[0] == "越界开采 1.8 公顷"
+    assert texts(r)[0] == "越界开采 1.8 公顷，最远越出矿区范围 100 m"
     e = explain_of(county, "enterprise", owner)
-    assert e["level"] == "red" and "所属矿山甲采石场：越界开采 1.8 公顷" in texts(e)
+    assert e["level"] == "red" and "所属矿山甲采石场：越界开采 1.8 公顷，最远越出矿区范围 100 m" in texts(e)
 
 
 def test_operating_inside_no_mining_zone_is_red_restricted_orange(site, county):
@@ -37,8 +38,9 @@ def test_operating_inside_no_mining_zone_is_red_restricted_orange(site, county):
 
 
 def test_open_pit_near_dwellings_and_pipeline(site, county):
-    """Open pit: a house 250 m from the pit < 300 m blasting distance → orange; gas line 120 m away → orange."""
-    mid = site.mine("戊露天矿", rect(0, 0, 500, 500))
+    """Open pit: a house 250 m from the pit < 300 m blasting distance → orange; gas line 120 m from the workings
+    (the pit fills the licence) → orange (石油天然气管道保护法 第三十五条第（三）项, measured from the workings)."""
+    mid = site.mine("戊露天矿", rect(0, 0, 500, 500), workings=rect(0, 0, 500, 500))
     site.building((500 + 255, 250))            # 10 m footprint: near edge 250 m from the pit
     site.pipeline("G9", [(-120, -1000), (-120, 1000)])
     compute_now(county)
