@@ -44,21 +44,22 @@ ANALYZE risk_seg_m;
 """
 
 # Dwellings within the strip, each located along its pipeline by the chainage m of its footprint centroid (metres
-# from the pipeline start), with `reach` = half its footprint's side so that boundaries are measured from the
-# building's outer edge. Households: the recorded 户数, else 1 for a low-rise house, else floors × units per floor.
+# from the pipeline start), with `reach` ≈ half its footprint's side (area from degrees² at its latitude) so
+# that boundaries are measured from the building's outer edge. Households: the recorded 户数, else 1 for a low-rise house, else floors × units per floor.
 DWELLING_SQL = """
 CREATE TEMP TABLE risk_dwelling ON COMMIT DROP AS
 WITH near AS (
     SELECT DISTINCT b.id FROM risk_seg_m s
     JOIN building b ON b.geom && ST_Expand(s.geom, :dx, :dy) AND b.use_class = ANY(CAST(:uses AS text[]))
 ), cand AS MATERIALIZED (
-    SELECT b.id, b.floors, b.households, t.fp, ST_Centroid(t.fp) AS c
-    FROM near JOIN building b USING (id) CROSS JOIN LATERAL (SELECT ST_Transform(b.geom, :srid) AS fp) t
+    SELECT b.id, b.floors, b.households, ST_Transform(ST_Centroid(b.geom), :srid) AS c,
+           sqrt(ST_Area(b.geom) * 111320.0 * cos(radians(ST_Y(ST_Centroid(b.geom)))) * 110574.0) / 2 AS reach
+    FROM near JOIN building b USING (id)
 )
 SELECT DISTINCT ON (c.id, s.pipeline_id)
        s.pipeline_id, c.id AS building_id, c.c,
        s.from_m + ST_LineLocatePoint(s.g, c.c) * (s.to_m - s.from_m) AS m,
-       sqrt(ST_Area(c.fp)) / 2 AS reach,
+       c.reach,
        CAST(COALESCE(c.households, CASE WHEN c.floors <= :low THEN 1 ELSE c.floors * :upf END)
             AS double precision) AS households,
        (c.floors >= :tall) AS tall
@@ -140,18 +141,19 @@ GROUP BY s.id, b.use_class
 """
 
 FLAMMABLE_SQL = """
-SELECT s.id, min(d.distance_m) FROM risk_seg_m s
-CROSS JOIN LATERAL (
-    SELECT ST_Distance(ST_Transform(e.geom, :srid), s.g) AS distance_m FROM enterprise e
-    WHERE e.category = ANY(CAST(:cats AS text[])) AND e.geom && ST_Expand(s.geom, :dx, :dy)
+WITH site AS (
+    SELECT e.geom, NULL::integer AS pipeline_id FROM enterprise e WHERE e.category = ANY(CAST(:cats AS text[]))
     UNION ALL
-    SELECT ST_Distance(ST_Transform(b.geom, :srid), s.g) FROM building b
-    WHERE b.use_class = ANY(CAST(:uses AS text[])) AND b.geom && ST_Expand(s.geom, :dx, :dy)
+    SELECT b.geom, NULL FROM building b WHERE b.use_class = ANY(CAST(:uses AS text[]))
     UNION ALL
-    SELECT ST_Distance(ST_Transform(f.geom, :srid), s.g) FROM pipeline_facility f
-    WHERE f.kind = ANY(CAST(:kinds AS text[])) AND f.pipeline_id <> s.pipeline_id AND f.geom && ST_Expand(s.geom, :dx, :dy)
-) d
-WHERE s.assessed AND d.distance_m <= :max_m
+    SELECT f.geom, f.pipeline_id FROM pipeline_facility f WHERE f.kind = ANY(CAST(:kinds AS text[]))
+)
+SELECT s.id, min(ST_Distance(ST_Transform(site.geom, :srid), s.g))
+FROM site
+JOIN risk_seg_m s ON s.geom && ST_Expand(site.geom, :dx, :dy)
+ AND (site.pipeline_id IS NULL OR site.pipeline_id <> s.pipeline_id)
+ AND ST_DWithin(ST_Transform(site.geom, :srid), s.g, :max_m)
+WHERE s.assessed
 GROUP BY s.id
 """
 
@@ -354,8 +356,10 @@ def hca_grade(f: SegmentFacts, rules: Rules) -> tuple[int, str] | None:
     return max(hits, key=lambda h: h[0]) if hits else None
 
 
-def _km(m: float) -> str:
-    return fmt_number(m / 1000.0, 2)
+def chainage(m: float) -> str:
+    """Pipeline chainage as written on pipeline markers: 5 478 m → K5+478."""
+    whole = int(round(m))
+    return f"K{whole // 1000}+{whole % 1000:03d}"
 
 
 def segment_findings(f: SegmentFacts, rules: Rules) -> tuple[list[Finding], dict[str, Any]]:
@@ -384,7 +388,7 @@ def segment_findings(f: SegmentFacts, rules: Rules) -> tuple[list[Finding], dict
         details["class_stretch_m"] = [round(a, 1), round(b, 1)]
         out.append(Finding(KIND, sid, "pipeline.class_location", None, 0.0,
                            cl["text"].format(label=cl["labels"][str(f.cls)], households=fmt_number(f.households, 0),
-                                             from_km=_km(a), to_km=_km(b)),
+                                             from_k=chainage(a), to_k=chainage(b)),
                            cl["clause"], {"class": f.cls, "households": f.households,
                                           "stretch_m": [round(a, 1), round(b, 1)]}))
     hca = pr["hca"]

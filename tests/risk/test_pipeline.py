@@ -99,7 +99,7 @@ def test_apartment_blocks_make_class_3_and_a_grade_ii_hca(site, county):
     assert r["details"]["class_location"] == 3
     assert r["level"] == "orange"
     assert "高后果区Ⅱ级（输气管道经过三级地区）" in texts(r)
-    assert "三级地区（中心线两侧 200 m、2 km 内最多 256 户；该地段自里程 0 km 至 2.16 km，距两端建筑 200 m）" in texts(r)
+    assert "三级地区（中心线两侧 200 m、2 km 内最多 256 户；地段里程 K0+000 至 K2+155，两端距最外侧建筑 200 m）" in texts(r)
 
 
 def test_tall_buildings_common_make_class_4_and_grade_iii(site, county):

@@ -58,19 +58,27 @@ def test_impact_radius_of_a_1016mm_line_uses_its_maop(site, county, tmp_path):
     assert "潜在影响半径 318.07 m（外径 1016 mm，设计压力 10 MPa；未填最大允许操作压力，按设计压力计）" in texts(design)
     reason = next(r for r in with_maop["reasons"] if r["code"] == "pipeline.impact_radius")
     assert reason["clause"].startswith("GB 32167-2015 §6.1.2 式(1)")
+    # The operator lowers the MAOP to 8 MPa and the ledger is re-imported (update): 0.099 × 1016 × √8 = 284.49 m.
+    path = write_csv(tmp_path / "管道更新.csv", ["管道编号", "管道名称", "输送介质", "设计压力(MPa)",
+                                                 "最大允许操作压力(MPa)", "管径(mm)", "几何(WKT)"],
+                     [["GX1", "示例干线", "天然气", 12, 8, 1016, line((0, 0), (2000, 0))]])
+    assert import_file(county, "pipeline", path, update=True).updated == 1
+    compute_now(county)
+    again = explain_of(county, "pipeline_segment", segment_at(county, pipeline_id(county, "GX1"), 500)["id"])
+    assert "潜在影响半径 284.49 m（外径 1016 mm，最大允许操作压力 8 MPa）" in texts(again)
 
 
 def test_120_houses_make_class_3_and_hca_ii_only_200m_beyond_the_outermost_houses(site, county):
     """GB 50251-2015 §4.2 and GB 32167-2015 表2 b, §6.1.1.2. A 10 km gas line along x (chainage = x).
-    120 one-storey houses (4 m squares), 60 each side 100 m off the line at x = 5010, 5014.5 … 5275.5:
+    120 one-storey houses (4 m squares), 60 each side 100 m off the line at x = 5010, 5014.6 … 5281.4:
     one household each (农村每一独立户), 120 ≥ 100 within the best 2 km window → 三级地区 → HCA Ⅱ (orange).
     The area ends 200 m from the outer edge of the outermost houses: 5010 − 2 − 200 = 4808 m to
-    5275.5 + 2 + 200 = 5477.5 m, so the segments 4.8–5.5 km carry it and no other segment does
+    5281.4 + 2 + 200 = 5483.4 m (K4+808 to K5+483), so the segments 4.8–5.5 km carry it and no other segment does
     (a 2 km window alone would have reached from 3.0 to 7.3 km)."""
     pid = site.pipeline("G1", [(0, 0), (10000, 0)])
     for i in range(60):
         for y in (100, -100):
-            site.building((5010 + 4.5 * i, y), size_m=4)
+            site.building((5010 + 4.6 * i, y), size_m=4)
     compute_now(county)
     inside = [s for s in segments(county, pid) if 4800 <= s["from_m"] and s["to_m"] <= 5500.5]
     outside = [s for s in segments(county, pid) if s["to_m"] <= 4800.5 or s["from_m"] >= 5499.5]
@@ -81,7 +89,7 @@ def test_120_houses_make_class_3_and_hca_ii_only_200m_beyond_the_outermost_house
         (0, None, "blue")}
     r = explain_of(county, "pipeline_segment", inside[3]["id"])
     assert "高后果区Ⅱ级（输气管道经过三级地区）" in texts(r)
-    assert "三级地区（中心线两侧 200 m、2 km 内最多 120 户；该地段自里程 4.81 km 至 5.48 km，距两端建筑 200 m）" in texts(r)
+    assert "三级地区（中心线两侧 200 m、2 km 内最多 120 户；地段里程 K4+808 至 K5+483，两端距最外侧建筑 200 m）" in texts(r)
 
 
 def test_a_multi_storey_building_counts_its_dwelling_units(site, county, tmp_path):
@@ -126,7 +134,7 @@ def test_a_run_of_hca_segments_and_a_mine_with_its_enterprise_count_once(site, c
     pid = site.pipeline("G1", [(0, 0), (10000, 0)])
     for i in range(60):
         for y in (100, -100):
-            site.building((5010 + 4.5 * i, y), size_m=4)
+            site.building((5010 + 4.6 * i, y), size_m=4)
     owner = site.enterprise("示例采石有限公司", "non_coal_mine", (2000, 1500))
     site.mine("示例采石场", rect(1800, 1300, 2200, 1700), enterprise_id=owner)
     compute_now(county)
