@@ -180,3 +180,21 @@ def test_oil_line_reads_table_1(site, county):
     by_road = explain_of(county, "pipeline_segment", segment_at(county, pid, 7050).id)
     assert village["level"] == "orange" and "高后果区Ⅱ级（两侧 200 m 内村镇户数 ≥ 50（60 户））" in texts(village)
     assert by_road["level"] == "yellow" and by_road["details"]["hca_grade"] == 1
+
+
+def test_fuel_stations_and_oil_depots_are_flammable_sites(site, county):
+    """GB 32167-2015 表2 f: outside class 3/4 areas, a 加油站 150 m from a gas line (≤ 200 m) → HCA Ⅱ (P3/P5) → orange;
+    表1 d: an 油库 40 m from a crude line (≤ 50 m) → HCA Ⅰ → yellow; the same depot 60 m away would not count."""
+    gas = site.pipeline("G1", [(0, 0), (2000, 0)])
+    oil = site.pipeline("Y1", [(0, 5000), (2000, 5000)], medium="crude")
+    site.building((500, 150), use="fuel_station", size_m=2)
+    site.building((500, 5040), use="oil_depot", size_m=2)
+    site.building((1500, 5061), use="oil_depot", size_m=2)
+    compute_now(county)
+    by_station = explain_of(county, "pipeline_segment", segment_at(county, gas, 500).id)
+    by_depot = explain_of(county, "pipeline_segment", segment_at(county, oil, 500).id)
+    far = explain_of(county, "pipeline_segment", segment_at(county, oil, 1500).id)
+    assert (by_station["level"], by_station["details"]["hca_grade"]) == ("orange", 2)
+    assert "高后果区Ⅱ级（三、四级地区以外，两侧 200 m 内有加油站、油库等易燃易爆场所）" in texts(by_station)
+    assert (by_depot["level"], by_depot["details"]["hca_grade"]) == ("yellow", 1)
+    assert far["level"] == "blue"
