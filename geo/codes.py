@@ -29,6 +29,8 @@ BUILDING_USES = {
     "market": "商场/市场",
     "industrial": "工业",
     "other": "其他",
+    "fuel_station": "加油站/加气站",
+    "oil_depot": "油库",
 }
 ROAD_CLASSES = {
     "motorway": "高速公路",

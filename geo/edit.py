@@ -63,6 +63,7 @@ EDITABLE: dict[str, EditSpec] = {
         "name": Field(str, "名称"),
         "use_class": Field(str, "用途", choices=BUILDING_USES),
         "floors": Field(int, "层数"),
+        "households": Field(int, "户数"),
     }, multi=True),
     "grid_cell": EditSpec("grid_cell", ("Polygon", "MultiPolygon"), {
         "code": Field(str, "网格编码", required=True),

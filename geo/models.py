@@ -229,6 +229,8 @@ class Pipeline(Timestamped, Base):
     operator: Mapped[str | None] = mapped_column(String(200))
     medium: Mapped[str] = mapped_column(String(10))
     design_pressure_mpa: Mapped[float | None] = mapped_column(Float)
+    maop_mpa: Mapped[float | None] = mapped_column(Float)
+    """最大允许操作压力 MAOP (GB 32167-2015 §6.1.2 式(1)); the risk engine uses design_pressure_mpa when unknown."""
     outside_diameter_mm: Mapped[float | None] = mapped_column(Float)
     burial_depth_m: Mapped[float | None] = mapped_column(Float)
     commissioning_year: Mapped[int | None] = mapped_column(Integer)
@@ -292,13 +294,17 @@ class Building(Timestamped, Base):
     """Building footprint; use class and floors give the persons counted for α and class location."""
 
     __tablename__ = "building"
-    __table_args__ = (_check_in("use_class", BUILDING_USES, "ck_building_use"), _gist("building"))
+    __table_args__ = (_check_in("use_class", BUILDING_USES, "ck_building_use"),
+                      CheckConstraint("households IS NULL OR households >= 0", name="ck_building_households"),
+                      _gist("building"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     code: Mapped[str | None] = mapped_column(String(40), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
     use_class: Mapped[str] = mapped_column(String(12), server_default="residential")
     floors: Mapped[int] = mapped_column(Integer, server_default="1")
+    households: Mapped[int | None] = mapped_column(Integer)
+    """户数 when known (GB 50251-2015 §4.2 counts each dwelling unit); else the rules estimate it from floors."""
     township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id", ondelete="SET NULL"), index=True)
     geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False))
     source: Mapped[str | None] = mapped_column(Text)

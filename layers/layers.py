@@ -174,7 +174,8 @@ def pipeline_layer(conn: Connection, where: Where, *, link_base: str = "") -> fo
             p = f["properties"]
             p["popup_html"] = _popup(p["name"], [
                 ("编号", p["code"]), ("介质", PIPELINE_MEDIA.get(p["medium"], p["medium"])), ("运营单位", p.get("operator")),
-                ("设计压力 MPa", p.get("design_pressure_mpa")), ("管径 mm", p.get("outside_diameter_mm")),
+                ("设计压力 MPa", p.get("design_pressure_mpa")), ("最大允许操作压力 MPa", p.get("maop_mpa")),
+                ("管径 mm", p.get("outside_diameter_mm")),
                 ("投产年份", p.get("commissioning_year")), ("数据来源", p.get("source"))], p, risk=False,
                 link=url_path("maps", "pipeline", p["code"], base=link_base))
         _layer(feats, lambda f: {"color": "#6a1b9a", "weight": 3}).add_to(fg)
@@ -254,8 +255,8 @@ def building_layer(conn: Connection, where: Where, *, grid: str | None = None) -
     for f in feats:
         p = f["properties"]
         p["name"] = p.get("name") or BUILDING_USES.get(p["use_class"], p["use_class"])
-        p["popup_html"] = _popup(p["name"], [("用途", BUILDING_USES.get(p["use_class"])), ("层数", p["floors"])],
-                                 p, risk=False)
+        p["popup_html"] = _popup(p["name"], [("用途", BUILDING_USES.get(p["use_class"])), ("层数", p["floors"]),
+                                             ("户数", p.get("households"))], p, risk=False)
     fg = folium.FeatureGroup(name="建筑", show=True)
     _layer(feats, lambda f: {"fillColor": colours.get(f["properties"]["use_class"], "#9e9e9e"),
                              "color": "#616161", "weight": 0.5, "fillOpacity": 0.6}).add_to(fg)

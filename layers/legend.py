@@ -46,9 +46,19 @@ class AccountControl(Script):
         super().__init__("accountControl")
 
 
+def rollup_notes() -> tuple[str, str]:
+    """How areas are rolled up, from the rules in force: the method (就高 …) and how objects are counted."""
+    from geo.risk.rules import load_rules
+
+    ru = load_rules()["rollup"]
+    return str(ru["legend"][ru["method"]]), str(ru["legend_counting"])
+
+
 def legend_html(counts: dict[str, dict[str, int]], *, title: str, illustrative: bool) -> str:
+    method, counting = rollup_notes()
     return render("legend.html", counts=counts, title=title, illustrative=illustrative, kinds=COUNTED_KINDS,
-                  levels=LEVELS, colours=LEVEL_COLOURS, names=LEVEL_NAMES)
+                  levels=LEVELS, colours=LEVEL_COLOURS, names=LEVEL_NAMES, rollup_method=method,
+                  rollup_counting=counting)
 
 
 def add_legend(m: folium.Map, conn: Connection, *, township: str | None, grid: str | None, title: str,

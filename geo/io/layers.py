@@ -184,6 +184,8 @@ LAYERS: dict[str, Layer] = {
             Field("operator", ("管道企业", "运营单位", "管道运营单位"), max_len=200),
             Field("medium", ("输送介质", "介质"), kind="code", required=True, codes=m.PIPELINE_MEDIA),
             Field("design_pressure_mpa", ("设计压力(MPa)", "设计压力"), kind="float", shp="press_mpa"),
+            Field("maop_mpa", ("最大允许操作压力(MPa)", "最大允许操作压力", "MAOP(MPa)", "MAOP"), kind="float",
+                  shp="maop_mpa"),
             Field("outside_diameter_mm", ("管径(mm)", "外径(mm)", "管径", "外径"), kind="float", shp="diam_mm"),
             Field("burial_depth_m", ("埋深(m)", "埋深"), kind="float", shp="depth_m"),
             Field("commissioning_year", ("投产年份", "投产时间"), kind="int", shp="year"),
@@ -217,6 +219,7 @@ LAYERS: dict[str, Layer] = {
             Field("use_class", ("用途", "建筑用途", "使用性质"), kind="code", codes=m.BUILDING_USES,
                   default="residential", shp="use"),
             Field("floors", ("层数", "楼层数"), kind="int", default=1),
+            Field("households", ("户数", "住户数"), kind="int"),
             _township_ref(),
         ), geom_kind="polygon", multi=True, township_by_location=True),
         Layer("road", "道路", "road", (

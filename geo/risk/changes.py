@@ -49,6 +49,7 @@ SELECT p.id FROM pipeline p WHERE p.updated_at > :since
 UNION SELECT s.pipeline_id FROM encroachment x
       JOIN pipeline_segment s ON s.geom && ST_Expand(x.geom, :dx, :dy)
       WHERE x.updated_at > :since
+UNION SELECT x.pipeline_id FROM encroachment x WHERE x.updated_at > :since AND x.pipeline_id IS NOT NULL
 UNION SELECT s.pipeline_id FROM building b
       JOIN pipeline_segment s ON s.geom && ST_Expand(b.geom, :dx, :dy)
        AND ST_DWithin(ST_Transform(s.geom, :srid), ST_Transform(b.geom, :srid), :pipeline_m)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from geo.models import ENCROACHMENT_KINDS, ROAD_CLASSES
 from geo.risk.findings import Assessment, Finding, combine_findings, degree_margin, fmt_number
-from geo.risk.rules import Rules
+from geo.risk.rules import LEVEL_RANK, Rules
 
 KIND = "pipeline_segment"
 SEGMENT_SQL = (Path(__file__).resolve().parent / "segment.sql").read_text(encoding="utf-8")
@@ -39,74 +39,94 @@ SELECT s.id, s.pipeline_id, s.seq, s.from_m, s.to_m, s.township_id, s.geom, ST_T
 FROM pipeline_segment s JOIN risk_scope_pipeline p ON p.id = s.pipeline_id;
 CREATE INDEX ON risk_seg_m USING gist (g);
 CREATE INDEX ON risk_seg_m USING gist (geom);
+CREATE INDEX ON risk_seg_m (pipeline_id, from_m);
 ANALYZE risk_seg_m;
 """
 
-# Dwellings (each at its footprint centroid) within the strip, located along their pipeline by the measure m
-# from the pipeline start (metres).
+# Dwellings within the strip, each located along its pipeline by the chainage m of its footprint centroid (metres
+# from the pipeline start), with `reach` ≈ half its footprint's side (area from degrees² at its latitude) so
+# that boundaries are measured from the building's outer edge. Households: the recorded 户数, else 1 for a low-rise house, else floors × units per floor.
 DWELLING_SQL = """
 CREATE TEMP TABLE risk_dwelling ON COMMIT DROP AS
 WITH near AS (
     SELECT DISTINCT b.id FROM risk_seg_m s
     JOIN building b ON b.geom && ST_Expand(s.geom, :dx, :dy) AND b.use_class = ANY(CAST(:uses AS text[]))
 ), cand AS MATERIALIZED (
-    SELECT b.id, b.floors, ST_Transform(ST_Centroid(b.geom), :srid) AS c FROM near JOIN building b USING (id)
+    SELECT b.id, b.floors, b.households, ST_Transform(ST_Centroid(b.geom), :srid) AS c,
+           sqrt(ST_Area(b.geom) * 111320.0 * cos(radians(ST_Y(ST_Centroid(b.geom)))) * 110574.0) / 2 AS reach
+    FROM near JOIN building b USING (id)
 )
 SELECT DISTINCT ON (c.id, s.pipeline_id)
-       s.pipeline_id, c.id AS building_id,
+       s.pipeline_id, c.id AS building_id, c.c,
        s.from_m + ST_LineLocatePoint(s.g, c.c) * (s.to_m - s.from_m) AS m,
-       CASE WHEN c.floors <= :low THEN 1.0 ELSE c.floors * CAST(:hpf AS double precision) END AS households,
+       c.reach,
+       CAST(COALESCE(c.households, CASE WHEN c.floors <= :low THEN 1 ELSE c.floors * :upf END)
+            AS double precision) AS households,
        (c.floors >= :tall) AS tall
 FROM cand c
 JOIN risk_seg_m s ON ST_DWithin(c.c, s.g, :strip_m)
 ORDER BY c.id, s.pipeline_id, ST_Distance(c.c, s.g), s.seq;
 CREATE TEMP TABLE risk_window ON COMMIT DROP AS
 WITH w AS (
-    SELECT pipeline_id, m, 'f' AS dir,
+    SELECT pipeline_id, m - reach AS first_edge,
+           max(m + reach) OVER fwd AS last_edge,
            sum(households) OVER fwd AS households, count(*) OVER fwd AS buildings,
            count(*) FILTER (WHERE tall) OVER fwd AS tall
     FROM risk_dwelling
     WINDOW fwd AS (PARTITION BY pipeline_id ORDER BY m
                    RANGE BETWEEN CURRENT ROW AND CAST(:window_m AS double precision) FOLLOWING)
-    UNION ALL
-    SELECT pipeline_id, m, 'b',
-           sum(households) OVER back, count(*) OVER back, count(*) FILTER (WHERE tall) OVER back
-    FROM risk_dwelling
-    WINDOW back AS (PARTITION BY pipeline_id ORDER BY m
-                    RANGE BETWEEN CAST(:window_m AS double precision) PRECEDING AND CURRENT ROW)
+), c AS (
+    SELECT pipeline_id, first_edge - :boundary_m AS a, last_edge + :boundary_m AS b, households,
+           CASE WHEN buildings >= :c4_buildings AND tall >= CAST(:c4_share AS double precision) * buildings THEN 4
+                WHEN households >= :c3_min THEN 3
+                WHEN households > :c12_max THEN 2
+                WHEN households > 0 THEN 1
+                ELSE 0 END AS cls
+    FROM w
 )
-SELECT pipeline_id, m, dir, households,
-       CASE WHEN buildings >= :c4_buildings AND tall >= CAST(:c4_share AS double precision) * buildings THEN 4
-            WHEN households >= :c3_min THEN 3
-            WHEN households > :c12_max THEN 2
-            WHEN households > 0 THEN 1
-            ELSE 0 END AS cls
-FROM w;
-CREATE INDEX ON risk_window (pipeline_id, dir, m);
+SELECT * FROM c WHERE cls > 0;
+CREATE INDEX ON risk_window (pipeline_id, a);
 ANALYZE risk_window;
 """
 
-# Per assessed segment, every 2 km window holding its midpoint: windows starting at a dwelling in
-# [mid − W, mid] or ending at one in [mid, mid + W] (the best window can always be slid onto a dwelling).
+# Every window starting at a dwelling (any 2 km window's dwellings are among those of the window starting at its
+# first one) gives its class to the stretch from its first building − 200 m to its last + 200 m (a..b); a segment
+# takes the highest class of the stretches it overlaps and that stretch's ends.
 CLASS_SQL = """
-SELECT s.id, max(x.cls), max(x.households)
+SELECT s.id, x.cls, x.households, x.a, x.b
 FROM risk_seg_m s
 CROSS JOIN LATERAL (
-    SELECT w.cls, w.households FROM risk_window w
-    WHERE w.pipeline_id = s.pipeline_id AND w.dir = 'f'
-      AND w.m BETWEEN (s.from_m + s.to_m) / 2 - :window_m AND (s.from_m + s.to_m) / 2
-    UNION ALL
-    SELECT w.cls, w.households FROM risk_window w
-    WHERE w.pipeline_id = s.pipeline_id AND w.dir = 'b'
-      AND w.m BETWEEN (s.from_m + s.to_m) / 2 AND (s.from_m + s.to_m) / 2 + :window_m
+    SELECT w.cls, w.households, w.a, w.b FROM risk_window w
+    WHERE w.pipeline_id = s.pipeline_id AND w.a < s.to_m AND w.a > s.from_m - :span_m AND w.b > s.from_m
+    ORDER BY w.cls DESC, w.households DESC, w.a
+    LIMIT 1
 ) x
+WHERE s.assessed
+"""
+
+# Oil Table 1 row c: settlements (dwellings within 200 m clustered by DBSCAN, eps from the rules) of ≥ 50
+# households; each holds from its first building − 200 m to its last + 200 m.
+SETTLEMENT_SQL = """
+WITH d AS (
+    SELECT d.*, ST_ClusterDBSCAN(d.c, eps := :eps, minpoints := 1) OVER (PARTITION BY d.pipeline_id) AS cid
+    FROM risk_dwelling d JOIN pipeline p ON p.id = d.pipeline_id
+    WHERE p.medium = ANY(CAST(:media AS text[]))
+), st AS (
+    SELECT pipeline_id, sum(households) AS households, min(m - reach) - :boundary_m AS a,
+           max(m + reach) + :boundary_m AS b
+    FROM d GROUP BY pipeline_id, cid HAVING sum(households) >= :min_households
+)
+SELECT s.id, max(st.households), min(st.a), max(st.b)
+FROM st JOIN risk_seg_m s ON s.pipeline_id = st.pipeline_id AND st.a < s.to_m AND st.b > s.from_m
 WHERE s.assessed
 GROUP BY s.id
 """
 
 SEGMENTS_SQL = """
 SELECT s.id, s.pipeline_id, s.seq, s.from_m, s.to_m, s.township_id, p.code, p.name, p.medium,
-       p.outside_diameter_mm, p.design_pressure_mpa
+       p.outside_diameter_mm, p.design_pressure_mpa, p.maop_mpa,
+       COALESCE(p.maop_mpa, p.design_pressure_mpa) AS pressure_mpa,
+       CASE WHEN p.maop_mpa IS NOT NULL THEN 'maop' ELSE 'design' END AS pressure_kind
 FROM risk_seg_m s JOIN pipeline p ON p.id = s.pipeline_id
 WHERE s.assessed
 """
@@ -121,15 +141,19 @@ GROUP BY s.id, b.use_class
 """
 
 FLAMMABLE_SQL = """
-SELECT s.id, min(d.distance_m) FROM risk_seg_m s
-CROSS JOIN LATERAL (
-    SELECT ST_Distance(ST_Transform(e.geom, :srid), s.g) AS distance_m FROM enterprise e
-    WHERE e.category = ANY(CAST(:cats AS text[])) AND e.geom && ST_Expand(s.geom, :dx, :dy)
+WITH site AS (
+    SELECT e.geom, NULL::integer AS pipeline_id FROM enterprise e WHERE e.category = ANY(CAST(:cats AS text[]))
     UNION ALL
-    SELECT ST_Distance(ST_Transform(f.geom, :srid), s.g) FROM pipeline_facility f
-    WHERE f.kind = ANY(CAST(:kinds AS text[])) AND f.pipeline_id <> s.pipeline_id AND f.geom && ST_Expand(s.geom, :dx, :dy)
-) d
-WHERE s.assessed AND d.distance_m <= :max_m
+    SELECT b.geom, NULL FROM building b WHERE b.use_class = ANY(CAST(:uses AS text[]))
+    UNION ALL
+    SELECT f.geom, f.pipeline_id FROM pipeline_facility f WHERE f.kind = ANY(CAST(:kinds AS text[]))
+)
+SELECT s.id, min(ST_Distance(ST_Transform(site.geom, :srid), s.g))
+FROM site
+JOIN risk_seg_m s ON s.geom && ST_Expand(site.geom, :dx, :dy)
+ AND (site.pipeline_id IS NULL OR site.pipeline_id <> s.pipeline_id)
+ AND ST_DWithin(ST_Transform(site.geom, :srid), s.g, :max_m)
+WHERE s.assessed
 GROUP BY s.id
 """
 
@@ -142,17 +166,33 @@ WHERE s.assessed
 GROUP BY s.id
 """
 
+# Register items: an item naming its pipeline counts on that pipeline's nearest segment (wherever it lies); an item
+# naming none counts on the nearest segment within the 5 m band.
 ENCROACHMENTS_SQL = """
-SELECT s.id, en.kind, count(*)
-FROM risk_seg_m s
-JOIN encroachment en ON en.status = ANY(CAST(:statuses AS text[])) AND en.geom && ST_Expand(s.geom, :dx, :dy)
- AND ST_DWithin(ST_Transform(en.geom, :srid), s.g, :band_m)
-WHERE s.assessed
-GROUP BY s.id, en.kind
+WITH en AS (
+    SELECT en.id, en.code, en.kind, en.pipeline_id, en.geom, ST_Transform(en.geom, :srid) AS g
+    FROM encroachment en WHERE en.status = ANY(CAST(:statuses AS text[]))
+)
+SELECT x.id, en.kind, en.code, x.distance_m
+FROM en CROSS JOIN LATERAL (
+    SELECT s.id, ST_Distance(s.g, en.g) AS distance_m, s.assessed FROM risk_seg_m s
+    WHERE s.pipeline_id = en.pipeline_id
+    ORDER BY s.g <-> en.g, s.seq LIMIT 1
+) x
+WHERE en.pipeline_id IS NOT NULL AND x.assessed
+UNION ALL
+SELECT x.id, en.kind, en.code, x.distance_m
+FROM en CROSS JOIN LATERAL (
+    SELECT s.id, ST_Distance(s.g, en.g) AS distance_m, s.assessed FROM risk_seg_m s
+    WHERE s.geom && ST_Expand(en.geom, :dx, :dy) AND ST_DWithin(s.g, en.g, :band_m)
+    ORDER BY ST_Distance(s.g, en.g), s.pipeline_id, s.seq LIMIT 1
+) x
+WHERE en.pipeline_id IS NULL AND x.assessed
+ORDER BY 1, 3
 """
 
 MINES_NEAR_SQL = """
-SELECT s.id, m.name, m.method
+SELECT s.id, m.name, m.method, m.id
 FROM mine m
 JOIN risk_seg_m s
   ON s.geom && ST_Expand(ST_Envelope(COALESCE(ST_Collect(m.licence_boundary, m.workings), m.licence_boundary)),
@@ -183,44 +223,68 @@ class SegmentFacts:
     row: dict[str, Any]
     cls: int = 0
     households: float = 0.0
+    class_stretch: tuple[float, float] | None = None
+    settlement_households: float = 0.0
+    settlement_stretch: tuple[float, float] | None = None
     sites: dict[str, float] = field(default_factory=dict)
     flammable_m: float | None = None
     major_road_m: float | None = None
-    encroachments: dict[str, int] = field(default_factory=dict)
-    mines: list[tuple[str, str]] = field(default_factory=list)
+    encroachments: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    mines: list[tuple[str, str, int]] = field(default_factory=list)
     crossings: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def pipeline_pressure(row: dict[str, Any]) -> tuple[float | None, str]:
+    """p for GB 32167-2015 式(1): the MAOP when known, else the design pressure; and which one ('maop'/'design')."""
+    return row.get("pressure_mpa"), str(row.get("pressure_kind") or "design")
+
+
+def _class_location(conn: Connection, facts: dict[int, SegmentFacts], rules: Rules, *, srid: int) -> None:
+    """Class location per segment (GB 50251-2015 §4.2) and, on oil lines, the settlements of Table 1 row c."""
+    cl = rules["pipeline"]["class_location"]
+    hca = rules["pipeline"]["hca"]
+    dx, dy = degree_margin(conn, float(cl["strip_m"]))
+    boundary = float(cl["boundary_m"])
+    conn.execute(text(DWELLING_SQL), {"low": int(cl["low_rise_max_floors"]), "upf": float(cl["units_per_floor"]),
+                                      "tall": int(cl["class4_tall_floors"]), "uses": list(cl["dwelling_uses"]),
+                                      "dx": dx, "dy": dy, "srid": srid, "strip_m": float(cl["strip_m"]),
+                                      "window_m": float(cl["window_m"]), "c4_buildings": int(cl["class4_min_buildings"]),
+                                      "c4_share": float(cl["class4_min_share"]), "c3_min": float(cl["class_3_min"]),
+                                      "c12_max": float(cl["class_1_2_max"]), "boundary_m": boundary})
+    span = conn.execute(text("SELECT max(b - a) FROM risk_window")).scalar()
+    if span is not None:
+        for sid, cls, hh, a, b in conn.execute(text(CLASS_SQL), {"span_m": float(span)}):
+            f = facts[int(sid)]
+            f.cls, f.households, f.class_stretch = int(cls), float(hh), (float(a), float(b))
+    oil_media = [m for m, t in hca["table_for_medium"].items() if t == "oil"]
+    for sid, hh, a, b in conn.execute(text(SETTLEMENT_SQL), {
+            "eps": float(hca["settlement_eps_m"]), "media": oil_media, "boundary_m": boundary,
+            "min_households": float(hca["oil_c"]["min_households"])}):
+        f = facts[int(sid)]
+        f.settlement_households, f.settlement_stretch = float(hh), (float(a), float(b))
 
 
 def gather_segment_facts(conn: Connection, rules: Rules, *, srid: int) -> dict[int, SegmentFacts]:
     """Run every spatial query once over all assessed segments and collect the facts per segment."""
     pr = rules["pipeline"]
-    cl = pr["class_location"]
     hca = pr["hca"]
     facts = {int(r.id): SegmentFacts(row=dict(r._mapping)) for r in conn.execute(text(SEGMENTS_SQL))}
     if not facts:
         return facts
-    dx, dy = degree_margin(conn, float(cl["strip_m"]))
-    conn.execute(text(DWELLING_SQL), {"low": int(cl["low_rise_max_floors"]), "hpf": float(cl["households_per_floor"]),
-                                      "tall": int(cl["class4_tall_floors"]), "uses": list(cl["dwelling_uses"]),
-                                      "dx": dx, "dy": dy, "srid": srid, "strip_m": float(cl["strip_m"]),
-                                      "window_m": float(cl["window_m"]), "c4_buildings": int(cl["class4_min_buildings"]),
-                                      "c4_share": float(cl["class4_min_share"]), "c3_min": float(cl["class_3_min"]),
-                                      "c12_max": float(cl["class_1_2_max"])})
-    for sid, cls, hh in conn.execute(text(CLASS_SQL), {"window_m": float(cl["window_m"])}):
-        facts[int(sid)].cls = int(cls)
-        facts[int(sid)].households = float(hh)
+    _class_location(conn, facts, rules, srid=srid)
     coef = float(pr["impact_radius"]["coefficient"])
-    radii = [impact_radius_m(diameter_mm=f.row["outside_diameter_mm"], pressure_mpa=f.row["design_pressure_mpa"],
+    radii = [impact_radius_m(diameter_mm=f.row["outside_diameter_mm"], pressure_mpa=f.row["pressure_mpa"],
                              coefficient=coef) for f in facts.values()
-             if f.row["outside_diameter_mm"] and f.row["design_pressure_mpa"]]
+             if f.row["outside_diameter_mm"] and f.row["pressure_mpa"]]
     max_m = max(radii + [float(hca["gas_e"]["distance_m"])])
     dx, dy = degree_margin(conn, max_m)
     for sid, use, d in conn.execute(text(SITES_SQL), {"srid": srid, "uses": list(hca["special_site_uses"]),
                                                       "dx": dx, "dy": dy, "max_m": max_m}):
         facts[int(sid)].sites[str(use)] = float(d)
-    max_m = float(hca["gas_f"]["distance_m"])
+    max_m = max(float(hca["gas_f"]["distance_m"]), float(hca["oil_d"]["distance_m"]))
     dx, dy = degree_margin(conn, max_m)
     for sid, d in conn.execute(text(FLAMMABLE_SQL), {"srid": srid, "cats": list(hca["flammable_site_categories"]),
+                                                     "uses": list(hca["flammable_site_uses"]),
                                                      "kinds": list(hca["flammable_site_facility_kinds"]),
                                                      "dx": dx, "dy": dy, "max_m": max_m}):
         facts[int(sid)].flammable_m = float(d)
@@ -231,14 +295,15 @@ def gather_segment_facts(conn: Connection, rules: Rules, *, srid: int) -> dict[i
         facts[int(sid)].major_road_m = float(d)
     enc = pr["encroachment"]
     dx, dy = degree_margin(conn, float(enc["band_m"]))
-    for sid, kind, n in conn.execute(text(ENCROACHMENTS_SQL), {"srid": srid, "statuses": list(enc["open_statuses"]),
-                                                               "dx": dx, "dy": dy, "band_m": float(enc["band_m"])}):
-        facts[int(sid)].encroachments[str(kind)] = int(n)
+    for sid, kind, code, d in conn.execute(text(ENCROACHMENTS_SQL), {
+            "srid": srid, "statuses": list(enc["open_statuses"]), "dx": dx, "dy": dy, "band_m": float(enc["band_m"])}):
+        if int(sid) in facts:
+            facts[int(sid)].encroachments.setdefault(str(kind), []).append((str(code), float(d)))
     mn = pr["mine_nearby"]
     dx, dy = degree_margin(conn, float(mn["distance_m"]))
-    for sid, name, method in conn.execute(text(MINES_NEAR_SQL), {"srid": srid, "dx": dx, "dy": dy,
-                                                                 "distance_m": float(mn["distance_m"])}):
-        facts[int(sid)].mines.append((str(name), str(method)))
+    for sid, name, method, mid in conn.execute(text(MINES_NEAR_SQL), {"srid": srid, "dx": dx, "dy": dy,
+                                                                      "distance_m": float(mn["distance_m"])}):
+        facts[int(sid)].mines.append((str(name), str(method), int(mid)))
     for sid, what, name, detail in conn.execute(text(CROSSINGS_SQL), {"classes": list(pr["crossing"]["road_classes"])}):
         facts[int(sid)].crossings.append((str(what), str(name), str(detail)))
     return facts
@@ -250,7 +315,7 @@ def hca_grade(f: SegmentFacts, rules: Rules) -> tuple[int, str] | None:
     site_labels = hca["special_site_labels"]
     hits: list[tuple[int, str]] = []
     medium = f.row["medium"]
-    d_mm, p_mpa = f.row["outside_diameter_mm"], f.row["design_pressure_mpa"]
+    d_mm, (p_mpa, _) = f.row["outside_diameter_mm"], pipeline_pressure(f.row)
 
     def site_within(limit_m: float) -> str | None:
         near = [u for u, dist in f.sites.items() if dist <= limit_m]
@@ -281,8 +346,9 @@ def hca_grade(f: SegmentFacts, rules: Rules) -> tuple[int, str] | None:
             hits.append((int(hca["oil_a"]["grade"]), hca["oil_a"]["text"]))
         if f.households >= hca["oil_b"]["min_households"]:
             hits.append((int(hca["oil_b"]["grade"]), hca["oil_b"]["text"].format(households=fmt_number(f.households, 0))))
-        elif f.households >= hca["oil_c"]["min_households"]:
-            hits.append((int(hca["oil_c"]["grade"]), hca["oil_c"]["text"].format(households=fmt_number(f.households, 0))))
+        elif f.settlement_households >= hca["oil_c"]["min_households"]:
+            hits.append((int(hca["oil_c"]["grade"]),
+                         hca["oil_c"]["text"].format(households=fmt_number(f.settlement_households, 0))))
         limit = float(hca["oil_d"]["distance_m"])
         if (f.major_road_m is not None and f.major_road_m <= limit) or \
                 (f.flammable_m is not None and f.flammable_m <= limit):
@@ -290,27 +356,41 @@ def hca_grade(f: SegmentFacts, rules: Rules) -> tuple[int, str] | None:
     return max(hits, key=lambda h: h[0]) if hits else None
 
 
+def chainage(m: float) -> str:
+    """Pipeline chainage as written on pipeline markers: 5 478 m → K5+478."""
+    whole = int(round(m))
+    return f"K{whole // 1000}+{whole % 1000:03d}"
+
+
 def segment_findings(f: SegmentFacts, rules: Rules) -> tuple[list[Finding], dict[str, Any]]:
     """All findings for one segment and its details (radius, class location, HCA)."""
     pr = rules["pipeline"]
     sid = int(f.row["id"])
     out: list[Finding] = []
-    details: dict[str, Any] = {"pipeline": f.row["code"], "seq": f.row["seq"], "from_m": round(f.row["from_m"], 1),
-                               "to_m": round(f.row["to_m"], 1), "class_location": f.cls,
-                               "households_2km": round(f.households, 1), "not_scored": list(pr["hca"]["not_scored"])}
-    d_mm, p_mpa = f.row["outside_diameter_mm"], f.row["design_pressure_mpa"]
+    details: dict[str, Any] = {"pipeline": f.row["code"], "pipeline_id": f.row["pipeline_id"], "seq": f.row["seq"],
+                               "from_m": round(f.row["from_m"], 1), "to_m": round(f.row["to_m"], 1),
+                               "class_location": f.cls, "households_2km": round(f.households, 1),
+                               "not_scored": list(pr["hca"]["not_scored"])}
+    d_mm, (p_mpa, p_kind) = f.row["outside_diameter_mm"], pipeline_pressure(f.row)
     if f.row["medium"] == "gas" and d_mm and p_mpa:
         ir = pr["impact_radius"]
         r_m = impact_radius_m(diameter_mm=d_mm, pressure_mpa=p_mpa, coefficient=float(ir["coefficient"]))
-        details["impact_radius_m"] = round(r_m, 1)
+        details["impact_radius_m"] = round(r_m, 2)
+        details["pressure_used"] = p_kind
         out.append(Finding(KIND, sid, "pipeline.impact_radius", None, 0.0,
-                           ir["text"].format(r_m=fmt_number(r_m), d_mm=fmt_number(d_mm, 0), p_mpa=fmt_number(p_mpa, 2)),
-                           ir["clause"], {"r_m": round(r_m, 1)}))
+                           ir["text"].format(r_m=fmt_number(r_m, 2), d_mm=fmt_number(d_mm, 0),
+                                             p_mpa=fmt_number(p_mpa, 2), pressure_label=ir["pressure_labels"][p_kind],
+                                             pressure_note=ir["pressure_notes"][p_kind]),
+                           ir["clause"], {"r_m": round(r_m, 2), "pressure": p_kind}))
     cl = pr["class_location"]
-    if f.households > 0:
+    if f.households > 0 and f.class_stretch is not None:
+        a, b = max(f.class_stretch[0], 0.0), f.class_stretch[1]
+        details["class_stretch_m"] = [round(a, 1), round(b, 1)]
         out.append(Finding(KIND, sid, "pipeline.class_location", None, 0.0,
-                           cl["text"].format(label=cl["labels"][str(f.cls)], households=fmt_number(f.households, 0)),
-                           cl["clause"], {"class": f.cls, "households": f.households}))
+                           cl["text"].format(label=cl["labels"][str(f.cls)], households=fmt_number(f.households, 0),
+                                             from_k=chainage(a), to_k=chainage(b)),
+                           cl["clause"], {"class": f.cls, "households": f.households,
+                                          "stretch_m": [round(a, 1), round(b, 1)]}))
     hca = pr["hca"]
     grade = hca_grade(f, rules)
     if grade is not None:
@@ -318,22 +398,42 @@ def segment_findings(f: SegmentFacts, rules: Rules) -> tuple[list[Finding], dict
         details["hca_grade"] = grade[0]
         out.append(Finding(KIND, sid, "pipeline.hca", hca["levels"][g], float(hca["points"][g]),
                            hca["text"].format(grade_label=hca["grade_labels"][g], item=grade[1]), hca["clause"],
-                           {"grade": grade[0]}))
+                           {"grade": grade[0], "cause": f"pipeline.hca:{g}"}))
     enc = pr["encroachment"]
-    for kind, n in sorted(f.encroachments.items()):
-        out.append(Finding(KIND, sid, f"pipeline.{kind}", enc["levels"][kind], float(enc["points"]) * n,
-                           enc["text"].format(kind_label=ENCROACHMENT_KINDS[kind], n=n), enc["clause"], {"n": n}))
+    for kind, items in sorted(f.encroachments.items()):
+        codes = [c for c, _ in items]
+        out.append(Finding(KIND, sid, f"pipeline.{kind}", enc["levels"][kind], float(enc["points"]) * len(items),
+                           enc["text"].format(kind_label=ENCROACHMENT_KINDS[kind], n=len(items), codes="、".join(codes),
+                                              distance_m="、".join(fmt_number(d, 1) for _, d in items)),
+                           enc["clause"], {"n": len(items), "codes": codes,
+                                           "cause": f"pipeline.{kind}:" + ",".join(sorted(codes))}))
     if f.mines:
         mn = pr["mine_nearby"]
-        level = mn["open_pit_level"] if any(m == "open_pit" for _, m in f.mines) else mn["level"]
+        level = mn["open_pit_level"] if any(m == "open_pit" for _, m, _ in f.mines) else mn["level"]
+        ids = ",".join(str(i) for i in sorted({i for *_, i in f.mines}))
         out.append(Finding(KIND, sid, "pipeline.mine_nearby", level, float(mn["points"]) * len(f.mines),
-                           mn["text"].format(n=len(f.mines), names="、".join(n for n, _ in f.mines)), mn["clause"]))
+                           mn["text"].format(n=len(f.mines), names="、".join(n for n, _, _ in f.mines)), mn["clause"],
+                           {"cause": f"pipeline.mine_nearby:{ids}"}))
     cr = pr["crossing"]
     for what, name, detail in f.crossings:
         label = cr["text_road"].format(road=name or ROAD_CLASSES.get(detail, detail)) if what == "road" \
             else cr["text_pipeline"].format(code=name)
-        out.append(Finding(KIND, sid, f"pipeline.crossing_{what}", cr["level"], float(cr["points"]), label, cr["clause"]))
+        out.append(Finding(KIND, sid, f"pipeline.crossing_{what}", cr["level"], float(cr["points"]), label, cr["clause"],
+                           {"cause": f"pipeline.crossing_{what}:{name or detail}"}))
     return out, details
+
+
+def segment_causes(findings: list[Finding]) -> list[dict[str, str]]:
+    """The causes that colour a segment (one per levelled finding), keyed so that the roll-up can join a run of
+    adjacent segments with the same cause into one object; 'base' for a segment no rule colours."""
+    causes: dict[str, dict[str, str]] = {}
+    for f in findings:
+        if f.level is None:
+            continue
+        key = str(f.value.get("cause", f.code))
+        if key not in causes or LEVEL_RANK[f.level] > LEVEL_RANK[causes[key]["level"]]:
+            causes[key] = {"key": key, "level": f.level, "label": f.text}
+    return sorted(causes.values(), key=lambda c: c["key"]) or [{"key": "base", "level": "blue", "label": ""}]
 
 
 def assess_segments(conn: Connection, rules: Rules, *, srid: int) -> list[Assessment]:
@@ -346,7 +446,7 @@ def assess_segments(conn: Connection, rules: Rules, *, srid: int) -> list[Assess
     base = rules["pipeline"]["base_level"]
     for sid, f in facts.items():
         findings, details = segment_findings(f, rules)
+        details["causes"] = segment_causes(findings)
         out.append(combine_findings(KIND, sid, findings, township_id=f.row["township_id"], details=details,
                                     base_level=base))
     return out
-

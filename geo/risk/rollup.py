@@ -1,7 +1,8 @@
 """Grid cells and townships: counts per colour of the objects inside, highest level, density index.
 
 No national aggregation formula (本地规定; the four colours per 安委办〔2016〕11号) — highest level wins (就高), raised one step when red+orange
-objects per km² reach the rules' threshold. Areas in km² in the county's Gauss–Krüger zone.
+objects per km² reach the rules' threshold. Counts are of real-world objects (a mine with its enterprise is one; a run
+of adjacent segments of one pipeline with the same cause is one). Areas in km² in the county's Gauss–Krüger zone.
 """
 
 from __future__ import annotations
@@ -13,19 +14,40 @@ from sqlalchemy import Connection, text
 from geo.risk.findings import Assessment, Finding, combine_findings, fmt_number
 from geo.risk.rules import LEVEL_RANK, LEVELS, Rules, raise_level
 
-# Each object is placed at one point (enterprise point, point on the licence polygon, segment midpoint) so
-# that it counts once per area.
+# Each real-world object is placed at one or more points and counts once per area (its highest level there):
+# an enterprise at its point; a mine at a point on its licence polygon, as one object with the enterprise that runs
+# it; a pipeline object — a run of adjacent segments of one pipeline with the same cause (one high-consequence
+# stretch, one register item, one mine nearby…) — at the midpoints of its segments. Segments assessed before
+# causes were recorded count as one cause per level.
 POINTS_SQL = """
 CREATE TEMP TABLE risk_obj_pt ON COMMIT DROP AS
-SELECT a.kind, a.object_id, a.level, a.score, o.name, o.pt
-FROM risk_assessment a
-JOIN (
-    SELECT 'enterprise' AS kind, e.id, e.name, e.geom AS pt FROM enterprise e
-    UNION ALL SELECT 'mine', m.id, m.name, ST_PointOnSurface(m.licence_boundary) FROM mine m
-    UNION ALL SELECT 'pipeline_segment', s.id, p.name || ' 第' || s.seq || '段', ST_LineInterpolatePoint(s.geom, 0.5)
-    FROM pipeline_segment s JOIN pipeline p ON p.id = s.pipeline_id
-) o ON o.kind = a.kind AND o.id = a.object_id
-WHERE a.valid_to IS NULL AND a.kind = ANY(CAST(:kinds AS text[]));
+WITH seg AS (
+    SELECT a.object_id, a.score, s.pipeline_id, s.seq, p.name, ST_LineInterpolatePoint(s.geom, 0.5) AS pt,
+           COALESCE(a.details->'causes', jsonb_build_array(jsonb_build_object('key', a.level, 'level', a.level,
+                                                                              'label', ''))) AS causes
+    FROM risk_assessment a
+    JOIN pipeline_segment s ON s.id = a.object_id
+    JOIN pipeline p ON p.id = s.pipeline_id
+    WHERE a.kind = 'pipeline_segment' AND a.valid_to IS NULL AND 'pipeline_segment' = ANY(CAST(:kinds AS text[]))
+), cause AS (
+    SELECT seg.object_id, seg.score, seg.pipeline_id, seg.seq, seg.name, seg.pt,
+           c->>'key' AS cause, c->>'level' AS level, COALESCE(c->>'label', '') AS label
+    FROM seg CROSS JOIN LATERAL jsonb_array_elements(seg.causes) c
+), run AS (
+    SELECT cause.*, seq - row_number() OVER (PARTITION BY pipeline_id, cause ORDER BY seq) AS grp FROM cause
+)
+SELECT 'pipeline_segment' AS kind, object_id, 'p' || pipeline_id || ':' || cause || ':' || grp AS obj,
+       level, score, name, label, seq, pt
+FROM run
+UNION ALL
+SELECT 'enterprise', e.id, 'e' || e.id, a.level, a.score, e.name, '', NULL, e.geom
+FROM risk_assessment a JOIN enterprise e ON e.id = a.object_id
+WHERE a.kind = 'enterprise' AND a.valid_to IS NULL AND 'enterprise' = ANY(CAST(:kinds AS text[]))
+UNION ALL
+SELECT 'mine', m.id, COALESCE('e' || m.enterprise_id, 'm' || m.id), a.level, a.score, m.name, '', NULL,
+       ST_PointOnSurface(m.licence_boundary)
+FROM risk_assessment a JOIN mine m ON m.id = a.object_id
+WHERE a.kind = 'mine' AND a.valid_to IS NULL AND 'mine' = ANY(CAST(:kinds AS text[]));
 CREATE INDEX ON risk_obj_pt USING gist (pt);
 ANALYZE risk_obj_pt;
 """
@@ -37,19 +59,35 @@ WITH areas AS (
     UNION ALL
     SELECT 'township', t.id, t.name, t.id, t.geom
     FROM township t JOIN risk_scope_area s ON s.kind = 'township' AND s.id = t.id
+), hit AS (
+    SELECT ar.kind AS area_kind, ar.id AS area_id, o.obj,
+           max(CASE o.level WHEN 'red' THEN 4 WHEN 'orange' THEN 3 WHEN 'yellow' THEN 2 ELSE 1 END) AS rank,
+           max(o.score) AS score,
+           (array_agg(o.kind || ':' || o.object_id ORDER BY o.kind, o.seq, o.object_id))[1] AS member,
+           (array_agg(o.name ORDER BY o.kind, o.object_id))[1] AS name,
+           (array_agg(o.label ORDER BY o.seq))[1] AS label,
+           min(o.seq) AS seq0, max(o.seq) AS seq1
+    FROM areas ar
+    JOIN risk_obj_pt o ON o.pt && ar.geom AND ST_Intersects(ar.geom, o.pt)
+    GROUP BY ar.kind, ar.id, o.obj
+), named AS (
+    SELECT hit.*, (ARRAY['blue', 'yellow', 'orange', 'red'])[rank] AS level,
+           name || CASE WHEN seq0 IS NULL THEN ''
+                        WHEN seq0 = seq1 THEN ' 第' || seq0 || '段'
+                        ELSE ' 第' || seq0 || '–' || seq1 || '段' END
+                || CASE WHEN label <> '' THEN '：' || label ELSE '' END AS title
+    FROM hit
 )
 SELECT ar.kind, ar.id, ar.name, ar.township_id,
        ST_Area(ST_Transform(ar.geom, :srid)) / 1e6 AS area_km2,
-       count(o.object_id) FILTER (WHERE o.level = 'red') AS red,
-       count(o.object_id) FILTER (WHERE o.level = 'orange') AS orange,
-       count(o.object_id) FILTER (WHERE o.level = 'yellow') AS yellow,
-       count(o.object_id) FILTER (WHERE o.level = 'blue') AS blue,
-       (array_agg(o.kind || ':' || o.object_id || ':' || o.level || ':' || o.name
-                  ORDER BY CASE o.level WHEN 'red' THEN 4 WHEN 'orange' THEN 3 WHEN 'yellow' THEN 2 ELSE 1 END DESC,
-                           o.score DESC, o.kind, o.object_id)
-            FILTER (WHERE o.object_id IS NOT NULL))[1] AS top
+       count(n.obj) FILTER (WHERE n.level = 'red') AS red,
+       count(n.obj) FILTER (WHERE n.level = 'orange') AS orange,
+       count(n.obj) FILTER (WHERE n.level = 'yellow') AS yellow,
+       count(n.obj) FILTER (WHERE n.level = 'blue') AS blue,
+       (array_agg(n.member || ':' || n.level || ':' || n.title ORDER BY n.rank DESC, n.score DESC, n.member)
+            FILTER (WHERE n.obj IS NOT NULL))[1] AS top
 FROM areas ar
-LEFT JOIN risk_obj_pt o ON o.pt && ar.geom AND ST_Intersects(ar.geom, o.pt)
+LEFT JOIN named n ON n.area_kind = ar.kind AND n.area_id = ar.id
 GROUP BY ar.kind, ar.id, ar.name, ar.township_id, ar.geom
 """
 

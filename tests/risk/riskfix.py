@@ -72,11 +72,13 @@ class Site:
                             "hazard_class, unit_name) VALUES (:e, :s, :cas, :q, :h, :u)",
                             e=enterprise_id, s=substance, cas=cas, q=quantity_t, h=hazard_class, u=unit)
 
-    def building(self, at: tuple[float, float], *, use: str = "residential", floors: int = 1, size_m: float = 10) -> int:
+    def building(self, at: tuple[float, float], *, use: str = "residential", floors: int = 1, size_m: float = 10,
+                 households: int | None = None) -> int:
         x, y = at
         h = size_m / 2
-        return self._insert("INSERT INTO building (use_class, floors, geom) VALUES (:u, :f, ST_GeomFromText(:g, 4490))",
-                            u=use, f=floors, g=rect(x - h, y - h, x + h, y + h))
+        return self._insert("INSERT INTO building (use_class, floors, households, geom) "
+                            "VALUES (:u, :f, :hh, ST_GeomFromText(:g, 4490))",
+                            u=use, f=floors, hh=households, g=rect(x - h, y - h, x + h, y + h))
 
     def hazard(self, enterprise_id: int, level: str, *, status: str = "found", deadline: dt.date | None = None,
                found_on: dt.date = dt.date(2026, 1, 10)) -> int:
@@ -90,10 +92,12 @@ class Site:
                             e=enterprise_id, o=occurred_on, d=deaths, i=injuries, l=loss_10k_yuan)
 
     def pipeline(self, code: str, points: list[tuple[float, float]], *, medium: str = "gas",
-                 diameter_mm: float | None = 508, pressure_mpa: float | None = 6.3) -> int:
-        return self._insert("INSERT INTO pipeline (code, name, medium, outside_diameter_mm, design_pressure_mpa, geom) "
-                            "VALUES (:c, :n, :m, :d, :p, ST_GeomFromText(:g, 4490))",
-                            c=code, n=f"测试管道{code}", m=medium, d=diameter_mm, p=pressure_mpa, g=line(*points))
+                 diameter_mm: float | None = 508, pressure_mpa: float | None = 6.3,
+                 maop_mpa: float | None = None) -> int:
+        return self._insert("INSERT INTO pipeline (code, name, medium, outside_diameter_mm, design_pressure_mpa, "
+                            "maop_mpa, geom) VALUES (:c, :n, :m, :d, :p, :maop, ST_GeomFromText(:g, 4490))",
+                            c=code, n=f"测试管道{code}", m=medium, d=diameter_mm, p=pressure_mpa, maop=maop_mpa,
+                            g=line(*points))
 
     def encroachment(self, code: str, at: tuple[float, float], *, kind: str = "encroachment",
                      status: str = "found", pipeline_id: int | None = None) -> int:

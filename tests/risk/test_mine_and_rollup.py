@@ -66,8 +66,8 @@ def test_grid_cells_and_townships_roll_up(site, county):
     ra, rb, rt = explain_of(county, "grid_cell", a), explain_of(county, "grid_cell", b), explain_of(county, "township", t)
     assert (ra["level"], rb["level"], rt["level"]) == ("red", "blue", "red")
     assert ra["details"]["counts"] == {"blue": 0, "yellow": 1, "orange": 0, "red": 1}
-    assert texts(rt)[0] == "最高等级：红 重大（红单位）"
-    assert "红 1 个、橙 0 个、黄 1 个、蓝 1 个" in texts(rt)
+    assert texts(rt)[0] == "就高：取辖区内对象的最高等级 红 重大（红单位）"
+    assert "按对象计（同一管道相邻同因管段、矿山及其企业各计 1 个）：红 1 个、橙 0 个、黄 1 个、蓝 1 个" in texts(rt)
     with county.connect() as conn:
         assert [r["details"]["name"] for r in levels(conn, "enterprise", township="140930100000")] == [
             "红单位", "黄单位", "蓝单位"]

@@ -58,10 +58,12 @@ def houses(site, xs, *, y=50, floors=1):
 
 
 def test_class_location_counts_households_in_the_best_2km_window(site, county):
-    """GB 50251 §4.2: 200 m each side, the 2 km window with the most dwellings.
-    16 one-storey houses at x = 0, 100 … 1500 (50 m north): any window holding x = 0…1500 has 16 > 15 → 二级.
-    The segment 3400–3500 (midpoint 3450) sees windows reaching back to 1450: only the house at 1500 → 一级二类;
-    the segment 3500–3600 (midpoint 3550) sees nothing → 一级一类. Houses 250 m off the line never count."""
+    """GB 50251-2015 §4.2: 200 m each side, the 2 km window with the most dwellings decides the class; the class
+    area ends 200 m from the outer edge of the outermost building.
+    16 one-storey houses (10 m squares) at x = 0, 100 … 1500, 50 m north; the line starts at x = −1000, so their
+    chainages are 1000 … 2500. Window [1000, 3000] holds 16 > 15 → 二级. The stretch: 1000 − 5 − 200 = 795 m to
+    2500 + 5 + 200 = 2705 m: segments 700–800 and 2700–2800 touch it (二级), 600–700 and 2800–2900 do not (一级一类).
+    Houses 260 m off the line never count."""
     pid = site.pipeline("G1", [(-1000, 0), (6000, 0)], diameter_mm=273, pressure_mpa=4.0)
     houses(site, range(0, 1600, 100))
     houses(site, range(3000, 6000, 50), y=260)
@@ -70,7 +72,9 @@ def test_class_location_counts_households_in_the_best_2km_window(site, county):
     def cls(m):
         return explain_of(county, "pipeline_segment", segment_at(county, pid, m).id)["details"]["class_location"]
 
-    assert (cls(1000 + 750), cls(1000 + 3450), cls(1000 + 3550)) == (2, 1, 0)
+    assert [cls(m) for m in (650, 750, 1750, 2750, 2850, 4550)] == [0, 2, 2, 2, 0, 0]
+    r = explain_of(county, "pipeline_segment", segment_at(county, pid, 1750).id)
+    assert r["details"]["class_stretch_m"] == [pytest.approx(795, abs=1), pytest.approx(2705, abs=1)]
 
 
 def test_fifteen_households_stay_class_1(site, county):
@@ -83,8 +87,9 @@ def test_fifteen_households_stay_class_1(site, county):
 
 
 def test_apartment_blocks_make_class_3_and_a_grade_ii_hca(site, county):
-    """9 six-storey blocks at x = 100…900 count 6 floors × 2 households = 12 each; 40 houses at x = 0, 50 … 1950.
-    Best window [0, 2000]: 9 × 12 + 40 = 148 ≥ 100 → 三级地区. Four-storey share never reaches 0.5 in any window
+    """9 six-storey blocks at x = 100…900 with no 户数 recorded count 6 floors × 4 units per floor (rules,
+    本地规定) = 24 each; 40 houses at x = 0, 50 … 1950. Best window [0, 2000]: 9 × 24 + 40 = 256 ≥ 100 → 三级地区,
+    from x = 0 − 5 − 200 (clipped to the line's start, 0) to 1950 + 5 + 200 = 2155 m. Four-storey share never reaches 0.5 in any window
     holding ≥ 10 buildings (at most 9/28 = 0.32, window [−1100, 900]) → not 四级. Gas row b → HCA Ⅱ → orange."""
     pid = site.pipeline("G1", [(0, 0), (3000, 0)])
     houses(site, range(100, 1000, 100), floors=6, y=80)
@@ -94,7 +99,7 @@ def test_apartment_blocks_make_class_3_and_a_grade_ii_hca(site, county):
     assert r["details"]["class_location"] == 3
     assert r["level"] == "orange"
     assert "高后果区Ⅱ级（输气管道经过三级地区）" in texts(r)
-    assert "三级地区（中心线两侧 200 m、2 km 内最多 148 户）" in texts(r)
+    assert "三级地区（中心线两侧 200 m、2 km 内最多 256 户；地段里程 K0+000 至 K2+155，两端距最外侧建筑 200 m）" in texts(r)
 
 
 def test_tall_buildings_common_make_class_4_and_grade_iii(site, county):
@@ -107,7 +112,8 @@ def test_tall_buildings_common_make_class_4_and_grade_iii(site, county):
 
 
 def test_school_inside_the_impact_circle_of_a_large_line(site, county):
-    """1016 mm / 10 MPa → r = 318.1 m (> 762 mm and > 6.9 MPa: row c, Ⅱ per P1/P3). A school 300 m away is
+    """1016 mm / 10 MPa design pressure (no MAOP recorded) → r = 0.099 × 1016 × √10 = 318.07 m (> 762 mm and
+    > 6.9 MPa: GB 32167-2015 表2 c, Ⅱ per P1/P3). A school 300 m away is
     inside → HCA Ⅱ → orange; the segment by a school 330 m away is not an HCA → blue."""
     pid = site.pipeline("G1", [(0, 0), (4000, 0)], diameter_mm=1016, pressure_mpa=10)
     site.building((500, 305), use="school", floors=3)
@@ -115,8 +121,8 @@ def test_school_inside_the_impact_circle_of_a_large_line(site, county):
     compute_now(county)
     near = explain_of(county, "pipeline_segment", segment_at(county, pid, 500).id)
     far = explain_of(county, "pipeline_segment", segment_at(county, pid, 3500).id)
-    assert near["level"] == "orange" and near["details"]["impact_radius_m"] == 318.1
-    assert "潜在影响半径 318.1 m（外径 1016 mm，压力 10 MPa）" in texts(near)
+    assert near["level"] == "orange" and near["details"]["impact_radius_m"] == 318.07
+    assert "潜在影响半径 318.07 m（外径 1016 mm，设计压力 10 MPa；未填最大允许操作压力，按设计压力计）" in texts(near)
     assert far["level"] == "blue"
 
 
@@ -129,19 +135,23 @@ def test_other_gas_line_with_hospital_within_200m_is_grade_i(site, county):
     assert r["level"] == "yellow" and r["details"]["hca_grade"] == 1
 
 
-def test_encroachment_inside_5m_makes_the_segment_red(site, county):
-    """石油天然气管道保护法 Art 30: a house 3 m from the centreline → 占压 → red. 8 m away, or closed, no."""
+def test_register_items_colour_their_pipelines_nearest_segment(site, county):
+    """石油天然气管道保护法 第三十条: an open 占压 in the register on G1 → G1's nearest segment red; 安全距离不足 →
+    orange (本地规定). The register names the pipeline, so an item 8 m off the line still counts on it; a closed
+    (销号) item does not; an item with no pipeline named counts only within the 5 m band."""
     pid = site.pipeline("G1", [(0, 0), (2000, 0)])
     site.encroachment("ZY-1", (250, 3), pipeline_id=pid)
     site.encroachment("ZY-2", (750, 8), pipeline_id=pid)
     site.encroachment("ZY-3", (1250, 1), pipeline_id=pid, status="closed")
     site.encroachment("ZY-4", (1750, -2), pipeline_id=pid, kind="insufficient_distance")
+    site.encroachment("ZY-5", (1450, 4))
+    site.encroachment("ZY-6", (1050, 9))
     compute_now(county)
     levels = [explain_of(county, "pipeline_segment", segment_at(county, pid, m).id)["level"]
-              for m in (250, 750, 1250, 1750)]
-    assert levels == ["red", "blue", "blue", "orange"]
-    assert "未销号占压 1 处（中心线 5 m 内）" in texts(explain_of(county, "pipeline_segment",
-                                                        segment_at(county, pid, 250).id))
+              for m in (250, 750, 1250, 1750, 1450, 1050)]
+    assert levels == ["red", "red", "blue", "orange", "red", "blue"]
+    assert "未销号占压 1 处（台账编号 ZY-1，距中心线 3 m）" in texts(explain_of(county, "pipeline_segment",
+                                                                  segment_at(county, pid, 250).id))
 
 
 def test_mine_within_200m_and_crossings(site, county):
@@ -170,3 +180,21 @@ def test_oil_line_reads_table_1(site, county):
     by_road = explain_of(county, "pipeline_segment", segment_at(county, pid, 7050).id)
     assert village["level"] == "orange" and "高后果区Ⅱ级（两侧 200 m 内村镇户数 ≥ 50（60 户））" in texts(village)
     assert by_road["level"] == "yellow" and by_road["details"]["hca_grade"] == 1
+
+
+def test_fuel_stations_and_oil_depots_are_flammable_sites(site, county):
+    """GB 32167-2015 表2 f: outside class 3/4 areas, a 加油站 150 m from a gas line (≤ 200 m) → HCA Ⅱ (P3/P5) → orange;
+    表1 d: an 油库 40 m from a crude line (≤ 50 m) → HCA Ⅰ → yellow; the same depot 60 m away would not count."""
+    gas = site.pipeline("G1", [(0, 0), (2000, 0)])
+    oil = site.pipeline("Y1", [(0, 5000), (2000, 5000)], medium="crude")
+    site.building((500, 150), use="fuel_station", size_m=2)
+    site.building((500, 5040), use="oil_depot", size_m=2)
+    site.building((1500, 5061), use="oil_depot", size_m=2)
+    compute_now(county)
+    by_station = explain_of(county, "pipeline_segment", segment_at(county, gas, 500).id)
+    by_depot = explain_of(county, "pipeline_segment", segment_at(county, oil, 500).id)
+    far = explain_of(county, "pipeline_segment", segment_at(county, oil, 1500).id)
+    assert (by_station["level"], by_station["details"]["hca_grade"]) == ("orange", 2)
+    assert "高后果区Ⅱ级（三、四级地区以外，两侧 200 m 内有加油站、油库等易燃易爆场所）" in texts(by_station)
+    assert (by_depot["level"], by_depot["details"]["hca_grade"]) == ("yellow", 1)
+    assert far["level"] == "blue"
