@@ -4,7 +4,7 @@ pipeline crosses a river) and 第三十三条 (1,000 m each side of a pipeline's
 Both are reference layers a county editor keeps (versioned, audited, updated_at kept); a tunnel is seen where its
 pipeline is (row-level security as pipeline_facility, geo/access/roles.py).
 
-Revision ID: 0011
+Revision ID: 0009
 Revises: 0008
 """
 
