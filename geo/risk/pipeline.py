@@ -194,14 +194,13 @@ ORDER BY 1, 3
 MINES_NEAR_SQL = """
 SELECT s.id, m.name, m.method, m.id
 FROM mine m
-JOIN risk_seg_m s
-  ON s.geom && ST_Expand(ST_Envelope(COALESCE(ST_Collect(m.licence_boundary, m.workings), m.licence_boundary)),
-                         :dx, :dy)
-WHERE s.assessed AND m.operating
-  AND LEAST(ST_Distance(ST_Transform(m.licence_boundary, :srid), s.g),
-            ST_Distance(ST_Transform(m.workings, :srid), s.g)) <= :distance_m
+JOIN risk_seg_m s ON s.geom && ST_Expand(ST_Envelope(m.workings), :dx, :dy)
+WHERE s.assessed AND m.operating AND m.workings IS NOT NULL
+  AND ST_Distance(ST_Transform(m.workings, :srid), s.g) <= :distance_m
 ORDER BY s.id, m.name, m.id
 """
+"""Mines working within the 第三十五条第（三）项 band: measured to the workings (where mining happens), never to the
+licence polygon alone — a licence boundary near a line is no mining near it."""
 
 CROSSINGS_SQL = """
 SELECT s.id, 'road' AS what, COALESCE(r.name, '') AS name, r.road_class AS detail

@@ -155,14 +155,19 @@ def test_register_items_colour_their_pipelines_nearest_segment(site, county):
 
 
 def test_mine_within_200m_and_crossings(site, county):
-    """An operating quarry 150 m from the line → orange (Art 35(3)); a crossing pipeline → yellow."""
+    """An operating quarry working 150 m from the line → orange (第三十五条第（三）项); a crossing pipeline → yellow.
+    A second mine whose licence polygon reaches 50 m from the line but whose workings are 400 m off is no mining
+    within 200 m: it is not counted (the law regulates the mining, not the licence boundary)."""
     from riskfix import rect
     pid = site.pipeline("G1", [(0, 0), (2000, 0)])
     site.pipeline("G2", [(1550, -500), (1550, 500)])
-    site.mine("采石场", rect(400, 150, 600, 350))
+    site.mine("采石场", rect(400, 150, 600, 350), workings=rect(420, 150, 580, 300))
+    site.mine("远采点", rect(1000, -450, 1200, -50), workings=rect(1050, -600, 1150, -400))
     compute_now(county)
     r = explain_of(county, "pipeline_segment", segment_at(county, pid, 500).id)
     assert r["level"] == "orange" and "1 处矿山在管道 200 m 内（采石场）" in texts(r)
+    far = explain_of(county, "pipeline_segment", segment_at(county, pid, 1100).id)
+    assert not any("远采点" in t for t in texts(far))
     c = explain_of(county, "pipeline_segment", segment_at(county, pid, 1550).id)
     assert c["level"] == "yellow" and "与管道G2交叉" in texts(c)
 
