@@ -8,7 +8,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -126,24 +126,34 @@ def major_hazard_export(request: Request, conn: ConnDep) -> Response:
 
 # --- the encroachment check's candidates ------------------------------------------------------------------------
 
+CANDIDATES_PER_PAGE = 50
+
+
 def _candidates_page(request: Request, principal: Principal, conn: Connection, *, status: int = 200,
-                     error: str | None = None, notice: str | None = None) -> HTMLResponse:
-    township = request.query_params.get("township") or None
-    pipeline = request.query_params.get("pipeline") or None
+                     error: str | None = None) -> HTMLResponse:
+    q = request.query_params
+    township, pipeline = q.get("township") or None, q.get("pipeline") or None
+    number = int(q["page"]) if q.get("page", "").isdigit() and 0 < int(q["page"]) < 10**6 else 1
     try:
         rows = list_candidates(conn, pipeline_code=pipeline, township_code=township)
     except RiskmapError as exc:
         rows, error, status = [], exc.message, status_of(exc)
-    zones = {z.code: z for z in load_zones().all()}
     confirmed = browse.confirmed_candidates(conn)
-    if request.query_params.get("all") != "1":
+    if q.get("all") != "1":
         rows = [r for r in rows if r.candidate_id not in confirmed]
+    shown = browse.LedgerPage(rows=rows[(number - 1) * CANDIDATES_PER_PAGE:number * CANDIDATES_PER_PAGE],  # type: ignore[misc]
+                              total=len(rows), page=number, size=CANDIDATES_PER_PAGE)
+
+    def link(**changes: Any) -> str:
+        keep = {"township": township, "pipeline": pipeline, "page": changes.get("page", number)}
+        return "?" + urlencode({k: v for k, v in keep.items() if v})
+
     return page(request, principal, "wb_candidates.html", conn=conn, status=status, nav="ledgers",
                 crumbs=[("台账", None), ("占压点台账", "/ledgers/encroachments"), ("自动排查候选", None)],
-                title="占压自动排查候选", rows=rows[:500], total=len(rows), zones=zones, feature_types=FEATURE_TYPES, confirmed=confirmed,
-                checked=request.query_params.get("checked"), error=error,
-                notice=notice, can_edit=can_edit(principal), labels=LABELS, choices=browse.choices(conn),
-                township=township, pipeline=pipeline)
+                title="占压自动排查候选", data=shown, link=link, zones={z.code: z for z in load_zones().all()},
+                feature_types=FEATURE_TYPES, confirmed=confirmed, checked=q.get("checked"), error=error,
+                can_edit=can_edit(principal), labels=LABELS, choices=browse.choices(conn), township=township,
+                pipeline=pipeline)
 
 
 @router.get("/ledgers/encroachments/candidates", response_class=HTMLResponse)

@@ -77,7 +77,7 @@
         var p = items[0].data;
         return String(p[0]).slice(0, 10) + '：' + names[p[1]] + '，分值 ' + p[2];
       }},
-      xAxis: {type: 'time'},
+      xAxis: {type: 'time', axisLabel: {hideOverlap: true}},
       yAxis: [{type: 'category', data: names, boundaryGap: true}],
       series: [{type: 'line', step: 'end', data: points, symbolSize: 8,
                 itemStyle: {color: function (p) { return COLOURS[p.data[3]] || '#888'; }},
