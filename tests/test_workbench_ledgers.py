@@ -267,3 +267,22 @@ def test_enterprise_dossier_shows_inventory_units_risk_reasons_and_history(edito
     for part in ('id="wb-units"', 'id="wb-inventory"', 'id="wb-risk-chart"', "风险等级及理由", "执法检查", "生产安全事故"):
         assert part in r.text
     assert editor.get("/dossiers/enterprises/999999").status_code == 404
+
+
+def test_only_a_major_hazard_offers_supervision_and_it_is_kept_against_the_version_read(editor, county_db) -> None:
+    general = scalar(county_db, "SELECT code FROM hazard WHERE level = 'general' AND status <> 'closed' LIMIT 1")
+    assert "action=supervise" not in editor.get(f"/dossiers/hazards/{general}").text
+    code = scalar(county_db, "SELECT code FROM hazard WHERE level = 'major' AND status <> 'closed' "
+                             "AND supervising_department IS DISTINCT FROM '县应急管理局' ORDER BY code LIMIT 1")
+    assert code is not None
+    version = scalar(county_db, "SELECT version FROM hazard WHERE code = :c", c=code)
+    form = editor.get(f"/dossiers/hazards/{code}", params={"action": "supervise"}).text
+    assert "确认挂牌督办" in form
+    r = editor.post(f"/dossiers/hazards/{code}/supervision",
+                    data={"department": "县应急管理局", "deadline": "2027-03-31", "version": str(version)})
+    assert r.status_code == 303
+    assert scalar(county_db, "SELECT supervising_department FROM hazard WHERE code = :c", c=code) == "县应急管理局"
+    stale = editor.post(f"/dossiers/hazards/{code}/supervision",
+                        data={"department": "县政府", "version": str(version)})
+    assert stale.status_code == 409 and "已被他人修改" in stale.text
+    assert "挂牌督办" in editor.get(f"/dossiers/hazards/{code}").text

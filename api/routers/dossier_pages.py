@@ -218,4 +218,5 @@ def _enterprise_page(request: Request, principal: Principal, conn: Connection, r
                 crumbs=[("台账", None), ("企业台账", "/ledgers/enterprises"), (ent["name"], None)], title=ent["name"],
                 ent=ent, risk=risk, history=hist, chart=chart, labels=LABELS, can_edit=can_edit(principal),
                 hazard_status=get_lifecycle("hazard").statuses,
-                map_data={"point": ent["geom"], "line": None, "township": ent["township_geom"]}, form_error=None, form={"enterprise_uscc": ent["uscc"]})
+                map_data={"point": ent["geom"], "line": None, "township": ent["township_geom"]}, form_error=None,
+                form={"enterprise_uscc": ent["uscc"]})

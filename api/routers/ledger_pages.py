@@ -141,7 +141,8 @@ def _candidates_page(request: Request, principal: Principal, conn: Connection, *
     confirmed = browse.confirmed_candidates(conn)
     if q.get("all") != "1":
         rows = [r for r in rows if r.candidate_id not in confirmed]
-    shown = browse.LedgerPage(rows=rows[(number - 1) * CANDIDATES_PER_PAGE:number * CANDIDATES_PER_PAGE],  # type: ignore[misc]
+    start = (number - 1) * CANDIDATES_PER_PAGE
+    shown = browse.LedgerPage(rows=rows[start:start + CANDIDATES_PER_PAGE],  # type: ignore[arg-type]
                               total=len(rows), page=number, size=CANDIDATES_PER_PAGE)
 
     def link(**changes: Any) -> str:
