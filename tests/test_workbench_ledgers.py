@@ -286,3 +286,24 @@ def test_only_a_major_hazard_offers_supervision_and_it_is_kept_against_the_versi
                         data={"department": "县政府", "version": str(version)})
     assert stale.status_code == 409 and "已被他人修改" in stale.text
     assert "挂牌督办" in editor.get(f"/dossiers/hazards/{code}").text
+
+
+def test_the_same_filtered_export_and_progress_entries_from_the_cli(county_db, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": county_db.url_string}  # type: ignore[attr-defined]
+    target = tmp_path / "major.xlsx"
+    done = subprocess.run([sys.executable, "-m", "geo.cli", "hazard", "ledger", "--xlsx", str(target), "--level",
+                           "major", "--township", XIKOU], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "筛选：乡镇：西口镇；级别：重大隐患" in done.stdout
+    ws = load_workbook(target).active
+    assert "河曲县隐患排查治理台账" in ws["A1"].value and ws["D2"].value == "企业名称"
+    code = scalar(county_db, "SELECT code FROM encroachment ORDER BY code DESC LIMIT 1")
+    done = subprocess.run([sys.executable, "-m", "geo.cli", "encroach", "progress", code, "2026-10", "已约谈产权人",
+                           "--by", "王五"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert scalar(county_db, "SELECT count(*) FROM register_event WHERE note = '已约谈产权人' "
+                             "AND changes -> 'progress' ->> 'month' = '2026-10'") == 1
