@@ -130,6 +130,18 @@ def test_county_editor_confirms_a_candidate_and_takes_it_to_closed(chromium, ser
         assert conn.execute(text("SELECT e.code FROM encroachment_candidate c JOIN encroachment e "
                                  "ON e.id = c.encroachment_id WHERE c.id = :i"), {"i": int(candidate)}).scalar() == code
 
+    # a photo of the site and this month's progress, through the page's forms (multipart with the CSRF field)
+    page.set_input_files("input[name=file]", files=[{"name": "现场照片.png", "mimeType": "image/png",
+                                                     "buffer": b"\x89PNG\r\n\x1a\n" + bytes(100)}])
+    page.click("button:text-is('上传附件')")
+    page.wait_for_selector("#wb-attachments")
+    assert "现场照片.png" in page.inner_text("#wb-attachments")
+    page.fill("input[name=month]", "2026-12")
+    page.fill("textarea[name=entry]", "已下达限期拆除通知书")
+    page.click("button:text-is('记录进展')")
+    page.wait_for_selector("#wb-progress")
+    assert "已下达限期拆除通知书" in page.inner_text("#wb-progress")
+
     page.click("nav.rm-crumbs >> text=占压点台账")
     page.wait_for_url("**/ledgers/encroachments")
     assert summary_totals(page) == (found0 + 1, rectified0)

@@ -250,5 +250,4 @@ def hazard_form(request: Request, principal: PrincipalDep, conn: ConnDep) -> HTM
 
 
 def _enterprise_options(conn: Connection) -> list[tuple[str, str]]:
-    f = LedgerFilter(sort="name", size=500)
-    return [(r["uscc"], r["name"]) for r in browse.enterprises(conn, f).rows]
+    return browse.enterprise_choices(conn)

@@ -362,6 +362,12 @@ def write_filtered_xlsx(conn: Connection, path: Path, *, kind: str, f: LedgerFil
     return path
 
 
+def enterprise_choices(conn: Connection, *, limit: int = 500) -> list[tuple[str, str]]:
+    """(USCC, name) of enterprises the caller sees, by name, for the hazard form's list (typing any code works)."""
+    rows = conn.execute(text("SELECT uscc, name FROM enterprise ORDER BY name, id LIMIT :n"), {"n": limit})
+    return [(r.uscc, r.name) for r in rows]
+
+
 def confirmed_candidates(conn: Connection) -> dict[int, str]:
     """Candidate id → code of the encroachment it was confirmed as (认定), for the candidates page."""
     rows = conn.execute(text("SELECT c.id, e.code FROM encroachment_candidate c "
