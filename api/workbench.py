@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -17,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from api.pages import page
 from geo.access import bind
 from geo.access.principal import Principal
+from geo.config import get_settings
 from geo.db import get_engine
 from geo.access.principal import Forbidden
 from geo.errors import Conflict, InvalidInput, NotFound, RiskmapError
@@ -153,3 +155,31 @@ def context_for(f: LedgerFilter) -> dict[str, Any]:
         return f"?{query}" if query else "?"
 
     return {"f": f, "link": link, "export_query": urlencode(f.query(page=1))}
+
+
+async def _form(request: Request) -> Any:
+    """The submitted form (read here, so the page routes themselves stay plain functions run off the event loop)."""
+    return await request.form(max_files=1, max_fields=20)
+
+
+FormDep = Annotated[Any, Depends(_form)]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file: its name, what the browser said it is, and at most attachment_max_bytes + 1 bytes."""
+
+    name: str
+    declared_type: str | None
+    data: bytes
+
+
+async def _upload(form: FormDep) -> Upload | None:
+    file = form.get("file")
+    if file is None or isinstance(file, str) or not file.filename:
+        return None
+    data = await file.read(get_settings().attachment_max_bytes + 1)
+    return Upload(name=file.filename, declared_type=file.content_type, data=data)
+
+
+UploadDep = Annotated[Upload | None, Depends(_upload)]

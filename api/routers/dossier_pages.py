@@ -15,7 +15,18 @@ from sqlalchemy import Connection
 from api.auth import PrincipalDep
 from api.deps import ConnDep
 from api.pages import page
-from api.workbench import can_edit, form_day, form_int, form_text, not_found, person, status_of, write
+from api.workbench import (
+    FormDep,
+    UploadDep,
+    can_edit,
+    form_day,
+    form_int,
+    form_text,
+    not_found,
+    person,
+    status_of,
+    write,
+)
 from geo.access import bind
 from geo.access.principal import Forbidden, Principal
 from geo.codes import ENCROACHMENT_KINDS, ENCROACHMENT_NATURES, HAZARD_LEVELS, INDUSTRY_CATEGORIES
@@ -101,10 +112,9 @@ def register_dossier(segment: str, code: str, request: Request, principal: Princ
 
 
 @router.post("/dossiers/{segment}/{code}/status", response_class=HTMLResponse)
-async def move(segment: str, code: str, request: Request, principal: PrincipalDep) -> Response:
+def move(segment: str, code: str, request: Request, principal: PrincipalDep, form: FormDep) -> Response:
     """One life-cycle move, confirmed on the page, against the version the user read."""
     kind = KINDS.get(segment, "")
-    form = await request.form()
     try:
         kind = _kind(segment)
         if not can_edit(principal):
@@ -125,9 +135,8 @@ async def move(segment: str, code: str, request: Request, principal: PrincipalDe
 
 
 @router.post("/dossiers/hazards/{code}/supervision", response_class=HTMLResponse)
-async def supervise(code: str, request: Request, principal: PrincipalDep) -> Response:
+def supervise(code: str, request: Request, principal: PrincipalDep, form: FormDep) -> Response:
     """挂牌督办 of a major hazard, confirmed, against the version read."""
-    form = await request.form()
     try:
         if not can_edit(principal):
             raise Forbidden("当前账号无权挂牌督办")
@@ -142,9 +151,8 @@ async def supervise(code: str, request: Request, principal: PrincipalDep) -> Res
 
 
 @router.post("/dossiers/{segment}/{code}/progress", response_class=HTMLResponse)
-async def progress(segment: str, code: str, request: Request, principal: PrincipalDep) -> Response:
+def progress(segment: str, code: str, request: Request, principal: PrincipalDep, form: FormDep) -> Response:
     """A monthly progress entry (月度整改进展)."""
-    form = await request.form()
     kind = KINDS.get(segment)
     if kind is None:
         return HTMLResponse("没有这种档案", status_code=404)
@@ -160,23 +168,18 @@ async def progress(segment: str, code: str, request: Request, principal: Princip
 
 
 @router.post("/dossiers/{segment}/{code}/attachments", response_class=HTMLResponse)
-async def upload(segment: str, code: str, request: Request, principal: PrincipalDep) -> Response:
+def upload(segment: str, code: str, request: Request, principal: PrincipalDep, file: UploadDep) -> Response:
     """Upload an attachment (JPEG/PNG/PDF, size-limited; its type is read from its content)."""
     kind = KINDS.get(segment)
     if kind is None:
         return HTMLResponse("没有这种档案", status_code=404)
-    limit = get_settings().attachment_max_bytes
     try:
         if not can_edit(principal):
             raise Forbidden("当前账号无权上传附件")
-        form = await request.form(max_files=1, max_fields=10)
-        upload_file = form.get("file")
-        if upload_file is None or isinstance(upload_file, str) or not upload_file.filename:
+        if file is None:
             raise InvalidInput("字段 file（附件）：请选择要上传的文件")
-        data = await upload_file.read(limit + 1)
-        name, declared = upload_file.filename, upload_file.content_type
-        write(principal, lambda c: dossiers.add_attachment(c, kind, code, name=name, data=data,
-                                                           by=person(principal), declared_type=declared))
+        write(principal, lambda c: dossiers.add_attachment(c, kind, code, name=file.name, data=file.data,
+                                                           by=person(principal), declared_type=file.declared_type))
     except RiskmapError as exc:
         return _after_refusal(request, principal, kind, code, exc)
     return _done(segment, code, "attachment")

@@ -19,6 +19,7 @@ from api.deps import ConnDep
 from api.pages import page
 from api.workbench import (
     SCOPE_REFUSAL,
+    FormDep,
     can_edit,
     context_for,
     form_day,
@@ -176,9 +177,8 @@ def candidate_check(request: Request, principal: PrincipalDep) -> Response:
 
 
 @router.post("/ledgers/encroachments/candidates/{candidate_id}/confirm", response_class=HTMLResponse)
-async def candidate_confirm(candidate_id: int, request: Request, principal: PrincipalDep) -> Response:
+def candidate_confirm(candidate_id: int, request: Request, principal: PrincipalDep, form: FormDep) -> Response:
     """认定: the candidate becomes an encroachment dossier (status 认定); on to its page."""
-    form = await request.form()
     try:
         if not can_edit(principal):
             raise Forbidden("当前账号无权认定占压点")
@@ -202,9 +202,8 @@ def _refused(request: Request, principal: Principal, exc: RiskmapError) -> HTMLR
 # --- recording a hazard ------------------------------------------------------------------------------------------
 
 @router.post("/ledgers/hazards/new", response_class=HTMLResponse)
-async def hazard_new(request: Request, principal: PrincipalDep) -> Response:
+def hazard_new(request: Request, principal: PrincipalDep, form: FormDep) -> Response:
     """登记隐患 for an enterprise the user may see (a township editor: only in its townships); on to its dossier."""
-    form = await request.form()
     values = {k: form.get(k) if isinstance(form.get(k), str) else "" for k in
               ("enterprise_uscc", "level", "description", "deadline", "found_on")}
     try:
