@@ -140,6 +140,41 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger(args: argparse.Namespace) -> int:
+    """The filtered ledger to xlsx, as the workbench's 导出 Excel writes it (title row with the filter)."""
+    from geo.register.browse import LedgerFilter, describe, write_filtered_xlsx
+
+    f = LedgerFilter(township=args.township, status=args.status, level=getattr(args, "level", None),
+                     kind=getattr(args, "category", None), nature=getattr(args, "nature", None),
+                     pipeline=getattr(args, "pipeline", None), overdue=args.overdue, date_from=args.date_from,
+                     date_to=args.date_to)
+    with _engine().connect() as conn:
+        write_filtered_xlsx(conn, Path(args.xlsx), kind=args.kind, f=f)
+        print(f"台账已导出（筛选：{describe(conn, args.kind, f)}）：{args.xlsx}")
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from geo.register.dossier import add_progress
+
+    with _engine().begin() as conn:
+        add_progress(conn, args.kind, args.code, month=args.month, entry=args.entry, by=args.by)
+    print(f"{args.code}：已记录 {args.month} 整改进展")
+    return 0
+
+
+def _attach(args: argparse.Namespace) -> int:
+    from geo.register.dossier import add_attachment
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise InvalidInput(f"找不到附件文件：{args.file}")
+    with _engine().begin() as conn:
+        found = add_attachment(conn, args.kind, args.code, name=path.name, data=path.read_bytes(), by=args.by)
+    print(f"{args.code}：已上传附件 {found.name}（{found.size} 字节）")
+    return 0
+
+
 # --- hazard --------------------------------------------------------------------------------------------
 
 def _hazard_record(args: argparse.Namespace) -> int:
@@ -188,6 +223,31 @@ def _add_status_commands(sub: Any, kind: str) -> None:
     rp.add_argument("--xlsx", help="导出 Excel 台账的路径")
     rp.add_argument("--json", action="store_true", help="输出 JSON")
     rp.set_defaults(func=_report, kind=kind)
+    lg = sub.add_parser("ledger", help="按筛选条件导出台账 Excel（首行写明县名、筛选条件和日期）")
+    lg.add_argument("--xlsx", required=True, help="导出路径")
+    lg.add_argument("--township", help="乡镇代码（12 位）")
+    lg.add_argument("--status", help="状态代码（如 rectifying）")
+    if kind == "hazard":
+        lg.add_argument("--level", choices=("general", "major"), help="隐患级别")
+    else:
+        lg.add_argument("--kind", dest="category", help="类型：encroachment / insufficient_distance / crossing")
+        lg.add_argument("--nature", help="性质：illegal_construction / historical / legality_pending")
+        lg.add_argument("--pipeline", help="管道编号")
+    lg.add_argument("--overdue", action="store_true", help="仅逾期未整改")
+    lg.add_argument("--from", dest="date_from", type=_date, help="发现日期起 YYYY-MM-DD")
+    lg.add_argument("--to", dest="date_to", type=_date, help="发现日期止 YYYY-MM-DD")
+    lg.set_defaults(func=_ledger, kind=kind)
+    pg = sub.add_parser("progress", help="记录月度整改进展")
+    pg.add_argument("code")
+    pg.add_argument("month", help="月份 YYYY-MM")
+    pg.add_argument("entry", help="进展情况")
+    pg.add_argument("--by", required=True, help="记录人")
+    pg.set_defaults(func=_progress, kind=kind)
+    at = sub.add_parser("attach", help="上传附件（JPEG/PNG 照片或 PDF，大小受限）")
+    at.add_argument("code")
+    at.add_argument("file", help="文件路径")
+    at.add_argument("--by", required=True, help="经办人")
+    at.set_defaults(func=_attach, kind=kind)
 
 
 def _add_dossier_options(p: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.errors import InvalidInput, NotFound, RiskmapError
+from geo.errors import Conflict, InvalidInput, NotFound, RiskmapError
 from geo.models import max_length
 
 LIFECYCLES_FILE = Path(__file__).with_name("lifecycles.toml")
@@ -165,10 +165,15 @@ def record_created(conn: Connection, kind: str, object_id: int, *, by: str, note
     record_event(conn, kind, object_id, by=by, to_status=get_lifecycle(kind).initial, note=note)
 
 
-def _locked(conn: Connection, lc: Lifecycle, code: str) -> tuple[int, str]:
-    row = conn.execute(text(f"SELECT id, status FROM {lc.table} WHERE code = :c FOR UPDATE"), {"c": code}).first()
+def _locked(conn: Connection, lc: Lifecycle, code: str, version: int | None = None) -> tuple[int, str]:
+    """Lock one object; with `version`, refuse (Conflict, 409) when someone changed it since the caller read it."""
+    row = conn.execute(text(f"SELECT id, status, version FROM {lc.table} WHERE code = :c FOR UPDATE"),
+                       {"c": code}).first()
     if row is None:
         raise NotFound(f"没有编号为 {code} 的{lc.label}")
+    if version is not None and int(row.version) != version:
+        raise Conflict(f"{lc.label} {code} 已被他人修改（当前为“{lc.status_label(row.status)}”，第 {row.version} 版；"
+                       f"你依据的是第 {version} 版），已为你载入最新状态，请核对后再操作")
     return int(row.id), str(row.status)
 
 
@@ -182,11 +187,13 @@ def change_status(
     verified_by: str | None = None,
     note: str | None = None,
     on: dt.date | None = None,
+    version: int | None = None,
 ) -> Event:
-    """Move one object along its life-cycle; refuses moves the life-cycle lacks and closing without a verifier."""
+    """Move one object along its life-cycle; refuses moves the life-cycle lacks and closing without a verifier,
+    and (given the `version` the caller read) a change based on a stale reading."""
     lc = get_lifecycle(kind)
     target = lc.resolve_status(to_status)
-    object_id, current = _locked(conn, lc, code)
+    object_id, current = _locked(conn, lc, code, version)
     if (current, target) not in lc.transitions:
         allowed = "、".join(lc.status_label(b) for a, b in sorted(lc.transitions) if a == current) or "无"
         raise InvalidTransition(
@@ -211,13 +218,14 @@ def change_status(
 
 
 def update_fields(conn: Connection, kind: str, code: str, *, by: str, note: str | None = None,
-                  **fields: Any) -> dict[str, Any]:
-    """Change dossier fields of one object; keeps old and new values of what really changed."""
+                  version: int | None = None, **fields: Any) -> dict[str, Any]:
+    """Change dossier fields of one object; keeps old and new values of what really changed (refused as Conflict
+    when `version` is given and stale)."""
     lc = get_lifecycle(kind)
     bad = sorted(set(fields) - lc.editable)
     if bad:
         raise InvalidInput(f"{lc.label}的这些字段不能修改：{'、'.join(bad)}")
-    object_id, status = _locked(conn, lc, code)
+    object_id, status = _locked(conn, lc, code, version)
     if not fields:
         return {}
     cols = ", ".join(fields)

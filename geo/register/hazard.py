@@ -62,7 +62,7 @@ def create_hazard(
 
 
 def list_for_supervision(conn: Connection, code: str, *, department: str, by: str,
-                         deadline: dt.date | None = None) -> None:
+                         deadline: dt.date | None = None, version: int | None = None) -> None:
     """挂牌督办: name the department supervising a major hazard (and optionally its deadline); kept in history."""
     level = conn.execute(text("SELECT level FROM hazard WHERE code = :c"), {"c": code}).scalar()
     if level is None:
@@ -74,7 +74,7 @@ def list_for_supervision(conn: Connection, code: str, *, department: str, by: st
     fields: dict[str, Any] = {"supervising_department": department.strip()}
     if deadline is not None:
         fields["deadline"] = deadline
-    update_fields(conn, KIND, code, by=by, note="挂牌督办", **fields)
+    update_fields(conn, KIND, code, by=by, note="挂牌督办", version=version, **fields)
 
 
 def supervised_hazards(conn: Connection, *, today: dt.date | None = None) -> list[dict[str, Any]]:
