@@ -307,8 +307,8 @@ def parse_filters(collection_id: str, params: dict[str, str], known: set[str]) -
             continue
         if name not in allowed:
             raise BadParameter(f"未知的查询参数 {name}；可按属性筛选：{'、'.join(sorted(allowed))}")
-        if len(value) > 200:
-            raise BadParameter(f"筛选值过长：{name}")
+        if len(value) > 200 or "\x00" in value:
+            raise BadParameter(f"筛选值过长或含 NUL 字符：{name}")
         out.append((name, value))
     return tuple(out)
 

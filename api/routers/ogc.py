@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
 from api.auth import PrincipalDep
@@ -23,7 +23,7 @@ from api.deps import ConnDep
 from api.errors import error_body
 from api.pages import page
 from geo import ogc
-from geo.features import LAYERS, LEVEL_LABELS
+from geo.features import LAYERS
 from geo.tiles import tile, tiled_layers
 
 GEOJSON = "application/geo+json"
@@ -93,6 +93,8 @@ def conformance(request: Request, principal: PrincipalDep, conn: ConnDep, f: For
 @router.get("/api", summary="OGC API 部分的接口定义（OpenAPI 3.0）", response_class=Response,
             responses={200: {"content": {OPENAPI30: {"schema": {"type": "object"}}}}})
 def api_definition(request: Request, f: FormatQ = None) -> Response:
+    if f == "html":
+        return RedirectResponse("/docs", status_code=303)
     doc = _openapi30(request.app.openapi(), str(request.base_url).rstrip("/"))
     return Response(json.dumps(doc, ensure_ascii=False), media_type=OPENAPI30)
 
@@ -166,7 +168,9 @@ def items(
                      [("数据集合", "/ogc/collections"), (spec.title, f"/ogc/collections/{collectionId}"),
                       ("要素", None)],
                      features=features, columns=ogc.property_names(spec), matched=found.number_matched,
-                     links=links, collection_id=collectionId, level_labels=LEVEL_LABELS)
+                     titles={k: v.get("title", k) for k, v in
+                             ogc.schema(conn, _base(request), collectionId)["properties"].items()},
+                     links=links, collection_id=collectionId)
     head = json.dumps({"type": "FeatureCollection", "numberMatched": found.number_matched,
                        "numberReturned": found.number_returned,
                        "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links},
@@ -193,7 +197,9 @@ def feature(request: Request, collectionId: str, featureId: str, principal: Prin
         spec = LAYERS[collectionId]
         return _page(request, principal, conn, "feature", f"{spec.title} {featureId}",
                      [("数据集合", "/ogc/collections"), (spec.title, f"/ogc/collections/{collectionId}"),
-                      (str(featureId), None)], feature=body, level_labels=LEVEL_LABELS)
+                      (str(featureId), None)], feature=body,
+                     titles={k: v.get("title", k) for k, v in
+                             ogc.schema(conn, _base(request), collectionId)["properties"].items()})
     return Response(json.dumps(body, ensure_ascii=False), media_type=GEOJSON, headers=_crs_header(out_crs))
 
 
