@@ -224,6 +224,17 @@ def schema(conn: Connection, base: str, collection_id: str, *, queryables: bool 
             "title": spec.title, "properties": props}
 
 
+def code_labels(layer: str) -> dict[str, dict[str, str]]:
+    """Chinese labels of coded columns (行业类别 etc.) from the import/export registry, for the HTML pages."""
+    from geo.errors import InvalidInput
+    from geo.io.layers import get_layer
+
+    try:
+        return {f.name: dict(f.codes) for f in get_layer(layer).fields if f.codes}
+    except InvalidInput:
+        return {}
+
+
 def _titles(layer: str) -> dict[str, str]:
     """Chinese column titles from the import/export registry (geo.io.layers), where the layer is there."""
     from geo.errors import InvalidInput

@@ -53,6 +53,10 @@ class OgcRoute(APIRoute):
 
 router = APIRouter(prefix="/ogc", tags=["ogc OGC API 数据服务"], route_class=OgcRoute)
 
+JSON_OR_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"description": "JSON（默认）或网页（f=html）", "content": {"application/json": {}, "text/html": {}}},
+    400: {"description": "查询参数不合法"}}
+
 FormatQ = Annotated[str | None, Query(pattern="^(json|html)$", description="返回格式：json（默认）或 html（网页）")]
 ITEM_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f"}
 
@@ -74,7 +78,7 @@ def _page(request: Request, principal: Any, conn: Any, view: str, title: str, cr
                 view=view, title=title, **ctx)
 
 
-@router.get("/", summary="OGC API 入口页（landing page）")
+@router.get("/", summary="OGC API 入口页（landing page）", responses=JSON_OR_HTML)
 def landing(request: Request, principal: PrincipalDep, conn: ConnDep, f: FormatQ = None) -> Any:
     body = ogc.landing(_base(request))
     if _html(request, f):
@@ -82,7 +86,7 @@ def landing(request: Request, principal: PrincipalDep, conn: ConnDep, f: FormatQ
     return body
 
 
-@router.get("/conformance", summary="符合的 OGC 标准类别（conformance）")
+@router.get("/conformance", summary="符合的 OGC 标准类别（conformance）", responses=JSON_OR_HTML)
 def conformance(request: Request, principal: PrincipalDep, conn: ConnDep, f: FormatQ = None) -> Any:
     body = ogc.conformance()
     if _html(request, f):
@@ -91,7 +95,8 @@ def conformance(request: Request, principal: PrincipalDep, conn: ConnDep, f: For
 
 
 @router.get("/api", summary="OGC API 部分的接口定义（OpenAPI 3.0）", response_class=Response,
-            responses={200: {"content": {OPENAPI30: {"schema": {"type": "object"}}}}})
+            responses={200: {"content": {OPENAPI30: {"schema": {"type": "object"}}}},
+                       303: {"description": "f=html：转到接口文档页 /docs"}})
 def api_definition(request: Request, f: FormatQ = None) -> Response:
     if f == "html":
         return RedirectResponse("/docs", status_code=303)
@@ -99,7 +104,7 @@ def api_definition(request: Request, f: FormatQ = None) -> Response:
     return Response(json.dumps(doc, ensure_ascii=False), media_type=OPENAPI30)
 
 
-@router.get("/collections", summary="数据集合（每个图层一个）")
+@router.get("/collections", summary="数据集合（每个图层一个）", responses=JSON_OR_HTML)
 def collections(request: Request, principal: PrincipalDep, conn: ConnDep, f: FormatQ = None) -> Any:
     body = ogc.collections(conn, _base(request), set(tiled_layers()))
     if _html(request, f):
@@ -107,7 +112,7 @@ def collections(request: Request, principal: PrincipalDep, conn: ConnDep, f: For
     return body
 
 
-@router.get("/collections/{collectionId}", summary="一个数据集合的说明")
+@router.get("/collections/{collectionId}", summary="一个数据集合的说明", responses=JSON_OR_HTML)
 def collection(request: Request, collectionId: str, principal: PrincipalDep, conn: ConnDep,  # noqa: N803
                f: FormatQ = None) -> Any:
     body = ogc.collection(conn, _base(request), collectionId, set(tiled_layers()))
@@ -168,6 +173,7 @@ def items(
                      [("数据集合", "/ogc/collections"), (spec.title, f"/ogc/collections/{collectionId}"),
                       ("要素", None)],
                      features=features, columns=ogc.property_names(spec), matched=found.number_matched,
+                     codes=ogc.code_labels(collectionId),
                      titles={k: v.get("title", k) for k, v in
                              ogc.schema(conn, _base(request), collectionId)["properties"].items()},
                      links=links, collection_id=collectionId)
@@ -197,7 +203,7 @@ def feature(request: Request, collectionId: str, featureId: str, principal: Prin
         spec = LAYERS[collectionId]
         return _page(request, principal, conn, "feature", f"{spec.title} {featureId}",
                      [("数据集合", "/ogc/collections"), (spec.title, f"/ogc/collections/{collectionId}"),
-                      (str(featureId), None)], feature=body,
+                      (str(featureId), None)], feature=body, codes=ogc.code_labels(collectionId),
                      titles={k: v.get("title", k) for k, v in
                              ogc.schema(conn, _base(request), collectionId)["properties"].items()})
     return Response(json.dumps(body, ensure_ascii=False), media_type=GEOJSON, headers=_crs_header(out_crs))
