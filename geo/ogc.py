@@ -121,7 +121,7 @@ def landing(base: str) -> dict[str, Any]:
             _link(f"{base}/?f=json", "self", "application/json", "本页（JSON）"),
             _link(f"{base}/?f=html", "alternate", "text/html", "本页（网页）"),
             _link(f"{base}/api", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "接口定义（OpenAPI 3.0）"),
-            _link("/docs", "service-doc", "text/html", "接口文档"),
+            _link(f"{base.removesuffix('/ogc')}/docs", "service-doc", "text/html", "接口文档"),
             _link(f"{base}/conformance", "conformance", "application/json", "符合的标准类别"),
             _link(f"{base}/collections", "data", "application/json", "数据集合"),
         ],

@@ -298,7 +298,23 @@ def _openapi30(full: dict[str, Any], server: str) -> dict[str, Any]:
     doc["info"] = {**doc.get("info", {}), "title": "县区安全风险四色图 · OGC API – Features / Tiles"}
     doc["servers"] = [{"url": server}]
     doc["paths"] = {p: v for p, v in doc.get("paths", {}).items() if p.startswith("/ogc")}
+    schemas = doc.get("components", {}).get("schemas", {})
+    keep: set[str] = set()
+    todo = _refs(doc["paths"])
+    while todo:  # only the schemas the /ogc paths reach
+        name = todo.pop()
+        if name not in keep and name in schemas:
+            keep.add(name)
+            todo |= _refs(schemas[name])
+    doc.setdefault("components", {})["schemas"] = {k: v for k, v in schemas.items() if k in keep}
     return _to_30(doc)
+
+
+def _refs(node: Any) -> set[str]:
+    """Names of the component schemas `node` refers to ($ref)."""
+    text_ = json.dumps(node)
+    prefix = '"$ref": "#/components/schemas/'
+    return {part.split('"', 1)[0] for part in text_.split(prefix)[1:]}
 
 
 def _to_30(node: Any) -> Any:
@@ -321,6 +337,10 @@ def _to_30(node: Any) -> Any:
         kinds = [t for t in out["type"] if t != "null"]
         out["type"] = kinds[0] if kinds else "string"
         out["nullable"] = True
+    if isinstance(out.get("exclusiveMinimum"), int | float) and not isinstance(out["exclusiveMinimum"], bool):
+        out["minimum"], out["exclusiveMinimum"] = out["exclusiveMinimum"], True
+    if isinstance(out.get("exclusiveMaximum"), int | float) and not isinstance(out["exclusiveMaximum"], bool):
+        out["maximum"], out["exclusiveMaximum"] = out["exclusiveMaximum"], True
     if "const" in out:
         out["enum"] = [out.pop("const")]
     if isinstance(out.get("examples"), list) and "in" not in out and "schema" not in out:
