@@ -241,3 +241,18 @@ def test_tilejson_leads_to_a_vector_tile_with_enterprises(server, county_token, 
                       headers={"Authorization": f"Bearer {county_token}"})
     assert again.content == r.content
     assert json.loads(json.dumps(ts))["tileMatrixSetURI"].endswith("WebMercatorQuad")
+
+
+def test_datetime_filters_encroachments_by_the_day_they_were_formed(server, county_token, demo_county_engine):
+    with demo_county_engine.connect() as conn:
+        first, last = conn.execute(text("SELECT min(formed_on), max(formed_on) FROM encroachment")).one()
+        if first is None:
+            pytest.skip("demo county without dated encroachments")
+        middle = first + (last - first) / 2
+        before = conn.execute(text("SELECT count(*) FROM encroachment WHERE formed_on <= :d"),
+                              {"d": middle}).scalar_one()
+        on_day = conn.execute(text("SELECT count(*) FROM encroachment WHERE formed_on = :d"), {"d": first}).scalar_one()
+    items = "/ogc/collections/encroachment/items"
+    assert _get(server, items, county_token, datetime=f"../{middle.isoformat()}").json()["numberMatched"] == before
+    assert _get(server, items, county_token, datetime=first.isoformat()).json()["numberMatched"] == on_day >= 1
+    assert _get(server, items, county_token, datetime=f"{last.isoformat()}/{first.isoformat()}").status_code == 400
