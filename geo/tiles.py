@@ -122,3 +122,43 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int) -> bytes:
     """
     data = conn.execute(text(sql), {"z": z, "x": x, "y": y, "layer": layer}).scalar_one()
     return bytes(data or b"")
+
+
+# ---------------------------------------------------------------------- TileJSON / OGC API – Tiles (interoperability)
+
+MAX_ZOOM = 22
+"""Deepest zoom _check accepts."""
+TILE_FIELDS: dict[str, dict[str, str]] = {
+    "enterprise": {"id": "编号", "name": "企业名称", "category": "行业类别", "level": "风险颜色（red/orange/yellow/blue/none）",
+                   "n": "聚合的企业数（z13 以下按像素网格聚合）"},
+    "building": {"id": "编号", "use_class": "用途", "floors": "层数"},
+    "pipeline_segment": {"id": "编号", "pipeline_id": "管道编号", "seq": "管段序号", "level": "风险颜色"},
+    "road": {"id": "编号", "name": "道路名称", "road_class": "道路等级"},
+    "grid_cell": {"id": "编号", "code": "网格代码", "level": "风险颜色"},
+    "mine": {"id": "编号", "name": "矿山名称", "level": "风险颜色"},
+    "encroachment": {"id": "编号", "code": "占压点编号", "level": "整改状态"},
+}
+"""The attributes each tile layer carries (TileJSON vector_layers)."""
+
+
+def tiled_layers() -> dict[str, int]:
+    """Every layer with vector tiles and the zoom it starts at."""
+    return {"enterprise": 0, **{name: spec.min_zoom for name, spec in TILE_LAYERS.items()}}
+
+
+def tilejson(layer: str, base_url: str, title: str, bounds: list[float] | None) -> dict[str, object]:
+    """TileJSON 3.0.0 of one tile layer, so MapLibre and QGIS add it by URL (`base_url` = the server's root)."""
+    layers = tiled_layers()
+    if layer not in layers:
+        raise NotFound(f"图层 {layer} 没有矢量瓦片；可用：{'、'.join(layers)}")
+    out: dict[str, object] = {
+        "tilejson": "3.0.0", "name": title, "description": f"{title}矢量瓦片（MVT，EPSG:3857，坐标源自 CGCS2000）",
+        "scheme": "xyz", "tiles": [f"{base_url}/tiles/{layer}/{{z}}/{{x}}/{{y}}.pbf"],
+        "minzoom": layers[layer], "maxzoom": MAX_ZOOM,
+        "vector_layers": [{"id": layer, "description": title, "minzoom": layers[layer], "maxzoom": MAX_ZOOM,
+                           "fields": TILE_FIELDS.get(layer, {"id": "编号"})}],
+    }
+    if bounds:
+        out["bounds"] = bounds
+        out["center"] = [round((bounds[0] + bounds[2]) / 2, 6), round((bounds[1] + bounds[3]) / 2, 6), 10]
+    return out

@@ -174,6 +174,13 @@ def _explicit_cases(url: str) -> dict[str, list[dict[str, Any]]]:
         "GET /tiles/{layer}/{z}/{x}/{y}.pbf": [{"path_parameters": {"layer": "enterprise", "z": 10, "x": 828,
                                                                     "y": 390}}],
         "POST /plans": [{"body": {"week": "2026-W48", "teams": 2}, "media_type": "application/json"}],
+        # OGC API: a real collection, feature and tile, so pages are built and not only refused with 404
+        "GET /ogc/collections/{collectionId}/items": [{"path_parameters": {"collectionId": "enterprise"}}],
+        "GET /ogc/collections/{collectionId}/items/{featureId}": [
+            {"path_parameters": {"collectionId": "enterprise", "featureId": str(one["enterprise"])}}],
+        "GET /ogc/collections/{collectionId}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}": [
+            {"path_parameters": {"collectionId": "enterprise", "tileMatrix": 10, "tileRow": 390, "tileCol": 828}}],
+        "GET /tiles/{layer}.json": [{"path_parameters": {"layer": "enterprise"}}],
     }
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 
 from api.deps import ConnDep
 from api.text import Text
+from geo.ogc import layer_tilejson
 from geo.tiles import tile
 
 router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
@@ -21,3 +24,8 @@ def vector_tile(layer: Text, z: int, x: int, y: int, conn: ConnDep) -> Response:
     data = tile(conn, layer, z, x, y)
     return Response(content=data, media_type=MVT, headers={"Cache-Control": "no-store"},
                     status_code=200 if data else 204)
+
+
+@router.get("/{layer}.json", summary="TileJSON 3.0（MapLibre、QGIS 按网址添加矢量瓦片）")
+def tile_json(layer: Text, request: Request, conn: ConnDep) -> dict[str, Any]:
+    return layer_tilejson(conn, layer, str(request.base_url).rstrip("/"))
