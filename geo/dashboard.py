@@ -83,7 +83,8 @@ def colour_trend(conn: Connection, *, today: dt.date, months: int = MONTHS) -> d
 
 
 def register_by_month(conn: Connection, kind: str, *, today: dt.date, months: int = MONTHS) -> dict[str, Any]:
-    """Hazards or encroachments found each month: found, rectified now (done statuses), rate, and per status."""
+    """Hazards or encroachments found each month: found, rectified now (done statuses), rate, and per status;
+    with the whole register's count per current status (`totals`)."""
     lc = get_lifecycle(kind)
     labels = last_months(today, months)
     index = {m: i for i, m in enumerate(labels)}
@@ -95,8 +96,13 @@ def register_by_month(conn: Connection, kind: str, *, today: dt.date, months: in
     found = [sum(by_status[s][i] for s in by_status) for i in range(len(labels))]
     rectified = [sum(by_status[s][i] for s in lc.done) for i in range(len(labels))]
     rate = [round(100 * r / f, 1) if f else None for r, f in zip(rectified, found, strict=True)]
+    totals = dict.fromkeys(lc.statuses, 0)
+    for status, n in conn.execute(_q("register_status"), {"kind": kind}).all():
+        if status in totals:
+            totals[status] = int(n)
     return {"months": labels, "found": found, "rectified": rectified, "rate": rate, "by_status": by_status,
-            "status_labels": dict(lc.statuses), "done": sorted(lc.done)}
+            "status_labels": dict(lc.statuses), "done": sorted(lc.done), "totals": totals,
+            "total": sum(totals.values()), "total_done": sum(totals[s] for s in lc.done)}
 
 
 def rectification_rate(conn: Connection, kind: str, *, today: dt.date, months: int = MONTHS) -> float | None:

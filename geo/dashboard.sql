@@ -70,3 +70,10 @@ JOIN enterprise e ON e.id = s.enterprise_id
 WHERE r.team = ANY(:teams) AND s.inspection_id IS NULL AND p.end_on >= :today
 ORDER BY r.day_on, r.team, s.seq
 LIMIT :limit;
+
+-- name: register_status
+-- Register objects of one kind by their current status, whenever found (the progress of the whole register).
+SELECT i.status, count(*) AS n
+FROM register_item i
+WHERE i.object_kind = :kind
+GROUP BY 1;

@@ -48,6 +48,8 @@ def test_county_dashboard_counts_colours_rate_and_overdue(county_data, make_user
     assert (_number(html, "hazard-found"), _number(html, "hazard-rectified"), _number(html, "hazard-rate")) == \
         ("4", "2", "50.0%")
     assert (_number(html, "enc-found"), _number(html, "enc-rectified")) == ("2", "1")
+    assert (_number(html, "enc-total"), _number(html, "enc-total-done")) == ("2", "1")
+    assert 'href="/ledgers/encroachments?status=rectifying"' in html
     assert _number(html, "todo-hazards") == "1" and _number(html, "todo-encroachments") == "1"
     assert "YH-T-0002" in html and "/dossiers/hazards/YH-T-0002" in html and "10 天" in html
     assert "ZY-T-0001" in html and "YH-T-0001" not in html.split('id="overdue-hazards"')[1]

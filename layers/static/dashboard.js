@@ -85,6 +85,20 @@
     c.on('click', function (p) { go(links.status[statuses[p.seriesIndex]][p.dataIndex]); });
   }
 
+  function statusTotals(c, r, base) {
+    var statuses = Object.keys(r.status_labels);
+    c.setOption({
+      animation: false, tooltip: {trigger: 'item'}, grid: {left: 8, right: 24, top: 8, bottom: 8, containLabel: true},
+      xAxis: {type: 'value', minInterval: 1},
+      yAxis: {type: 'category', inverse: true, data: statuses.map(function (s) { return r.status_labels[s]; })},
+      series: [{type: 'bar', cursor: 'pointer', label: {show: true, position: 'right'},
+                data: statuses.map(function (s) {
+                  return {value: r.totals[s], itemStyle: {color: STATUS_COLOURS[s] || '#999'}};
+                })}]
+    });
+    c.on('click', function (p) { go(base + '?status=' + encodeURIComponent(statuses[p.dataIndex])); });
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
     var block = document.getElementById('rm-dashboard-data');
     if (!block) { return; }
@@ -93,6 +107,7 @@
     if ((c = chart('chart-colours'))) { colours(c, d, links); }
     if ((c = chart('chart-trend'))) { trend(c, d, links); }
     if ((c = chart('chart-hazards'))) { hazards(c, d.hazards, links.hazards); }
+    if ((c = chart('chart-enc-status'))) { statusTotals(c, d.encroachments, '/ledgers/encroachments'); }
     if ((c = chart('chart-encroachments'))) { encroachments(c, d.encroachments, links.encroachments); }
   });
 })();
