@@ -160,29 +160,32 @@ class Todo:
     overdue_hazards: list[dict[str, Any]] = field(default_factory=list)
     overdue_encroachments: list[dict[str, Any]] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=dict)
-    due_this_week: list[dict[str, Any]] | None = None
-    week: tuple[dt.date, dt.date] | None = None
+    shows_due: bool = False
+    """Whether the page lists who is due this week (fetched after the page, by due_this_week)."""
     stops: list[dict[str, Any]] | None = None
     teams: tuple[str, ...] = ()
 
 
+def due_this_week(conn: Connection, *, today: dt.date) -> tuple[tuple[dt.date, dt.date], list[dict[str, Any]]]:
+    """Who is due for inspection in today's ISO week, most urgent first (geo.inspection.duelist.load_due, by the
+    colour frequencies of frequencies.toml); returns the week and the enterprises."""
+    from geo.inspection.duelist import load_due
+
+    week = week_of(today)
+    return week, [{"enterprise_id": d.item.enterprise_id, "name": d.item.name, "colour": d.item.colour,
+                   "colour_label": COLOUR_LABELS[d.item.colour], "reasons": d.item.reason_text,
+                   "township": d.township, "priority": d.item.priority} for d in load_due(conn, *week)]
+
+
 def my_todo(conn: Connection, *, role: str, teams: tuple[str, ...] = (), today: dt.date,
             limit: int = LIST_LIMIT) -> Todo:
-    """The to-do list by role: everyone sees what is overdue in scope; editors and inspectors see who is due for
-    inspection this week (geo.inspection.duelist.load_due, frequencies.toml); inspectors see their teams' stops."""
+    """The to-do list by role: everyone sees what is overdue in scope; editors and inspectors also see who is due
+    this week (due_this_week, fetched by the page after it shows); inspectors see their teams' stops."""
     todo = Todo(role=role, teams=tuple(teams))
     todo.overdue_hazards = overdue_hazards(conn, today=today, limit=limit)
     todo.overdue_encroachments = overdue_encroachments(conn, today=today, limit=limit)
     todo.totals = overdue_totals(conn, today=today)
-    if role in EDITORS or role == "inspector":
-        from geo.inspection.duelist import load_due
-
-        todo.week = week_of(today)
-        todo.due_this_week = [
-            {"enterprise_id": d.item.enterprise_id, "name": d.item.name, "colour": d.item.colour,
-             "colour_label": COLOUR_LABELS[d.item.colour], "reasons": d.item.reason_text,
-             "township": d.township, "priority": d.item.priority}
-            for d in load_due(conn, *todo.week)]
+    todo.shows_due = role in EDITORS or role == "inspector"
     if role == "inspector":
         todo.stops = team_stops(conn, teams, today=today)
     return todo

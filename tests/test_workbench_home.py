@@ -54,8 +54,8 @@ def test_county_dashboard_counts_colours_rate_and_overdue(county_data, make_user
     assert "YH-T-0002" in html and "/dossiers/hazards/YH-T-0002" in html and "10 天" in html
     assert "ZY-T-0001" in html and "YH-T-0001" not in html.split('id="overdue-hazards"')[1]
     # a viewer plans nothing: no due list, no team stops
-    assert 'id="todo-due"' not in html and 'id="todo-stops"' not in html
-    assert "echarts.min.js" in html and "/static/dashboard.js" in html
+    assert "/home/due-this-week" not in html and 'id="todo-stops"' not in html
+    assert "echarts.common.min.js" in html and "/static/dashboard.js" in html
 
 
 def test_trend_reads_the_history(county_data, db):
@@ -85,8 +85,13 @@ def test_dashboard_numbers_stay_in_a_township_editors_scope(county_data, make_us
     assert [_colour_cell(html, "enterprise", lv) for lv in ("red", "orange", "yellow", "blue")] == [1, 0, 0, 1]
     assert _number(html, "todo-hazards") == "0" and _number(html, "todo-encroachments") == "0"
     assert "YH-T-0002" not in html and "甲化工" not in html
-    # an editor plans: the week's due list is there (all five never inspected, so all due)
-    assert _number(html, "todo-due") == "2"
+    # an editor plans: the week's due list follows the page (楼子营镇's two enterprises, never inspected)
+    assert 'hx-get="/home/due-this-week"' in html
+    with _client(make_user("township_editor", [TOWNSHIP_B])) as client:
+        due = client.get("/home/due-this-week", headers={"HX-Request": "true"}).text
+        page = client.get("/home/due-this-week").text
+    assert _number(due, "todo-due") == "2" and "丁燃气" in due and "甲化工" not in due
+    assert "<nav" in page and _number(page, "todo-due") == "2"
 
 
 def test_an_inspectors_todo_lists_its_teams_stops(county_data, make_user):
