@@ -66,13 +66,21 @@ class Session:
             self.outside.append(route.request.url)
             route.abort()
 
-    def shoot(self, name: str) -> None:
-        """The page at 1440 and at 390 px wide (full length), then back to the desk."""
+    def shoot(self, name: str, *, reload: bool = True) -> None:
+        """The page at 1440 and at 390 px wide (full length), then back to the desk. A page got by GET is opened
+        afresh at each width (as a phone would: the map fits its routes to the phone's screen)."""
         for width, height in ((1440, 900), (390, 844)):
             self.page.set_viewport_size({"width": width, "height": height})
-            self.page.wait_for_timeout(300)
+            if reload and width != 1440:
+                self.page.reload(wait_until="load")
+            if self.page.query_selector("#rm-dashboard-data"):
+                self.page.wait_for_selector("html[data-charts=drawn]", timeout=30_000)
+            self.page.wait_for_timeout(600)
             self.page.screenshot(path=str(self.shots / f"{name}-{width}.png"), full_page=True)
         self.page.set_viewport_size({"width": 1440, "height": 900})
+        if reload:
+            self.page.reload(wait_until="load")
+            self.page.wait_for_timeout(300)
         self.check()
 
     def check(self) -> None:
@@ -102,7 +110,7 @@ def test_a_week_of_inspections_in_the_browser(browser, server, demo_county_engin
     ed.shoot("home-editor")
     page.click(".rm-nav >> text=巡查计划")
     page.wait_for_url("**/inspection-plans")
-    ed.shoot("plans-list-empty")
+    ed.shoot("plans-list-before")
     page.click("text=新建巡查计划")
     page.wait_for_url("**/inspection-plans/new")
     page.fill("#teams", "4")
@@ -115,7 +123,7 @@ def test_a_week_of_inspections_in_the_browser(browser, server, demo_county_engin
     # the refused form comes back as 422 (Chromium notes the status in the console; nothing else may appear)
     assert [e for e in ed.errors if "status of 422" not in e] == []
     ed.errors.clear()
-    ed.shoot("plan-new-errors")
+    ed.shoot("plan-new-errors", reload=False)
     assert page.is_hidden("[data-team='5']") and page.is_visible("[data-team='4']")  # one depot per team
     page.fill("#work_hours", "8")
     page.select_option("#depot_4", label="楼子营镇（乡镇内一点）") if page.query_selector(
@@ -123,7 +131,7 @@ def test_a_week_of_inspections_in_the_browser(browser, server, demo_county_engin
     page.click("#plan-form button[type=submit]")
     page.wait_for_url("**/inspection-plans/jobs/**")
     page.wait_for_selector("#job", timeout=10_000)
-    ed.shoot("plan-progress")
+    ed.shoot("plan-progress", reload=False)
     page.wait_for_url(re.compile(r".*/inspection-plans/\d+(\?.*)?$"), timeout=240_000)
     plan_id = int(re.search(r"/inspection-plans/(\d+)", page.url).group(1))
     page.wait_for_selector(".folium-map .leaflet-marker-icon", timeout=30_000)
@@ -181,7 +189,7 @@ def test_a_week_of_inspections_in_the_browser(browser, server, demo_county_engin
     card.locator("textarea[name=result]").fill("发现隐患一处，已当场责令整改")
     card.locator("select[name=finding_level_1]").select_option("major")
     card.locator("input[name=finding_1]").fill("储罐区防火堤破损")
-    ins.shoot("plan-result-form")
+    ins.shoot("plan-result-form", reload=False)
     card.locator("button[type=submit]").click()
     page.wait_for_selector(f"#result-{stop_id}", timeout=30_000)
     done = page.inner_text(f"#stop-{stop_id}")
