@@ -46,6 +46,14 @@ def test_plan_form_says_what_is_wrong_next_to_each_field(planner, make_user):  #
         assert conn.execute(text("SELECT count(*) FROM inspection_plan")).scalar() == 0
 
 
+def test_a_township_editor_plans_for_its_own_township_only(planner, make_user):  # noqa: F811
+    with _client(make_user("township_editor", ["140930101000"])) as client:
+        form = client.get("/inspection-plans/new").text
+        assert "楼子营镇" in form and "西口镇" not in form and '>全县</option>' not in form
+        r = client.post("/inspection-plans/new", data=FORM)
+    assert r.status_code == 422 and "不能制定全县计划" in r.text
+
+
 def test_viewers_and_inspectors_may_not_make_plans(planner, make_user):  # noqa: F811
     for role in ("county_viewer", "inspector"):
         with _client(make_user(role)) as client:

@@ -103,7 +103,7 @@ async def plan_submit(request: Request, conn: ConnDep, principal: PrincipalDep) 
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {**_default_values(), **form}
     req, errors = parse_plan_form(form, depots=depot_choices(conn, load_plan_config()),
-                                  townships=township_choices(conn))
+                                  townships=township_choices(conn), county_wide=principal.county_wide)
     if req is None:
         return _form_page(request, principal, conn, values=values, errors=errors, status=422)
     try:

@@ -90,9 +90,10 @@ def _number(raw: str, cast: type, field: str, label: str, low: float, high: floa
     return value
 
 
-def parse_plan_form(form: Mapping[str, str], *, depots: list[DepotChoice],
-                    townships: list[tuple[str, str]]) -> tuple[PlanRequest | None, dict[str, str]]:
-    """The form's values checked: (request, {}) or (None, {field: Chinese message}) for every field at fault."""
+def parse_plan_form(form: Mapping[str, str], *, depots: list[DepotChoice], townships: list[tuple[str, str]],
+                    county_wide: bool = True) -> tuple[PlanRequest | None, dict[str, str]]:
+    """The form's values checked: (request, {}) or (None, {field: Chinese message}) for every field at fault;
+    a user of some townships only (county_wide False) must name one of them."""
     errors: dict[str, str] = {}
     week = (form.get("week") or "").strip()
     start = end = None
@@ -108,6 +109,8 @@ def parse_plan_form(form: Mapping[str, str], *, depots: list[DepotChoice],
     township = (form.get("township") or "").strip() or None
     if township is not None and township not in dict(townships):
         errors["township"] = f"没有乡镇代码 {township}，或不在你的辖区内"
+    elif township is None and not county_wide:
+        errors["township"] = "请选择乡镇：你的账号只管辖部分乡镇，不能制定全县计划"
     teams = _number(form.get("teams") or "", int, "teams", "巡查组数", 1, MAX_FORM_TEAMS, errors)
     by_key = {d.key: d for d in depots}
     chosen: list[DepotChoice] = []
