@@ -113,3 +113,15 @@ def test_front_page_needs_a_login():
     with TestClient(create_app(), follow_redirects=False) as client:
         r = client.get("/", headers={"Accept": "text/html"})
     assert r.status_code in (302, 303, 307, 401)
+
+
+def test_the_same_numbers_as_json(county_data, make_user):
+    """GET /dashboard and /me/todo give the page's numbers to other programs, in the caller's scope."""
+    with _client(make_user("township_editor", [TOWNSHIP_A])) as client:
+        data = client.get("/dashboard").json()
+        todo = client.get("/me/todo").json()
+    assert data["counts"]["enterprise"] == {"red": 1, "orange": 1, "yellow": 1, "blue": 0}
+    assert sum(data["hazards"]["found"]) == 3 and sum(data["hazards"]["rectified"]) == 2
+    assert todo["totals"] == {"hazard": 1, "encroachment": 1}
+    assert [h["code"] for h in todo["overdue_hazards"]] == ["YH-T-0002"]
+    assert len(todo["due_this_week"]) == 3 and todo["stops"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ from api.pages import page
 from layers.web import render
 from geo.dashboard import dashboard, due_this_week, month_range, my_todo
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["dashboard 首页"])
 
 LEDGERS = {"hazard": "/ledgers/hazards", "encroachment": "/ledgers/encroachments"}
 """The ledger pages a chart of the front page opens, filtered to what was clicked."""
@@ -50,7 +51,7 @@ def _links(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, conn: ConnDep, principal: PrincipalDep) -> HTMLResponse:
     today = dt.date.today()
     data = dashboard(conn, today=today)
@@ -59,7 +60,7 @@ def home(request: Request, conn: ConnDep, principal: PrincipalDep) -> HTMLRespon
                 links=_links(data), todo=todo)
 
 
-@router.get("/home/due-this-week", response_class=HTMLResponse)
+@router.get("/home/due-this-week", response_class=HTMLResponse, include_in_schema=False)
 def due_week(request: Request, conn: ConnDep, principal: PrincipalDep) -> HTMLResponse:
     """我的待办's list of who is due this week: a fragment the front page fetches once it shows (the due list reads
     every enterprise's last inspection, about a second at county scale); without htmx, a page of its own."""
@@ -68,3 +69,18 @@ def due_week(request: Request, conn: ConnDep, principal: PrincipalDep) -> HTMLRe
         return HTMLResponse(render("home_due.html", week=week, due=due))
     return page(request, principal, "home_due_page.html", conn=conn, nav="home", crumbs=[("本周应检查的企业", None)],
                 week=week, due=due)
+
+
+@router.get("/dashboard", summary="首页数据：各类对象四色数量及逐月趋势、隐患整改率与占压点整改进展（按发现月份）")
+def dashboard_json(conn: ConnDep) -> dict[str, Any]:
+    return dashboard(conn, today=dt.date.today())
+
+
+@router.get("/me/todo", summary="我的待办：辖区内逾期隐患与占压点、本周应检查企业、本组待检查站点")
+def todo_json(conn: ConnDep, principal: PrincipalDep) -> dict[str, Any]:
+    today = dt.date.today()
+    todo = asdict(my_todo(conn, role=principal.role, teams=principal.teams, today=today))
+    if todo.pop("shows_due"):
+        week, due = due_this_week(conn, today=today)
+        todo.update(week={"start": week[0], "end": week[1]}, due_this_week=due)
+    return todo
