@@ -139,3 +139,28 @@ def test_plan_pages_of_a_missing_plan_say_so(planner, make_user):  # noqa: F811
         r = client.get("/inspection-plans/999")
         assert r.status_code == 404 and "没有编号为 999 的巡查计划" in r.text
         assert client.get("/inspection-plans/jobs/nothing").status_code == 404
+
+
+def test_any_worker_answers_the_poll_and_a_dead_job_says_so():
+    """The job's state is on disk: a worker that did not start it finds it; one left running by a process that
+    died reads as interrupted, in Chinese."""
+    import os
+
+    from geo.errors import NotFound
+    from geo.inspection import jobs
+
+    job = jobs.PlanJob("ab" * 16, "someone", 5.0, stage="求解路线")
+    job.save()
+    try:
+        found = jobs.get_job(job.id, "someone")  # not in this process's table: read from the file
+        assert found is not job and (found.state, found.stage) == ("running", "求解路线")
+        with pytest.raises(NotFound):
+            jobs.get_job(job.id, "someone-else")
+        old = time.time() - jobs.STALE_S - 60
+        os.utime(jobs._path(job.id), (old, old))
+        dead = jobs.get_job(job.id, "someone")
+        assert dead.state == "failed" and "中断" in dead.error
+    finally:
+        jobs._path(job.id).unlink()
+    with pytest.raises(NotFound):
+        jobs.get_job("../../etc/passwd", "someone")
