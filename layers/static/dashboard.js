@@ -16,7 +16,7 @@
     return c;
   }
 
-  function grid() { return {left: 40, right: 16, top: 40, bottom: 30, containLabel: true}; }
+  function grid() { return {left: 40, right: 16, top: 56, bottom: 30, containLabel: true}; }
 
   function colours(c, d, links) {
     var kinds = Object.keys(d.kinds);
