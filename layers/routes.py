@@ -132,3 +132,26 @@ def route_sheet_page(plan: dict[str, Any], *, nonce: str = "", user: str | None 
     """The printable route sheet (one section per team and day), from layers/templates/route_sheet.html."""
     title = f"巡查路线单 {plan['start']} 至 {plan['end']}（计划 #{plan['id']}）"
     return render("route_sheet.html", plan=plan, title=title, columns=SHEET_COLUMNS, nonce=nonce, user=user)
+
+
+def team_plan(plan: dict[str, Any], team: str | None) -> dict[str, Any]:
+    """The plan with only `team`'s routes (all of them when team is None); the stops left out stay."""
+    if team is None:
+        return plan
+    return {**plan, "routes": [r for r in plan["routes"] if r["team"] == team]}
+
+
+def route_map_parts(plan: dict[str, Any], *, team: str | None = None, asset_base: str = "/vendor",
+                    settings: Settings | None = None) -> dict[str, str]:
+    """One team's routes as the three pieces a workbench page embeds: header (assets, style), the map's
+    html and its script (to run under the page's nonce). Folium's own output, rendered as the map page does."""
+    m = route_map(team_plan(plan, team), asset_base=asset_base, settings=settings)
+    figure = m.get_root()
+    for child in figure._children.values():
+        child.render()
+    return {"header": figure.header.render(), "html": figure.html.render(), "script": figure.script.render()}
+
+
+def team_colour(team: str, k: int = 0) -> str:
+    """The colour of a team's routes on the map (its number picks it), for the page's team key."""
+    return TEAM_COLOURS[int("".join(c for c in team if c.isdigit()) or k) % len(TEAM_COLOURS)]

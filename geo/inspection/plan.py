@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -112,13 +113,17 @@ def make_plan(
     teams: int = 4,
     time_limit_s: float | None = None,
     config: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> int:
-    """Plan the range's inspections for `teams` teams, store it, return the plan id."""
+    """Plan the range's inspections for `teams` teams, store it, return the plan id; `progress` hears each stage
+    in Chinese (the workbench shows it while the plan is made)."""
     if not 1 <= teams <= 50:
         raise InvalidInput(MSG["teams"].format(teams=teams))
     cfg = config or load_plan_config()
     settings = network_settings(cfg)
     started = time.perf_counter()
+    say = progress or (lambda _stage: None)
+    say("读取到期企业")
     days = working_days(start, end, weekdays=cfg["day"]["weekdays"])
     listed = load_due(conn, start, end, township=township, with_held=True)
     due = [s for s in listed if not s.item.held_back]
@@ -126,7 +131,9 @@ def make_plan(
     depots = team_depots(cfg, teams)
     depot_nodes = _unique_depots(depots)
     points = [Stop(d.lon, d.lat) for d in depot_nodes] + [Stop(s.lon, s.lat) for s in due]
+    say(f"应检查 {len(due)} 家；准备路网")
     ensure_network(conn, settings=settings)
+    say(f"计算 {len(points)} 个地点之间的路网行程时间")
     t0 = time.perf_counter()
     tt = travel_times(conn, points, settings=settings)
     matrix, snaps = tt.matrix, tt.snaps
@@ -139,6 +146,7 @@ def make_plan(
     service = [0] * nd + [service_seconds(cfg, s.category, s.item.colour) for s in due]
     priorities = [1] * nd + [s.item.priority for s in due]
     if due:
+        say(f"求解 {len(vehicles)} 条组·日路线（时限 {time_limit_s or cfg['day']['time_limit_s']} 秒）")
         solved = solve_routes(matrix, service, vehicles, RouteLimits(priorities=priorities),
                               time_limit_s or float(cfg["day"]["time_limit_s"]))
         routes, dropped, status, solve_s = solved.routes, solved.dropped, solved.status_label, solved.solve_s
@@ -146,8 +154,10 @@ def make_plan(
         routes, dropped, status, solve_s = (), (), MSG["nothing_due"], 0.0
     legs = [(v, leg) for v, r in enumerate(routes) for a, b in _pairs(r.team.depot, r.nodes)
             if (leg := best_leg(tt, a, b)) is not None]
+    say("沿路网绘制路线并保存")
     paths = route_paths(conn, legs)
     summary = {
+        "day_start": cfg["day"]["start"], "work_hours": cfg["day"]["work_hours"],
         "due": len(due), "visited": sum(len(r.visits) for r in routes), "dropped": len(dropped),
         "held_back": len(held),
         "days": [d.isoformat() for d in days], "matrix_s": round(matrix_s, 3), "solve_s": round(solve_s, 3),
@@ -274,7 +284,7 @@ def get_plan(conn: Connection, plan_id: int, *, config: dict[str, Any] | None = 
         "WHERE ST_Covers(c.geom, e.geom) ORDER BY c.id LIMIT 1) g ON true "
         "WHERE s.plan_id = :id ORDER BY s.route_id NULLS LAST, s.seq, s.priority DESC, s.id"),
         {"id": plan_id}).mappings().all()
-    start = cfg["day"]["start"]
+    start = (head["summary"] or {}).get("day_start") or cfg["day"]["start"]  # the plan's own day start
     by_route: dict[int | None, list[dict[str, Any]]] = {}
     for s in stops:
         item = {

@@ -1,4 +1,4 @@
-/* Workbench ledgers and dossiers: htmx settings (no eval, CSRF header on writes), the dossier's small map and the
+/* Workbench pages (ledgers, dossiers, 首页, plans): htmx settings (no eval, CSRF header on writes), the dossier's small map and the
    enterprise's risk history chart. Data comes from <script type="application/json"> blocks rendered with tojson;
    user text reaches the DOM as text only. No inline handlers, no eval. */
 (function () {
@@ -20,9 +20,15 @@
   }
 
   if (window.htmx) {
+    // Shared by every workbench page (台账, 档案, 首页, 巡查计划): no eval, no scripts from answers, requests only to
+    // this site, the CSRF header on writes, and a refused form (422) swapped in with its Chinese errors.
     window.htmx.config.allowEval = false;
     window.htmx.config.allowScriptTags = false;
     window.htmx.config.includeIndicatorStyles = false;
+    window.htmx.config.selfRequestsOnly = true;
+    window.htmx.config.responseHandling = [
+      {code: '204', swap: false}, {code: '[23]..', swap: true}, {code: '422', swap: true},
+      {code: '[45]..', swap: false, error: true}];
     document.body.addEventListener('htmx:configRequest', function (evt) {
       if (evt.detail.verb !== 'get') { evt.detail.headers['X-CSRF-Token'] = cookie('riskmap_csrf'); }
     });
