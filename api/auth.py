@@ -106,10 +106,10 @@ def _safe_next(target: str | None) -> str:
     """Only same-site paths, so the login page cannot be used to redirect elsewhere."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/maps"
+    return "/"
 
 
-def login_page(request: Request, next_: str = "/maps", error: str | None = None, status: int = 200,
+def login_page(request: Request, next_: str = "/", error: str | None = None, status: int = 200,
                headers: dict[str, str] | None = None) -> HTMLResponse:
     """The login form (layers/templates/login.html) with this request's CSRF token and CSP nonce."""
     from layers.web import render
