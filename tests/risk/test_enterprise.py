@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from geo.risk import load_rules
-from geo.risk.enterprise import accident_grade, alpha_for, identify_major_hazards
+from geo.risk.enterprise import accident_grade, alpha_for, identify_line, identify_major_hazards
 from riskfix import compute_now, explain_of, texts
 
 RULES = load_rules()
@@ -184,3 +184,31 @@ def test_key_sectors_are_at_least_yellow_others_blue(site, county):
 def test_substance_names_match_whatever_the_bracket_width():
     """'硝酸(>70%)' typed with ASCII brackets is 表1's 硝酸（>70%）: Q = 100 t. 150 t → S = 1.5 ≥ 1."""
     assert grade_of([inv("硝酸(>70%)", 150)], 0)[0][1] == 1.5
+
+
+def test_rules_file_holds_all_of_table_1_and_the_guidelines_table():
+    """GB 18218-2018 表1 has 85 entries (numbered 1–85, each with Q and β and where β comes from); every item of
+    the 应急〔2018〕19号 table lists its lines with points, its cap and a clause citing the guideline, so a rules
+    page can print the whole table."""
+    table1 = RULES["gb18218"]["substances"]
+    assert [e["no"] for e in table1] == list(range(1, 86))
+    assert all(e["q_t"] > 0 and e["beta"] > 0 and e["beta_basis"] for e in table1)
+    by_name = {e["name"]: e for e in table1}
+    assert (by_name["乙醚"]["beta"], by_name["1,2-环氧丙烷"]["beta"]) == (1.5, 1.5)
+    assert by_name["氯化氢（无水）"]["condition"] == {"field": "concentration_pct", "at_least": 99}
+    items = RULES["diagnostic"]["items"]
+    assert all(i["clause"].startswith("应急〔2018〕19号") and "cap" in i and i["lines"] for i in items.values())
+    assert [line["points"] for line in items["major_hazard"]["lines"].values()] == [-10, -8, -6, -4]
+    assert (items["processes"]["cap"], items["processes"]["lines"]["key_process"]["points"]) == (10, -2)
+    assert [items["performance"]["lines"][f"standardisation_{g}"]["points"] for g in (1, 2, 3)] == [15, 5, 2]
+    assert items["surroundings"]["lines"]["outside_park"]["points"] == -3
+    assert len(RULES["diagnostic"]["direct_red"]) - 2 == 4      # text, clause and the four conditions
+
+
+def test_fuming_or_strong_nitric_acid_is_matched_by_concentration():
+    """硝酸（含硝酸>70%）: 表1 第81项, Q = 100 t. 98 % matches by CAS; 65 % does not (and, with no 表2 class given,
+    stays unidentified rather than silently counted or dropped)."""
+    ok = identify_line(RULES, inv("硝酸", 150, cas="7697-37-2", concentration_pct=98))
+    weak = identify_line(RULES, inv("硝酸", 150, cas="7697-37-2", concentration_pct=65))
+    assert (ok.status, ok.q_t) == ("counted", 100.0)
+    assert weak.status == "unidentified"
