@@ -151,7 +151,8 @@ LAYERS: dict[str, Layer] = {
             # GB 18218-2018 表5 (厂区边界) and 备案等级; facts of the 应急〔2018〕19号 diagnostic table (blank = 未填报).
             Field("site_boundary", ("厂区边界(WKT)", "厂区边界", "厂区范围(WKT)"), kind="wkt", shp="site_wkt"),
             Field("site_radius_m", ("厂区半径(m)", "厂区半径"), kind="float", shp="site_r_m", bounds=(0.1, 5000)),
-            Field("registered_major_hazard_grade", ("备案重大危险源等级", "重大危险源等级", "重大危险源级别"), kind="int",
+            # (no header begins 重大危险源: a UTF-8 shapefile cuts that to 重大危, which must stay major_hazard_source's)
+            Field("registered_major_hazard_grade", ("备案重大危险源等级", "备案等级"), kind="int",
                   shp="reg_grade", bounds=(1, 4)),
             Field("key_process_count", ("重点监管危险化工工艺种数", "危险化工工艺种数"), kind="int", shp="proc_n", bounds=(0, 1000)),
             Field("key_processes", ("重点监管危险化工工艺名称", "危险化工工艺名称", "危险化工工艺"), shp="processes"),
