@@ -232,29 +232,49 @@ FROM chemical_inventory c JOIN risk_scope_enterprise s ON s.id = c.enterprise_id
 ORDER BY c.enterprise_id, c.id
 """
 
-# The plant boundary (厂区边界) in metres: the stored site polygon, else the point buffered by the enterprise's radius
-# or the rules' default (本地规定). `pad` (m) widens the EPSG:4490 prefilter box when the boundary is a buffer.
+# The plant boundary (厂区边界): the stored site polygon (`poly`, metres), else the point `p` with a radius `r` (the
+# enterprise's own, or the rules' default, 本地规定). `pad` (m) widens the EPSG:4490 prefilter box for the radius.
 SITE_CTE = """
 site AS (
-    SELECT e.id, e.geom,
-           CASE WHEN e.site_boundary IS NOT NULL THEN ST_Transform(e.site_boundary, :srid)
-                ELSE ST_Buffer(ST_Transform(e.geom, :srid), COALESCE(e.site_radius_m, :default_radius_m)) END AS g,
+    SELECT e.id, e.geom, ST_Transform(e.geom, :srid) AS p,
+           CASE WHEN e.site_boundary IS NOT NULL THEN ST_Transform(e.site_boundary, :srid) END AS poly,
+           COALESCE(e.site_radius_m, :default_radius_m) AS r,
            COALESCE(e.site_boundary, e.geom) AS g4490,
            CASE WHEN e.site_boundary IS NULL THEN COALESCE(e.site_radius_m, :default_radius_m) ELSE 0 END AS pad
     FROM enterprise e JOIN risk_scope_enterprise s USING (id)
     WHERE {where}
 )"""
 
-POPULATION_SQL = "WITH " + SITE_CTE.format(
-    where="EXISTS (SELECT 1 FROM chemical_inventory c WHERE c.enterprise_id = e.id)") + """
-SELECT site.id,
-       COALESCE(sum(b.floors * COALESCE(CAST(CAST(:ppf AS jsonb) ->> b.use_class AS double precision), 0)), 0)
-FROM site
-LEFT JOIN building b
-  ON b.geom && ST_Expand(site.g4490, (site.pad + :radius_m) * :dx_per_m, (site.pad + :radius_m) * :dy_per_m)
- AND ST_DWithin(ST_Transform(b.geom, :srid), site.g, :radius_m)
- AND NOT ST_Covers(site.g, ST_PointOnSurface(ST_Transform(b.geom, :srid)))
-GROUP BY site.id
+# Persons outside the plant within 500 m of its boundary. One LATERAL per enterprise (a CTE of geometries is slower):
+# without a site polygon the boundary is the point's radius, tested as distances to the point; a building is inside
+# the plant when the centre of its bounding box is (a point transform, cheaper than a point-on-surface).
+POPULATION_SQL = """
+SELECT e.id,
+       COALESCE(sum(h.floors * COALESCE(CAST(CAST(:ppf AS jsonb) ->> h.use_class AS double precision), 0)), 0)
+FROM enterprise e
+JOIN risk_scope_enterprise s USING (id)
+LEFT JOIN LATERAL (
+    SELECT b.floors, b.use_class
+    FROM building b
+    WHERE e.site_boundary IS NULL
+      AND b.geom && ST_Expand(e.geom, (COALESCE(e.site_radius_m, :default_radius_m) + :radius_m) * :dx_per_m,
+                              (COALESCE(e.site_radius_m, :default_radius_m) + :radius_m) * :dy_per_m)
+      AND ST_DWithin(ST_Transform(b.geom, :srid), ST_Transform(e.geom, :srid),
+                     COALESCE(e.site_radius_m, :default_radius_m) + :radius_m)
+      AND NOT ST_DWithin(ST_Transform(ST_SetSRID(ST_MakePoint((ST_XMin(b.geom) + ST_XMax(b.geom)) / 2,
+                                                              (ST_YMin(b.geom) + ST_YMax(b.geom)) / 2), 4490), :srid),
+                         ST_Transform(e.geom, :srid), COALESCE(e.site_radius_m, :default_radius_m))
+    UNION ALL
+    SELECT b.floors, b.use_class
+    FROM building b
+    WHERE e.site_boundary IS NOT NULL
+      AND b.geom && ST_Expand(e.site_boundary, :radius_m * :dx_per_m, :radius_m * :dy_per_m)
+      AND ST_DWithin(ST_Transform(b.geom, :srid), ST_Transform(e.site_boundary, :srid), :radius_m)
+      AND NOT ST_Covers(e.site_boundary, ST_SetSRID(ST_MakePoint((ST_XMin(b.geom) + ST_XMax(b.geom)) / 2,
+                                                                 (ST_YMin(b.geom) + ST_YMax(b.geom)) / 2), 4490))
+) h ON true
+WHERE EXISTS (SELECT 1 FROM chemical_inventory c WHERE c.enterprise_id = e.id)
+GROUP BY e.id
 """
 
 
@@ -267,7 +287,8 @@ def site_params(conn: Connection, rules: Rules, *, srid: int) -> dict[str, Any]:
 
 def count_population(conn: Connection, rules: Rules, *, srid: int) -> dict[int, float]:
     """Persons in buildings outside the plant boundary and within 500 m of it (GB 18218-2018 表5), for enterprises
-    holding an inventory: Σ floors × persons/floor. A building counts as inside the plant when its interior point is."""
+    holding an inventory: Σ floors × persons/floor. A building is inside the plant when the centre of its bounding
+    box is (cheap arithmetic rather than a point-on-surface per building)."""
     radius_m = float(rules["gb18218"]["population_radius_m"])
     rows = conn.execute(text(POPULATION_SQL), {"ppf": json.dumps(rules["population"]["persons_per_floor"]),
                                                "radius_m": radius_m, **site_params(conn, rules, srid=srid)})
@@ -310,7 +331,8 @@ SELECT site.id, p.code, min(ST_Distance(ST_Transform(g.geom, :srid), ST_Transfor
 FROM site
 JOIN pipeline_segment g
   ON g.geom && ST_Expand(site.g4490, site.pad * :dx_per_m, site.pad * :dy_per_m)
- AND ST_Intersects(ST_Transform(g.geom, :srid), site.g)
+ AND CASE WHEN site.poly IS NULL THEN ST_DWithin(ST_Transform(g.geom, :srid), site.p, site.r)
+          ELSE ST_Intersects(ST_Transform(g.geom, :srid), site.poly) END
 JOIN pipeline p ON p.id = g.pipeline_id
 GROUP BY site.id, p.code
 ORDER BY site.id, distance_m, p.code
