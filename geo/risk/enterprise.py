@@ -678,6 +678,11 @@ def diagnostic_counts(facts: EnterpriseFacts, rules: Rules, *, today: dt.date) -
     return out
 
 
+def item_name(item: dict[str, Any]) -> str:
+    """'固有危险性·重大危险源'; an item named like its category ('周边环境') once."""
+    return item["label"] if item["label"] == item["category"] else f"{item['category']}·{item['label']}"
+
+
 def score_diagnostic(counts: dict[str, tuple[int | None, str]], rules: Rules) -> dict[str, Any]:
     """Score = full − Σ min(item deductions, item cap) + Σ bonuses (应急〔2018〕19号: 每个项目分值扣完为止)."""
     diag = rules["diagnostic"]
@@ -691,7 +696,7 @@ def score_diagnostic(counts: dict[str, tuple[int | None, str]], rules: Rules) ->
             count, detail = counts.get(f"{code}.{line_code}", (None, diag["not_stored"]))
             if count is None:
                 why = detail or (diag["not_filled"] if line.get("fact") else diag["not_stored"])
-                not_scored.append(f"{item['category']}·{item['label']}：{line['text']}（{why}）")
+                not_scored.append(f"{item_name(item)}：{line['text']}（{why}）")
                 continue
             if count <= 0:
                 continue
@@ -729,7 +734,7 @@ def item_text(item: dict[str, Any]) -> str:
         times = f"（{line['count']} 项）" if line["count"] > 1 else ""
         detail = f"（{line['detail']}）" if line["detail"] else ""
         parts.append(f"{line['text']}{detail}{times} {line['points']:+g} 分")
-    text_ = f"{item['category']}·{item['label']}：" + "；".join(parts)
+    text_ = f"{item_name(item)}：" + "；".join(parts)
     if item["capped"]:
         text_ += f"；本项满分 {item['cap']:g} 分，扣完为止，实扣 {item['applied']:g} 分"
     return text_

@@ -115,7 +115,7 @@ def test_hazchem_diagnostic_score_follows_the_guideline(site, county):
     assert "本地规定：距学校 180 m，小于本局设定的 300 m" in texts(result)
     assert any(t.startswith("固有危险性·危险化工工艺种类：涉及重点监管危险化工工艺（18 种），每种（已标注涉及、未填种数，按 1 种计）")
                for t in texts(result))
-    assert any(item.startswith("自控与安全设施·自控与安全设施：一级、二级重大危险源中的有毒") for item in diag["not_scored"])
+    assert any(item.startswith("自控与安全设施：一级、二级重大危险源中的有毒") for item in diag["not_scored"])
     assert any("外部安全防护距离不满足" in item and "企业未填报" in item for item in diag["not_scored"])
 
 
