@@ -58,6 +58,29 @@ EDITABLE: dict[str, EditSpec] = {
         "major_hazard_source": Field(bool, "构成重大危险源"),
         "standardisation_grade": Field(int, "安全生产标准化等级", choices={"1": "一级", "2": "二级", "3": "三级"}),
         "in_chemical_park": Field(bool, "位于化工园区"),
+        # GB 18218-2018 表5 厂区边界 and 备案等级; 应急〔2018〕19号 diagnostic facts (null = 未填报, listed as 未评分).
+        "site_boundary": Field(dict, "厂区边界（GeoJSON 面）"),
+        "site_radius_m": Field(float, "厂区半径（m）"),
+        "registered_major_hazard_grade": Field(int, "备案重大危险源等级",
+                                               choices={"1": "一级", "2": "二级", "3": "三级", "4": "四级"}),
+        "key_process_count": Field(int, "重点监管危险化工工艺种数"),
+        "key_processes": Field(str, "重点监管危险化工工艺名称"),
+        "key_chemical_count": Field(int, "重点监管危险化学品种数"),
+        "explosive_count": Field(int, "爆炸品种数"),
+        "toxic_inhalation_count": Field(int, "吸入性剧毒化学品种数"),
+        "external_distance_ok": Field(bool, "外部安全防护距离评估结论符合要求"),
+        "reaction_risk_unassessed": Field(bool, "未开展反应安全风险评估"),
+        "designed_by_class_a": Field(bool, "全部装置由甲级资质单位设计"),
+        "obsolete_equipment_count": Field(int, "淘汰落后工艺设备项数"),
+        "automation_missing": Field(bool, "重点工艺装置未实现自动化控制"),
+        "gas_detection_missing_count": Field(int, "未设可燃有毒气体检测报警处数"),
+        "uncertified_managers": Field(int, "未取得安全合格证的负责人和安全管理人员人数"),
+        "registered_safety_engineer": Field(bool, "配备注册安全工程师"),
+        "chemistry_degree_leaders": Field(int, "具有化工类大专以上学历的负责人人数"),
+        "own_fire_team": Field(bool, "建有专职消防（应急救援）队伍"),
+        "untrialled_new_process": Field(bool, "新工艺未经小试中试工业化试验直接生产"),
+        "undesigned_unit": Field(bool, "在役装置未经正规设计且未做安全设计诊断"),
+        "special_ops_uncertified": Field(bool, "特种作业人员未持证或学历不达标"),
     }),
     "building": EditSpec("building", ("Polygon", "MultiPolygon"), {
         "name": Field(str, "名称"),
@@ -91,6 +114,12 @@ def _value(spec: EditSpec, name: str, f: Field, value: Any) -> Any:
         return None
     if f.kind is bool and not isinstance(value, bool):
         raise InvalidInput(f"字段 {name}（{f.label}）应为 true/false")
+    if f.kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+            raise InvalidInput(f"字段 {name}（{f.label}）应为正数")
+        return float(value)
+    if f.kind is dict:
+        return value  # a second geometry (GeoJSON), checked by _second_geometry with the connection
     if f.kind is int:
         top = max_integer(spec.table, name)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
@@ -121,6 +150,26 @@ def _properties(spec: EditSpec, props: dict[str, Any], *, creating: bool) -> dic
         elif creating and f.required:
             raise InvalidInput(f"缺少字段 {name}（{f.label}）")
     return out
+
+
+def _second_geometries(conn: Connection, spec: EditSpec, values: dict[str, Any]) -> None:
+    """GeoJSON polygons given as properties (an enterprise's 厂区边界): checked like the main geometry, as WKT."""
+    for name, f in spec.fields.items():
+        if f.kind is dict and values.get(name) is not None:
+            geometry = values[name]
+            if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+                raise InvalidInput(f"字段 {name}（{f.label}）：几何类型应为 Polygon/MultiPolygon（GeoJSON，CGCS2000 经纬度）")
+            try:
+                geom = shape(geometry)
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError, shapely.errors.ShapelyError):
+                raise InvalidInput(f"字段 {name}（{f.label}）：坐标格式不正确（应为二维经纬度）") from None
+            checked_shape(conn, geom, name)
+            values[name] = (shapely.MultiPolygon([geom]) if geom.geom_type == "Polygon" else geom).wkt
+
+
+def _placeholder(spec: EditSpec, name: str) -> str:
+    """The SQL value of one property: a geometry property is parsed from WKT in EPSG:4490."""
+    return f"ST_GeomFromText(:{name}, 4490)" if spec.fields[name].kind is dict else f":{name}"
 
 
 def _geometry(conn: Connection, spec: EditSpec, geometry: Any) -> str:
@@ -170,9 +219,10 @@ def create_feature(conn: Connection, layer: str, properties: dict[str, Any], geo
     """Insert one feature; its township is the one its geometry lies in."""
     spec = edit_spec(layer)
     values = _properties(spec, properties, creating=True)
+    _second_geometries(conn, spec, values)
     wkt = _geometry(conn, spec, geometry)
     columns = ", ".join([*values, "township_id", "geom"])
-    params = ", ".join([*(f":{k}" for k in values), _TOWNSHIP_OF, "ST_GeomFromText(:wkt, 4490)"])
+    params = ", ".join([*(_placeholder(spec, k) for k in values), _TOWNSHIP_OF, "ST_GeomFromText(:wkt, 4490)"])
     with _unique(conn, spec):
         new_id = conn.execute(text(f"INSERT INTO {spec.table} ({columns}) VALUES ({params}) RETURNING id"),
                               {**values, "wkt": wkt}).scalar_one()
@@ -184,7 +234,8 @@ def update_feature(conn: Connection, layer: str, feature_id: int, *, version: in
     """Change properties and/or geometry of the version the caller read; a newer version in the database → Conflict."""
     spec = edit_spec(layer)
     values = _properties(spec, properties or {}, creating=False)
-    sets = [f"{k} = :{k}" for k in values]
+    _second_geometries(conn, spec, values)
+    sets = [f"{k} = {_placeholder(spec, k)}" for k in values]
     params: dict[str, Any] = {**values, "id": feature_id, "version": version}
     if geometry is not None:
         params["wkt"] = _geometry(conn, spec, geometry)

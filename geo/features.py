@@ -39,6 +39,14 @@ class LayerSpec:
     extra_columns: tuple[str, ...] = field(default_factory=tuple)
 
 
+ENTERPRISE_FACTS = ("site_radius_m", "registered_major_hazard_grade", "key_process_count", "key_processes",
+                    "key_chemical_count", "explosive_count", "toxic_inhalation_count", "external_distance_ok",
+                    "reaction_risk_unassessed", "designed_by_class_a", "obsolete_equipment_count", "automation_missing",
+                    "gas_detection_missing_count", "uncertified_managers", "registered_safety_engineer",
+                    "chemistry_degree_leaders", "own_fire_team", "untrialled_new_process", "undesigned_unit",
+                    "special_ops_uncertified")
+"""Enterprise facts of GB 18218-2018 (厂区, 备案等级) and the 应急〔2018〕19号 diagnostic table (NULL = 未填报)."""
+
 LAYERS: dict[str, LayerSpec] = {
     s.name: s
     for s in (
@@ -48,7 +56,8 @@ LAYERS: dict[str, LayerSpec] = {
                   risk_kind="grid_cell"),
         LayerSpec("enterprise", "企业", "enterprise",
                   ("uscc", "name", "category", "address", "employees", "key_process", "key_chemical",
-                   "major_hazard_source", "standardisation_grade", "in_chemical_park"),
+                   "major_hazard_source", "standardisation_grade", "in_chemical_park", *ENTERPRISE_FACTS,
+                   "CAST(ST_AsGeoJSON(t.site_boundary, 6) AS json) AS site_boundary"),
                   code="uscc", risk_kind="enterprise"),
         LayerSpec("pipeline", "管道", "pipeline",
                   ("code", "name", "operator", "medium", "design_pressure_mpa", "maop_mpa", "outside_diameter_mm",

@@ -128,6 +128,12 @@ class GridCell(Timestamped, Base):
     source: Mapped[str | None] = mapped_column(Text)
 
 
+ENTERPRISE_DIAGNOSTIC_COUNTS = ("key_process_count", "key_chemical_count", "explosive_count", "toxic_inhalation_count",
+                                "obsolete_equipment_count", "gas_detection_missing_count", "uncertified_managers",
+                                "chemistry_degree_leaders")
+"""Enterprise counts read by the 应急〔2018〕19号 diagnostic score (never negative)."""
+
+
 class Enterprise(Timestamped, Base):
     """生产经营单位, keyed by its 统一社会信用代码 (GB 32100-2015)."""
 
@@ -136,6 +142,11 @@ class Enterprise(Timestamped, Base):
         _check_in("category", INDUSTRY_CATEGORIES, "ck_enterprise_category"),
         CheckConstraint("standardisation_grade IS NULL OR standardisation_grade BETWEEN 1 AND 3",
                         name="ck_enterprise_std_grade"),
+        CheckConstraint("registered_major_hazard_grade IS NULL OR registered_major_hazard_grade BETWEEN 1 AND 4",
+                        name="ck_enterprise_registered_grade"),
+        CheckConstraint("site_radius_m IS NULL OR site_radius_m > 0", name="ck_enterprise_site_radius"),
+        CheckConstraint(" AND ".join(f"({c} IS NULL OR {c} >= 0)" for c in ENTERPRISE_DIAGNOSTIC_COUNTS),
+                        name="ck_enterprise_diagnostic_counts"),
         _gist("enterprise"),
     )
 
@@ -157,13 +168,47 @@ class Enterprise(Timestamped, Base):
     """安全生产标准化等级 1/2/3; NULL = not graded."""
     in_chemical_park: Mapped[bool] = mapped_column(Boolean, server_default="false")
     source: Mapped[str | None] = mapped_column(Text)
+    # GB 18218-2018 §4.3 / 表5: the plant boundary (厂区边界) α counts people outside of; without it, the point
+    # buffered by site_radius_m (or the rules' default radius, 本地规定).
+    site_boundary: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=True)
+    site_radius_m: Mapped[float | None] = mapped_column(Float)
+    registered_major_hazard_grade: Mapped[int | None] = mapped_column(Integer)
+    """备案 major hazard source grade 1–4 (原安监总局令第40号); used when the inventory is missing or grades lower."""
+    # Facts of the 应急〔2018〕19号 diagnostic table; NULL = not filled in (the line is listed as 未评分).
+    key_process_count: Mapped[int | None] = mapped_column(Integer)
+    """重点监管危险化工工艺 种数 (of the 18)."""
+    key_processes: Mapped[str | None] = mapped_column(Text)
+    """Their names, separated by 、 or commas."""
+    key_chemical_count: Mapped[int | None] = mapped_column(Integer)
+    """Other 重点监管危险化学品, number of kinds."""
+    explosive_count: Mapped[int | None] = mapped_column(Integer)
+    toxic_inhalation_count: Mapped[int | None] = mapped_column(Integer)
+    """吸入性剧毒化学品 kinds (incl. by pipeline)."""
+    external_distance_ok: Mapped[bool | None] = mapped_column(Boolean)
+    """Conclusion of the external safety distance assessment (GB/T 37243-2019): met / not met / NULL not assessed."""
+    reaction_risk_unassessed: Mapped[bool | None] = mapped_column(Boolean)
+    designed_by_class_a: Mapped[bool | None] = mapped_column(Boolean)
+    obsolete_equipment_count: Mapped[int | None] = mapped_column(Integer)
+    automation_missing: Mapped[bool | None] = mapped_column(Boolean)
+    gas_detection_missing_count: Mapped[int | None] = mapped_column(Integer)
+    uncertified_managers: Mapped[int | None] = mapped_column(Integer)
+    registered_safety_engineer: Mapped[bool | None] = mapped_column(Boolean)
+    chemistry_degree_leaders: Mapped[int | None] = mapped_column(Integer)
+    own_fire_team: Mapped[bool | None] = mapped_column(Boolean)
+    untrialled_new_process: Mapped[bool | None] = mapped_column(Boolean)
+    undesigned_unit: Mapped[bool | None] = mapped_column(Boolean)
+    special_ops_uncertified: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class ChemicalInventory(Timestamped, Base):
     """Maximum on-site quantity of one substance at an enterprise (GB 18218-2018 q, in tonnes)."""
 
     __tablename__ = "chemical_inventory"
-    __table_args__ = (CheckConstraint("max_quantity_t >= 0", name="ck_inventory_quantity"),)
+    __table_args__ = (
+        CheckConstraint("max_quantity_t >= 0", name="ck_inventory_quantity"),
+        CheckConstraint("(concentration_pct IS NULL OR concentration_pct BETWEEN 0 AND 100) AND "
+                        "(combustible_pct IS NULL OR combustible_pct BETWEEN 0 AND 100)", name="ck_inventory_percent"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
@@ -174,6 +219,10 @@ class ChemicalInventory(Timestamped, Base):
     """GB 18218-2018 Table 2 class symbol (J1…W11) for substances not named in Table 1."""
     unit_name: Mapped[str | None] = mapped_column(String(100))
     """生产单元/储存单元 the quantity belongs to."""
+    concentration_pct: Mapped[float | None] = mapped_column(Float)
+    """含量 % (GB 18218-2018 表1 names some entries by concentration: 甲醛（含量>90%）, 硝酸（含硝酸>70%）…)."""
+    combustible_pct: Mapped[float | None] = mapped_column(Float)
+    """可燃物含量 % (表1 硝酸铵 entries)."""
 
 
 class Hazard(Timestamped, Base):

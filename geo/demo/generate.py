@@ -625,6 +625,43 @@ def make_enterprises(w: _World, demo: DemoCounty) -> None:
             "in_chemical_park": in_park, "source": w.cfg["sources"]["synthetic"], "_xy": p,
         })
     _make_inventories(w, demo, rng)
+    _make_hazchem_facts(w, demo)
+
+
+# The 18 key supervised hazardous processes (重点监管危险化工工艺) a demo plant may run — demo data.
+_KEY_PROCESSES = ("光气及光气化工艺", "电解工艺（氯碱）", "氯化工艺", "硝化工艺", "合成氨工艺", "裂解（裂化）工艺",
+                  "氟化工艺", "加氢工艺", "重氮化工艺", "氧化工艺", "过氧化工艺", "胺基化工艺", "磺化工艺", "聚合工艺",
+                  "烷基化工艺", "新型煤化工工艺", "电石生产工艺", "偶氮化工艺")
+_INHALATION_LETHAL = {"液氯", "硫化氢"}
+
+
+def _make_hazchem_facts(w: _World, demo: DemoCounty) -> None:
+    """Demo facts of the 应急〔2018〕19号 diagnostic table for hazchem plants (own random step, so the rest of the
+    demo is unchanged): processes, key chemicals from the inventory, distance assessments, staff, fire teams."""
+    rng = step_rng(w.seed, "hazchem_facts")
+    subs = {s["name"]: s for s in w.cfg["substances"]}
+    held: dict[str, set[str]] = {}
+    for line in demo.inventories:
+        held.setdefault(line["enterprise_uscc"], set()).add(line["substance"])
+    for e in demo.enterprises:
+        if e["category"] != "hazchem":
+            continue
+        names = held.get(e["uscc"], set())
+        n_proc = int(rng.integers(1, 4)) if e["key_process"] else 0
+        procs = [str(x) for x in rng.choice(_KEY_PROCESSES, size=n_proc, replace=False)] if n_proc else []
+        assessed = rng.random()
+        e.update({
+            "key_process_count": n_proc, "key_processes": "、".join(procs) or None,
+            "key_chemical_count": sum(1 for n in names if subs[n].get("key_chemical") and n not in _INHALATION_LETHAL),
+            "toxic_inhalation_count": len(names & _INHALATION_LETHAL), "explosive_count": 0,
+            "external_distance_ok": True if e["in_chemical_park"] or assessed < 0.75 else (None if assessed < 0.95 else False),
+            "registered_safety_engineer": bool(rng.random() < 0.7),
+            "own_fire_team": bool(e["in_chemical_park"] and rng.random() < 0.5),
+            "automation_missing": bool(n_proc and rng.random() < 0.1),
+            "gas_detection_missing_count": int(rng.choice(3, p=[0.8, 0.15, 0.05])),
+            "uncertified_managers": 0, "untrialled_new_process": False, "undesigned_unit": False,
+            "special_ops_uncertified": False,
+        })
 
 
 def _make_inventories(w: _World, demo: DemoCounty, rng: np.random.Generator) -> None:

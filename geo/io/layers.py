@@ -52,6 +52,8 @@ class Field:
     ref: Ref | None = None
     form: Literal["uscc", "township"] | None = None
     """Business-code form checked on import: USCC check character, 12-digit township code."""
+    bounds: tuple[float, float] | None = None
+    """Inclusive range of an int/float field, checked on import (e.g. a grade 1–4, a percentage 0–100)."""
 
     @property
     def header(self) -> str:
@@ -143,9 +145,34 @@ LAYERS: dict[str, Layer] = {
             Field("key_chemical", ("重点监管危险化学品", "涉及重点监管危险化学品"), kind="bool", default=False,
                   shp="key_chem"),
             Field("major_hazard_source", ("重大危险源", "构成重大危险源"), kind="bool", default=False, shp="major_haz"),
-            Field("standardisation_grade", ("安全生产标准化等级", "标准化等级"), kind="int", shp="std_grade"),
+            Field("standardisation_grade", ("安全生产标准化等级", "标准化等级"), kind="int", shp="std_grade", bounds=(1, 3)),
             Field("in_chemical_park", ("位于化工园区", "化工园区", "是否在化工园区"), kind="bool", default=False,
                   shp="chem_park"),
+            # GB 18218-2018 表5 (厂区边界) and 备案等级; facts of the 应急〔2018〕19号 diagnostic table (blank = 未填报).
+            Field("site_boundary", ("厂区边界(WKT)", "厂区边界", "厂区范围(WKT)"), kind="wkt", shp="site_wkt"),
+            Field("site_radius_m", ("厂区半径(m)", "厂区半径"), kind="float", shp="site_r_m", bounds=(0.1, 5000)),
+            # (no header begins 重大危险源: a UTF-8 shapefile cuts that to 重大危, which must stay major_hazard_source's)
+            Field("registered_major_hazard_grade", ("备案重大危险源等级", "备案等级"), kind="int",
+                  shp="reg_grade", bounds=(1, 4)),
+            Field("key_process_count", ("重点监管危险化工工艺种数", "危险化工工艺种数"), kind="int", shp="proc_n", bounds=(0, 1000)),
+            Field("key_processes", ("重点监管危险化工工艺名称", "危险化工工艺名称", "危险化工工艺"), shp="processes"),
+            Field("key_chemical_count", ("重点监管危险化学品种数",), kind="int", shp="chem_n", bounds=(0, 1000)),
+            Field("explosive_count", ("爆炸品种数",), kind="int", shp="expl_n", bounds=(0, 1000)),
+            Field("toxic_inhalation_count", ("吸入性剧毒化学品种数", "吸入性剧毒品种数"), kind="int", shp="toxic_n", bounds=(0, 1000)),
+            Field("external_distance_ok", ("外部安全防护距离符合要求", "外部安全防护距离评估结论"), kind="bool",
+                  shp="ext_dist"),
+            Field("reaction_risk_unassessed", ("未开展反应安全风险评估",), kind="bool", shp="no_react"),
+            Field("designed_by_class_a", ("全部装置甲级资质设计", "甲级资质设计"), kind="bool", shp="class_a"),
+            Field("obsolete_equipment_count", ("淘汰落后工艺设备项数",), kind="int", shp="obsolete", bounds=(0, 1000)),
+            Field("automation_missing", ("重点工艺未实现自动化控制",), kind="bool", shp="no_auto"),
+            Field("gas_detection_missing_count", ("未设气体检测报警处数",), kind="int", shp="no_gasdet", bounds=(0, 1000)),
+            Field("uncertified_managers", ("未持安全合格证负责人数", "未持证负责人数"), kind="int", shp="uncert_mgr", bounds=(0, 1000)),
+            Field("registered_safety_engineer", ("配备注册安全工程师",), kind="bool", shp="reg_eng"),
+            Field("chemistry_degree_leaders", ("化工类学历负责人数",), kind="int", shp="chem_deg", bounds=(0, 1000)),
+            Field("own_fire_team", ("专职消防队", "专职应急救援队伍"), kind="bool", shp="fire_team"),
+            Field("untrialled_new_process", ("新工艺未经试验直接生产",), kind="bool", shp="untrialed"),
+            Field("undesigned_unit", ("装置未经正规设计",), kind="bool", shp="undesign"),
+            Field("special_ops_uncertified", ("特种作业人员未持证",), kind="bool", shp="spec_ops"),
         ), key="uscc", township_by_location=True),
         Layer("chemical_inventory", "危险化学品储存", "chemical_inventory", (
             _uscc_ref(required=True),
@@ -155,6 +182,8 @@ LAYERS: dict[str, Layer] = {
                   kind="float", required=True, shp="max_t"),
             Field("hazard_class", ("危险性类别", "类别符号"), max_len=8, shp="haz_class"),
             Field("unit_name", ("生产储存单元", "单元名称", "单元"), max_len=100),
+            Field("concentration_pct", ("含量(%)", "浓度(%)", "含量", "浓度"), kind="float", shp="conc_pct", bounds=(0, 100)),
+            Field("combustible_pct", ("可燃物含量(%)", "可燃物含量"), kind="float", shp="comb_pct", bounds=(0, 100)),
         ), geom_column=None, geom_kind=None, key=None),
         Layer("hazard", "隐患", "hazard", (
             Field("code", ("隐患编号", *_CODE), max_len=40),

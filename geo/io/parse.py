@@ -12,8 +12,8 @@ from typing import Any
 from geo.io.layers import Field
 from geo.uscc import uscc_problem
 
-TRUE_WORDS = {"是", "有", "y", "yes", "true", "t", "1", "√", "✓", "涉及", "构成"}
-FALSE_WORDS = {"否", "无", "n", "no", "false", "f", "0", "×", "✗", "不涉及", "不构成"}
+TRUE_WORDS = {"是", "有", "y", "yes", "true", "t", "1", "√", "✓", "涉及", "构成", "符合", "满足"}
+FALSE_WORDS = {"否", "无", "n", "no", "false", "f", "0", "×", "✗", "不涉及", "不构成", "不符合", "不满足"}
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
@@ -183,10 +183,11 @@ def parse_cell(f: Field, value: Any) -> Any:
     text = as_text(value)
     if f.kind == "date":
         return _date(value, text)
-    if f.kind == "int":
-        return _int(text)
-    if f.kind == "float":
-        return _float(text)
+    if f.kind in ("int", "float"):
+        number = _int(text) if f.kind == "int" else _float(text)
+        if f.bounds is not None and number is not None and not f.bounds[0] <= number <= f.bounds[1]:
+            raise CellProblem(f"应在 {f.bounds[0]:g}–{f.bounds[1]:g} 之间")
+        return number
     if f.kind == "bool":
         return value if isinstance(value, bool) else _bool(text)
     if f.kind == "code":

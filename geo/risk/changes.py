@@ -22,12 +22,14 @@ UNION SELECT enterprise_id FROM hazard WHERE updated_at > :since
 UNION SELECT enterprise_id FROM accident WHERE updated_at > :since
 UNION SELECT enterprise_id FROM chemical_inventory WHERE updated_at > :since
 UNION SELECT e.id FROM building b
-      JOIN enterprise e ON e.geom && ST_Expand(b.geom, :dx, :dy)
-       AND ST_DWithin(ST_Transform(e.geom, :srid), ST_Transform(b.geom, :srid), :enterprise_m)
+      JOIN enterprise e ON COALESCE(e.site_boundary, e.geom) && ST_Expand(b.geom, :dx, :dy)
+       AND ST_DWithin(ST_Transform(COALESCE(e.site_boundary, e.geom), :srid), ST_Transform(b.geom, :srid),
+                      :enterprise_m)
       WHERE b.updated_at > :since
 UNION SELECT e.id FROM pipeline p
-      JOIN enterprise e ON e.geom && ST_Expand(p.geom, :dx, :dy)
-       AND ST_DWithin(ST_Transform(e.geom, :srid), ST_Transform(p.geom, :srid), :enterprise_m)
+      JOIN enterprise e ON COALESCE(e.site_boundary, e.geom) && ST_Expand(p.geom, :dx, :dy)
+       AND ST_DWithin(ST_Transform(COALESCE(e.site_boundary, e.geom), :srid), ST_Transform(p.geom, :srid),
+                      :enterprise_m)
       WHERE p.updated_at > :since
 """
 
@@ -76,9 +78,9 @@ def last_computed_at(conn: Connection) -> dt.datetime | None:
 
 def reach_m(rules: Rules) -> dict[str, float]:
     """How far (m) a changed row can move each kind's result, from the distances in the rules."""
-    sur = rules["diagnostic"]["surroundings"]
-    enterprise_m = max([float(rules["gb18218"]["population_radius_m"]), float(sur["pipeline_site_radius_m"]),
-                        *map(float, sur["external_safety_distance_m"].values())])
+    ent = rules["enterprise"]
+    enterprise_m = max([float(rules["gb18218"]["population_radius_m"]) + float(ent["site"]["default_radius_m"]),
+                        *map(float, ent["local_protected_target"]["external_safety_distance_m"].values())])
     mine = rules["mine"]
     mine_m = max(float(mine["blasting_dwellings"]["distance_m"]), float(mine["pipeline_nearby"]["distance_m"]))
     pr = rules["pipeline"]

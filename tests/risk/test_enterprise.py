@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from geo.risk import load_rules
-from geo.risk.enterprise import accident_grade, alpha_for, identify_major_hazards
+from geo.risk.enterprise import accident_grade, alpha_for, identify_line, identify_major_hazards
 from riskfix import compute_now, explain_of, texts
 
 RULES = load_rules()
@@ -72,28 +72,34 @@ def test_accident_grades_follow_article_3(deaths, injuries, loss, grade):
     assert accident_grade(deaths=deaths, serious_injuries=injuries, loss_10k_yuan=loss, rules=RULES) == grade
 
 
-def test_alpha_counts_residents_within_500m_in_postgis(site, county):
-    """Residential 3 persons/floor (rules): 12 two-storey houses at 400 m → 12 × 2 × 3 = 72 persons
-    (the house at 600 m and the school at 100 m count 0) → α = 1.5.
+def test_alpha_counts_residents_outside_the_plant_within_500m_in_postgis(site, county):
+    """GB 18218-2018 表5 counts people outside the plant within 500 m of its boundary. No site polygon here, so the
+    boundary is the point buffered by 100 m (enterprise.site.default_radius_m, 本地规定).
+    Residential 3 persons/floor (rules): 12 two-storey houses at 400 m (300 m from the boundary) → 12 × 2 × 3 = 72;
+    the house at 620 m (its near edge 515 m from the boundary), the house at 60 m (inside the plant) and the
+    school (0 persons/floor) count 0 → α = 1.5.
     液氯 60 t: S = 12, Σβq/Q = 48, R = 1.5 × 48 = 72 → 二级 → red (一级/二级 → 红)."""
     eid = site.enterprise("甲化工", "hazchem", (0, 0), in_chemical_park=True, standardisation_grade=1)
     site.inventory(eid, "液氯", 60, unit="液氯库")
     for i in range(12):
         site.building((400, -110 + 20 * i), floors=2)
-    site.building((600, 0), floors=2)
+    site.building((620, 0), floors=2)
+    site.building((60, 0), floors=2)
     site.building((-100, 0), use="school", floors=3)
     compute_now(county)
     result = explain_of(county, "enterprise", eid)
     assert result["level"] == "red"
     assert result["details"]["persons_500m"] == 72
-    assert "重大危险源二级（R=72）" in texts(result)
+    assert "重大危险源二级（液氯库：R=72，α=1.5）" in texts(result)
+    assert ("暴露人员按点位外扩 100 m 作为厂区边界、其外 500 m 内计（未填报厂区边界，半径为本地规定）：72 人，α=1.5"
+            in texts(result))
 
 
-def test_hazchem_diagnostic_score_with_each_deduction(site, county):
-    """液氯 30 t, nobody resident within 500 m → α = 0.5, R = 12 → 三级.
-    Deductions (rules.toml, 本地规定): 三级重大危险源 6; 重点监管危险化工工艺 10; school at 180 m < 300 m: 10;
-    not in a chemical park 10; 标准化二级 2. Score = 100 − 38 = 62 → 橙 (60 ≤ 62 < 75).
-    Level: highest of 三级 → 橙, diagnostic 橙, key sector 黄 → orange."""
+def test_hazchem_diagnostic_score_follows_the_guideline(site, county):
+    """应急〔2018〕19号, hand-added: 液氯 30 t, nobody resident → α = 0.5, R = 0.5 × 4 × 6 = 12 → 三级: −6 (重大危险源);
+    key_process flagged without a count → counted as 1 process: −2; outside a chemical park: −3;
+    standardisation 二级: +5; no accident in 5 years: +5. Score = 100 − 6 − 2 − 3 + 5 + 5 = 99 → 蓝.
+    The school at 180 m is a 本地规定 finding outside the score. Level: 三级 → 橙 (major hazard rule) → orange."""
     eid = site.enterprise("乙化工", "hazchem", (0, 0), key_process=True, standardisation_grade=2)
     site.inventory(eid, "液氯", 30)
     site.building((0, 185), use="school", floors=3)  # 10 m footprint: its near edge is 180 m away
@@ -101,22 +107,28 @@ def test_hazchem_diagnostic_score_with_each_deduction(site, county):
     result = explain_of(county, "enterprise", eid)
     diag = result["details"]["diagnostic"]
     assert [(d["item"], d["points"]) for d in diag["deductions"]] == [
-        ("inherent", 6), ("inherent", 10), ("surroundings", 10), ("surroundings", 10), ("management", 2)]
-    assert diag["score"] == 62
+        ("major_hazard", 6), ("processes", 2), ("surroundings", 3)]
+    assert [(d["item"], d["points"]) for d in diag["bonuses"]] == [("performance", 10)]
+    assert diag["score"] == 99 and diag["band"] == "blue"
     assert result["level"] == "orange"
-    assert "安全风险诊断评分 62 分（橙 较大）" in texts(result)
-    assert any(t.startswith("距学校 180 m，小于外部安全防护距离 300 m") for t in texts(result))
-    assert any("自控与安全设施" in item for item in diag["not_scored"])
+    assert "安全风险诊断评分 99 分（蓝 低）" in texts(result)
+    assert "本地规定：距学校 180 m，小于本局设定的 300 m" in texts(result)
+    assert any(t.startswith("固有危险性·危险化工工艺种类：涉及重点监管危险化工工艺（18 种），每种（已标注涉及、未填种数，按 1 种计）")
+               for t in texts(result))
+    assert any(item.startswith("自控与安全设施：一级、二级重大危险源中的有毒") for item in diag["not_scored"])
+    assert any("外部安全防护距离不满足" in item and "企业未填报" in item for item in diag["not_scored"])
 
 
-def test_pipeline_crossing_the_site_is_deducted(site, county):
-    """A gas line 60 m from the enterprise point (site radius 100 m, 本地规定) deducts 10 points."""
+def test_pipeline_crossing_the_site_is_a_local_rule_outside_the_score(site, county):
+    """A gas line 60 m from the enterprise point crosses the assumed 100 m plant boundary: a 本地规定 finding with
+    5 risk points, not a 19号 deduction. Score: 100 + 15 (标准化一级) + 5 (五年无事故) capped at 100."""
     eid = site.enterprise("丙化工", "hazchem", (0, 0), in_chemical_park=True, standardisation_grade=1)
     site.pipeline("G1", [(-1000, 60), (1000, 60)])
     compute_now(county)
     result = explain_of(county, "enterprise", eid)
-    assert result["details"]["diagnostic"]["score"] == 90
-    assert any(t.startswith("油气管道G1穿越厂区（距点位 60 m）") for t in texts(result))
+    assert result["details"]["diagnostic"]["score"] == 100
+    assert result["details"]["diagnostic"]["deductions"] == []
+    assert "本地规定：油气管道G1穿越厂区（距厂区点位 60 m）" in texts(result)
 
 
 def test_open_major_hazards_make_a_unit_red(site, county):
@@ -172,3 +184,31 @@ def test_key_sectors_are_at_least_yellow_others_blue(site, county):
 def test_substance_names_match_whatever_the_bracket_width():
     """'硝酸(>70%)' typed with ASCII brackets is 表1's 硝酸（>70%）: Q = 100 t. 150 t → S = 1.5 ≥ 1."""
     assert grade_of([inv("硝酸(>70%)", 150)], 0)[0][1] == 1.5
+
+
+def test_rules_file_holds_all_of_table_1_and_the_guidelines_table():
+    """GB 18218-2018 表1 has 85 entries (numbered 1–85, each with Q and β and where β comes from); every item of
+    the 应急〔2018〕19号 table lists its lines with points, its cap and a clause citing the guideline, so a rules
+    page can print the whole table."""
+    table1 = RULES["gb18218"]["substances"]
+    assert [e["no"] for e in table1] == list(range(1, 86))
+    assert all(e["q_t"] > 0 and e["beta"] > 0 and e["beta_basis"] for e in table1)
+    by_name = {e["name"]: e for e in table1}
+    assert (by_name["乙醚"]["beta"], by_name["1,2-环氧丙烷"]["beta"]) == (1.5, 1.5)
+    assert by_name["氯化氢（无水）"]["condition"] == {"field": "concentration_pct", "at_least": 99}
+    items = RULES["diagnostic"]["items"]
+    assert all(i["clause"].startswith("应急〔2018〕19号") and "cap" in i and i["lines"] for i in items.values())
+    assert [line["points"] for line in items["major_hazard"]["lines"].values()] == [-10, -8, -6, -4]
+    assert (items["processes"]["cap"], items["processes"]["lines"]["key_process"]["points"]) == (10, -2)
+    assert [items["performance"]["lines"][f"standardisation_{g}"]["points"] for g in (1, 2, 3)] == [15, 5, 2]
+    assert items["surroundings"]["lines"]["outside_park"]["points"] == -3
+    assert len(RULES["diagnostic"]["direct_red"]) - 2 == 4      # text, clause and the four conditions
+
+
+def test_fuming_or_strong_nitric_acid_is_matched_by_concentration():
+    """硝酸（含硝酸>70%）: 表1 第81项, Q = 100 t. 98 % matches by CAS; 65 % does not (and, with no 表2 class given,
+    stays unidentified rather than silently counted or dropped)."""
+    ok = identify_line(RULES, inv("硝酸", 150, cas="7697-37-2", concentration_pct=98))
+    weak = identify_line(RULES, inv("硝酸", 150, cas="7697-37-2", concentration_pct=65))
+    assert (ok.status, ok.q_t) == ("counted", 100.0)
+    assert weak.status == "unidentified"
