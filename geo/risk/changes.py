@@ -94,4 +94,4 @@ def changed_scope(conn: Connection, rules: Rules, *, since: dt.datetime, srid: i
     params = {"since": since, "srid": srid, "dx": dx, "dy": dy, **reach}
     ids = {name: tuple(sorted(int(i) for i in conn.execute(text(sql), params).scalars() if i is not None))
            for name, sql in (("enterprise", ENTERPRISES_SQL), ("mine", MINES_SQL), ("pipeline", PIPELINES_SQL))}
-    return Scope(enterprise_ids=ids["enterprise"], mine_ids=ids["mine"], pipeline_ids=ids["pipeline"])
+    return Scope(enterprise_ids=ids["enterprise"], mine_ids=ids["mine"], pipeline_ids=ids["pipeline"], since=since)

@@ -14,7 +14,7 @@ from geo.risk.mine import assess_mines
 from geo.risk.pipeline import assess_segments, segment_pipelines
 from geo.risk.rollup import assess_areas
 from geo.risk.rules import Rules, load_rules
-from geo.risk.scope import Scope, create_area_scope, create_object_scope, create_segment_scope
+from geo.risk.scope import Scope, create_area_scope, create_object_scope, create_segment_scope, remember_segments
 from geo.risk.store import close_vanished, save_assessments
 
 
@@ -44,16 +44,18 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     srid = county_srid(conn)
     report = ComputeReport(rules_version=rules.version, rules_hash=rules.rules_hash)
     create_object_scope(conn, scope)
+    if scope.by_ids:
+        remember_segments(conn)
     segment_pipelines(conn, rules, srid=srid)
     create_segment_scope(conn, scope)
     mines, for_enterprises = assess_mines(conn, rules, srid=srid)
     enterprises = assess_enterprises(conn, rules, srid=srid, today=today, mine_findings=for_enterprises)
     segments = assess_segments(conn, rules, srid=srid)
-    report.closed = close_vanished(conn, now=now)
+    report.closed = close_vanished(conn, now=now, scope=scope)
     for kind, batch in (("enterprise", enterprises), ("mine", mines), ("pipeline_segment", segments)):
         record(report, kind, batch, save_assessments(conn, rules, batch, now=now))
     create_area_scope(conn, scope)
-    areas = assess_areas(conn, rules, srid=srid)
+    areas = assess_areas(conn, rules, srid=srid, scoped=not scope.is_full)
     for kind in ("grid_cell", "township"):
         batch = [a for a in areas if a.kind == kind]
         record(report, kind, batch, save_assessments(conn, rules, batch, now=now))

@@ -30,6 +30,31 @@ CREATE INDEX ON risk_obj_pt USING gist (pt);
 ANALYZE risk_obj_pt;
 """
 
+# The same for a small run: only objects whose point may lie in an area of risk_scope_area (found through the
+# objects' GiST indexes), instead of every current object of the county.
+SCOPED_POINTS_SQL = """
+CREATE TEMP TABLE risk_obj_pt ON COMMIT DROP AS
+WITH boxes AS MATERIALIZED (
+    SELECT c.geom FROM grid_cell c JOIN risk_scope_area s ON s.kind = 'grid_cell' AND s.id = c.id
+    UNION ALL SELECT t.geom FROM township t JOIN risk_scope_area s ON s.kind = 'township' AND s.id = t.id
+), o AS (
+    SELECT DISTINCT ON (kind, id) * FROM (
+        SELECT 'enterprise' AS kind, e.id, e.name, e.geom AS pt FROM boxes b JOIN enterprise e ON e.geom && b.geom
+        UNION ALL
+        SELECT 'mine', m.id, m.name, ST_PointOnSurface(m.licence_boundary) FROM boxes b
+        JOIN mine m ON m.licence_boundary && b.geom
+        UNION ALL
+        SELECT 'pipeline_segment', s.id, p.name || ' 第' || s.seq || '段', ST_LineInterpolatePoint(s.geom, 0.5)
+        FROM boxes b JOIN pipeline_segment s ON s.geom && b.geom JOIN pipeline p ON p.id = s.pipeline_id
+    ) x
+)
+SELECT a.kind, a.object_id, a.level, a.score, o.name, o.pt
+FROM o JOIN risk_assessment a ON a.kind = o.kind AND a.object_id = o.id AND a.valid_to IS NULL
+WHERE a.kind = ANY(CAST(:kinds AS text[]));
+CREATE INDEX ON risk_obj_pt USING gist (pt);
+ANALYZE risk_obj_pt;
+"""
+
 AREAS_SQL = """
 WITH areas AS (
     SELECT 'grid_cell' AS kind, c.id, COALESCE(c.name, c.code) AS name, c.township_id, c.geom
@@ -84,10 +109,13 @@ def rollup_findings(row: dict[str, Any], rules: Rules) -> tuple[list[Finding], s
     return findings, level, details
 
 
-def assess_areas(conn: Connection, rules: Rules, *, srid: int) -> list[Assessment]:
-    """Roll up the current object levels into every grid cell and township in risk_scope_area."""
+def assess_areas(conn: Connection, rules: Rules, *, srid: int, scoped: bool = False) -> list[Assessment]:
+    """Roll up the current object levels into every grid cell and township in risk_scope_area.
+
+    `scoped` (a run over some objects or one township) places only the objects near those areas, not the county's.
+    """
     conn.execute(text("DROP TABLE IF EXISTS risk_obj_pt"))
-    conn.execute(text(POINTS_SQL), {"kinds": list(rules["rollup"]["kinds"])})
+    conn.execute(text(SCOPED_POINTS_SQL if scoped else POINTS_SQL), {"kinds": list(rules["rollup"]["kinds"])})
     out: list[Assessment] = []
     for r in conn.execute(text(AREAS_SQL), {"srid": srid}):
         row = dict(r._mapping)

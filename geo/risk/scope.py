@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -18,6 +19,8 @@ class Scope:
     enterprise_ids: tuple[int, ...] | None = None
     mine_ids: tuple[int, ...] | None = None
     pipeline_ids: tuple[int, ...] | None = None
+    since: dt.datetime | None = None
+    """For a `--changed` run: the previous run's time the ids were found from (None otherwise)."""
 
     @property
     def is_full(self) -> bool:
@@ -121,3 +124,15 @@ def create_area_scope(conn: Connection, scope: Scope) -> None:
     """Temp table risk_scope_area(kind, id): grid cells and townships whose roll-up the run may change."""
     conn.execute(text("DROP TABLE IF EXISTS risk_scope_area"))
     conn.execute(text(AREA_SCOPE_SQL), {"full": scope.is_full, "tid": scope.township_id})
+
+
+PREV_SEGMENT_SQL = """
+CREATE TEMP TABLE risk_prev_segment ON COMMIT DROP AS
+SELECT s.id FROM pipeline_segment s JOIN risk_scope_pipeline p ON p.id = s.pipeline_id
+"""
+
+
+def remember_segments(conn: Connection) -> None:
+    """Temp table risk_prev_segment: the scoped pipelines' segments before re-segmentation (to close the ones cut)."""
+    conn.execute(text("DROP TABLE IF EXISTS risk_prev_segment"))
+    conn.execute(text(PREV_SEGMENT_SQL))

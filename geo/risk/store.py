@@ -12,6 +12,7 @@ from sqlalchemy import Connection, text
 
 from geo.risk.findings import Assessment
 from geo.risk.rules import Rules
+from geo.risk.scope import Scope
 
 RULES_SQL = """
 INSERT INTO risk_rules_version (rules_hash, version, content) VALUES (:h, :v, CAST(:c AS jsonb))
@@ -100,6 +101,42 @@ def copy_stage(conn: Connection, assessments: Iterable[Assessment]) -> int:
     return n
 
 
-def close_vanished(conn: Connection, *, now: dt.datetime) -> int:
-    """Close current assessments of objects that no longer exist; returns how many."""
+# A run over some ids with no deletion since the previous run: only the segments its re-segmentation cut, and
+# ids asked for that no longer exist, can have vanished.
+CLOSE_SCOPED_SQL = """
+UPDATE risk_assessment a SET valid_to = :now
+FROM (
+    SELECT 'pipeline_segment' AS kind, p.id FROM risk_prev_segment p
+    WHERE NOT EXISTS (SELECT 1 FROM pipeline_segment o WHERE o.id = p.id)
+    UNION ALL SELECT 'enterprise', i FROM unnest(CAST(:eids AS integer[])) i
+    WHERE NOT EXISTS (SELECT 1 FROM enterprise o WHERE o.id = i)
+    UNION ALL SELECT 'mine', i FROM unnest(CAST(:mids AS integer[])) i
+    WHERE NOT EXISTS (SELECT 1 FROM mine o WHERE o.id = i)
+) g
+WHERE a.kind = g.kind AND a.object_id = g.id AND a.valid_to IS NULL
+"""
+
+DELETED_SINCE_SQL = """
+SELECT EXISTS (SELECT 1 FROM audit_log WHERE at > :since AND action = 'delete'
+                                       AND table_name = ANY(CAST(:tables AS text[])))
+"""
+ASSESSED_TABLES = ["enterprise", "mine", "pipeline", "grid_cell", "township"]
+
+
+def deleted_since(conn: Connection, since: dt.datetime) -> bool:
+    """Whether the audit log shows a deleted enterprise, mine, pipeline or area since `since` (True if unreadable)."""
+    if not conn.execute(text("SELECT has_table_privilege('audit_log', 'SELECT')")).scalar():
+        return True
+    return bool(conn.execute(text(DELETED_SINCE_SQL), {"since": since, "tables": ASSESSED_TABLES}).scalar())
+
+
+def close_vanished(conn: Connection, *, now: dt.datetime, scope: Scope | None = None) -> int:
+    """Close current assessments of objects that no longer exist; returns how many.
+
+    A `--changed` run (scope by ids, with `since`) after no deletion checks only what it touched itself
+    (risk_prev_segment, made by geo.risk.scope.remember_segments); every other run sweeps all current rows.
+    """
+    if scope is not None and scope.by_ids and scope.since is not None and not deleted_since(conn, scope.since):
+        return conn.execute(text(CLOSE_SCOPED_SQL), {"now": now, "eids": list(scope.enterprise_ids or ()),
+                                                     "mids": list(scope.mine_ids or ())}).rowcount
     return conn.execute(text(CLOSE_VANISHED_SQL), {"now": now}).rowcount

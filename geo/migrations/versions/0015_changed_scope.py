@@ -1,0 +1,33 @@
+"""Indexes for `riskmap risk compute --changed` (issue 12): rows edited since the last run found by index.
+
+`updated_at` of every table whose rows a risk rule reads, and `risk_assessment.computed_at` (the time of the
+last run), so that finding what changed after one edit reads a few index entries instead of every row.
+
+Revision ID: 0015
+Revises: 0008
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0015"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+CHANGE_TRACKED = ("enterprise", "chemical_inventory", "hazard", "accident", "pipeline", "encroachment", "building",
+                  "road", "mine", "mine_zone")
+"""Tables geo/risk/changes.py reads by updated_at (keep in step with geo/models.py CHANGE_TRACKED)."""
+
+
+def upgrade() -> None:
+    for table in CHANGE_TRACKED:
+        op.execute(f"CREATE INDEX IF NOT EXISTS ix_{table}_updated_at ON {table} (updated_at)")
+    op.execute("CREATE INDEX IF NOT EXISTS ix_risk_assessment_computed_at ON risk_assessment (computed_at)")
+
+
+def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_risk_assessment_computed_at")
+    for table in CHANGE_TRACKED:
+        op.execute(f"DROP INDEX IF EXISTS ix_{table}_updated_at")
