@@ -19,13 +19,15 @@ class Scope:
     enterprise_ids: tuple[int, ...] | None = None
     mine_ids: tuple[int, ...] | None = None
     pipeline_ids: tuple[int, ...] | None = None
+    segment_ids: tuple[int, ...] | None = None
+    """Segments to reassess besides those of `pipeline_ids` (their pipelines are not re-segmented)."""
     since: dt.datetime | None = None
     """For a `--changed` run: the previous run's time the ids were found from (None otherwise)."""
 
     @property
     def is_full(self) -> bool:
         return self.township_id is None and self.enterprise_ids is None and self.mine_ids is None \
-            and self.pipeline_ids is None
+            and self.pipeline_ids is None and self.segment_ids is None
 
     @property
     def by_ids(self) -> bool:
@@ -92,13 +94,15 @@ SEGMENT_SCOPE_SQL = """
 CREATE TEMP TABLE risk_scope_segment ON COMMIT DROP AS
 SELECT s.id FROM pipeline_segment s JOIN risk_scope_pipeline p ON p.id = s.pipeline_id
 WHERE CAST(:tid AS integer) IS NULL OR s.township_id = :tid
+UNION
+SELECT s.id FROM pipeline_segment s WHERE s.id = ANY(CAST(:sids AS integer[]))
 """
 
 
 def create_segment_scope(conn: Connection, scope: Scope) -> None:
     """Temp table risk_scope_segment: segments of the scoped pipelines (in the township, when scoped so)."""
     conn.execute(text("DROP TABLE IF EXISTS risk_scope_segment"))
-    conn.execute(text(SEGMENT_SCOPE_SQL), {"tid": scope.township_id})
+    conn.execute(text(SEGMENT_SCOPE_SQL), {"tid": scope.township_id, "sids": _ids(scope.segment_ids) or []})
     conn.execute(text("ALTER TABLE risk_scope_segment ADD PRIMARY KEY (id)"))
     conn.execute(text("ANALYZE risk_scope_segment"))
 

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, text
@@ -70,19 +71,39 @@ def register_rules(conn: Connection, rules: Rules) -> None:
 
 
 def save_assessments(conn: Connection, rules: Rules, assessments: Iterable[Assessment], *,
-                     now: dt.datetime) -> dict[str, int]:
+                     now: dt.datetime, register: bool = True) -> dict[str, int]:
     """Stage the results and write history set-based; returns counts of changed, new and unchanged rows."""
-    register_rules(conn, rules)
+    counts = save_by_kind(conn, rules, assessments, now=now, register=register)
+    return {k: sum(c[k] for c in counts.values()) for k in ("changed", "new", "unchanged")}
+
+
+def save_by_kind(conn: Connection, rules: Rules, assessments: Iterable[Assessment], *,
+                 now: dt.datetime, register: bool = True) -> dict[str, dict[str, int]]:
+    """Like save_assessments, for results of several kinds in one staging pass; counts per kind.
+
+    `register=False` when the caller has already stored this run's rules (register_rules).
+    """
+    assessments = list(assessments)
+    staged: dict[str, int] = {}
+    for a in assessments:
+        staged[a.kind] = staged.get(a.kind, 0) + 1
+    out = {kind: {"changed": 0, "new": 0, "unchanged": n} for kind, n in staged.items()}
+    if not assessments:
+        return out
+    if register:
+        register_rules(conn, rules)
     conn.execute(text("DROP TABLE IF EXISTS risk_stage"))
     conn.execute(text(STAGE_SQL))
-    n = copy_stage(conn, assessments)
+    copy_stage(conn, assessments)
     conn.execute(text("ANALYZE risk_stage"))
-    changed = conn.execute(text(CLOSE_CHANGED_SQL), {"now": now}).rowcount
+    changed = Counter(conn.execute(text(CLOSE_CHANGED_SQL + " RETURNING a.kind"), {"now": now}).scalars())
     conn.execute(text(REFRESH_UNCHANGED_SQL))
-    inserted = conn.execute(text(INSERT_NEW_SQL), {"version": rules.version, "hash": rules.rules_hash,
-                                                   "now": now}).rowcount
+    inserted = Counter(conn.execute(text(INSERT_NEW_SQL + " RETURNING kind"),
+                                    {"version": rules.version, "hash": rules.rules_hash, "now": now}).scalars())
     conn.execute(text("DROP TABLE risk_stage"))
-    return {"changed": changed, "new": inserted - changed, "unchanged": n - inserted}
+    for kind, n in staged.items():
+        out[kind] = {"changed": changed[kind], "new": inserted[kind] - changed[kind], "unchanged": n - inserted[kind]}
+    return out
 
 
 def copy_stage(conn: Connection, assessments: Iterable[Assessment]) -> int:
