@@ -2,7 +2,9 @@
 
     .venv/bin/python -m bench.risk_changed --scale 1 [--runs 5] [--database NAME] [--profile FILE]
 
-For each edit kind — one enterprise (its name), one building (its floors), one inventory line (its quantity) —
+For each edit kind — one enterprise (its name), one building near a hazardous-chemicals enterprise (its floors),
+one inventory line (its quantity), and, as the heavier case, a house within 200 m of a pipeline (every segment
+whose 2 km class-location windows can hold it is reassessed) —
 each run commits the edit, then times what `riskmap risk compute --changed` does after loading the rules: find
 the changed scope (geo/risk/changes.py) and recompute it (geo.risk.compute), in one committed transaction.
 Compared in the same run with
@@ -36,10 +38,16 @@ EDITS: dict[str, tuple[str, str, str]] = {
                    "SELECT id FROM enterprise WHERE category = 'hazchem' ORDER BY id LIMIT 1 OFFSET 7",
                    "UPDATE enterprise SET name = CASE WHEN name LIKE '%（改）' THEN left(name, -3) "
                    "ELSE name || '（改）' END WHERE id = :id"),
-    "building": ("一栋建筑（改层数）",
-                 "SELECT b.id FROM building b JOIN enterprise e ON ST_DWithin(e.geom, b.geom, 0.002) "
-                 "WHERE e.category = 'hazchem' AND b.use_class = 'residential' ORDER BY b.id LIMIT 1",
+    "building": ("一栋建筑（危化企业 500 m 内、离管道 1 km 以上，改层数）",
+                 "SELECT b.id FROM building b JOIN enterprise e ON ST_DWithin(e.geom, b.geom, 0.004) "
+                 "WHERE e.category = 'hazchem' AND b.use_class = 'residential' AND NOT EXISTS "
+                 "(SELECT 1 FROM pipeline p WHERE ST_DWithin(p.geom, b.geom, 0.012)) ORDER BY b.id LIMIT 1",
                  "UPDATE building SET floors = CASE WHEN floors > 1 THEN floors - 1 ELSE floors + 1 END WHERE id = :id"),
+    "building_by_line": ("一栋住宅（管道中心线 200 m 内，改层数：2 km 地区等级窗口内的管段都要重算）",
+                         "SELECT b.id FROM building b JOIN pipeline p ON ST_DWithin(p.geom, b.geom, 0.0015) "
+                         "WHERE b.use_class = 'residential' ORDER BY b.id LIMIT 1",
+                         "UPDATE building SET floors = CASE WHEN floors > 1 THEN floors - 1 ELSE floors + 1 END "
+                         "WHERE id = :id"),
     "inventory": ("一条危化品储量（改数量）",
                   "SELECT id FROM chemical_inventory ORDER BY id LIMIT 1 OFFSET 11",
                   "UPDATE chemical_inventory SET max_quantity_t = CASE WHEN max_quantity_t > 1 THEN max_quantity_t * 0.5 "
@@ -50,6 +58,8 @@ TOWNSHIP_OF = {
     "enterprise": "SELECT t.code FROM enterprise e JOIN township t ON ST_Intersects(t.geom, e.geom) WHERE e.id = :id",
     "building": "SELECT t.code FROM building b JOIN township t ON ST_Intersects(t.geom, ST_Centroid(b.geom)) "
                 "WHERE b.id = :id",
+    "building_by_line": "SELECT t.code FROM building b JOIN township t ON ST_Intersects(t.geom, ST_Centroid(b.geom)) "
+                        "WHERE b.id = :id",
     "inventory": "SELECT t.code FROM chemical_inventory c JOIN enterprise e ON e.id = c.enterprise_id "
                  "JOIN township t ON ST_Intersects(t.geom, e.geom) WHERE c.id = :id",
 }

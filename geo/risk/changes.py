@@ -81,9 +81,16 @@ UNION SELECT s.id FROM road r
 """
 
 
+LAST_RUN_SQL = """
+SELECT max(t) FROM (SELECT max(computed_at) AS t FROM risk_assessment
+                    UNION ALL SELECT max(last_run_at) FROM risk_rules_version) r
+"""
+
+
 def last_computed_at(conn: Connection) -> dt.datetime | None:
-    """When the latest stored assessment was computed (None before the first run)."""
-    return conn.execute(text("SELECT max(computed_at) FROM risk_assessment")).scalar()
+    """When the latest run was (None before the first): its newest history row, or its rules' last_run_at when
+    nothing it assessed changed (indexed: ix_risk_assessment_computed_at)."""
+    return conn.execute(text(LAST_RUN_SQL)).scalar()
 
 
 def reach_m(rules: Rules) -> dict[str, float]:

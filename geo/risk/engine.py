@@ -52,7 +52,7 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     enterprises = assess_enterprises(conn, rules, srid=srid, today=today, mine_findings=for_enterprises)
     segments = assess_segments(conn, rules, srid=srid)
     report.closed = close_vanished(conn, now=now, scope=scope)
-    register_rules(conn, rules)
+    register_rules(conn, rules, now=now)
     written = save_by_kind(conn, rules, [*enterprises, *mines, *segments], now=now, register=False)
     for kind, batch in (("enterprise", enterprises), ("mine", mines), ("pipeline_segment", segments)):
         record(report, kind, batch, written)

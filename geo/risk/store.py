@@ -16,8 +16,9 @@ from geo.risk.rules import Rules
 from geo.risk.scope import Scope
 
 RULES_SQL = """
-INSERT INTO risk_rules_version (rules_hash, version, content) VALUES (:h, :v, CAST(:c AS jsonb))
-ON CONFLICT (rules_hash) DO NOTHING
+INSERT INTO risk_rules_version (rules_hash, version, content, last_run_at) VALUES (:h, :v, CAST(:c AS jsonb), :now)
+ON CONFLICT (rules_hash) DO UPDATE SET last_run_at = EXCLUDED.last_run_at
+WHERE risk_rules_version.last_run_at IS NULL OR risk_rules_version.last_run_at < EXCLUDED.last_run_at
 """
 
 STAGE_SQL = """
@@ -64,9 +65,12 @@ WHERE a.valid_to IS NULL AND NOT EXISTS (
 """
 
 
-def register_rules(conn: Connection, rules: Rules) -> None:
-    """Keep the merged rules content under its hash, so any historic level can be traced to its rules."""
-    conn.execute(text(RULES_SQL), {"h": rules.rules_hash, "v": rules.version,
+def register_rules(conn: Connection, rules: Rules, *, now: dt.datetime | None = None) -> None:
+    """Keep the merged rules content under its hash, so any historic level can be traced to its rules.
+
+    `now`: the run's time, kept as last_run_at (what `--changed` counts edits from, geo/risk/changes.py).
+    """
+    conn.execute(text(RULES_SQL), {"h": rules.rules_hash, "v": rules.version, "now": now,
                                    "c": json.dumps(rules.data, ensure_ascii=False)})
 
 
@@ -91,7 +95,7 @@ def save_by_kind(conn: Connection, rules: Rules, assessments: Iterable[Assessmen
     if not assessments:
         return out
     if register:
-        register_rules(conn, rules)
+        register_rules(conn, rules, now=now)
     conn.execute(text("DROP TABLE IF EXISTS risk_stage"))
     conn.execute(text(STAGE_SQL))
     copy_stage(conn, assessments)
