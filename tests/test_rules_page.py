@@ -83,7 +83,7 @@ def test_programs_get_json_and_people_get_the_page(client):
     assert client.get("/risk/rules", params={"f": "json"}, headers=HTML).json()["hash"] == body["hash"]
     page = client.get("/risk/rules", headers=HTML)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert body["hash"] in page.text and f"规则版本" in page.text and 'aria-current="page">风险规则' in page.text
+    assert body["hash"] in page.text and "规则版本" in page.text and 'aria-current="page">风险规则' in page.text
     assert client.get("/risk/rules", params={"f": "html"}).headers["content-type"].startswith("text/html")
     assert client.get("/risk/rules", params={"f": "xml"}).status_code == 422
 

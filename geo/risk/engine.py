@@ -46,11 +46,12 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     create_object_scope(conn, scope)
     if scope.by_ids:
         remember_segments(conn)
-    segment_pipelines(conn, rules, srid=srid)
-    create_segment_scope(conn, scope)
+    if not scope.by_ids or scope.pipeline_ids:  # a run by ids re-segments only the pipelines it names
+        segment_pipelines(conn, rules, srid=srid)
+    n_segments = create_segment_scope(conn, scope)
     mines, for_enterprises = assess_mines(conn, rules, srid=srid)
     enterprises = assess_enterprises(conn, rules, srid=srid, today=today, mine_findings=for_enterprises)
-    segments = assess_segments(conn, rules, srid=srid)
+    segments = assess_segments(conn, rules, srid=srid) if n_segments else []
     report.closed = close_vanished(conn, now=now, scope=scope)
     register_rules(conn, rules, now=now)
     written = save_by_kind(conn, rules, [*enterprises, *mines, *segments], now=now, register=False)

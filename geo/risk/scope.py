@@ -99,12 +99,15 @@ SELECT s.id FROM pipeline_segment s WHERE s.id = ANY(CAST(:sids AS integer[]))
 """
 
 
-def create_segment_scope(conn: Connection, scope: Scope) -> None:
-    """Temp table risk_scope_segment: segments of the scoped pipelines (in the township, when scoped so)."""
+def create_segment_scope(conn: Connection, scope: Scope) -> int:
+    """Temp table risk_scope_segment: segments of the scoped pipelines (in the township, when scoped so) and the
+    scope's own segment ids; returns how many."""
     conn.execute(text("DROP TABLE IF EXISTS risk_scope_segment"))
-    conn.execute(text(SEGMENT_SCOPE_SQL), {"tid": scope.township_id, "sids": _ids(scope.segment_ids) or []})
+    params = {"tid": scope.township_id, "sids": _ids(scope.segment_ids) or []}
+    n = conn.execute(text(SEGMENT_SCOPE_SQL), params).rowcount
     conn.execute(text("ALTER TABLE risk_scope_segment ADD PRIMARY KEY (id)"))
     conn.execute(text("ANALYZE risk_scope_segment"))
+    return int(n)
 
 
 AREA_SCOPE_SQL = """
