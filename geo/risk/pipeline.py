@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.models import ENCROACHMENT_KINDS, ROAD_CLASSES
+from geo.codes import ENCROACHMENT_KINDS, ROAD_CLASSES
 from geo.risk.findings import Assessment, Finding, combine_findings, degree_margin, fmt_number
 from geo.risk.rules import Rules
 

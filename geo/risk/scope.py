@@ -83,11 +83,10 @@ def create_object_scope(conn: Connection, scope: Scope) -> None:
     """
     params = {"full": scope.is_full, "tid": scope.township_id, "eids": _ids(scope.enterprise_ids),
               "mids": _ids(scope.mine_ids), "pids": _ids(scope.pipeline_ids)}
-    for kind, sql in SCOPE_SQL.items():
-        conn.execute(text(f"DROP TABLE IF EXISTS risk_scope_{kind}"))
-        conn.execute(text(sql), params)
-        conn.execute(text(f"ALTER TABLE risk_scope_{kind} ADD PRIMARY KEY (id)"))
-        conn.execute(text(f"ANALYZE risk_scope_{kind}"))
+    script = ";\n".join(f"DROP TABLE IF EXISTS risk_scope_{kind};\n{sql};\n"
+                         f"ALTER TABLE risk_scope_{kind} ADD PRIMARY KEY (id);\nANALYZE risk_scope_{kind}"
+                         for kind, sql in SCOPE_SQL.items())
+    conn.execute(text(script), params)  # one round trip: a small run sends few statements
 
 
 SEGMENT_SCOPE_SQL = """
@@ -102,11 +101,9 @@ SELECT s.id FROM pipeline_segment s WHERE s.id = ANY(CAST(:sids AS integer[]))
 def create_segment_scope(conn: Connection, scope: Scope) -> int:
     """Temp table risk_scope_segment: segments of the scoped pipelines (in the township, when scoped so) and the
     scope's own segment ids; returns how many."""
-    conn.execute(text("DROP TABLE IF EXISTS risk_scope_segment"))
     params = {"tid": scope.township_id, "sids": _ids(scope.segment_ids) or []}
-    n = conn.execute(text(SEGMENT_SCOPE_SQL), params).rowcount
-    conn.execute(text("ALTER TABLE risk_scope_segment ADD PRIMARY KEY (id)"))
-    conn.execute(text("ANALYZE risk_scope_segment"))
+    n = conn.execute(text("DROP TABLE IF EXISTS risk_scope_segment;" + SEGMENT_SCOPE_SQL), params).rowcount
+    conn.execute(text("ALTER TABLE risk_scope_segment ADD PRIMARY KEY (id); ANALYZE risk_scope_segment"))
     return int(n)
 
 
@@ -129,8 +126,8 @@ WHERE CAST(:full AS boolean) OR w.id = :tid
 
 def create_area_scope(conn: Connection, scope: Scope) -> None:
     """Temp table risk_scope_area(kind, id): grid cells and townships whose roll-up the run may change."""
-    conn.execute(text("DROP TABLE IF EXISTS risk_scope_area"))
-    conn.execute(text(AREA_SCOPE_SQL), {"full": scope.is_full, "tid": scope.township_id})
+    conn.execute(text("DROP TABLE IF EXISTS risk_scope_area;" + AREA_SCOPE_SQL),
+                 {"full": scope.is_full, "tid": scope.township_id})
 
 
 PREV_SEGMENT_SQL = """
@@ -141,5 +138,4 @@ SELECT s.id FROM pipeline_segment s JOIN risk_scope_pipeline p ON p.id = s.pipel
 
 def remember_segments(conn: Connection) -> None:
     """Temp table risk_prev_segment: the scoped pipelines' segments before re-segmentation (to close the ones cut)."""
-    conn.execute(text("DROP TABLE IF EXISTS risk_prev_segment"))
-    conn.execute(text(PREV_SEGMENT_SQL))
+    conn.execute(text("DROP TABLE IF EXISTS risk_prev_segment;" + PREV_SEGMENT_SQL))

@@ -96,15 +96,13 @@ def save_by_kind(conn: Connection, rules: Rules, assessments: Iterable[Assessmen
         return out
     if register:
         register_rules(conn, rules, now=now)
-    conn.execute(text("DROP TABLE IF EXISTS risk_stage"))
-    conn.execute(text(STAGE_SQL))
+    # Statements go in pairs (psycopg2 returns the last one's rows): four round trips for any number of rows.
+    conn.execute(text("DROP TABLE IF EXISTS risk_stage;" + STAGE_SQL))
     copy_stage(conn, assessments)
-    conn.execute(text("ANALYZE risk_stage"))
-    changed = Counter(conn.execute(text(CLOSE_CHANGED_SQL + " RETURNING a.kind"), {"now": now}).scalars())
-    conn.execute(text(REFRESH_UNCHANGED_SQL))
-    inserted = Counter(conn.execute(text(INSERT_NEW_SQL + " RETURNING kind"),
+    changed = Counter(conn.execute(text("ANALYZE risk_stage;" + CLOSE_CHANGED_SQL + " RETURNING a.kind"),
+                                   {"now": now}).scalars())
+    inserted = Counter(conn.execute(text(REFRESH_UNCHANGED_SQL + ";" + INSERT_NEW_SQL + " RETURNING kind"),
                                     {"version": rules.version, "hash": rules.rules_hash, "now": now}).scalars())
-    conn.execute(text("DROP TABLE risk_stage"))
     for kind, n in staged.items():
         out[kind] = {"changed": changed[kind], "new": inserted[kind] - changed[kind], "unchanged": n - inserted[kind]}
     return out
