@@ -483,3 +483,10 @@ def max_length(table: str, column: str) -> int:
 def max_integer(table: str, column: str) -> int:
     """Largest value of an integer column (int8 for BigInteger, int4 otherwise)."""
     return 2**63 - 1 if isinstance(Base.metadata.tables[table].c[column].type, BigInteger) else INT4_MAX
+
+
+# Rows edited since the last risk run are found by index (`riskmap risk compute --changed`, migration 0015).
+CHANGE_TRACKED = ("enterprise", "chemical_inventory", "hazard", "accident", "pipeline", "encroachment", "building",
+                  "road", "mine", "mine_zone")
+for _table in CHANGE_TRACKED:
+    Index(f"ix_{_table}_updated_at", Base.metadata.tables[_table].c.updated_at)

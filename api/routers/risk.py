@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from api.auth import PrincipalDep
 from api.deps import ConnDep, LimitQ, OffsetQ, TxDep
+from api.pages import page
 from api.text import Instant, Text
 from geo.features import parse_bbox
 from geo.risk import Scope, compute, explain, history, levels, load_rules
+from geo.risk.catalogue import build_catalogue
 from geo.risk.scope import township_id_for
 
 router = APIRouter(prefix="/risk", tags=["risk 风险等级"])
@@ -18,10 +21,30 @@ Kind = Literal["enterprise", "pipeline_segment", "mine", "grid_cell", "township"
 Colour = Literal["red", "orange", "yellow", "blue"]
 
 
-@router.get("/rules", summary="在用的风险规则（默认规则 + 本局覆盖）")
-def rules() -> dict[str, Any]:
+@router.get("/rules", summary="在用的风险规则（默认规则 + 本局覆盖）：浏览器得到说明页面，程序得到 JSON",
+            responses={200: {"content": {"application/json": {}, "text/html": {}}}})
+def rules(
+    request: Request,
+    principal: PrincipalDep,
+    conn: ConnDep,
+    f: Annotated[Literal["json", "html"] | None, Query(description="json（程序，默认）或 html（页面）；"
+                                                                    "不给时按 Accept 头")] = None,
+) -> Any:
     r = load_rules()
-    return {"version": r.version, "hash": r.rules_hash, "rules": r.data}
+    cat = build_catalogue(r)
+    if wants_html(request, f):
+        return page(request, principal, "rules.html", conn=conn, nav="rules", crumbs=[("风险规则", None)], cat=cat)
+    return {"version": r.version, "hash": r.rules_hash, "rules": r.data, "override_file": r.override_file,
+            "sections": cat.as_dict()["sections"]}
+
+
+def wants_html(request: Request, f: str | None) -> bool:
+    """?f= decides; else a browser's Accept (text/html before any JSON) gets the page, every other client JSON."""
+    if f is not None:
+        return f == "html"
+    accept = request.headers.get("accept", "").lower()
+    return "text/html" in accept and ("application/json" not in accept
+                                      or accept.index("text/html") < accept.index("application/json"))
 
 
 @router.post("/compute", summary="重新计算风险等级（全县或一个乡镇）")

@@ -46,34 +46,55 @@ UNION SELECT m.id FROM pipeline p
       WHERE p.updated_at > :since
 """
 
+# A changed pipeline is re-segmented and all its segments reassessed. A register item of a pipeline counts on that
+# pipeline's nearest segment at any distance, so a changed (or moved) item reassesses its pipeline.
 PIPELINES_SQL = """
 SELECT p.id FROM pipeline p WHERE p.updated_at > :since
-UNION SELECT s.pipeline_id FROM encroachment x
+UNION SELECT x.pipeline_id FROM encroachment x WHERE x.updated_at > :since AND x.pipeline_id IS NOT NULL
+"""
+
+# Features near a pipeline move only the segments within their reach, not the whole line. A building inside
+# the class-location strip also moves every segment whose 2 km windows can hold it (GB 50251-2015 §4.2): those
+# within the window length, along the line, of a segment the building lies within the strip of.
+SEGMENTS_SQL = """
+SELECT s.id FROM encroachment x
       JOIN pipeline_segment s ON s.geom && ST_Expand(x.geom, :dx, :dy)
       WHERE x.updated_at > :since
-UNION SELECT x.pipeline_id FROM encroachment x WHERE x.updated_at > :since AND x.pipeline_id IS NOT NULL
-UNION SELECT s.pipeline_id FROM building b
+UNION SELECT s.id FROM building b
       JOIN pipeline_segment s ON s.geom && ST_Expand(b.geom, :dx, :dy)
        AND ST_DWithin(ST_Transform(s.geom, :srid), ST_Transform(b.geom, :srid), :pipeline_m)
       WHERE b.updated_at > :since
-UNION SELECT s.pipeline_id FROM enterprise e
+UNION SELECT s.id FROM building b
+      JOIN pipeline_segment n ON n.geom && ST_Expand(b.geom, :sdx, :sdy)
+       AND ST_DWithin(ST_Transform(n.geom, :srid), ST_Transform(b.geom, :srid), :strip_m)
+      JOIN pipeline_segment s ON s.pipeline_id = n.pipeline_id
+       AND s.to_m >= n.from_m - :window_m AND s.from_m <= n.to_m + :window_m
+      WHERE b.updated_at > :since
+UNION SELECT s.id FROM enterprise e
       JOIN pipeline_segment s ON s.geom && ST_Expand(e.geom, :dx, :dy)
        AND ST_DWithin(ST_Transform(s.geom, :srid), ST_Transform(e.geom, :srid), :pipeline_m)
       WHERE e.updated_at > :since
-UNION SELECT s.pipeline_id FROM mine m
+UNION SELECT s.id FROM mine m
       JOIN pipeline_segment s ON s.geom && ST_Expand(m.licence_boundary, :dx, :dy)
        AND ST_DWithin(ST_Transform(s.geom, :srid), ST_Transform(m.licence_boundary, :srid), :pipeline_m)
       WHERE m.updated_at > :since
-UNION SELECT s.pipeline_id FROM road r
+UNION SELECT s.id FROM road r
       JOIN pipeline_segment s ON s.geom && ST_Expand(r.geom, :dx, :dy)
        AND ST_DWithin(ST_Transform(s.geom, :srid), ST_Transform(r.geom, :srid), :pipeline_m)
       WHERE r.updated_at > :since
 """
 
 
+LAST_RUN_SQL = """
+SELECT max(t) FROM (SELECT max(computed_at) AS t FROM risk_assessment
+                    UNION ALL SELECT max(last_run_at) FROM risk_rules_version) r
+"""
+
+
 def last_computed_at(conn: Connection) -> dt.datetime | None:
-    """When the latest stored assessment was computed (None before the first run)."""
-    return conn.execute(text("SELECT max(computed_at) FROM risk_assessment")).scalar()
+    """When the latest run was (None before the first): its newest history row, or its rules' last_run_at when
+    nothing it assessed changed (indexed: ix_risk_assessment_computed_at)."""
+    return conn.execute(text(LAST_RUN_SQL)).scalar()
 
 
 def reach_m(rules: Rules) -> dict[str, float]:
@@ -91,10 +112,18 @@ def reach_m(rules: Rules) -> dict[str, float]:
 
 
 def changed_scope(conn: Connection, rules: Rules, *, since: dt.datetime, srid: int) -> Scope:
-    """The Scope holding every enterprise, mine and pipeline an edit after `since` can affect."""
+    """The Scope holding every enterprise, mine, pipeline and segment an edit after `since` can affect.
+
+    Each query reads the rows edited since `since` through the updated_at indexes (migration 0015).
+    """
     reach = reach_m(rules)
     dx, dy = degree_margin(conn, max(reach.values()))
-    params = {"since": since, "srid": srid, "dx": dx, "dy": dy, **reach}
+    cl = rules["pipeline"]["class_location"]
+    sdx, sdy = degree_margin(conn, float(cl["strip_m"]))
+    params = {"since": since, "srid": srid, "dx": dx, "dy": dy, "sdx": sdx, "sdy": sdy, **reach,
+              "strip_m": float(cl["strip_m"]), "window_m": float(cl["window_m"])}
     ids = {name: tuple(sorted(int(i) for i in conn.execute(text(sql), params).scalars() if i is not None))
-           for name, sql in (("enterprise", ENTERPRISES_SQL), ("mine", MINES_SQL), ("pipeline", PIPELINES_SQL))}
-    return Scope(enterprise_ids=ids["enterprise"], mine_ids=ids["mine"], pipeline_ids=ids["pipeline"])
+           for name, sql in (("enterprise", ENTERPRISES_SQL), ("mine", MINES_SQL), ("pipeline", PIPELINES_SQL),
+                             ("segment", SEGMENTS_SQL))}
+    return Scope(enterprise_ids=ids["enterprise"], mine_ids=ids["mine"], pipeline_ids=ids["pipeline"],
+                 segment_ids=ids["segment"], since=since)

@@ -29,7 +29,8 @@ def _compute(args: argparse.Namespace) -> int:
         if since is not None:
             scope = changed_scope(conn, rules, since=since, srid=metric_srid(conn))
             print(f"自 {since:%Y-%m-%d %H:%M:%S} 以来有变动：企业 {len(scope.enterprise_ids or ())} 个、"
-                  f"矿山 {len(scope.mine_ids or ())} 个、管道 {len(scope.pipeline_ids or ())} 条需重算")
+                  f"矿山 {len(scope.mine_ids or ())} 个、管道 {len(scope.pipeline_ids or ())} 条"
+                  f"（另有管段 {len(scope.segment_ids or ())} 段）需重算")
         report = compute(conn, scope=scope, rules=rules)
     print(f"风险计算完成（规则版本 {report.rules_version}，摘要 {report.rules_hash[:12]}）")
     for kind in KINDS:

@@ -14,8 +14,8 @@ from geo.risk.mine import assess_mines
 from geo.risk.pipeline import assess_segments, segment_pipelines
 from geo.risk.rollup import assess_areas
 from geo.risk.rules import Rules, load_rules
-from geo.risk.scope import Scope, create_area_scope, create_object_scope, create_segment_scope
-from geo.risk.store import close_vanished, save_assessments
+from geo.risk.scope import Scope, create_area_scope, create_object_scope, create_segment_scope, remember_segments
+from geo.risk.store import close_vanished, register_rules, save_by_kind
 
 
 @dataclass
@@ -44,25 +44,31 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     srid = county_srid(conn)
     report = ComputeReport(rules_version=rules.version, rules_hash=rules.rules_hash)
     create_object_scope(conn, scope)
-    segment_pipelines(conn, rules, srid=srid)
-    create_segment_scope(conn, scope)
+    if scope.by_ids:
+        remember_segments(conn)
+    if not scope.by_ids or scope.pipeline_ids:  # a run by ids re-segments only the pipelines it names
+        segment_pipelines(conn, rules, srid=srid)
+    n_segments = create_segment_scope(conn, scope)
     mines, for_enterprises = assess_mines(conn, rules, srid=srid)
     enterprises = assess_enterprises(conn, rules, srid=srid, today=today, mine_findings=for_enterprises)
-    segments = assess_segments(conn, rules, srid=srid)
-    report.closed = close_vanished(conn, now=now)
+    segments = assess_segments(conn, rules, srid=srid) if n_segments else []
+    report.closed = close_vanished(conn, now=now, scope=scope)
+    register_rules(conn, rules, now=now)
+    written = save_by_kind(conn, rules, [*enterprises, *mines, *segments], now=now, register=False)
     for kind, batch in (("enterprise", enterprises), ("mine", mines), ("pipeline_segment", segments)):
-        record(report, kind, batch, save_assessments(conn, rules, batch, now=now))
+        record(report, kind, batch, written)
     create_area_scope(conn, scope)
-    areas = assess_areas(conn, rules, srid=srid)
+    areas = assess_areas(conn, rules, srid=srid, scoped=not scope.is_full)
+    written = save_by_kind(conn, rules, areas, now=now, register=False)
     for kind in ("grid_cell", "township"):
-        batch = [a for a in areas if a.kind == kind]
-        record(report, kind, batch, save_assessments(conn, rules, batch, now=now))
+        record(report, kind, [a for a in areas if a.kind == kind], written)
     return report
 
 
-def record(report: ComputeReport, kind: str, batch: list, written: dict[str, int]) -> None:
+def record(report: ComputeReport, kind: str, batch: list, written: dict[str, dict[str, int]]) -> None:
+    """Counts of one kind in the report: assessed, history rows written, objects per level."""
     report.assessed[kind] = len(batch)
-    report.written[kind] = written
+    report.written[kind] = written.get(kind, {"changed": 0, "new": 0, "unchanged": 0})
     counts: dict[str, int] = {}
     for a in batch:
         counts[a.level] = counts.get(a.level, 0) + 1

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.models import INDUSTRY_CATEGORIES
+from geo.codes import INDUSTRY_CATEGORIES  # light: the CLI need not load the ORM models
 from geo.risk.findings import Assessment, Finding, combine_findings, degree_margin, fmt_number
 from geo.risk.rules import LEVEL_RANK, Rules, highest
 

@@ -64,10 +64,25 @@ def degree_margin(conn: Connection, distance_m: float) -> tuple[float, float]:
     Distances themselves are always measured in the county's Gauss–Krüger zone; this box merely lets the
     planner use the EPSG:4490 GiST index before the metric test (5 % margin, northernmost latitude).
     """
-    max_lat = conn.execute(text("SELECT ST_YMax(geom) FROM county ORDER BY code LIMIT 1")).scalar() or 60.0
+    max_lat = northernmost_latitude(conn)
     dy = distance_m / 110_574.0 * 1.05 + 1e-6
     dx = distance_m / (111_320.0 * math.cos(math.radians(min(abs(float(max_lat)), 85.0)))) * 1.05 + 1e-6
     return dx, dy
+
+
+_LATITUDES: dict[tuple[str, str, object, object], float] = {}
+
+
+def northernmost_latitude(conn: Connection) -> float:
+    """The county outline's northernmost latitude, read once per outline (keyed on its row version, no detoast)."""
+    row = conn.execute(text("SELECT code, updated_at, version FROM county ORDER BY code LIMIT 1")).first()
+    if row is None:
+        return 60.0
+    key = (str(conn.engine.url), str(row[0]), row[1], row[2])
+    if key not in _LATITUDES:
+        lat = conn.execute(text("SELECT ST_YMax(geom) FROM county WHERE code = :c"), {"c": row[0]}).scalar()
+        _LATITUDES[key] = float(lat) if lat is not None else 60.0
+    return _LATITUDES[key]
 
 
 def county_srid(conn: Connection) -> int:

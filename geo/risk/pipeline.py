@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.models import ENCROACHMENT_KINDS, ROAD_CLASSES
+from geo.codes import ENCROACHMENT_KINDS, ROAD_CLASSES
 from geo.risk.findings import Assessment, Finding, combine_findings, degree_margin, fmt_number
 from geo.risk.rules import LEVEL_RANK, Rules
 
@@ -32,11 +32,22 @@ def segment_pipelines(conn: Connection, rules: Rules, *, srid: int) -> None:
     conn.execute(text(SEGMENT_SQL), {"srid": srid, "seg_m": float(rules["pipeline"]["segment_length_m"])})
 
 
+# Every segment of the pipelines holding an assessed segment; `near`: within the class-location window of an
+# assessed one along the same line, so only dwellings near those need locating (and each is still located on
+# the nearest segment of the whole line, as in a full run).
 SEG_METRIC_SQL = """
 CREATE TEMP TABLE risk_seg_m ON COMMIT DROP AS
+WITH assessed AS MATERIALIZED (
+    SELECT s.id, s.pipeline_id, s.from_m, s.to_m FROM pipeline_segment s JOIN risk_scope_segment USING (id)
+), span AS (
+    SELECT pipeline_id, min(from_m) AS lo, max(to_m) AS hi FROM assessed GROUP BY pipeline_id
+)
 SELECT s.id, s.pipeline_id, s.seq, s.from_m, s.to_m, s.township_id, s.geom, ST_Transform(s.geom, :srid) AS g,
-       (s.id IN (SELECT id FROM risk_scope_segment)) AS assessed
-FROM pipeline_segment s JOIN risk_scope_pipeline p ON p.id = s.pipeline_id;
+       (s.id IN (SELECT id FROM assessed)) AS assessed,
+       (s.pipeline_id IN (SELECT id FROM risk_scope_pipeline)
+        OR EXISTS (SELECT 1 FROM assessed a WHERE a.pipeline_id = s.pipeline_id
+                   AND s.to_m >= a.from_m - :window_m AND s.from_m <= a.to_m + :window_m)) AS near
+FROM pipeline_segment s JOIN span p ON p.pipeline_id = s.pipeline_id;
 CREATE INDEX ON risk_seg_m USING gist (g);
 CREATE INDEX ON risk_seg_m USING gist (geom);
 CREATE INDEX ON risk_seg_m (pipeline_id, from_m);
@@ -51,10 +62,13 @@ CREATE TEMP TABLE risk_dwelling ON COMMIT DROP AS
 WITH near AS (
     SELECT DISTINCT b.id FROM risk_seg_m s
     JOIN building b ON b.geom && ST_Expand(s.geom, :dx, :dy) AND b.use_class = ANY(CAST(:uses AS text[]))
+    WHERE s.near
 ), cand AS MATERIALIZED (
+    -- by key (an array, so the primary key index serves a few hundred ids as well as the county's)
     SELECT b.id, b.floors, b.households, ST_Transform(ST_Centroid(b.geom), :srid) AS c,
            sqrt(ST_Area(b.geom) * 111320.0 * cos(radians(ST_Y(ST_Centroid(b.geom)))) * 110574.0) / 2 AS reach
-    FROM near JOIN building b USING (id)
+    FROM building b
+    WHERE b.id = ANY(ARRAY(SELECT id FROM near))
 )
 SELECT DISTINCT ON (c.id, s.pipeline_id)
        s.pipeline_id, c.id AS building_id, c.c,
@@ -439,7 +453,8 @@ def assess_segments(conn: Connection, rules: Rules, *, srid: int) -> list[Assess
     """Assess the segments in risk_scope_segment (segmentation must have run)."""
     conn.execute(text("DROP TABLE IF EXISTS risk_seg_m; DROP TABLE IF EXISTS risk_dwelling; "
                       "DROP TABLE IF EXISTS risk_window"))
-    conn.execute(text(SEG_METRIC_SQL), {"srid": srid})
+    conn.execute(text(SEG_METRIC_SQL), {"srid": srid,
+                                        "window_m": float(rules["pipeline"]["class_location"]["window_m"])})
     facts = gather_segment_facts(conn, rules, srid=srid)
     out: list[Assessment] = []
     base = rules["pipeline"]["base_level"]

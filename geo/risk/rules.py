@@ -27,6 +27,9 @@ class Rules:
     data: dict[str, Any]
     version: str
     rules_hash: str
+    overridden: frozenset[tuple[str, ...]] = frozenset()
+    """Paths of the values the bureau's override file set (tables merged key by key; a list is one value)."""
+    override_file: str | None = None
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
@@ -47,6 +50,18 @@ def merge_rules(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
+def override_paths(override: dict[str, Any], prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """The value paths an override sets, as merge_rules applies them (tables descended, anything else a leaf)."""
+    out: set[tuple[str, ...]] = set()
+    for key, value in override.items():
+        path = (*prefix, str(key))
+        if isinstance(value, dict) and value:
+            out |= override_paths(value, path)
+        else:
+            out.add(path)
+    return out
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse one TOML rules file; a broken file is a user error with a Chinese message."""
     try:
@@ -62,12 +77,16 @@ def load_rules(override: Path | None = None) -> Rules:
     """Defaults merged with `override` (default: settings.rules_file, RISKMAP_RULES_FILE), versioned and hashed."""
     data = read_toml(DEFAULT_RULES)
     path = override if override is not None else get_settings().rules_file
+    overridden: set[tuple[str, ...]] = set()
     if path is not None:
-        data = merge_rules(data, read_toml(Path(path)))
+        local = read_toml(Path(path))
+        overridden = override_paths(local)
+        data = merge_rules(data, local)
     check_levels(data)
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    return Rules(data=data, version=str(data.get("meta", {}).get("version", "unversioned")), rules_hash=digest)
+    return Rules(data=data, version=str(data.get("meta", {}).get("version", "unversioned")), rules_hash=digest,
+                 overridden=frozenset(overridden), override_file=str(path) if path is not None else None)
 
 
 def check_levels(data: dict[str, Any]) -> None:

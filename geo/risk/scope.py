@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -18,11 +19,15 @@ class Scope:
     enterprise_ids: tuple[int, ...] | None = None
     mine_ids: tuple[int, ...] | None = None
     pipeline_ids: tuple[int, ...] | None = None
+    segment_ids: tuple[int, ...] | None = None
+    """Segments to reassess besides those of `pipeline_ids` (their pipelines are not re-segmented)."""
+    since: dt.datetime | None = None
+    """For a `--changed` run: the previous run's time the ids were found from (None otherwise)."""
 
     @property
     def is_full(self) -> bool:
         return self.township_id is None and self.enterprise_ids is None and self.mine_ids is None \
-            and self.pipeline_ids is None
+            and self.pipeline_ids is None and self.segment_ids is None
 
     @property
     def by_ids(self) -> bool:
@@ -78,26 +83,28 @@ def create_object_scope(conn: Connection, scope: Scope) -> None:
     """
     params = {"full": scope.is_full, "tid": scope.township_id, "eids": _ids(scope.enterprise_ids),
               "mids": _ids(scope.mine_ids), "pids": _ids(scope.pipeline_ids)}
-    for kind, sql in SCOPE_SQL.items():
-        conn.execute(text(f"DROP TABLE IF EXISTS risk_scope_{kind}"))
-        conn.execute(text(sql), params)
-        conn.execute(text(f"ALTER TABLE risk_scope_{kind} ADD PRIMARY KEY (id)"))
-        conn.execute(text(f"ANALYZE risk_scope_{kind}"))
+    script = ";\n".join(f"DROP TABLE IF EXISTS risk_scope_{kind};\n{sql};\n"
+                         f"ALTER TABLE risk_scope_{kind} ADD PRIMARY KEY (id);\nANALYZE risk_scope_{kind}"
+                         for kind, sql in SCOPE_SQL.items())
+    conn.execute(text(script), params)  # one round trip: a small run sends few statements
 
 
 SEGMENT_SCOPE_SQL = """
 CREATE TEMP TABLE risk_scope_segment ON COMMIT DROP AS
 SELECT s.id FROM pipeline_segment s JOIN risk_scope_pipeline p ON p.id = s.pipeline_id
 WHERE CAST(:tid AS integer) IS NULL OR s.township_id = :tid
+UNION
+SELECT s.id FROM pipeline_segment s WHERE s.id = ANY(CAST(:sids AS integer[]))
 """
 
 
-def create_segment_scope(conn: Connection, scope: Scope) -> None:
-    """Temp table risk_scope_segment: segments of the scoped pipelines (in the township, when scoped so)."""
-    conn.execute(text("DROP TABLE IF EXISTS risk_scope_segment"))
-    conn.execute(text(SEGMENT_SCOPE_SQL), {"tid": scope.township_id})
-    conn.execute(text("ALTER TABLE risk_scope_segment ADD PRIMARY KEY (id)"))
-    conn.execute(text("ANALYZE risk_scope_segment"))
+def create_segment_scope(conn: Connection, scope: Scope) -> int:
+    """Temp table risk_scope_segment: segments of the scoped pipelines (in the township, when scoped so) and the
+    scope's own segment ids; returns how many."""
+    params = {"tid": scope.township_id, "sids": _ids(scope.segment_ids) or []}
+    n = conn.execute(text("DROP TABLE IF EXISTS risk_scope_segment;" + SEGMENT_SCOPE_SQL), params).rowcount
+    conn.execute(text("ALTER TABLE risk_scope_segment ADD PRIMARY KEY (id); ANALYZE risk_scope_segment"))
+    return int(n)
 
 
 AREA_SCOPE_SQL = """
@@ -119,5 +126,16 @@ WHERE CAST(:full AS boolean) OR w.id = :tid
 
 def create_area_scope(conn: Connection, scope: Scope) -> None:
     """Temp table risk_scope_area(kind, id): grid cells and townships whose roll-up the run may change."""
-    conn.execute(text("DROP TABLE IF EXISTS risk_scope_area"))
-    conn.execute(text(AREA_SCOPE_SQL), {"full": scope.is_full, "tid": scope.township_id})
+    conn.execute(text("DROP TABLE IF EXISTS risk_scope_area;" + AREA_SCOPE_SQL),
+                 {"full": scope.is_full, "tid": scope.township_id})
+
+
+PREV_SEGMENT_SQL = """
+CREATE TEMP TABLE risk_prev_segment ON COMMIT DROP AS
+SELECT s.id FROM pipeline_segment s JOIN risk_scope_pipeline p ON p.id = s.pipeline_id
+"""
+
+
+def remember_segments(conn: Connection) -> None:
+    """Temp table risk_prev_segment: the scoped pipelines' segments before re-segmentation (to close the ones cut)."""
+    conn.execute(text("DROP TABLE IF EXISTS risk_prev_segment;" + PREV_SEGMENT_SQL))

@@ -6,16 +6,19 @@ import csv
 import datetime as dt
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, text
 
 from geo.risk.findings import Assessment
 from geo.risk.rules import Rules
+from geo.risk.scope import Scope
 
 RULES_SQL = """
-INSERT INTO risk_rules_version (rules_hash, version, content) VALUES (:h, :v, CAST(:c AS jsonb))
-ON CONFLICT (rules_hash) DO NOTHING
+INSERT INTO risk_rules_version (rules_hash, version, content, last_run_at) VALUES (:h, :v, CAST(:c AS jsonb), :now)
+ON CONFLICT (rules_hash) DO UPDATE SET last_run_at = EXCLUDED.last_run_at
+WHERE risk_rules_version.last_run_at IS NULL OR risk_rules_version.last_run_at < EXCLUDED.last_run_at
 """
 
 STAGE_SQL = """
@@ -62,26 +65,47 @@ WHERE a.valid_to IS NULL AND NOT EXISTS (
 """
 
 
-def register_rules(conn: Connection, rules: Rules) -> None:
-    """Keep the merged rules content under its hash, so any historic level can be traced to its rules."""
-    conn.execute(text(RULES_SQL), {"h": rules.rules_hash, "v": rules.version,
+def register_rules(conn: Connection, rules: Rules, *, now: dt.datetime | None = None) -> None:
+    """Keep the merged rules content under its hash, so any historic level can be traced to its rules.
+
+    `now`: the run's time, kept as last_run_at (what `--changed` counts edits from, geo/risk/changes.py).
+    """
+    conn.execute(text(RULES_SQL), {"h": rules.rules_hash, "v": rules.version, "now": now,
                                    "c": json.dumps(rules.data, ensure_ascii=False)})
 
 
 def save_assessments(conn: Connection, rules: Rules, assessments: Iterable[Assessment], *,
-                     now: dt.datetime) -> dict[str, int]:
+                     now: dt.datetime, register: bool = True) -> dict[str, int]:
     """Stage the results and write history set-based; returns counts of changed, new and unchanged rows."""
-    register_rules(conn, rules)
-    conn.execute(text("DROP TABLE IF EXISTS risk_stage"))
-    conn.execute(text(STAGE_SQL))
-    n = copy_stage(conn, assessments)
-    conn.execute(text("ANALYZE risk_stage"))
-    changed = conn.execute(text(CLOSE_CHANGED_SQL), {"now": now}).rowcount
-    conn.execute(text(REFRESH_UNCHANGED_SQL))
-    inserted = conn.execute(text(INSERT_NEW_SQL), {"version": rules.version, "hash": rules.rules_hash,
-                                                   "now": now}).rowcount
-    conn.execute(text("DROP TABLE risk_stage"))
-    return {"changed": changed, "new": inserted - changed, "unchanged": n - inserted}
+    counts = save_by_kind(conn, rules, assessments, now=now, register=register)
+    return {k: sum(c[k] for c in counts.values()) for k in ("changed", "new", "unchanged")}
+
+
+def save_by_kind(conn: Connection, rules: Rules, assessments: Iterable[Assessment], *,
+                 now: dt.datetime, register: bool = True) -> dict[str, dict[str, int]]:
+    """Like save_assessments, for results of several kinds in one staging pass; counts per kind.
+
+    `register=False` when the caller has already stored this run's rules (register_rules).
+    """
+    assessments = list(assessments)
+    staged: dict[str, int] = {}
+    for a in assessments:
+        staged[a.kind] = staged.get(a.kind, 0) + 1
+    out = {kind: {"changed": 0, "new": 0, "unchanged": n} for kind, n in staged.items()}
+    if not assessments:
+        return out
+    if register:
+        register_rules(conn, rules, now=now)
+    # Statements go in pairs (psycopg2 returns the last one's rows): four round trips for any number of rows.
+    conn.execute(text("DROP TABLE IF EXISTS risk_stage;" + STAGE_SQL))
+    copy_stage(conn, assessments)
+    changed = Counter(conn.execute(text("ANALYZE risk_stage;" + CLOSE_CHANGED_SQL + " RETURNING a.kind"),
+                                   {"now": now}).scalars())
+    inserted = Counter(conn.execute(text(REFRESH_UNCHANGED_SQL + ";" + INSERT_NEW_SQL + " RETURNING kind"),
+                                    {"version": rules.version, "hash": rules.rules_hash, "now": now}).scalars())
+    for kind, n in staged.items():
+        out[kind] = {"changed": changed[kind], "new": inserted[kind] - changed[kind], "unchanged": n - inserted[kind]}
+    return out
 
 
 def copy_stage(conn: Connection, assessments: Iterable[Assessment]) -> int:
@@ -100,6 +124,42 @@ def copy_stage(conn: Connection, assessments: Iterable[Assessment]) -> int:
     return n
 
 
-def close_vanished(conn: Connection, *, now: dt.datetime) -> int:
-    """Close current assessments of objects that no longer exist; returns how many."""
+# A run over some ids with no deletion since the previous run: only the segments its re-segmentation cut, and
+# ids asked for that no longer exist, can have vanished.
+CLOSE_SCOPED_SQL = """
+UPDATE risk_assessment a SET valid_to = :now
+FROM (
+    SELECT 'pipeline_segment' AS kind, p.id FROM risk_prev_segment p
+    WHERE NOT EXISTS (SELECT 1 FROM pipeline_segment o WHERE o.id = p.id)
+    UNION ALL SELECT 'enterprise', i FROM unnest(CAST(:eids AS integer[])) i
+    WHERE NOT EXISTS (SELECT 1 FROM enterprise o WHERE o.id = i)
+    UNION ALL SELECT 'mine', i FROM unnest(CAST(:mids AS integer[])) i
+    WHERE NOT EXISTS (SELECT 1 FROM mine o WHERE o.id = i)
+) g
+WHERE a.kind = g.kind AND a.object_id = g.id AND a.valid_to IS NULL
+"""
+
+DELETED_SINCE_SQL = """
+SELECT EXISTS (SELECT 1 FROM audit_log WHERE at > :since AND action = 'delete'
+                                       AND table_name = ANY(CAST(:tables AS text[])))
+"""
+ASSESSED_TABLES = ["enterprise", "mine", "pipeline", "grid_cell", "township"]
+
+
+def deleted_since(conn: Connection, since: dt.datetime) -> bool:
+    """Whether the audit log shows a deleted enterprise, mine, pipeline or area since `since` (True if unreadable)."""
+    if not conn.execute(text("SELECT has_table_privilege('audit_log', 'SELECT')")).scalar():
+        return True
+    return bool(conn.execute(text(DELETED_SINCE_SQL), {"since": since, "tables": ASSESSED_TABLES}).scalar())
+
+
+def close_vanished(conn: Connection, *, now: dt.datetime, scope: Scope | None = None) -> int:
+    """Close current assessments of objects that no longer exist; returns how many.
+
+    A `--changed` run (scope by ids, with `since`) after no deletion checks only what it touched itself
+    (risk_prev_segment, made by geo.risk.scope.remember_segments); every other run sweeps all current rows.
+    """
+    if scope is not None and scope.by_ids and scope.since is not None and not deleted_since(conn, scope.since):
+        return conn.execute(text(CLOSE_SCOPED_SQL), {"now": now, "eids": list(scope.enterprise_ids or ()),
+                                                     "mids": list(scope.mine_ids or ())}).rowcount
     return conn.execute(text(CLOSE_VANISHED_SQL), {"now": now}).rowcount

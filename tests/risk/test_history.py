@@ -165,7 +165,7 @@ def test_cli_compute_and_explain(site, county, capsys):
     assert main(["risk", "explain", "enterprise", str(eid), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["level"] == "red"
     assert main(["risk", "compute", "--changed"]) == 0
-    assert "企业 0 个、矿山 0 个、管道 0 条需重算" in capsys.readouterr().out
+    assert "企业 0 个、矿山 0 个、管道 0 条（另有管段 0 段）需重算" in capsys.readouterr().out
     assert main(["risk", "explain", "mine", "999"]) == 2
     assert "尚无风险评估结果" in capsys.readouterr().err
 
@@ -215,5 +215,59 @@ def test_recompute_after_an_edit_touches_only_what_it_can_affect(site, county):
     with county.begin() as conn:
         scope = changed_scope(conn, load_rules(), since=since, srid=4546)
         report = compute(conn, scope=scope, today=TODAY, now=LATER)
-    assert (scope.enterprise_ids, scope.pipeline_ids, scope.mine_ids) == ((b, c), (near,), ())
+    assert (scope.enterprise_ids, scope.pipeline_ids, scope.mine_ids) == ((b, c), (), ())
+    with county.connect() as conn:
+        lines = set(conn.execute(text("SELECT pipeline_id FROM pipeline_segment WHERE id = ANY(:s)"),
+                                 {"s": list(scope.segment_ids)}).scalars())
+    assert lines == {near}  # the line 100 m from the house: its segments; the far line none
     assert report.assessed["enterprise"] == 2 and a not in scope.enterprise_ids
+    assert report.assessed["pipeline_segment"] == len(scope.segment_ids) > 0
+
+
+def test_changed_run_gives_the_levels_a_full_run_gives(site, county):
+    """Houses built along 1 km of a 6 km gas line (class location windows reach 2 km along it), a hazard, a
+    stock raised and a depot-like gas station placed: `--changed` reassesses only what they touch, and a full
+    run right after finds nothing to change — same levels, scores and reasons everywhere."""
+    from geo.risk import load_rules
+    from geo.risk.changes import changed_scope
+
+    e1 = site.enterprise("甲化工", "hazchem", (-1500, 600))
+    e2 = site.enterprise("乙加气站", "other", (2500, -600))
+    site.inventory(e1, "氨", 5)
+    line = site.pipeline("G9", [(-3000, 0), (3000, 0)])
+    site.pipeline("G8", [(-3000, 4000), (3000, 4000)])
+    for i in range(8):
+        site.building((-2800 + 700 * i, 120), floors=2)
+    for i in range(30):  # an old hamlet near the west end: the windows of the segments 2 km east still hold it
+        site.building((-2950 + 10 * i, -100))
+    compute_now(county)
+    with county.connect() as conn:
+        since = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    for i in range(60):  # a village 150 m from the line between x = 0 and 1 km: 二级/三级 windows around it
+        site.building((i * 17, 150 if i % 2 else -150), floors=5 if i % 3 == 0 else 1)
+    site.hazard(e1, "major")
+    site.inventory(e1, "液氯", 30)
+    site.conn.execute(text("UPDATE enterprise SET category = 'gas' WHERE id = :e"), {"e": e2})
+    with county.begin() as conn:
+        scope = changed_scope(conn, load_rules(), since=since, srid=4546)
+        changed = compute(conn, scope=scope, today=TODAY, now=LATER)
+    assert scope.pipeline_ids == () and 0 < changed.assessed["pipeline_segment"] < 60
+    with county.connect() as conn:
+        lines = set(conn.execute(text("SELECT pipeline_id FROM pipeline_segment WHERE id = ANY(:s)"),
+                                 {"s": list(scope.segment_ids)}).scalars())
+    assert lines == {line}
+    assert changed.written["pipeline_segment"]["changed"] > 0  # the village moved the class of some segments
+    after_changed = current_rows(county)
+    full = compute_now(county, today=TODAY, now=LATER + dt.timedelta(days=1))
+    for kind, written in full.written.items():
+        assert written["changed"] == 0 and written["new"] == 0, (kind, written)
+    assert current_rows(county) == after_changed  # details too (households counted in each window)
+
+
+def current_rows(engine) -> dict[tuple[str, int], tuple]:
+    """Every current assessment: level, score, reasons and details, by (kind, object id)."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT kind, object_id, level, score, reasons, details FROM risk_assessment "
+                                 "WHERE valid_to IS NULL")).all()
+    return {(r.kind, r.object_id): (r.level, r.score, json.dumps(r.reasons, sort_keys=True),
+                                    json.dumps(r.details, sort_keys=True)) for r in rows}

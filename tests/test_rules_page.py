@@ -1,0 +1,181 @@
+"""The rules in force, in the product itself (issue 12 §1): a bureau officer opens 风险规则 and reads every rule of
+the three rules files with its value, the document and clause it follows, whether it is national or 本地规定,
+and which values the bureau's own rules file changed; a program asking the same URL gets JSON."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.devserver import CHROMIUM, CHROMIUM_ARGS, running_server
+from geo.encroachment.zones import ZONES_FILE
+from geo.inspection.due import FREQUENCIES_FILE
+from geo.risk.catalogue import build_catalogue
+from geo.risk.rules import DEFAULT_RULES, load_rules
+
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+OVERRIDE = """
+[meta]
+version = "2026.12-本局"
+
+[enterprise.key_sector]
+points = 7
+
+[rollup.density_threshold_per_km2]
+township = 0.5
+"""
+
+
+def clauses(node, out: set[str]) -> set[str]:
+    """Every `clause` / `*_clause` string anywhere in a parsed rules file."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if str(key).endswith("clause") and isinstance(value, str):
+                out.add(value)
+            clauses(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            clauses(item, out)
+    return out
+
+
+def file_clauses() -> set[str]:
+    out: set[str] = set()
+    for path in (DEFAULT_RULES, ZONES_FILE, FREQUENCIES_FILE):
+        with path.open("rb") as fh:
+            clauses(tomllib.load(fh), out)
+    return out
+
+
+@pytest.fixture
+def override_file(tmp_path) -> Path:
+    path = tmp_path / "本局规则.toml"
+    path.write_text(OVERRIDE, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(demo_county_db):
+    import os
+
+    from api.app import create_app
+    from geo.config import get_settings
+    from tests.conftest import auth_headers
+
+    old = os.environ["DATABASE_URL"]
+    os.environ["DATABASE_URL"] = demo_county_db
+    get_settings.cache_clear()
+    with TestClient(create_app(), headers=auth_headers(None, "county_viewer")) as c:
+        yield c
+    os.environ["DATABASE_URL"] = old
+    get_settings.cache_clear()
+
+
+def test_programs_get_json_and_people_get_the_page(client):
+    """Same URL: JSON by default (and with ?f=json), the page for a browser's Accept or ?f=html."""
+    body = client.get("/risk/rules").json()
+    assert body["version"] and len(body["hash"]) == 64 and body["rules"]["meta"]["version"] == body["version"]
+    assert body["sections"] and body["override_file"] is None
+    assert client.get("/risk/rules", params={"f": "json"}, headers=HTML).json()["hash"] == body["hash"]
+    page = client.get("/risk/rules", headers=HTML)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert body["hash"] in page.text and "规则版本" in page.text and 'aria-current="page">风险规则' in page.text
+    assert client.get("/risk/rules", params={"f": "html"}).headers["content-type"].startswith("text/html")
+    assert client.get("/risk/rules", params={"f": "xml"}).status_code == 422
+
+
+def test_page_lists_every_rule_with_its_clause_and_mark(client):
+    """Every clause written in rules.toml, zones.toml and frequencies.toml is on the page; every rule of the
+    catalogue has its row; 本地规定 and 国家规定 rules are both marked; GB 18218 表1 lists every substance."""
+    import html
+
+    page = html.unescape(client.get("/risk/rules", headers=HTML).text)
+    missing = [c for c in file_clauses() if c not in page]
+    assert not missing, missing
+    cat = build_catalogue(load_rules())
+    ids = [r.id for s in cat.sections for r in s.rules]
+    assert len(ids) == len(set(ids)) > 40
+    for rid in ids:
+        assert f'data-rule="{rid}"' in page, rid
+    for section in ("accident_grades", "enterprise", "gb18218", "diagnostic", "pipeline", "mine", "rollup",
+                    "line_zone", "facility_zone", "interval_days", "priority"):
+        assert f'id="{section}"' in page, section
+    assert "本地规定（可在规则文件中修改）" in page and "国家规定" in page
+    with DEFAULT_RULES.open("rb") as fh:
+        substances = tomllib.load(fh)["gb18218"]["substances"]
+    assert all(f"<td>{s['name']}</td>" in page for s in substances)
+
+
+def test_values_from_the_bureau_file_are_marked(override_file):
+    """Provenance: the keys the override file set — and only those — come out as 本局已修改."""
+    rules = load_rules(override_file)
+    assert rules.override_file == str(override_file) and rules.version == "2026.12-本局"
+    cat = build_catalogue(rules)
+    values = {(r.id, v.key): v for s in cat.sections for r in s.rules for v in r.values}
+    assert values[("enterprise.key_sector", "points")].overridden
+    assert values[("enterprise.key_sector", "points")].value == 7
+    assert not values[("enterprise.key_sector", "level")].overridden
+    assert values[("rollup", "density_threshold_per_km2")].overridden
+    assert [k for k, v in values.items() if v.overridden] == [("enterprise.key_sector", "points"),
+                                                              ("rollup", "density_threshold_per_km2")]
+    default = build_catalogue(load_rules())
+    assert not any(v.overridden for s in default.sections for r in s.rules for v in r.values)
+
+
+def test_local_marks_follow_the_rules_file_conventions(tmp_path):
+    """`local = [...]` marks single values 本地规定 in a national rule; `local_note` is shown as the reason."""
+    path = tmp_path / "local.toml"
+    path.write_text('[pipeline.class_location]\nlocal = ["class4_min_share"]\n'
+                    'local_note = "“普遍”无量化定义，取一半"\n', encoding="utf-8")
+    cat = build_catalogue(load_rules(path))
+    rule = next(r for s in cat.sections for r in s.rules if r.id == "pipeline.class_location")
+    assert rule.mark == "mixed" and rule.note == "“普遍”无量化定义，取一半"
+    assert [v.key for v in rule.values if v.local] == ["class4_min_share"]
+
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+def test_rules_page_in_chromium_at_desk_and_phone_width(demo_county_db, demo_county_engine, out_dir, tmp_path):
+    """Chromium, signed in, with a bureau override file in force: every rule row is there, the changed values
+    say 本局已修改, nothing overflows a 390 px phone, no script error; screenshots at 1440 and 390 px."""
+    from api.auth import COOKIE
+    from tests.conftest import auth_headers
+
+    override = tmp_path / "本局规则.toml"
+    override.write_text(OVERRIDE, encoding="utf-8")
+    expected = sum(len(s.rules) for s in build_catalogue(load_rules(override)).sections)
+    token = auth_headers(demo_county_engine, "county_viewer")["Authorization"].removeprefix("Bearer ")
+    with running_server(demo_county_db, log=out_dir / "rules-server.log",
+                        env={"RISKMAP_RULES_FILE": str(override)}) as base, \
+            playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for width, height in ((1440, 900), (390, 844)):
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.add_cookies([{"name": COOKIE, "value": token, "url": base}])
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(f"{base}/risk/rules", wait_until="load")
+            assert page.title().startswith("风险规则 · 版本 2026.12-本局")
+            assert page.locator("tr[data-rule]").count() == expected
+            over = page.locator("tr[data-rule='enterprise.key_sector'] .rm-value-over")
+            assert over.count() == 1 and "7" in over.inner_text() and "本局已修改" in over.inner_text()
+            assert page.locator(".rm-value-over").count() == 2
+            assert "本局规则.toml（修改了 3 项）" in page.locator(".rm-rules-meta").inner_text()
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{width} px: {overflow} px wider than the window"
+            page.screenshot(path=str(out_dir / f"rules-{width}.png"), full_page=False)
+            page.locator("#pipeline").scroll_into_view_if_needed()
+            page.screenshot(path=str(out_dir / f"rules-{width}-pipeline.png"), full_page=False)
+            page.emulate_media(media="print")
+            page.screenshot(path=str(out_dir / f"rules-{width}-print.png"), full_page=False)
+            assert not errors, errors
+            context.close()
+        browser.close()
