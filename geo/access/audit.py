@@ -18,6 +18,13 @@ from shapely.geometry import shape
 from sqlalchemy import Connection, text
 
 ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除"}
+TABLE_LABELS = {
+    "app_user": "用户", "api_token": "API 令牌", "township": "乡镇", "village": "村/社区", "grid_cell": "网格",
+    "enterprise": "企业", "chemical_inventory": "危化品储量", "hazard": "隐患", "accident": "事故",
+    "inspection": "执法检查", "pipeline": "管道", "pipeline_facility": "管道附属设施", "encroachment": "占压点",
+    "building": "建筑", "road": "道路", "mine": "矿山", "mine_zone": "矿产规划分区", "county": "县界",
+}
+"""Chinese names of the audited tables people edit (the audit page's table filter)."""
 _HIDDEN = {"updated_at", "version", "created_at"}
 
 

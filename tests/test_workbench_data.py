@@ -1,0 +1,150 @@
+"""数据管理 in the browser: a county officer imports a ledger file (all or nothing, the rejects shown and
+downloadable) and edits features on the map; a township editor cannot place anything outside its townships."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import TEST_PASSWORD
+from tests.io_data import USCC, enterprises
+from tests.workbench import EAST_FIRM, WEST, WEST_FIRM, add_towns, count, gbk_shapefile_zip
+
+SELF = "http://testserver"
+
+
+@pytest.fixture
+def towns(county):
+    add_towns(county)
+    return county
+
+
+@pytest.fixture
+def app(towns):
+    from api.app import create_app
+
+    return create_app()
+
+
+def _browser(app, make_user, role: str, username: str, townships: tuple[str, ...] = ()) -> TestClient:
+    """A browser signed in through the login form (session and CSRF cookies), as the pages are used."""
+    make_user(role, townships=townships, username=username)
+    c = TestClient(app, base_url=SELF)
+    c.get("/login")
+    r = c.post("/login", data={"username": username, "password": TEST_PASSWORD,
+                               "csrf_token": c.cookies.get("riskmap_csrf")},
+               headers={"Origin": SELF}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return c
+
+
+def _post_import(c: TestClient, archive: Path, **fields: str):
+    data = {"csrf_token": c.cookies.get("riskmap_csrf"), "layer": "enterprise", "crs": "auto", "encoding": "gbk",
+            **fields}
+    with archive.open("rb") as fh:
+        return c.post("/data/import", data=data, files=[("files", (archive.name, fh, "application/zip"))],
+                      headers={"Origin": SELF})
+
+
+def _ledger(bad_row: bool):
+    """Three enterprises with Chinese names; with `bad_row` the second one's credit code has a wrong check character."""
+    frame = enterprises(3)
+    if bad_row:
+        good = frame.loc[1, "统一社会信用代码"]
+        frame.loc[1, "统一社会信用代码"] = good[:-1] + ("0" if good[-1] != "0" else "1")
+    return frame
+
+
+def test_an_import_with_one_bad_row_writes_nothing_and_lists_the_row(app, make_user, towns, tmp_path):
+    c = _browser(app, make_user, "county_editor", "县局李编辑")
+    before = count(towns, "SELECT count(*) FROM enterprise")
+    r = _post_import(c, gbk_shapefile_zip(tmp_path / "bad", _ledger(bad_row=True)))
+    assert r.status_code == 422
+    assert "导入失败" in r.text and "本次导入未写入任何数据" in r.text
+    table = r.text[r.text.index('id="rejects"'):]
+    assert "<td class=\"rm-num\">2</td>" in table and "校验位错误" in table
+    assert count(towns, "SELECT count(*) FROM enterprise") == before  # nothing written
+    # the same rejects as downloads: CSV (UTF-8 with BOM) and xlsx
+    links = re.findall(r'href="(/data/rejects/[^"]+)"', r.text)
+    assert sorted(link.rsplit(".", 1)[1] for link in links) == ["csv", "xlsx"]
+    for link in links:
+        got = c.get(link)
+        assert got.status_code == 200
+        if link.endswith(".csv"):
+            lines = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+            assert lines[0] == ["行号", "字段", "原因", "值"] and lines[1][0] == "2" and "校验位错误" in lines[1][2]
+        else:
+            sheet = openpyxl.load_workbook(io.BytesIO(got.content)).active
+            assert [c.value for c in sheet[2]][:1] == [2] and "校验位错误" in sheet["C2"].value
+    assert c.get("/data/rejects/not-a-report-name-at-all.csv").status_code == 404
+
+
+def test_the_fixed_file_is_imported_with_a_summary_and_the_importer_in_the_audit_log(app, make_user, towns, tmp_path):
+    c = _browser(app, make_user, "county_editor", "县局李编辑")
+    r = _post_import(c, gbk_shapefile_zip(tmp_path / "good", _ledger(bad_row=False)))
+    assert r.status_code == 200, r.text
+    assert "导入成功" in r.text and 'id="import-inserted">3<' in r.text and "企业（enterprise）" in r.text
+    assert count(towns, "SELECT count(*) FROM enterprise WHERE uscc = ANY(:u)", u=USCC[:3]) == 3
+    assert count(towns, "SELECT name FROM enterprise WHERE uscc = :u", u=USCC[0]) == "河曲示例化工有限公司"
+    assert count(towns, "SELECT count(*) FROM audit_log WHERE table_name = 'enterprise' AND actor = '县局李编辑' "
+                        "AND action = 'insert'") == 3
+
+
+def test_bad_options_and_files_are_refused_in_chinese(app, make_user, towns, tmp_path):
+    c = _browser(app, make_user, "admin", "管理员甲")
+    archive = gbk_shapefile_zip(tmp_path / "good", _ledger(bad_row=False))
+    r = _post_import(c, archive, crs="gk", epsg="3857")
+    assert r.status_code == 422 and "4491–4554" in r.text
+    odd = tmp_path / "notes.docx"
+    odd.write_bytes(b"not a ledger")
+    r = _post_import(c, odd)
+    assert r.status_code == 422 and "不支持的文件类型 .docx" in r.text
+    assert count(towns, "SELECT count(*) FROM enterprise") == 2
+
+
+def test_an_import_form_post_without_the_csrf_token_is_refused(app, make_user, towns, tmp_path):
+    c = _browser(app, make_user, "admin", "管理员甲")
+    archive = gbk_shapefile_zip(tmp_path / "good", _ledger(bad_row=False))
+    with archive.open("rb") as fh:
+        r = c.post("/data/import", data={"layer": "enterprise"}, files=[("files", (archive.name, fh, "application/zip"))],
+                   headers={"Origin": SELF})
+    assert r.status_code == 403 and "跨站请求被拒绝" in r.json()["message"]
+    assert count(towns, "SELECT count(*) FROM enterprise") == 2
+
+
+def test_who_sees_the_data_pages(app, make_user, towns, tmp_path):
+    viewer = _browser(app, make_user, "county_viewer", "县局查看员")
+    for path in ("/data", "/data/edit"):
+        r = viewer.get(path)
+        assert r.status_code == 403 and "无权访问" in r.text and "县级查看" in r.text
+    assert "数据管理" not in viewer.get("/data").text.split("</nav>")[0]
+    town = _browser(app, make_user, "township_editor", "西口镇张编辑", (WEST,))
+    page = town.get("/data")
+    assert page.status_code == 200 and 'id="import-form"' not in page.text and "县级编辑或管理员" in page.text
+    r = _post_import(town, gbk_shapefile_zip(tmp_path / "good", _ledger(bad_row=False)))
+    assert r.status_code == 403 and "无权" in r.text
+    edit = town.get("/data/edit")
+    assert edit.status_code == 200 and "西口镇" in edit.text and "数据库会拒绝" in edit.text
+    assert count(towns, "SELECT count(*) FROM enterprise") == 2
+
+
+def test_a_township_editor_cannot_move_a_point_out_of_its_township(app, make_user, towns):
+    """What the edit map sends when a point is dragged: the database refuses, the answer is Chinese."""
+    town = _browser(app, make_user, "township_editor", "西口镇张编辑", (WEST,))
+    feature = town.get("/layers/enterprise/features").json()["features"]
+    assert [f["properties"]["name"] for f in feature] == [WEST_FIRM[0]]  # the other township's is not even seen
+    fid = feature[0]["id"]
+    version = town.get(f"/layers/enterprise/features/{fid}").json()["properties"]["version"]
+    token = {"X-CSRF-Token": town.cookies.get("riskmap_csrf"), "Origin": SELF}
+    moved = {"version": version, "geometry": {"type": "Point", "coordinates": [EAST_FIRM[1], EAST_FIRM[2]]}}
+    r = town.patch(f"/layers/enterprise/features/{fid}", json=moved, headers=token)
+    assert r.status_code == 403 and "超出辖区" in r.json()["message"]
+    assert count(towns, "SELECT ST_X(geom) FROM enterprise WHERE id = :i", i=fid) == pytest.approx(WEST_FIRM[1])
+    inside = {"version": version, "geometry": {"type": "Point", "coordinates": [111.25, 39.2]}}
+    assert town.patch(f"/layers/enterprise/features/{fid}", json=inside, headers=token).status_code == 200
