@@ -28,6 +28,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 AUDIT_PAGE = 50
 VALUE_CHARS = 60
 """A value in the before → after column is cut to this many characters (the JSON API has it whole)."""
+EMPTY_FORM = {"username": "", "display_name": "", "role": "county_viewer", "townships": [], "teams": ""}
 _TEAM_SPLIT = re.compile(r"[,，、;；\s]+")
 
 
@@ -53,7 +54,7 @@ def _users_page(request: Request, principal: Principal, conn: Any, *, status: in
     return page(request, principal, "admin_users.html", conn=conn, status=status, nav="admin",
                 crumbs=[("用户与审计", None)], users=users.list_users(conn), roles=ROLE_LABELS,
                 townships=townships, township_names=dict(townships), error=error, saved=saved,
-                form=form or {"role": "county_viewer", "townships": []}, min_password=users.MIN_PASSWORD)
+                form={**EMPTY_FORM, **(form or {})}, min_password=users.MIN_PASSWORD)
 
 
 @router.get("/admin", response_class=HTMLResponse)

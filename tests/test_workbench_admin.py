@@ -1,0 +1,130 @@
+"""用户与审计 in the browser: the administrator adds and changes accounts and reads the audit log; nobody else
+gets in (a Chinese 403 page)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import TEST_PASSWORD
+from tests.workbench import EAST, WEST, add_towns, count
+
+SELF = "http://testserver"
+
+
+@pytest.fixture
+def towns(county):
+    add_towns(county)
+    return county
+
+
+@pytest.fixture
+def app(towns):
+    from api.app import create_app
+
+    return create_app()
+
+
+def _browser(app, make_user, role: str, username: str, townships: tuple[str, ...] = ()) -> TestClient:
+    make_user(role, townships=townships, username=username)
+    c = TestClient(app, base_url=SELF)
+    c.get("/login")
+    r = c.post("/login", data={"username": username, "password": TEST_PASSWORD,
+                               "csrf_token": c.cookies.get("riskmap_csrf")},
+               headers={"Origin": SELF}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return c
+
+
+def _form(c: TestClient, path: str, data: dict, **kw):
+    return c.post(path, data={"csrf_token": c.cookies.get("riskmap_csrf"), **data}, headers={"Origin": SELF}, **kw)
+
+
+def test_only_the_administrator_gets_in(app, make_user, towns):
+    for role, username, towns_ in (("county_editor", "县局李编辑", ()), ("township_editor", "西口镇张编辑", (WEST,)),
+                                   ("county_viewer", "县局查看员", ())):
+        c = _browser(app, make_user, role, username, towns_)
+        for path in ("/admin", "/admin/users", "/admin/audit"):
+            r = c.get(path)
+            assert r.status_code == 403 and "无权访问" in r.text and "系统管理员" in r.text, (role, path)
+        r = _form(c, "/admin/users", {"username": "越权用户", "password": "long-enough-1", "role": "admin"})
+        assert r.status_code == 403 and "无权" in r.text
+        assert "用户与审计" not in c.get("/data").text.split("</nav>")[0]
+    assert count(towns, "SELECT count(*) FROM app_user WHERE username = '越权用户'") == 0
+
+
+def test_the_administrator_adds_a_township_editor_and_finds_it_in_the_audit_log(app, make_user, towns):
+    admin = _browser(app, make_user, "admin", "管理员甲")
+    page = admin.get("/admin")
+    assert page.status_code == 200 and "西口镇" in page.text and "新增用户" in page.text
+    r = _form(admin, "/admin/users", {"username": "xikou-wang", "display_name": "王干事", "role": "township_editor",
+                                      "townships": [WEST], "teams": "一组、二组", "password": "long-enough-1"},
+              follow_redirects=True)
+    assert r.status_code == 200 and "已新增用户 xikou-wang（乡镇编辑）" in r.text
+    row = r.text[r.text.index('data-username="xikou-wang"'):]
+    row = row[:row.index("</tr>")]
+    assert "王干事" in row and "西口镇" in row and "一组、二组" in row and "正常" in row
+    with towns.connect() as conn:
+        from sqlalchemy import text
+
+        user = conn.execute(text("SELECT role, township_codes, teams FROM app_user WHERE username = 'xikou-wang'")).one()
+    assert user.role == "township_editor" and list(user.township_codes) == [WEST] and list(user.teams) == ["一组", "二组"]
+
+    log = admin.get("/admin/audit", params={"table": "app_user", "actor": "管理员甲"})
+    assert log.status_code == 200
+    body = log.text[log.text.index('id="audit"'):]
+    assert "新增" in body and "用户" in body and "xikou-wang" in body and "***" in body  # the hash is never shown
+    assert "long-enough-1" not in log.text
+
+
+def test_wrong_input_is_refused_in_chinese_and_nothing_is_written(app, make_user, towns):
+    admin = _browser(app, make_user, "admin", "管理员甲")
+    users_before = count(towns, "SELECT count(*) FROM app_user")
+    for data, message in (
+            ({"username": "缺乡镇", "role": "township_editor", "password": "long-enough-1"}, "必须指定所辖乡镇"),
+            ({"username": "短密码", "role": "county_viewer", "password": "short"}, "密码至少 8 位"),
+            ({"username": "管理员甲", "role": "county_viewer", "password": "long-enough-1"}, "用户名已存在"),
+            ({"username": "怪乡镇", "role": "township_editor", "townships": ["999999999999"],
+              "password": "long-enough-1"}, "乡镇代码不存在")):
+        r = _form(admin, "/admin/users", data)
+        assert r.status_code == 422 and message in r.text, (data, r.text[-600:])
+        assert f'value="{data["username"]}"' in r.text  # the form keeps what was typed (not the password)
+    assert count(towns, "SELECT count(*) FROM app_user") == users_before
+
+
+def test_role_townships_and_disabling_are_changed_from_the_list(app, make_user, towns):
+    admin = _browser(app, make_user, "admin", "管理员甲")
+    make_user("township_editor", townships=(WEST,), username="小张")
+    r = _form(admin, "/admin/users/小张", {"role": "township_editor", "townships": [WEST, EAST], "teams": ""},
+              follow_redirects=True)
+    assert r.status_code == 200 and "已修改用户 小张" in r.text
+    assert count(towns, "SELECT township_codes FROM app_user WHERE username = '小张'") == [WEST, EAST]
+    r = _form(admin, "/admin/users/小张/disabled", {"disabled": "true"}, follow_redirects=True)
+    assert "已停用用户 小张" in r.text and count(towns, "SELECT disabled FROM app_user WHERE username = '小张'")
+    r = _form(admin, "/admin/users/管理员甲/disabled", {"disabled": "true"})
+    assert r.status_code == 422 and "不能停用自己" in r.text
+    r = _form(admin, "/admin/users/没有这人", {"role": "county_viewer"})
+    assert r.status_code == 422 and "用户不存在" in r.text
+
+
+def test_the_audit_log_filters_by_who_table_record_and_dates_and_pages(app, make_user, towns):
+    admin = _browser(app, make_user, "admin", "管理员甲")
+    for i in range(55):
+        _form(admin, "/admin/users", {"username": f"user{i:02d}", "role": "county_viewer", "password": "long-enough-1"})
+    page1 = admin.get("/admin/audit", params={"actor": "管理员甲", "table": "app_user"})
+    rows1 = page1.text.count("<tr>") - 1
+    assert rows1 == 50 and "下一页" in page1.text and "上一页" not in page1.text
+    following = re.search(r'href="(/admin/audit\?[^"]*offset=50)"', page1.text).group(1).replace("&amp;", "&")
+    page2 = admin.get(following)
+    assert page2.text.count("<tr>") - 1 == 5 and "上一页" in page2.text and "user00" in page2.text
+    assert "user54" in page1.text and "user00" not in page1.text  # newest first
+    # a record, a day range, a stranger
+    record = count(towns, "SELECT id::text FROM app_user WHERE username = 'user07'")
+    one = admin.get("/admin/audit", params={"table": "app_user", "record_id": record})
+    assert one.text.count("<tr>") - 1 == 1 and "user07" in one.text
+    assert "没有符合条件的记录" in admin.get("/admin/audit", params={"since": "2001-01-01", "until": "2001-01-02"}).text
+    assert "没有符合条件的记录" in admin.get("/admin/audit", params={"actor": "无此人"}).text
+    bad = admin.get("/admin/audit", params={"since": "昨天"})
+    assert bad.status_code == 422 and "开始日期应为日期" in bad.text
