@@ -148,3 +148,171 @@ def test_a_township_editor_cannot_move_a_point_out_of_its_township(app, make_use
     assert count(towns, "SELECT ST_X(geom) FROM enterprise WHERE id = :i", i=fid) == pytest.approx(WEST_FIRM[1])
     inside = {"version": version, "geometry": {"type": "Point", "coordinates": [111.25, 39.2]}}
     assert town.patch(f"/layers/enterprise/features/{fid}", json=inside, headers=token).status_code == 200
+
+
+# ---- in Chromium, clicking through the real pages ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(db_url, out_dir):
+    from api.devserver import CHROMIUM, running_server
+
+    pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed")
+    with running_server(db_url, log=out_dir / "workbench-data-server.log") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def chrome(server):
+    from tests.workbench import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+def _marker_point(page, lon: float, lat: float) -> tuple[float, float]:
+    """Where (lon, lat) is on the screen of the edit map."""
+    return tuple(page.evaluate(
+        "([lon, lat]) => { const m = window.riskmapEdit.map; const p = m.latLngToContainerPoint([lat, lon]); "
+        "const r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }", [lon, lat]))
+
+
+def test_story_an_admin_imports_a_gbk_shapefile_fixes_the_bad_row_and_imports_again(chrome, server, towns, make_user,
+                                                                                      tmp_path):
+    from tests.workbench import screenshots, sign_in, watched_page
+
+    make_user("admin", username="管理员王")
+    context = chrome.new_context(accept_downloads=True)
+    page, watch = watched_page(context)
+    sign_in(page, server, "管理员王", TEST_PASSWORD)
+    assert page.url.endswith("/data")
+    screenshots(page, "data-import")
+    before = count(towns, "SELECT count(*) FROM enterprise")
+
+    page.set_input_files("#files", str(gbk_shapefile_zip(tmp_path / "bad", _ledger(bad_row=True))))
+    page.select_option("#layer", "enterprise")
+    page.select_option("#encoding", "gbk")
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-rejects")
+    rejects = page.inner_text("#rejects")
+    assert "校验位错误" in rejects and "\n2\t" in rejects
+    assert "本次导入未写入任何数据" in page.inner_text("#import-rejects")
+    assert count(towns, "SELECT count(*) FROM enterprise") == before  # nothing written
+    assert page.input_value("#encoding") == "gbk" and page.input_value("#layer") == "enterprise"  # the form kept
+    with page.expect_download() as got:
+        page.click("#import-rejects a[href$='.xlsx']")
+    assert got.value.suggested_filename.endswith(".xlsx")
+    screenshots(page, "data-import-rejects")
+
+    page.set_input_files("#files", str(gbk_shapefile_zip(tmp_path / "good", _ledger(bad_row=False))))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-result")
+    assert page.inner_text("#import-inserted") == "3"
+    assert count(towns, "SELECT count(*) FROM enterprise") == before + 3
+    assert count(towns, "SELECT name FROM enterprise WHERE uscc = :u", u=USCC[1]) == "河曲示例煤业有限公司"
+    screenshots(page, "data-import-success")
+    watch.assert_clean(page, refused=(422,))  # the rejected import's page
+    context.close()
+
+
+def test_story_an_admin_draws_a_grid_cell_and_moves_an_enterprise_on_the_edit_map(chrome, server, towns, make_user):
+    from tests.workbench import screenshots, sign_in, watched_page
+
+    make_user("admin", username="管理员王")
+    context = chrome.new_context()
+    page, watch = watched_page(context)
+    sign_in(page, server, "管理员王", TEST_PASSWORD)
+    page.click("text=地图编辑")
+    page.wait_for_selector(".rm-edit-dot")
+    assert page.locator(".rm-edit-dot").count() == 2
+    screenshots(page, "data-edit", full_page=False)
+
+    # draw a grid cell: four clicks and the first again
+    page.select_option("#edit-layer", "grid_cell")
+    page.click("#edit-add")
+    corners = [(111.20, 39.15), (111.24, 39.15), (111.24, 39.12), (111.20, 39.12), (111.20, 39.15)]
+    for lon, lat in corners:
+        x, y = _marker_point(page, lon, lat)
+        page.mouse.click(x, y)
+        page.wait_for_timeout(150)
+    page.wait_for_selector("#edit-form:not([hidden])")
+    page.fill("#f-code", "XK-001")
+    page.fill("#f-name", "西口一网格")
+    page.fill("#f-officer_name", "刘网格员")
+    page.click("#edit-save")
+    page.wait_for_selector(".rm-status-ok")
+    assert "已新增：西口一网格" in page.inner_text("#edit-status")
+    assert count(towns, "SELECT ST_Area(geom) FROM grid_cell WHERE code = 'XK-001'") == \
+        pytest.approx(0.04 * 0.03, rel=0.03)
+    assert count(towns, "SELECT t.code FROM grid_cell g JOIN township t ON t.id = g.township_id") == WEST
+
+    # select the western enterprise, drag it a little, change its employees, save; then delete it (confirmed)
+    page.select_option("#edit-layer", "enterprise")
+    page.wait_for_selector(".rm-edit-dot")
+    x, y = _marker_point(page, WEST_FIRM[1], WEST_FIRM[2])
+    page.mouse.click(x, y)
+    page.wait_for_selector("#edit-form:not([hidden])")
+    assert page.input_value("#f-name") == WEST_FIRM[0]
+    tx, ty = _marker_point(page, 111.24, 39.22)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(tx, ty, steps=12)
+    page.mouse.up()
+    page.fill("#f-employees", "88")
+    screenshots(page, "data-edit-selected", full_page=False)
+    page.click("#edit-save")
+    page.wait_for_selector(".rm-status-ok")
+    lon, employees, version = (count(towns, "SELECT ST_X(geom) FROM enterprise WHERE name = :n", n=WEST_FIRM[0]),
+                               count(towns, "SELECT employees FROM enterprise WHERE name = :n", n=WEST_FIRM[0]),
+                               count(towns, "SELECT version FROM enterprise WHERE name = :n", n=WEST_FIRM[0]))
+    assert lon == pytest.approx(111.24, abs=0.01) and employees == 88 and version == 2
+    page.wait_for_selector(".rm-edit-dot")
+    x, y = _marker_point(page, lon, count(towns, "SELECT ST_Y(geom) FROM enterprise WHERE name = :n", n=WEST_FIRM[0]))
+    page.mouse.click(x, y)
+    page.wait_for_selector("#edit-delete:not([hidden])")
+    page.once("dialog", lambda d: d.accept())
+    page.click("#edit-delete")
+    page.wait_for_selector("text=已删除")
+    assert count(towns, "SELECT count(*) FROM enterprise WHERE name = :n", n=WEST_FIRM[0]) == 0
+    watch.assert_clean(page)
+    context.close()
+
+
+def test_story_a_township_editor_drags_a_point_out_of_its_township_and_is_refused(chrome, server, towns, make_user):
+    from tests.workbench import screenshots, sign_in, watched_page
+
+    make_user("township_editor", townships=(WEST,), username="西口镇张编辑")
+    context = chrome.new_context()
+    page, watch = watched_page(context)
+    sign_in(page, server, "西口镇张编辑", TEST_PASSWORD)
+    assert page.query_selector("#import-form") is None
+    screenshots(page, "data-import-township-editor")
+    page.click("text=地图编辑")
+    page.wait_for_selector(".rm-edit-dot")
+    assert page.locator(".rm-edit-dot").count() == 1  # the other township's enterprise is not even shown
+    page.click(".leaflet-control-zoom-out")  # room to drag it east
+    page.wait_for_timeout(600)
+    x, y = _marker_point(page, WEST_FIRM[1], WEST_FIRM[2])
+    page.mouse.click(x, y)
+    page.wait_for_selector("#edit-form:not([hidden])")
+    tx, ty = _marker_point(page, EAST_FIRM[1], EAST_FIRM[2])
+    assert 0 < tx < page.viewport_size["width"] and 0 < ty < page.viewport_size["height"]
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(tx, ty, steps=15)
+    page.mouse.up()
+    assert "位置已改动" in page.inner_text("#edit-status")
+    page.click("#edit-save")
+    page.wait_for_selector(".rm-status-error")
+    status = page.inner_text("#edit-status")
+    assert "未保存" in status and "超出辖区" in status and "所辖乡镇" in status
+    screenshots(page, "data-edit-refused", full_page=False)
+    assert count(towns, "SELECT ST_X(geom) FROM enterprise WHERE name = :n", n=WEST_FIRM[0]) == \
+        pytest.approx(WEST_FIRM[1])
+    assert count(towns, "SELECT version FROM enterprise WHERE name = :n", n=WEST_FIRM[0]) == 1
+    # the point is shown back where the database keeps it
+    box = page.locator(".rm-edit-dot-on").bounding_box()
+    assert abs(box["x"] + box["width"] / 2 - x) < 3 and abs(box["y"] + box["height"] / 2 - y) < 3
+    watch.assert_clean(page, refused=(403,))  # the refused PATCH
+    context.close()

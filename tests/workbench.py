@@ -74,8 +74,12 @@ class Watch:
     def csp(self, page: Any) -> list[str]:
         return list(page.evaluate("window.__csp || []"))
 
-    def assert_clean(self, page: Any) -> None:
-        assert self.errors == [], self.errors
+    def assert_clean(self, page: Any, *, refused: tuple[int, ...] = ()) -> None:
+        """No error, violation or outside request; the browser's note of an HTTP status in `refused` (a page or
+        fetch the server answered with a Chinese refusal on purpose) is not a JavaScript error."""
+        notes = tuple(f"Failed to load resource: the server responded with a status of {s} " for s in refused)
+        errors = [e for e in self.errors if not e.startswith(notes)]
+        assert errors == [], errors
         assert self.outside == [], self.outside
         assert self.csp(page) == [], self.csp(page)
 
@@ -116,9 +120,9 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def sign_in(page: Any, server: str, username: str, password: str) -> None:
+def sign_in(page: Any, server: str, username: str, password: str, next_: str = "/data") -> None:
     """Through the login page, as a person does."""
-    page.goto(f"{server}/login", wait_until="load")
+    page.goto(f"{server}/login?next={next_}", wait_until="load")
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("button[type=submit]")

@@ -19,6 +19,7 @@
   var shown = L.featureGroup().addTo(map);
   var current = null;   /* {layer, id (null when new), version, props, lyr, geometry, moved} */
   var drawing = false;
+  window.riskmapEdit = {map: map};  /* for the browser tests: where a feature is on screen */
 
   function cookie(name) {
     var parts = document.cookie ? document.cookie.split('; ') : [];
