@@ -200,6 +200,7 @@ def test_story_an_admin_imports_a_gbk_shapefile_fixes_the_bad_row_and_imports_ag
     assert "本次导入未写入任何数据" in page.inner_text("#import-rejects")
     assert count(towns, "SELECT count(*) FROM enterprise") == before  # nothing written
     assert page.input_value("#encoding") == "gbk" and page.input_value("#layer") == "enterprise"  # the form kept
+    assert not page.is_checked("input[name=update]") and not page.is_checked("input[name=repair]")
     with page.expect_download() as got:
         page.click("#import-rejects a[href$='.xlsx']")
     assert got.value.suggested_filename.endswith(".xlsx")

@@ -16,6 +16,7 @@ from api.deps import ConnDep
 from api.pages import page
 from geo.access.principal import Forbidden, Principal
 from geo.access.roles import ROLE_LABELS
+from geo.config import get_settings
 from geo.db import get_engine
 from geo.edit import EDITABLE
 from geo.errors import InvalidInput, RiskmapError
@@ -24,6 +25,7 @@ from geo.io.importer import ImportRejected, import_file
 from geo.io.layers import LAYERS
 from geo.io.readers import TABLE_SUFFIXES, VECTOR_SUFFIXES
 from geo.io.reports import rejects_file, store_rejects
+from layers.basemap import editor_tiles
 
 router = APIRouter(include_in_schema=False)
 
@@ -159,7 +161,8 @@ def edit_config(principal: Principal) -> dict[str, Any]:
             "title": layer_spec(name).title, "kind": "point" if "Point" in spec.geometry else "polygon",
             "fields": [{"name": k, "label": f.label, "kind": f.kind.__name__, "required": f.required,
                         "choices": f.choices} for k, f in spec.fields.items()]}
-    return {"layers": layers, "county_wide": principal.county_wide, "role_label": ROLE_LABELS[principal.role]}
+    return {"layers": layers, "county_wide": principal.county_wide, "role_label": ROLE_LABELS[principal.role],
+            "tiles": editor_tiles(get_settings())}
 
 
 @router.get("/data/edit", response_class=HTMLResponse)

@@ -15,6 +15,9 @@
   map.pm.setLang('zh');
   map.pm.setGlobalOptions({markerStyle: {icon: dot(true), draggable: false}, allowSelfIntersection: false,
                            snappable: false});
+  (config.tiles || []).forEach(function (t) {
+    L.tileLayer(t.url, {attribution: t.attr, subdomains: t.subdomains, maxZoom: 18, pmIgnore: true}).addTo(map);
+  });
   var outline = L.featureGroup().addTo(map);
   var shown = L.featureGroup().addTo(map);
   var current = null;   /* {layer, id (null when new), version, props, lyr, geometry, moved} */
@@ -33,6 +36,7 @@
   function say(text, kind) {
     statusBox.textContent = text || '';
     statusBox.className = 'rm-status' + (kind ? ' rm-status-' + kind : '');
+    if (kind && statusBox.scrollIntoView) { statusBox.scrollIntoView({block: 'nearest'}); }
   }
 
   /* fetch JSON with the CSRF header; resolves {ok, status, data} (data: parsed body or null). */
@@ -64,7 +68,12 @@
   api('GET', '/layers/township/features?limit=500').then(function (res) {
     if (res.ok && res.data.features.length) {
       L.geoJSON(res.data, {pmIgnore: true, interactive: false,
-                           style: {color: '#555', weight: 1.5, fill: true, fillOpacity: 0.03, dashArray: '4 3'}})
+                           style: {color: '#555', weight: 1.5, fill: true, fillOpacity: 0.03, dashArray: '4 3'},
+                           onEachFeature: function (f, lyr) {
+                             var s = document.createElement('span');
+                             s.textContent = f.properties.name || '';
+                             lyr.bindTooltip(s, {permanent: true, direction: 'center', className: 'rm-edit-town'});
+                           }})
         .addTo(outline);
       map.fitBounds(outline.getBounds());
     } else {
