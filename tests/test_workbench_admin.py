@@ -128,3 +128,96 @@ def test_the_audit_log_filters_by_who_table_record_and_dates_and_pages(app, make
     assert "没有符合条件的记录" in admin.get("/admin/audit", params={"actor": "无此人"}).text
     bad = admin.get("/admin/audit", params={"since": "昨天"})
     assert bad.status_code == 422 and "开始日期应为日期" in bad.text
+
+
+# ---- in Chromium, clicking through the real pages ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(db_url, out_dir):
+    from pathlib import Path
+
+    from api.devserver import CHROMIUM, running_server
+
+    pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed")
+    with running_server(db_url, log=out_dir / "workbench-admin-server.log") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def chrome(server):
+    from tests.workbench import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+def test_story_an_admin_adds_a_user_and_finds_the_change_in_the_audit_log(chrome, server, towns, make_user):
+    from tests.workbench import screenshots, sign_in, watched_page
+
+    make_user("admin", username="管理员王")
+    context = chrome.new_context()
+    page, watch = watched_page(context)
+    sign_in(page, server, "管理员王", TEST_PASSWORD)
+    page.click("nav.rm-nav >> text=用户与审计")
+    page.wait_for_selector("#add-user")
+    screenshots(page, "admin-users")
+
+    page.fill("#new-username", "xikou-zhao")
+    page.fill("#new-display", "赵干事")
+    page.select_option("#new-role", "township_editor")
+    page.check("#add-user input[name=townships][value='%s']" % WEST)
+    page.fill("#new-teams", "一组")
+    page.fill("#new-password", "long-enough-1")
+    page.click("#add-user button[type=submit]")
+    page.wait_for_selector("#admin-saved")
+    assert "已新增用户 xikou-zhao（乡镇编辑）" in page.inner_text("#admin-saved")
+    row = page.inner_text("tr[data-username='xikou-zhao']")
+    assert "赵干事" in row and "西口镇" in row and "乡镇编辑" in row
+    assert count(towns, "SELECT role FROM app_user WHERE username = 'xikou-zhao'") == "township_editor"
+    screenshots(page, "admin-users-added")
+
+    # change the new user's townships from the list, then disable it (confirmed)
+    page.click("tr[data-username='xikou-zhao'] summary")
+    page.check(f"tr[data-username='xikou-zhao'] input[name=townships][value='{EAST}']")
+    screenshots(page, "admin-users-change")
+    page.click("tr[data-username='xikou-zhao'] .rm-change button[type=submit]")
+    page.wait_for_selector("#admin-saved")
+    assert count(towns, "SELECT township_codes FROM app_user WHERE username = 'xikou-zhao'") == [WEST, EAST]
+    page.once("dialog", lambda d: d.accept())
+    page.click("tr[data-username='xikou-zhao'] .rm-confirm button")
+    page.wait_for_selector("text=已停用用户 xikou-zhao")
+    assert count(towns, "SELECT disabled FROM app_user WHERE username = 'xikou-zhao'") is True
+
+    # the audit log page: filter by who and table (htmx swaps the results; the address bar keeps the filters)
+    page.click("text=审计日志")
+    page.wait_for_selector("#audit-filters")
+    page.fill("#audit-filters input[name=actor]", "管理员王")
+    page.select_option("#audit-filters select[name=table]", "app_user")
+    page.click("#audit-filters button[type=submit]")
+    page.wait_for_url("**/admin/audit?*actor=*")
+    page.wait_for_selector("#audit")
+    log = page.inner_text("#audit")
+    assert "xikou-zhao" in log and "新增" in log and "修改" in log and "管理员王" in log
+    assert "停用：否 → 是" in log and "所辖乡镇：" in log  # before → after of the two changes
+    assert "long-enough-1" not in page.content()
+    record = count(towns, "SELECT id::text FROM app_user WHERE username = 'xikou-zhao'")
+    assert all(r == record for r in page.locator("#audit tbody tr td:nth-child(5)").all_inner_texts())
+    screenshots(page, "admin-audit")
+    watch.assert_clean(page)
+    context.close()
+
+
+def test_story_a_county_viewer_is_shown_the_chinese_403_page(chrome, server, towns, make_user):
+    from tests.workbench import screenshots, sign_in, watched_page
+
+    make_user("county_viewer", username="县局查看员")
+    context = chrome.new_context()
+    page, watch = watched_page(context)
+    sign_in(page, server, "县局查看员", TEST_PASSWORD, next_="/admin")
+    assert "无权访问" in page.inner_text("main") and "系统管理员" in page.inner_text("main")
+    assert page.locator("nav.rm-nav >> text=用户与审计").count() == 0
+    screenshots(page, "admin-forbidden")
+    watch.assert_clean(page, refused=(403,))
+    context.close()

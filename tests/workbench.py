@@ -138,5 +138,7 @@ def screenshots(page: Any, name: str, *, full_page: bool = True) -> None:
         page.set_viewport_size({"width": width, "height": 900 if width > 600 else 844})
         page.wait_for_timeout(300)
         page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=full_page)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{name}: the page is {wide} px wide at a {width} px window"
     page.set_viewport_size(size)
     page.wait_for_timeout(200)

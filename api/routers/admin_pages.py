@@ -154,11 +154,16 @@ def _shown(value: Any) -> str:
     return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS] + "…"
 
 
-def _changes(item: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
-    """(field, before, after) of each changed field; before None for an insert, after None for a delete."""
+def _changes(item: dict[str, Any]) -> list[tuple[str, str, str | None, str | None]]:
+    """(label, column, before, after) of each changed field; before None for an insert, after None for a delete."""
     before, after = item["before"] or {}, item["after"] or {}
-    return [(k, _shown(before.get(k)) if item["action"] != "insert" else None,
-             _shown(after.get(k)) if item["action"] != "delete" else None) for k in item["changed"]]
+
+    def value(row: dict[str, Any], k: str) -> str:
+        v = row.get(k)
+        return ROLE_LABELS.get(v, v) if k == "role" and isinstance(v, str) else _shown(v)
+
+    return [(audit.field_label(item["table"], k), k, value(before, k) if item["action"] != "insert" else None,
+             value(after, k) if item["action"] != "delete" else None) for k in item["changed"]]
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)

@@ -22,6 +22,7 @@
   var shown = L.featureGroup().addTo(map);
   var current = null;   /* {layer, id (null when new), version, props, lyr, geometry, moved} */
   var drawing = false;
+  var listNote = false;  /* the status line holds a note about the list (nothing here / zoom in) */
   window.riskmapEdit = {map: map};  /* for the browser tests: where a feature is on screen */
 
   function cookie(name) {
@@ -34,6 +35,7 @@
   }
 
   function say(text, kind) {
+    listNote = false;
     statusBox.textContent = text || '';
     statusBox.className = 'rm-status' + (kind ? ' rm-status-' + kind : '');
     if (kind && statusBox.scrollIntoView) { statusBox.scrollIntoView({block: 'nearest'}); }
@@ -104,6 +106,7 @@
     if (name === 'building' && map.getZoom() < 13) {
       shown.clearLayers();
       say('建筑较多：请放大地图后显示。');
+      listNote = true;
       return;
     }
     var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); });
@@ -112,7 +115,9 @@
       shown.clearLayers();
       if (!res.ok) { say(failure(res), 'error'); return; }
       res.data.features.forEach(function (f) { featureLayer(f).addTo(shown); });
-      say(res.data.features.length ? '' : '当前范围内没有' + spec().title + '。');
+      /* a note about the list only; what a save or refusal said stays */
+      if (!res.data.features.length) { say('当前范围内没有' + spec().title + '。'); listNote = true; }
+      else if (listNote) { say(''); listNote = false; }
     });
   }
 
