@@ -103,6 +103,11 @@ def test_role_townships_and_disabling_are_changed_from_the_list(app, make_user, 
     assert count(towns, "SELECT township_codes FROM app_user WHERE username = '小张'") == [WEST, EAST]
     r = _form(admin, "/admin/users/小张/disabled", {"disabled": "true"}, follow_redirects=True)
     assert "已停用用户 小张" in r.text and count(towns, "SELECT disabled FROM app_user WHERE username = '小张'")
+    r = _form(admin, "/admin/users/小张", {"role": "township_editor", "townships": [WEST], "password": "new-secret-99"},
+              follow_redirects=True)
+    assert "密码已重设" in r.text
+    assert count(towns, "SELECT password_changed_at IS NOT NULL FROM app_user WHERE username = '小张'")
+    assert 'action="/admin/users/%E7%AE%A1%E7%90%86%E5%91%98%E7%94%B2/disabled"' not in admin.get("/admin").text
     r = _form(admin, "/admin/users/管理员甲/disabled", {"disabled": "true"})
     assert r.status_code == 422 and "不能停用自己" in r.text
     r = _form(admin, "/admin/users/没有这人", {"role": "county_viewer"})

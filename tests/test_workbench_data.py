@@ -248,9 +248,32 @@ def test_story_an_admin_draws_a_grid_cell_and_moves_an_enterprise_on_the_edit_ma
         pytest.approx(0.04 * 0.03, rel=0.03)
     assert count(towns, "SELECT t.code FROM grid_cell g JOIN township t ON t.id = g.township_id") == WEST
 
+    # reshape it: select, drag its north-east corner out a little, save (a new version of the same cell)
+    page.wait_for_timeout(500)
+    x, y = _marker_point(page, 111.22, 39.135)
+    page.mouse.click(x, y)
+    page.wait_for_selector("#edit-form:not([hidden])")
+    page.wait_for_selector(".leaflet-marker-pane .marker-icon")
+    x, y = _marker_point(page, 111.24, 39.15)
+    tx, ty = _marker_point(page, 111.25, 39.16)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(tx, ty, steps=10)
+    page.mouse.up()
+    assert "位置已改动" in page.inner_text("#edit-status")
+    page.click("#edit-save")
+    page.wait_for_selector("text=已保存：西口一网格")
+    assert count(towns, "SELECT version FROM grid_cell WHERE code = 'XK-001'") == 2
+    assert count(towns, "SELECT ST_Area(geom) FROM grid_cell WHERE code = 'XK-001'") > 0.04 * 0.03 * 1.05
+
     # select the western enterprise, drag it a little, change its employees, save; then delete it (confirmed)
     page.select_option("#edit-layer", "enterprise")
     page.wait_for_selector(".rm-edit-dot")
+    other, other_watch = watched_page(context)  # a colleague's tab, opened before the change below
+    other.goto(f"{server}/data/edit", wait_until="load")
+    other.wait_for_selector(".rm-edit-dot")
+    other.mouse.click(*_marker_point(other, WEST_FIRM[1], WEST_FIRM[2]))
+    other.wait_for_selector("#edit-form:not([hidden])")  # filled from version 1
     x, y = _marker_point(page, WEST_FIRM[1], WEST_FIRM[2])
     page.mouse.click(x, y)
     page.wait_for_selector("#edit-form:not([hidden])")
@@ -268,6 +291,13 @@ def test_story_an_admin_draws_a_grid_cell_and_moves_an_enterprise_on_the_edit_ma
                                count(towns, "SELECT employees FROM enterprise WHERE name = :n", n=WEST_FIRM[0]),
                                count(towns, "SELECT version FROM enterprise WHERE name = :n", n=WEST_FIRM[0]))
     assert lon == pytest.approx(111.24, abs=0.01) and employees == 88 and version == 2
+    # someone else had the same form open: their save is refused with the 409 in Chinese, nothing overwritten
+    other.fill("#f-employees", "5")
+    other.click("#edit-save")
+    other.wait_for_selector(".rm-status-error")
+    assert "该记录已被他人修改" in other.inner_text("#edit-status")
+    assert count(towns, "SELECT employees FROM enterprise WHERE name = :n", n=WEST_FIRM[0]) == 88
+    other_watch.assert_clean(other, refused=(409,))
     page.wait_for_selector(".rm-edit-dot")
     x, y = _marker_point(page, lon, count(towns, "SELECT ST_Y(geom) FROM enterprise WHERE name = :n", n=WEST_FIRM[0]))
     page.mouse.click(x, y)

@@ -99,18 +99,22 @@ def add_user(request: Request, principal: PrincipalDep, conn: TxDep, username: A
 @router.post("/admin/users/{username}", response_class=HTMLResponse)
 def change_user(request: Request, principal: PrincipalDep, conn: TxDep, username: str,
                 role: Annotated[str, Form()], townships: Annotated[list[str], Form()] = [],  # noqa: B006
-                teams: Annotated[str, Form()] = "") -> Response:
-    """Change a user's role, townships and teams."""
+                teams: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "") -> Response:
+    """Change a user's role, townships and teams, and with a new password end its sessions and API tokens."""
     try:
         _admin(principal)
     except Forbidden as exc:
         return forbidden_page(request, principal, conn, exc, "admin")
     try:
+        if password and not users.MIN_PASSWORD <= len(password) <= 200:
+            raise InvalidInput(f"密码 {users.MIN_PASSWORD}–200 位")
         user = users.grant(conn, username, role=role, townships=[_text(t, "乡镇代码", 12) for t in townships],
                            teams=_teams(teams))
+        if password:
+            users.set_password(conn, username, password)
     except RiskmapError as exc:
         return _users_page(request, principal, conn, status=422, error=f"用户 {username} 未修改：{exc.message}")
-    return _done(f"已修改用户 {user.username}（{ROLE_LABELS[user.role]}）")
+    return _done(f"已修改用户 {user.username}（{ROLE_LABELS[user.role]}）" + ("，密码已重设" if password else ""))
 
 
 @router.post("/admin/users/{username}/disabled", response_class=HTMLResponse)
