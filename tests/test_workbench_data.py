@@ -85,6 +85,28 @@ def test_an_import_with_one_bad_row_writes_nothing_and_lists_the_row(app, make_u
     assert c.get("/data/rejects/not-a-report-name-at-all.csv").status_code == 404
 
 
+def test_rejects_reports_are_kept_a_week(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from geo.errors import NotFound
+    from geo.io import reports
+    from geo.io.readers import Reject
+
+    monkeypatch.setattr(reports, "reports_dir", lambda: tmp_path)
+    old = tmp_path / ("x" * 24 + ".csv")
+    old.write_text("行号")
+    os.utime(old, (time.time() - 8 * 86400,) * 2)
+    recent = tmp_path / ("y" * 24 + ".csv")
+    recent.write_text("行号")
+    name = reports.store_rejects([Reject(2, "企业名称", "不能为空")])
+    assert not old.exists() and recent.exists()
+    assert reports.rejects_file(name, "xlsx").is_file()
+    for bad in (("../../etc/passwd", "csv"), (name, "txt"), (name[:-1], "csv")):
+        with pytest.raises(NotFound, match="问题清单不存在"):
+            reports.rejects_file(*bad)
+
+
 def test_the_fixed_file_is_imported_with_a_summary_and_the_importer_in_the_audit_log(app, make_user, towns, tmp_path):
     c = _browser(app, make_user, "county_editor", "县局李编辑")
     r = _post_import(c, gbk_shapefile_zip(tmp_path / "good", _ledger(bad_row=False)))

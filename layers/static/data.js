@@ -278,10 +278,13 @@
     req.then(function (res) {
       $('edit-save').disabled = false;
       if (!res.ok) {
-        if (res.status === 403 && current.moved && current.id !== null && current.lyr.setLatLng) {
+        var refusedMove = res.status === 403 && current.moved && current.id !== null;
+        if (refusedMove && current.lyr.setLatLng) {
           var c = current.geometry.coordinates;
           current.lyr.setLatLng([c[1], c[0]]);  /* the database kept the old position: show it */
           current.moved = false;
+        } else if (refusedMove) {
+          finish(true);  /* the old shape again, from the database */
         }
         say('未保存：' + failure(res), 'error');
         return;
