@@ -200,9 +200,11 @@ def test_story_an_admin_adds_a_user_and_finds_the_change_in_the_audit_log(chrome
     page.wait_for_selector("#audit-filters")
     page.fill("#audit-filters input[name=actor]", "管理员王")
     page.select_option("#audit-filters select[name=table]", "app_user")
+    page.evaluate("window.__samePage = true")
     page.click("#audit-filters button[type=submit]")
     page.wait_for_url("**/admin/audit?*actor=*")
     page.wait_for_selector("#audit")
+    assert page.evaluate("window.__samePage === true")  # htmx swapped the results in; no page load
     log = page.inner_text("#audit")
     assert "xikou-zhao" in log and "新增" in log and "修改" in log and "管理员王" in log
     assert "停用：否 → 是" in log and "所辖乡镇：" in log  # before → after of the two changes
