@@ -117,7 +117,10 @@
       res.data.features.forEach(function (f) { featureLayer(f).addTo(shown); });
       /* a note about the list only; what a save or refusal said stays */
       if (!res.data.features.length) { say('当前范围内没有' + spec().title + '。'); listNote = true; }
-      else if (listNote) { say(''); listNote = false; }
+      else if (res.data.links && res.data.links.length) {
+        say('当前范围内' + spec().title + '较多，只显示前 2000 个：请放大地图。');
+        listNote = true;
+      } else if (listNote) { say(''); listNote = false; }
     });
   }
 
