@@ -369,3 +369,23 @@ def test_story_a_township_editor_drags_a_point_out_of_its_township_and_is_refuse
     assert abs(box["x"] + box["width"] / 2 - x) < 3 and abs(box["y"] + box["height"] / 2 - y) < 3
     watch.assert_clean(page, refused=(403,))  # the refused PATCH
     context.close()
+
+
+def test_county_staff_draw_mine_zones_township_editors_may_not(app, make_user, towns):
+    """A 矿产规划分区 belongs to no township: county staff add it, a township editor is refused and not offered it."""
+    editor = _browser(app, make_user, "county_editor", "县局李编辑")
+    token = {"X-CSRF-Token": editor.cookies.get("riskmap_csrf"), "Origin": SELF}
+    zone = {"type": "Feature", "properties": {"code": "JC-01", "name": "黄河沿岸禁采区", "kind": "no_mining_zone"},
+            "geometry": {"type": "Polygon", "coordinates": [[[111.20, 39.12], [111.24, 39.12], [111.24, 39.15],
+                                                             [111.20, 39.15], [111.20, 39.12]]]}}
+    made = editor.post("/layers/mine_zone/features", json=zone, headers=token)
+    assert made.status_code == 201, made.text
+    assert made.json()["properties"]["version"] == 1
+    assert '"mine_zone"' in editor.get("/data/edit").text
+    town = _browser(app, make_user, "township_editor", "西口镇张编辑", (WEST,))
+    assert '"mine_zone"' not in town.get("/data/edit").text and '"enterprise"' in town.get("/data/edit").text
+    token = {"X-CSRF-Token": town.cookies.get("riskmap_csrf"), "Origin": SELF}
+    zone["properties"]["code"] = "JC-02"
+    refused = town.post("/layers/mine_zone/features", json=zone, headers=token)
+    assert refused.status_code == 403 and "无权" in refused.json()["message"]
+    assert count(towns, "SELECT count(*) FROM mine_zone") == 1

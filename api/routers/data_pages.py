@@ -15,7 +15,7 @@ from api.auth import PrincipalDep
 from api.deps import ConnDep
 from api.pages import page
 from geo.access.principal import Forbidden, Principal
-from geo.access.roles import ROLE_LABELS
+from geo.access.roles import ROLE_LABELS, TOWNSHIP_WRITES
 from geo.config import get_settings
 from geo.db import get_engine
 from geo.edit import EDITABLE
@@ -154,9 +154,11 @@ def rejects_download(name: str, fmt: str, principal: PrincipalDep) -> FileRespon
 
 
 def edit_config(principal: Principal) -> dict[str, Any]:
-    """What the map editor needs: the editable layers with their fields, and the user's scope."""
+    """What the map editor needs: the layers this user may edit with their fields, and the user's scope."""
     layers = {}
     for name, spec in EDITABLE.items():
+        if not principal.county_wide and spec.table not in TOWNSHIP_WRITES:
+            continue  # county-wide tables (mine zones): the database refuses a township editor anyway
         layers[name] = {
             "title": layer_spec(name).title, "kind": "point" if "Point" in spec.geometry else "polygon",
             "fields": [{"name": k, "label": f.label, "kind": f.kind.__name__, "required": f.required,
