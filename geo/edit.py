@@ -1,4 +1,4 @@
-"""Creating, changing and deleting single features (enterprises, buildings, grid cells, villages).
+"""Creating, changing and deleting single features (enterprises, buildings, grid cells, villages, mine zones).
 
 Each change names the version it was based on; a stale version is refused (Conflict → 409), so two
 people editing one record cannot silently overwrite each other. Scope (township) and jurisdiction (the
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from geo.config import get_settings
 from geo.errors import Conflict, Duplicate, InvalidInput, NotFound
 from geo.features import feature_by_id, layer_spec
-from geo.models import BUILDING_USES, INDUSTRY_CATEGORIES, max_integer, max_length
+from geo.models import BUILDING_USES, INDUSTRY_CATEGORIES, MINE_ZONE_KINDS, max_integer, max_length
 from geo.uscc import uscc_problem
 
 
@@ -44,6 +44,8 @@ class EditSpec:
     """Accepted GeoJSON geometry types; polygons are stored as multipolygons."""
     fields: dict[str, Field]
     multi: bool = False
+    township: bool = True
+    """The row keeps the township its geometry lies in (township_id); county-wide tables (mine zones) do not."""
 
 
 EDITABLE: dict[str, EditSpec] = {
@@ -98,6 +100,12 @@ EDITABLE: dict[str, EditSpec] = {
         "code": Field(str, "村/社区代码", required=True),
         "name": Field(str, "名称", required=True),
     }),
+    "mine_zone": EditSpec("mine_zone", ("Polygon", "MultiPolygon"), {
+        "code": Field(str, "分区编码"),
+        "name": Field(str, "分区名称"),
+        "kind": Field(str, "分区类型", required=True, choices=MINE_ZONE_KINDS),
+        "source_document": Field(str, "依据的矿产资源规划"),
+    }, multi=True, township=False),
 }
 
 
@@ -221,8 +229,10 @@ def create_feature(conn: Connection, layer: str, properties: dict[str, Any], geo
     values = _properties(spec, properties, creating=True)
     _second_geometries(conn, spec, values)
     wkt = _geometry(conn, spec, geometry)
-    columns = ", ".join([*values, "township_id", "geom"])
-    params = ", ".join([*(_placeholder(spec, k) for k in values), _TOWNSHIP_OF, "ST_GeomFromText(:wkt, 4490)"])
+    town = ["township_id"] if spec.township else []
+    columns = ", ".join([*values, *town, "geom"])
+    params = ", ".join([*(_placeholder(spec, k) for k in values), *([_TOWNSHIP_OF] if spec.township else []),
+                        "ST_GeomFromText(:wkt, 4490)"])
     with _unique(conn, spec):
         new_id = conn.execute(text(f"INSERT INTO {spec.table} ({columns}) VALUES ({params}) RETURNING id"),
                               {**values, "wkt": wkt}).scalar_one()
@@ -239,7 +249,7 @@ def update_feature(conn: Connection, layer: str, feature_id: int, *, version: in
     params: dict[str, Any] = {**values, "id": feature_id, "version": version}
     if geometry is not None:
         params["wkt"] = _geometry(conn, spec, geometry)
-        sets += ["geom = ST_GeomFromText(:wkt, 4490)", f"township_id = {_TOWNSHIP_OF}"]
+        sets += ["geom = ST_GeomFromText(:wkt, 4490)", *([f"township_id = {_TOWNSHIP_OF}"] if spec.township else [])]
     if not sets:
         raise InvalidInput("没有要修改的内容")
     with _unique(conn, spec):

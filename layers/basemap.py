@@ -66,3 +66,11 @@ def tile_origins(s: Settings) -> list[str]:
 def overlay_shift(s: Settings) -> bool:
     """True when overlays must be shifted CGCS2000 → GCJ-02 to line up with the basemap (高德)."""
     return s.basemap == "amap"
+
+
+def editor_tiles(s: Settings) -> list[dict[str, str]]:
+    """The basemap's tile layers for the map editor (/data/edit) as Leaflet options; none with 高德 (GCJ-02),
+    whose shifted tiles would make a point placed on them land off its true CGCS2000 position."""
+    if overlay_shift(s):
+        return []
+    return [{"url": t.url, "attr": t.attr, "subdomains": t.subdomains} for t in _tiles(s)]

@@ -71,7 +71,7 @@ class FeatureChange(BaseModel):
     geometry: dict[str, Any] | None = None
 
 
-@router.post("/{layer}/features", status_code=201, summary="新增要素（企业、建筑、网格、村）；须落在本人辖区内")
+@router.post("/{layer}/features", status_code=201, summary="新增要素（企业、建筑、网格、村、矿产规划分区）；须落在本人辖区内")
 def create(layer: str, body: FeatureIn, conn: TxDep) -> dict[str, Any]:
     return create_feature(conn, layer, body.properties, body.geometry)
 

@@ -18,6 +18,32 @@ from shapely.geometry import shape
 from sqlalchemy import Connection, text
 
 ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除"}
+TABLE_LABELS = {
+    "app_user": "用户", "api_token": "API 令牌", "township": "乡镇", "village": "村/社区", "grid_cell": "网格",
+    "enterprise": "企业", "chemical_inventory": "危化品储量", "hazard": "隐患", "accident": "事故",
+    "inspection": "执法检查", "pipeline": "管道", "pipeline_facility": "管道附属设施", "encroachment": "占压点",
+    "building": "建筑", "road": "道路", "mine": "矿山", "mine_zone": "矿产规划分区", "county": "县界",
+}
+"""Chinese names of the audited tables people edit (the audit page's table filter)."""
+FIELD_LABELS = {
+    "id": "编号", "username": "用户名", "display_name": "姓名", "role": "角色", "township_codes": "所辖乡镇",
+    "teams": "巡查组", "disabled": "停用", "password_hash": "密码（散列，不显示）", "password_changed_at": "改密时间",
+    "geom": "几何", "township_id": "所属乡镇（内部编号）", "enterprise_id": "企业（内部编号）",
+    "pipeline_id": "管道（内部编号）", "source": "数据来源", "revoked_at": "吊销时间", "expires_at": "到期时间",
+    "name": "名称", "user_id": "用户（内部编号）",
+}
+
+
+def field_label(table: str, name: str) -> str:
+    """The Chinese name of a logged column: the import layer's header for it, else a common one, else the column."""
+    from geo.io.layers import LAYERS
+
+    layer = LAYERS.get(table)
+    if layer is not None and name != "name":
+        found = next((f.header for f in layer.fields if f.name == name), None)
+        if found:
+            return found
+    return FIELD_LABELS.get(name, name)
 _HIDDEN = {"updated_at", "version", "created_at"}
 
 

@@ -54,6 +54,11 @@ def _check_townships(conn: Connection, codes: list[str]) -> None:
         raise InvalidInput(f"乡镇代码不存在：{'、'.join(missing)}")
 
 
+def township_choices(conn: Connection) -> list[tuple[str, str]]:
+    """(code, name) of every township a user may be given, by code (the user forms' choices)."""
+    return [(r.code, r.name) for r in conn.execute(text("SELECT code, name FROM township ORDER BY code"))]
+
+
 def add_user(conn: Connection, username: str, password: str, role: str, *, townships: list[str] | None = None,
              teams: list[str] | None = None, display_name: str | None = None) -> User:
     """Create an account; a township editor needs at least one township code."""

@@ -503,8 +503,11 @@ def read_geometries(path: Path, *, crs: str | None = None, layer: str = "townshi
 
 def import_file(engine: Engine, layer: str, path: Path | str, *, crs: str | None = None, repair: bool = False,
                 update: bool = False, allow_outside: bool = False, encoding: str | None = None,
-                sheet: str | None = None) -> ImportResult:
-    """Import `path` into `layer` in one transaction; ImportRejected (nothing written) if any row is bad."""
+                sheet: str | None = None, actor: tuple[str, str] | None = None) -> ImportResult:
+    """Import `path` into `layer` in one transaction; ImportRejected (nothing written) if any row is bad.
+
+    `actor` (username, role) names the person in the audit log when the import comes from a web page.
+    """
     spec = get_layer(layer)
     path = Path(path)
     rules = load_rules()
@@ -515,6 +518,10 @@ def import_file(engine: Engine, layer: str, path: Path | str, *, crs: str | None
     rejects: list[Reject] = list(staged.rejects)
     repairs: list[Repair] = []
     with engine.begin() as conn:
+        if actor is not None:
+            from geo.access.logins import as_actor
+
+            as_actor(conn, *actor)
         copy_stage(conn, staged)
         updated = 0
         if spec.spatial:
@@ -566,6 +573,24 @@ def write_rejects(rejects: list[Reject], path: Path) -> Path:
         writer = csv.writer(fh)
         writer.writerow(["行号", "字段", "原因", "值"])
         writer.writerows([r.row, csv_text(r.field), csv_text(r.reason), csv_text(r.value)] for r in rejects)
+    return path
+
+
+def write_rejects_xlsx(rejects: list[Reject], path: Path) -> Path:
+    """The rejects report as an Excel workbook (cells typed as text, so nothing is taken for a formula)."""
+    from openpyxl import Workbook
+
+    from geo.io.xlsx import append_row
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "问题清单"
+    append_row(sheet, ["行号", "字段", "原因", "值"])
+    for r in rejects:
+        append_row(sheet, [r.row, r.field, r.reason, r.value])
+    sheet.column_dimensions["C"].width = 60
+    book.save(path)
     return path
 
 
