@@ -102,7 +102,7 @@ def add_roads(conn: Connection) -> None:
 def test_due_list_by_colour_on_each_date_edge(planner):
     """Each colour is due exactly when last inspection + its interval falls on or before the week's Sunday (the
     frequencies alone: annual caps off here — with the shipped caps the blue unit, inspected once this year,
-    would be held back; see tests/risk/test_worked_examples_zones.py)."""
+    would be held back; see tests/risk/test_worked_examples.py)."""
     d = dt.date
     with planner.begin() as conn:
         due_ids = {
