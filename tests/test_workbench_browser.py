@@ -95,6 +95,18 @@ def summary_totals(page) -> tuple[int, int]:
     return found, rectified
 
 
+def dashboard_totals(page) -> tuple[int, int]:
+    """首页 through the navigation bar: all encroachment points and those rectified (已整改 or 销号); then back to the
+    encroachment ledger through the 台账 menu."""
+    page.click("nav.rm-nav >> a:text-is('首页')")
+    page.wait_for_selector("#enc-total-done")
+    totals = int(page.inner_text("#enc-total")), int(page.inner_text("#enc-total-done"))
+    page.click("nav.rm-nav summary:text-is('台账')")
+    page.click("nav.rm-nav .rm-menu a:text-is('占压点')")
+    page.wait_for_url("**/ledgers/encroachments")
+    return totals
+
+
 def confirm_action(page, label: str, button: str, **fields: str) -> None:
     """Click an action of the dossier, then confirm it in the confirmation panel."""
     page.click(f"#wb-actions a.wb-button:text-is('{label}')")
@@ -111,6 +123,7 @@ def test_county_editor_confirms_a_candidate_and_takes_it_to_closed(chromium, ser
     watch = Watch()
     context, page = login(chromium, server, "wb-county-editor", watch)
     found0, rectified0 = summary_totals(page)
+    board0 = dashboard_totals(page)
     page.click("text=自动排查候选（待认定）")
     page.wait_for_url("**/ledgers/encroachments/candidates")
     page.click("button:text-is('重新排查')")
@@ -167,6 +180,8 @@ def test_county_editor_confirms_a_candidate_and_takes_it_to_closed(chromium, ser
     page.click("nav.rm-crumbs >> text=占压点台账")
     page.wait_for_url("**/ledgers/encroachments")
     assert summary_totals(page) == (found0 + 1, rectified0 + 1)
+    # the 首页 dashboard's encroachment progress moved with it: one more point, one more rectified
+    assert dashboard_totals(page) == (board0[0] + 1, board0[1] + 1)
     watch.clean()
     context.close()
 
