@@ -24,6 +24,9 @@ def copy_demo(demo_county_db: str, demo_county_engine: Engine, suffix: str) -> s
     admin = create_engine(make_url(demo_county_db).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # other tests' pooled connections (e.g. geo.db's engine cache) may still sit on the template
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": make_url(demo_county_db).database})
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(demo_county_db).database}"'))
     admin.dispose()
     return make_url(demo_county_db).set(database=name).render_as_string(hide_password=False)
