@@ -34,7 +34,9 @@ CONNECT_TIMEOUT_S = 10
 @lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
     # pool_pre_ping: a connection broken by a server restart is replaced at checkout (recovery without restart)
-    args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT_S}
+    args: dict[str, object] = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT_S}
+    # every timestamp comes back in 北京时间 (Asia/Shanghai), whatever the server's own time zone
+    args["options"] = "-c TimeZone=Asia/Shanghai"
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, future=True, connect_args=args)
 
 

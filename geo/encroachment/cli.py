@@ -54,8 +54,8 @@ def _check(args: argparse.Namespace) -> int:
             print(f"  {zone.label}：{n} 处")
     for c in found:
         zone = zones.by_code(c.zone)
-        print(f"  候选 {c.candidate_id}：管道 {c.pipeline_code}（{c.operator or '运营单位未填'}）"
-              f" {FEATURE_TYPES.get(c.feature_type, c.feature_type)} {c.feature_id}，距离 {c.distance_m:.1f} 米，"
+        print(f"  候选 {c.candidate_id}：管道 {c.pipeline_code} {c.pipeline_name or ''}（{c.operator or '运营单位未填'}）"
+              f" {FEATURE_TYPES.get(c.feature_type, c.feature_type)} {c.feature_label or c.feature_id}，距离 {c.distance_m:.1f} 米，"
               f"{zone.label}〔{zone.clause}〕，{c.township_name or '乡镇未定'}")
     return 0
 
