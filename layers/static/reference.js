@@ -63,6 +63,8 @@
 
   /* The basemap as one layer (a base layer in the layer control): lines and points, then the names. */
   function referenceBasemap(map, opts) {
+    /* a map file opened from disk (riskmap map -o) has no server to draw its tiles: it stays without them */
+    if (window.location.protocol === 'file:') { return L.layerGroup(); }
     panes(map);
     var lines = L.vectorGrid.protobuf(opts.tiles, {
       pane: 'rmReference', rendererFactory: L.canvas.tile, interactive: false, maxNativeZoom: 18,
