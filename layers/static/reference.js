@@ -22,7 +22,7 @@
   function roadStyle(p, z) {
     var s = ROAD[p.road_class] || ['#ffffff', 1];
     var w = s[1] * (z >= 14 ? 1.6 : z >= 12 ? 1.2 : 1);
-    return [{color: '#8c8c8c', weight: w + 1.6, opacity: 0.9}, {color: s[0], weight: w, opacity: 1}];
+    return [{color: '#707070', weight: w + 2, opacity: 0.9}, {color: s[0], weight: w, opacity: 1}];
   }
 
   var STYLES = {
