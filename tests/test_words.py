@@ -36,6 +36,9 @@ def demo_client(demo_county_db, demo_county_engine):
         with TestClient(create_app(), headers=auth_headers(demo_county_engine, "admin")) as c:
             yield c
     finally:
+        from geo.db import get_engine
+
+        get_engine().dispose()  # no pooled session may stay on the demo database (others copy it as a template)
         os.environ["DATABASE_URL"] = old
         get_settings.cache_clear()
 
