@@ -8,6 +8,7 @@ from pathlib import Path
 
 from geo.cli import registrar
 from geo.errors import RiskmapError
+from geo.progress import with_progress
 
 
 class NotConfirmed(RiskmapError):
@@ -81,7 +82,7 @@ def register_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     """Add `backup` and `restore` to the riskmap command line."""
     bk = sub.add_parser("backup", help="备份当前数据库（pg_dump 自定义格式）")
     bk.add_argument("-o", "--output", help="备份文件（缺省 .riskmap/backups/riskmap-<库名>-<时间>.dump）")
-    bk.set_defaults(func=_backup)
+    bk.set_defaults(func=with_progress("正在备份")(_backup))
     rs = sub.add_parser("restore", help="从备份文件恢复（整体成功或不作任何改动）")
     rs.add_argument("file", help="riskmap backup 生成的备份文件")
     rs.add_argument("--database", help="恢复到同一服务器上的另一个数据库（不存在则新建），缺省为当前数据库")

@@ -77,7 +77,17 @@ class ChineseArgumentParser(argparse.ArgumentParser):
     def add_subparsers(self, **kwargs: Any) -> Any:
         kwargs.setdefault("metavar", "命令")  # else errors name the dest, e.g. "缺少必需的参数：risk_command"
         with _argparse_in_chinese():
-            return super().add_subparsers(**kwargs)
+            action = super().add_subparsers(**kwargs)
+        add_parser = action.add_parser
+
+        def add_described(name: str, **kw: Any) -> Any:
+            """A sub-command's own --help opens with its (Chinese) one-line help when it has no description."""
+            if kw.get("help") and not kw.get("description"):
+                kw["description"] = kw["help"]
+            return add_parser(name, **kw)
+
+        action.add_parser = add_described
+        return action
 
     def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
         with _argparse_in_chinese():
@@ -164,10 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     dbs.add_parser("stop", help="停止内置 PostGIS").set_defaults(func=_db_stop)
     dbs.add_parser("status", help="数据库状态").set_defaults(func=_db_status)
     up = dbs.add_parser("upgrade", help="升级数据库结构（Alembic）")
-    up.add_argument("revision", nargs="?", default="head")
+    up.add_argument("revision", nargs="?", default="head", help="目标版本（默认 head，即最新）")
     up.set_defaults(func=_db_upgrade)
     down = dbs.add_parser("downgrade", help="降级数据库结构")
-    down.add_argument("revision", nargs="?", default="base")
+    down.add_argument("revision", nargs="?", default="base", help="目标版本（默认 base，即删除全部表）")
     down.set_defaults(func=_db_downgrade)
 
     for register in _REGISTRARS:

@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     port: int = 8000
 
     basemap: Literal["none", "osm", "tianditu", "amap", "mbtiles"] = "none"
-    """Map background: none (works on an intranet with no internet), OpenStreetMap, 天地图, 高德 or a local MBTiles."""
+    """Map background: none (the offline 参考底图 drawn from the county's own roads, rivers and place names — works on
+    an intranet with no internet), OpenStreetMap, 天地图, 高德 or a local MBTiles; with any but 高德 the 参考底图
+    stays a choice in the layer control."""
     tianditu_key: str | None = None
     """天地图 tk key (required by 天地图 since 2019-01-01)."""
     mbtiles_path: Path | None = None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,7 +36,16 @@ CONNECT_TIMEOUT_S = 10
 def _engine_for(url: str) -> Engine:
     # pool_pre_ping: a connection broken by a server restart is replaced at checkout (recovery without restart)
     args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT_S}
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, future=True, connect_args=args)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, future=True, connect_args=args)
+    event.listen(engine, "do_connect", _beijing_time)
+    return engine
+
+
+def _beijing_time(dialect: object, record: object, cargs: object, cparams: dict[str, object]) -> None:
+    """Every timestamp comes back in 北京时间 (Asia/Shanghai), whatever the server's own time zone. libpq's
+    `options` replaces PGOPTIONS, so what the environment holds at connect time (the CLI's audit user) is kept."""
+    given = f"{os.environ.get('PGOPTIONS', '')} {cparams.get('options') or ''}"
+    cparams["options"] = f"{given} -c TimeZone=Asia/Shanghai".strip()
 
 
 def get_engine(settings: Settings | None = None) -> Engine:

@@ -102,15 +102,20 @@ def _check(z: int, x: int, y: int) -> None:
 
 
 def tile(conn: Connection, layer: str, z: int, x: int, y: int) -> bytes:
-    """One MVT tile of `layer` (EPSG:3857 tile scheme, extent 4096); empty below the layer's zoom."""
+    """One MVT tile of `layer` (EPSG:3857 tile scheme, extent 4096); empty below the layer's zoom.
+    `reference` is the offline reference basemap (geo/reference.py), several MVT layers in one tile."""
     _check(z, x, y)
+    if layer == "reference":
+        from geo.reference import reference_tile
+
+        return reference_tile(conn, z, x, y)
     if layer == "enterprise":
         rows_sql = _ENTERPRISE_CLUSTERS if z < CLUSTER_BELOW_ZOOM else _ENTERPRISE_POINTS
         min_zoom = 0
     elif layer in TILE_LAYERS:
         rows_sql, min_zoom = TILE_LAYERS[layer].sql, TILE_LAYERS[layer].min_zoom
     else:
-        raise NotFound(f"图层 {layer} 没有矢量瓦片；可用：enterprise、{'、'.join(TILE_LAYERS)}")
+        raise NotFound(f"图层 {layer} 没有矢量瓦片；可用：enterprise、{'、'.join(TILE_LAYERS)}、reference（参考底图）")
     if z < min_zoom:
         return b""
     sql = f"""

@@ -44,9 +44,9 @@ def _map(args: argparse.Namespace) -> int:
 @registrar
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve = sub.add_parser("serve", help="启动地图与数据服务（FastAPI）")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--host", help="监听地址（默认取 RISKMAP_HOST，127.0.0.1）")
+    serve.add_argument("--port", type=int, help="监听端口（默认取 RISKMAP_PORT，8000）")
+    serve.add_argument("--workers", type=int, default=1, help="工作进程数（默认 1）")
     serve.set_defaults(func=_serve)
 
     mp = sub.add_parser("map", help="把地图页面写成离线可打开的 HTML 文件")

@@ -53,8 +53,9 @@ class Where:
 _POPUP = macro("popups.html", "popup")
 
 
-def _risk(props: dict[str, Any]) -> dict[str, Any]:
-    """The risk block of a popup: level label and colour, score, (reason, clause) pairs."""
+def _risk(props: dict[str, Any], *, score: bool = True) -> dict[str, Any]:
+    """The risk block of a popup: level label and colour, score (only where it means something to an officer:
+    not the roll-up totals of townships and grid cells), (reason, clause) pairs."""
     level = props.get("level")
     if not level:
         return {"label": None}
@@ -64,15 +65,15 @@ def _risk(props: dict[str, Any]) -> dict[str, Any]:
             reasons.append((str(r.get("text") or r.get("reason") or r.get("message") or ""), r.get("clause")))
         else:
             reasons.append((str(r), None))
-    score = props.get("score")
+    value = props.get("score") if score else None
     return {"label": LEVEL_LABELS[level], "colour": level_colour(level),
-            "score": score if isinstance(score, (int, float)) else None, "reasons": reasons}
+            "score": value if isinstance(value, (int, float)) else None, "reasons": reasons}
 
 
 def _popup(title: Any, rows: list[tuple[str, Any]], props: dict[str, Any], *, link: str | None = None,
-           risk: bool = True) -> str:
+           risk: bool = True, score: bool = True) -> str:
     """A feature's popup body, rendered by the popups.html macro (autoescaped)."""
-    return str(_POPUP(str(title), rows, _risk(props) if risk else None, link))
+    return str(_POPUP(str(title), rows, _risk(props, score=score) if risk else None, link))
 
 
 def _collection(features: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -104,7 +105,7 @@ def township_layer(conn: Connection, where: Where, *, link_base: str = "") -> fo
     for f in feats:
         p = f["properties"]
         note = "示意边界" if p.get("is_illustrative") else None
-        p["popup_html"] = _popup(p["name"], [("代码", p["code"]), ("边界", note)], p,
+        p["popup_html"] = _popup(p["name"], [("代码", p["code"]), ("边界", note)], p, score=False,
                                  link=url_path("maps", "township", p["code"], base=link_base))
     fg = folium.FeatureGroup(name="乡镇（按风险着色）", show=True)
     _layer(feats, lambda f: {
@@ -122,7 +123,7 @@ def grid_layer(conn: Connection, where: Where, *, show: bool, highlight: str | N
         p = f["properties"]
         p["name"] = p.get("name") or p["code"]
         p["popup_html"] = _popup(f"网格 {p['name']}", [("编号", p["code"]), ("网格员", p.get("officer_name")),
-                                                      ("电话", p.get("officer_phone"))], p,
+                                                      ("电话", p.get("officer_phone"))], p, score=False,
                                  link=url_path("maps", "grid", p["code"], base=link_base))
     fg = folium.FeatureGroup(name="网格（按风险着色）", show=show)
     _layer(feats, lambda f: {

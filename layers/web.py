@@ -16,6 +16,8 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from geo.timefmt import local_minute
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -41,6 +43,7 @@ def new_nonce() -> str:
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                   trim_blocks=True, lstrip_blocks=True)
 ENV.filters["tojson"] = script_json
+ENV.filters["local_minute"] = local_minute
 ENV.globals["url_path"] = url_path
 
 

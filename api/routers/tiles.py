@@ -9,11 +9,17 @@ from fastapi import APIRouter, Request, Response
 from api.deps import ConnDep
 from api.text import Text
 from geo.ogc import layer_tilejson
+from geo.reference import reference_labels
 from geo.tiles import tile
 
 router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
 
 MVT = "application/vnd.mapbox-vector-tile"
+
+
+@router.get("/reference/{z}/{x}/{y}.json", summary="参考底图的地名注记（乡镇、村、网格、站场、阀室；瓦片像素坐标）")
+def reference_label_tile(z: int, x: int, y: int, conn: ConnDep) -> dict[str, Any]:
+    return {"labels": reference_labels(conn, z, x, y)}
 
 
 @router.get("/{layer}/{z}/{x}/{y}.pbf", summary="矢量瓦片（EPSG:3857 瓦片编号）", response_class=Response,

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 
 from geo.cli import registrar
+from geo.progress import with_progress
 
 TABLE_LABELS = {
     "county": "县界", "township": "乡镇（示意边界）", "village": "村/社区", "grid_cell": "网格",
@@ -55,6 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     load = ds.add_parser("load", help="载入示范县（先升级数据库结构；重复运行结果相同）")
     load.add_argument("--seed", type=int, default=None, help="随机种子（默认见 geo/demo/demo.toml）")
     load.add_argument("--as-of", default=None, help="日期基准 YYYY-MM-DD（隐患、检查日期截至该日；默认今天）")
-    load.set_defaults(func=_load)
+    load.set_defaults(func=with_progress("正在载入示范县")(_load))
     ds.add_parser("accounts", help="创建/重置示范账号（每种角色一个）并显示密码").set_defaults(func=_accounts)
     ds.add_parser("summary", help="按乡镇汇总：网格、企业、隐患、管道、占压点、矿山").set_defaults(func=_summary)

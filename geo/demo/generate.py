@@ -360,14 +360,14 @@ def make_pipelines(w: _World, demo: DemoCounty) -> None:
     rng = step_rng(w.seed, "pipelines")
     gem = pyogrio.read_dataframe(GEM_PIPELINES)
     keep = w.outline.buffer(cfg["clip_margin_m"])
-    for pid, geom in zip(gem["ProjectID"], gem.geometry.values, strict=True):
+    for k, (pid, geom) in enumerate(zip(gem["ProjectID"], gem.geometry.values, strict=True)):
         metric = shapely.intersection(w.plane.to_metric(geom), keep)
         lines = [g for g in shapely.get_parts(metric) if isinstance(g, LineString) and g.length > 0]
         metric = MultiLineString(lines)
         w.pipelines_in_county[pid] = metric.intersection(w.outline)
         g = cfg["gem"]
         demo.pipelines.append({
-            "code": pid, "name": f"GEM {pid} 天然气长输管道（河曲段）", "operator": g["operator"], "medium": "gas",
+            "code": pid, "name": f"天然气长输管道{'甲乙丙丁戊'[k % 5]}线（河曲段）", "operator": g["operator"], "medium": "gas",
             "design_pressure_mpa": g["design_pressure_mpa"], "outside_diameter_mm": g["outside_diameter_mm"],
             "burial_depth_m": g["burial_depth_m"], "commissioning_year": g["commissioning_year"],
             "geom": w.plane.to_storage(metric), "source": w.cfg["sources"]["gem_pipeline"],

@@ -60,6 +60,9 @@ class Candidate(NamedTuple):
     lat: float | None = None
     candidate_id: int | None = None
     status: str | None = None
+    pipeline_name: str | None = None
+    feature_label: str | None = None
+    """The feature as a person names it: code and name (a building with neither: its use and floors)."""
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()
@@ -100,10 +103,10 @@ class Candidates(Sequence[Candidate]):
         unknown = (None, None, None)
         if self._points:
             return (_make(Candidate, (*pipelines[pid], ftype, fid, zone, distance, *townships.get(tid, unknown),
-                                      lon, lat, None, None))
+                                      lon, lat, None, None, None, None))
                     for pid, ftype, fid, zone, distance, tid, lon, lat in rows)
         return (_make(Candidate, (*pipelines[pid], ftype, fid, zone, distance, *townships.get(tid, unknown),
-                                  None, None, None, None))
+                                  None, None, None, None, None, None))
                 for pid, ftype, fid, zone, distance, tid in rows)
 
     def __repr__(self) -> str:
@@ -445,7 +448,14 @@ _REFRESH_SQL = """
 _LIST_SQL = """
     SELECT c.pipeline_id, pl.code AS pipeline_code, pl.operator, c.feature_type, c.feature_id, c.zone,
            c.distance_m, t.id AS township_id, t.code AS township_code, t.name AS township_name,
-           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.id AS candidate_id, c.status
+           ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.id AS candidate_id, c.status, pl.name AS pipeline_name,
+           CASE c.feature_type
+             WHEN 'building' THEN (SELECT coalesce(nullif(concat_ws(' ', x.code, x.name), ''),
+                                                   concat(x.floors, ' 层建筑（未编号）')) FROM building x WHERE x.id = c.feature_id)
+             WHEN 'road' THEN (SELECT coalesce(nullif(concat_ws(' ', x.code, x.name), ''), '未命名道路')
+                               FROM road x WHERE x.id = c.feature_id)
+             WHEN 'mine' THEN (SELECT concat_ws(' ', x.licence_no, x.name) FROM mine x WHERE x.id = c.feature_id)
+             ELSE (SELECT concat_ws(' ', x.code, x.name) FROM pipeline x WHERE x.id = c.feature_id) END AS feature_label
     FROM encroachment_candidate c
     JOIN pipeline pl ON pl.id = c.pipeline_id
     LEFT JOIN township t ON t.id = c.township_id

@@ -11,6 +11,7 @@ from typing import Any
 from geo.cli import registrar
 from geo.encroachment.zones import FEATURE_TYPES, load_zones
 from geo.errors import InvalidInput
+from geo.progress import with_progress
 
 STATUS_HELP = "新状态（代码或中文，如 confirmed/认定、rectifying/整改中、rectified/已整改、closed/销号）"
 
@@ -54,8 +55,8 @@ def _check(args: argparse.Namespace) -> int:
             print(f"  {zone.label}：{n} 处")
     for c in found:
         zone = zones.by_code(c.zone)
-        print(f"  候选 {c.candidate_id}：管道 {c.pipeline_code}（{c.operator or '运营单位未填'}）"
-              f" {FEATURE_TYPES.get(c.feature_type, c.feature_type)} {c.feature_id}，距离 {c.distance_m:.1f} 米，"
+        print(f"  候选 {c.candidate_id}：管道 {c.pipeline_code} {c.pipeline_name or ''}（{c.operator or '运营单位未填'}）"
+              f" {FEATURE_TYPES.get(c.feature_type, c.feature_type)} {c.feature_label or c.feature_id}，距离 {c.distance_m:.1f} 米，"
               f"{zone.label}〔{zone.clause}〕，{c.township_name or '乡镇未定'}")
     return 0
 
@@ -215,7 +216,7 @@ def _add_status_commands(sub: Any, kind: str) -> None:
     st.add_argument("--note", help="说明")
     st.set_defaults(func=_status, kind=kind)
     hi = sub.add_parser("history", help="全部变更记录")
-    hi.add_argument("code")
+    hi.add_argument("code", help="台账编号")
     hi.set_defaults(func=_history, kind=kind)
     rp = sub.add_parser("report", help="统计：发现、已整改、整改率、逾期")
     rp.add_argument("--by", choices=("township", "pipeline") if kind == "encroachment" else ("township",),
@@ -238,13 +239,13 @@ def _add_status_commands(sub: Any, kind: str) -> None:
     lg.add_argument("--to", dest="date_to", type=_date, help="发现日期止 YYYY-MM-DD")
     lg.set_defaults(func=_ledger, kind=kind)
     pg = sub.add_parser("progress", help="记录月度整改进展")
-    pg.add_argument("code")
+    pg.add_argument("code", help="台账编号")
     pg.add_argument("month", help="月份 YYYY-MM")
     pg.add_argument("entry", help="进展情况")
     pg.add_argument("--by", required=True, help="记录人")
     pg.set_defaults(func=_progress, kind=kind)
     at = sub.add_parser("attach", help="上传附件（JPEG/PNG 照片或 PDF，大小受限）")
-    at.add_argument("code")
+    at.add_argument("code", help="台账编号")
     at.add_argument("file", help="文件路径")
     at.add_argument("--by", required=True, help="经办人")
     at.set_defaults(func=_attach, kind=kind)
@@ -268,7 +269,7 @@ def register_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     ck.add_argument("--pipeline", help="只看此管道编号")
     ck.add_argument("--township", help="只看此乡镇代码（12 位）")
     ck.add_argument("--json", action="store_true", help="输出 JSON")
-    ck.set_defaults(func=_check)
+    ck.set_defaults(func=with_progress("正在排查占压")(_check))
     cf = es.add_parser("confirm", help="认定排查候选为占压点并建档")
     cf.add_argument("candidate", type=int, help="候选编号（见 encroach check）")
     _add_dossier_options(cf)

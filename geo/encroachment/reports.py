@@ -21,7 +21,8 @@ def report_encroachments(conn: Connection, *, by: str = "township", today: dt.da
 
 
 _POINTS_SQL = """
-    SELECT e.code, e.status, e.kind, e.nature, p.code AS pipeline_code, t.name AS township_name, e.deadline,
+    SELECT e.code, e.status, e.kind, e.nature, p.code AS pipeline_code, p.name AS pipeline_name,
+           t.name AS township_name, e.deadline,
            (e.deadline < :today AND e.status <> ALL(:done)) IS TRUE AS overdue,
            ST_AsGeoJSON(ST_PointOnSurface(e.geom), 7) AS geometry
     FROM encroachment e
@@ -39,7 +40,7 @@ def encroachment_points(conn: Connection, *, today: dt.date | None = None) -> li
         {"type": "Feature", "geometry": json.loads(r.geometry),
          "properties": {"code": r.code, "status": r.status, "status_label": lc.status_label(r.status),
                         "kind": r.kind, "nature": r.nature, "pipeline_code": r.pipeline_code,
-                        "township_name": r.township_name, "deadline": r.deadline.isoformat() if r.deadline else None,
+                        "pipeline_name": r.pipeline_name, "township_name": r.township_name, "deadline": r.deadline.isoformat() if r.deadline else None,
                         "overdue": r.overdue}}
         for r in rows
     ]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.cli import registrar
+from geo.progress import with_progress
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -111,7 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--html", help="写出可打印的路线单（HTML）")
     p.add_argument("--pdf", help="写出路线单 PDF（Chromium 打印）")
     p.add_argument("--map", help="写出路线地图（HTML）")
-    p.set_defaults(func=_plan)
+    p.set_defaults(func=with_progress("正在编排巡查路线")(_plan))
 
     ins = sub.add_parser("inspect", help="执法检查记录")
     isub = ins.add_subparsers(dest="inspect_command", required=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from geo.cli import registrar
 from geo.io.layers import LAYERS
+from geo.progress import with_progress
 
 EXIT_REJECTED = 1
 REPORT_LIMIT = 20
@@ -89,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("--rejects", help="问题清单路径（默认：输入文件旁 <文件名>.rejects.csv）")
     imp.add_argument("--encoding", help="文字编码（默认自动识别 UTF-8 / GBK / GB18030）")
     imp.add_argument("--sheet", help="Excel 工作表名（默认第一个）")
-    imp.set_defaults(func=_import)
+    imp.set_defaults(func=with_progress("正在导入")(_import))
 
     exp = sub.add_parser("export", help="导出图层（xlsx 台账 / geojson / gpkg / shp）")
     exp.add_argument("layer", choices=layers, help="图层")

@@ -24,6 +24,7 @@ from geo.config import get_settings
 from geo.errors import InvalidInput, NotFound
 from geo.io.layers import Field, Layer, get_layer
 from geo.models import Base
+from geo.timefmt import local_minute, today
 
 ExportFormat = Literal["xlsx", "geojson", "gpkg", "shp"]
 FORMATS: dict[str, str] = {"xlsx": ".xlsx", "geojson": ".geojson", "gpkg": ".gpkg", "shp": ".shp"}
@@ -59,6 +60,27 @@ def _township_filter(layer: Layer) -> str:
     return "ref.township_id = (SELECT id FROM township WHERE code = :town)"
 
 
+RISK_KINDS = {"enterprise": "enterprise", "mine": "mine"}
+"""Layers whose export carries the current 风险等级 and 主要原因 (read-only columns, ignored on import)."""
+RISK_HEADERS = {"risk_level": ("风险等级", "RISK_LVL"), "risk_reasons": ("主要原因", "REASONS")}
+MAIN_REASONS = 3
+"""主要原因 lists at most this many reasons, those of the highest level first."""
+
+
+def _risk_text(column: str, value: Any) -> str | None:
+    """风险等级 as 红（重大风险）…, 主要原因 as the texts of the leading reasons joined by '；'."""
+    from geo.features import LEVEL_LABELS, LEVEL_SHORT
+
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if column == "risk_level":
+        return f"{LEVEL_SHORT.get(value, value)}（{LEVEL_LABELS.get(value, value)}）"
+    reasons = [r for r in (value or []) if isinstance(r, dict) and r.get("text")]
+    rank = {"red": 4, "orange": 3, "yellow": 2, "blue": 1}
+    reasons.sort(key=lambda r: -rank.get(r.get("level") or "", 0))
+    return "；".join(str(r["text"]) for r in reasons[:MAIN_REASONS]) or None
+
+
 def _select_sql(layer: Layer, *, township: bool) -> str:
     """One SELECT of the layer with its references as codes (USCC, pipeline, township)."""
     cols: list[str] = []
@@ -74,6 +96,10 @@ def _select_sql(layer: Layer, *, township: bool) -> str:
         else:
             cols.append(f'ref."{f.ref.key}" AS "{f.name}"')
             joins.append(f'LEFT JOIN "{f.ref.table}" ref ON ref.id = t."{f.ref.fk}"')
+    if layer.name in RISK_KINDS:
+        cols += ["risk.level AS risk_level", "risk.reasons AS risk_reasons"]
+        joins.append(f"LEFT JOIN risk_assessment risk ON risk.kind = '{RISK_KINDS[layer.name]}' "
+                     "AND risk.object_id = t.id AND risk.valid_to IS NULL")
     if layer.spatial:
         cols.append(f'ST_AsBinary(t."{layer.geom_column}") AS geom_wkb')
     where = ""
@@ -120,6 +146,8 @@ def _present(f: Field, value: Any) -> Any:
         return f.codes.get(value, value)
     if f.kind == "bool":
         return "是" if value else "否"
+    if isinstance(value, dt.datetime):
+        return local_minute(value)
     if f.kind == "date" and isinstance(value, dt.date):
         return value.isoformat()
     if f.kind == "json":
@@ -139,6 +167,10 @@ def present_frame(layer: Layer, frame: pd.DataFrame, *, names: str = "header") -
             out[column] = pd.array([np.nan if v is None else float(v) for v in values], dtype="float64")
         else:
             out[column] = pd.array(values, dtype=object)
+    for name, (header, shp) in RISK_HEADERS.items():
+        if name in frame.columns:
+            out[header if names == "header" else shp] = pd.array(
+                [_risk_text(name, v) for v in frame[name]] if len(frame) else [], dtype=object)
     return pd.DataFrame(out, index=range(len(frame)))
 
 
@@ -165,7 +197,7 @@ def write_xlsx(layer: Layer, frame: pd.DataFrame, geoms: np.ndarray | None, path
     book = Workbook()
     sheet = book.active
     sheet.title = layer.label[:31]
-    append_row(sheet, [title or f"{layer.label}台账（{dt.date.today().isoformat()} 导出，坐标系 CGCS2000）"])
+    append_row(sheet, [title or f"{layer.label}台账（{today().isoformat()} 导出，坐标系 CGCS2000）"])
     sheet["A1"].font = Font(bold=True, size=14)
     append_row(sheet, list(table.columns))
     for cell in sheet[2]:

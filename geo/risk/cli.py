@@ -8,6 +8,7 @@ from pathlib import Path
 
 from geo.cli import registrar
 from geo.codes import KIND_LABELS, KINDS
+from geo.progress import with_progress
 
 
 def _compute(args: argparse.Namespace) -> int:
@@ -16,6 +17,7 @@ def _compute(args: argparse.Namespace) -> int:
     from geo.risk import LEVEL_LABELS, Scope, compute, load_rules
     from geo.risk.changes import changed_scope, last_computed_at
     from geo.risk.scope import township_id_for
+    from geo.timefmt import local_minute
 
     rules = load_rules(Path(args.rules) if args.rules else None)
     with get_engine().begin() as conn:
@@ -28,7 +30,7 @@ def _compute(args: argparse.Namespace) -> int:
         since = last_computed_at(conn) if args.changed else None
         if since is not None:
             scope = changed_scope(conn, rules, since=since, srid=metric_srid(conn))
-            print(f"自 {since:%Y-%m-%d %H:%M:%S} 以来有变动：企业 {len(scope.enterprise_ids or ())} 个、"
+            print(f"自 {local_minute(since)} 以来有变动：企业 {len(scope.enterprise_ids or ())} 个、"
                   f"矿山 {len(scope.mine_ids or ())} 个、管道 {len(scope.pipeline_ids or ())} 条"
                   f"（另有管段 {len(scope.segment_ids or ())} 段）需重算")
         report = compute(conn, scope=scope, rules=rules)
@@ -101,24 +103,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--changed", action="store_true",
                    help="只重算上次计算后数据有变动（及受其影响）的对象；删除的数据请按乡镇或全县重算")
     c.add_argument("--rules", metavar="FILE", help="本局风险规则文件（缺省取 RISKMAP_RULES_FILE）")
-    c.set_defaults(func=_compute)
+    c.set_defaults(func=with_progress("正在计算风险等级")(_compute))
 
     e = rs.add_parser("explain", help="显示一个对象的风险等级、分值和理由")
     e.add_argument("kind", choices=KINDS, help=f"对象类型：{kinds}")
-    e.add_argument("id", type=int)
+    e.add_argument("id", type=int, help="对象编号")
     e.add_argument("--json", action="store_true", help="输出 JSON")
     e.set_defaults(func=_explain)
 
     lv = rs.add_parser("levels", help="列出某类对象的风险等级（高风险在前）")
-    lv.add_argument("kind", choices=KINDS)
-    lv.add_argument("--township", metavar="CODE")
-    lv.add_argument("--colour", choices=["red", "orange", "yellow", "blue"])
-    lv.add_argument("--limit", type=int, default=50)
-    lv.add_argument("--json", action="store_true")
+    lv.add_argument("kind", choices=KINDS, help=f"对象类型：{kinds}")
+    lv.add_argument("--township", metavar="CODE", help="只列该乡镇（12 位乡镇代码）")
+    lv.add_argument("--colour", choices=["red", "orange", "yellow", "blue"], help="只列该颜色：红 red、橙 orange、黄 yellow、蓝 blue")
+    lv.add_argument("--limit", type=int, default=50, help="最多列出条数（默认 50）")
+    lv.add_argument("--json", action="store_true", help="输出 JSON")
     lv.set_defaults(func=_levels)
 
     h = rs.add_parser("history", help="一个对象的历史风险等级")
-    h.add_argument("kind", choices=KINDS)
-    h.add_argument("id", type=int)
-    h.add_argument("--json", action="store_true")
+    h.add_argument("kind", choices=KINDS, help=f"对象类型：{kinds}")
+    h.add_argument("id", type=int, help="对象编号")
+    h.add_argument("--json", action="store_true", help="输出 JSON")
     h.set_defaults(func=_history)

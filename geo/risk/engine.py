@@ -16,6 +16,7 @@ from geo.risk.rollup import assess_areas
 from geo.risk.rules import Rules, load_rules
 from geo.risk.scope import Scope, create_area_scope, create_object_scope, create_segment_scope, remember_segments
 from geo.risk.store import close_vanished, register_rules, save_by_kind
+from geo.timefmt import TZ
 
 
 @dataclass
@@ -39,7 +40,7 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     scope = scope or Scope()
     rules = rules or load_rules()
     now = now or dt.datetime.now(dt.UTC)
-    today = today or now.date()
+    today = today or now.astimezone(TZ).date()  # the bureau's day (北京时间), not the server clock's
     tune_for_heavy_work(conn)
     srid = county_srid(conn)
     report = ComputeReport(rules_version=rules.version, rules_hash=rules.rules_hash)
