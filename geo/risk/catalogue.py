@@ -176,6 +176,8 @@ class Cell:
 
     text: str
     rowspan: int = 1
+    cls: str = ""
+    """rm-num: a number, kept on one line."""
 
 
 @dataclass
@@ -409,7 +411,7 @@ def rule_label_of(rule_id: str, node: dict[str, Any], *, prefix: str | None = No
     return rule_id
 
 
-PER_LABELS = {"each": "每处（每种、每项、每人）计", "once": "计一次"}
+PER_LABELS = {"each": "逐个累计", "once": "计一次"}
 CONDITION_FIELDS = {"concentration_pct": "含量", "combustible_pct": "可燃物含量"}
 CONDITION_OPS = (("above", ">"), ("at_least", "≥"), ("below", "<"), ("at_most", "≤"))
 
@@ -418,7 +420,7 @@ def signed(points: Any) -> str:
     """Points of a line as the guideline writes them: −2 deducted, +2 added (加分)."""
     value = float(points)
     if value > 0:
-        return f"+{fmt(value)}（加分）"
+        return f"+{fmt(value)} 加分"
     return f"−{fmt(-value)}" if value < 0 else "0"
 
 
@@ -452,12 +454,15 @@ def diagnostic_table(items: dict[str, Any], parent: dict[str, Any]) -> Table:
             if starts_category and j == 0:
                 row.append(Cell(category, run))
             if j == 0:
-                row += [Cell(str(item.get("label", code)), max(len(lines), 1)), Cell(cap_text, max(len(lines), 1))]
+                row += [Cell(str(item.get("label", code)), max(len(lines), 1)),
+                        Cell(cap_text, max(len(lines), 1), cls="rm-num")]
             per = PER_LABELS.get(str(line.get("per", "")), "")
             if "max" in line:
                 per += f"，本行最多 {fmt(line['max'])} 分"
             fact = str(line.get("fact") or "") or f"{not_stored}，列为未评分"
-            row += [Cell(str(line.get("text", ""))), Cell(signed(line.get("points", 0)) if line else ""),
+            if fact.startswith("企业."):
+                fact = "企业登记项：" + fact.removeprefix("企业.")
+            row += [Cell(str(line.get("text", ""))), Cell(signed(line.get("points", 0)) if line else "", cls="rm-num"),
                     Cell(per), Cell(fact)]
             if j == 0:
                 row.append(Cell(str(item.get("clause", "")), max(len(lines), 1)))
@@ -474,7 +479,7 @@ def diagnostic_table(items: dict[str, Any], parent: dict[str, Any]) -> Table:
 def direct_red_table(node: dict[str, Any], parent: dict[str, Any]) -> Table:
     """应急〔2018〕19号: the situations judged red whatever the score, with the data each reads."""
     cases = [v for v in node.values() if isinstance(v, dict)]
-    rows = [[Cell(str(i)), Cell(str(c.get("text", ""))), Cell(str(c.get("fact") or "本系统未收录此项数据"))]
+    rows = [[Cell(str(i), cls="rm-num"), Cell(str(c.get("text", ""))), Cell(str(c.get("fact") or "本系统未收录此项数据"))]
             for i, c in enumerate(cases, start=1)]
     return Table(title=f"直接判定为红色的 {len(rows)} 种情形", columns=["序号", "情形", "本系统所用数据"], rows=rows,
                  note="任一情形成立即为红色（最高风险等级），不论得分；数据未填报的情形在说明中列为未评分。")
@@ -482,7 +487,8 @@ def direct_red_table(node: dict[str, Any], parent: dict[str, Any]) -> Table:
 
 def classes_table(classes: dict[str, Any], parent: dict[str, Any]) -> Table:
     """GB 18218-2018 表2 (Q by hazard class) and 表4 (β by class) as one table."""
-    rows = [[Cell(str(symbol)), Cell(str(c.get("name", ""))), Cell(fmt(c.get("q_t", ""))), Cell(fmt(c.get("beta", "")))]
+    rows = [[Cell(str(symbol), cls="rm-num"), Cell(str(c.get("name", ""))), Cell(fmt(c.get("q_t", "")), cls="rm-num"),
+             Cell(fmt(c.get("beta", "")), cls="rm-num")]
             for symbol, c in classes.items() if isinstance(c, dict)]
     return Table(title=f"GB 18218-2018 表2 临界量与表4 校正系数 β（{len(rows)} 个类别）",
                  columns=["类别符号", "危险性类别（表2）", "临界量 Q（吨）", "校正系数 β（表4）"], rows=rows,
@@ -498,8 +504,9 @@ def substances_table(substances: list[dict[str, Any]], parent: dict[str, Any]) -
         cas = "、".join(str(c) for c in s.get("cas", []))
         if cas and s.get("cas_alone") is False:
             cas += "（多个条目共用，须按名称识别）"
-        rows.append([Cell(fmt(s.get("no", ""))), Cell(str(s.get("name", ""))), Cell("、".join(s.get("aliases", []))),
-                     Cell(cas), Cell(fmt(s.get("q_t", ""))), Cell(fmt(s.get("beta", ""))),
+        rows.append([Cell(fmt(s.get("no", "")), cls="rm-num"), Cell(str(s.get("name", ""))),
+                     Cell("、".join(s.get("aliases", []))), Cell(cas), Cell(fmt(s.get("q_t", "")), cls="rm-num"),
+                     Cell(fmt(s.get("beta", "")), cls="rm-num"),
                      Cell(str(s.get("beta_basis", ""))), Cell(condition_text(s.get("condition")))])
     return Table(title=f"GB 18218-2018 表1 危险化学品名称及其临界量（全部 {len(rows)} 种）",
                  columns=["序号", "名称", "别名", "CAS 号", "临界量 Q（吨）", "校正系数 β", "β 依据", "浓度条件"],
