@@ -229,6 +229,10 @@ def test_rules_page_in_chromium_at_desk_and_phone_width(demo_county_db, demo_cou
             page.screenshot(path=str(out_dir / f"rules-{width}.png"), full_page=False)
             page.locator("#pipeline").scroll_into_view_if_needed()
             page.screenshot(path=str(out_dir / f"rules-{width}-pipeline.png"), full_page=False)
+            for section in ("gb18218", "diagnostic"):
+                page.locator(f"#{section}").scroll_into_view_if_needed()
+                page.evaluate(f"document.getElementById('{section}').scrollIntoView()")
+                page.screenshot(path=str(out_dir / f"rules-{width}-section-{section}.png"), full_page=False)
             diag = page.locator("[id='table-diagnostic.items']")
             diag.scroll_into_view_if_needed()
             assert diag.locator("tbody tr").count() == 42 and diag.locator("details").get_attribute("open") is not None

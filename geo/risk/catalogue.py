@@ -108,7 +108,7 @@ KEY_LABELS = {
     "road_classes": "计入的道路等级", "base_level_operating": "在产矿山基础等级", "base_points": "基础分值",
     "min_area_ha": "最小越界面积", "method": "汇总方法", "density_threshold_per_km2": "红橙对象密度阈值",
     "kinds": "汇总的对象类型", "max_distance_m": "最大距离", "feature_types": "检查的对象",
-    "kind": "记为", "code": "代码", "grade": "高后果区等级", "min_diameter_mm": "管径大于",
+    "kind": "记为", "code": "代码", "grade": "级别", "min_diameter_mm": "管径大于",
     "max_diameter_mm": "管径小于", "min_pressure_mpa": "压力大于", "max_pressure_mpa": "压力小于",
     "min_households": "户数不少于", "reading": "本表读法", "red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝",
     "overdue_hazard": "有逾期未整改隐患（加）", "new_encroachment": "新发现占压（加）",
