@@ -4,7 +4,9 @@ and which values the bureau's own rules file changed; a program asking the same 
 
 from __future__ import annotations
 
+import re
 import tomllib
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,59 @@ def file_clauses() -> set[str]:
         with path.open("rb") as fh:
             clauses(tomllib.load(fh), out)
     return out
+
+
+RAW = re.compile(r"[A-Za-z0-9_.\[\]]+")
+"""A label that is only a key of the rules file (`enterprise.site`, `annual_cap`), not a Chinese name."""
+
+
+class DocTables(HTMLParser):
+    """The document tables of the page (tr.rm-rule-doc, id table-<rule id>) as rows of cell texts; a cell spanning
+    rows is kept as (text, rowspan) in the row where it starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[tuple[str, int]]]] = {}
+        self.current: str | None = None
+        self.cell: list[str] | None = None
+        self.span = 1
+        self.in_body = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "tr" and (a.get("id") or "").startswith("table-"):
+            self.current = a["id"].removeprefix("table-")
+            self.tables[self.current] = []
+        elif self.current and tag == "tbody":
+            self.in_body = True
+        elif self.current and self.in_body and tag == "tr":
+            self.tables[self.current].append([])
+        elif self.current and self.in_body and tag == "td":
+            self.cell, self.span = [], int(a.get("rowspan") or 1)
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self.cell is not None:
+            self.tables[self.current][-1].append(("".join(self.cell).strip(), self.span))
+            self.cell = None
+        elif tag == "tbody":
+            self.in_body = False
+        elif tag == "td" and self.current and not self.in_body:
+            self.current = None
+
+
+def doc_tables(page: str) -> dict[str, list[list[tuple[str, int]]]]:
+    parser = DocTables()
+    parser.feed(page)
+    return parser.tables
+
+
+def rules_file(path: Path) -> dict:
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
 
 
 @pytest.fixture
@@ -174,8 +229,107 @@ def test_rules_page_in_chromium_at_desk_and_phone_width(demo_county_db, demo_cou
             page.screenshot(path=str(out_dir / f"rules-{width}.png"), full_page=False)
             page.locator("#pipeline").scroll_into_view_if_needed()
             page.screenshot(path=str(out_dir / f"rules-{width}-pipeline.png"), full_page=False)
+            for section in ("gb18218", "diagnostic"):
+                page.locator(f"#{section}").scroll_into_view_if_needed()
+                page.evaluate(f"document.getElementById('{section}').scrollIntoView()")
+                page.screenshot(path=str(out_dir / f"rules-{width}-section-{section}.png"), full_page=False)
+            diag = page.locator("[id='table-diagnostic.items']")
+            diag.scroll_into_view_if_needed()
+            assert diag.locator("tbody tr").count() == 42 and diag.locator("details").get_attribute("open") is not None
+            page.screenshot(path=str(out_dir / f"rules-{width}-diagnostic.png"), full_page=False)
+            table1 = page.locator("[id='table-gb18218.substances'] details")
+            assert table1.get_attribute("open") is None  # 85 rows start folded
+            table1.locator("summary").click()
+            assert table1.locator("tbody tr").count() == 85 and table1.locator("tbody tr").nth(84).is_visible()
+            table1.scroll_into_view_if_needed()
+            page.screenshot(path=str(out_dir / f"rules-{width}-table1.png"), full_page=False)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{width} px with 表1 open: {overflow} px wider than the window"
+            table1.locator("summary").click()
             page.emulate_media(media="print")
             page.screenshot(path=str(out_dir / f"rules-{width}-print.png"), full_page=False)
             assert not errors, errors
             context.close()
         browser.close()
+
+
+def test_every_rule_has_a_chinese_name_and_a_clause(client):
+    """A bureau reviewer never meets a key of the rules file where a name belongs (`enterprise.site`,
+    `annual_cap`, a text template with …), nor a rule 规则文件未注明依据: every table of rules.toml, zones.toml and
+    frequencies.toml has its Chinese label and its document and clause (or 本地规定)."""
+    import html
+
+    cat = build_catalogue(load_rules())
+    page = html.unescape(client.get("/risk/rules", headers=HTML).text)
+    assert "规则文件未注明依据" not in page
+    for section in cat.sections:
+        assert not RAW.fullmatch(section.title), section.id
+        assert f">{section.title} <small>" in page, section.title
+        for rule in section.rules:
+            assert not RAW.fullmatch(rule.label) and "…" not in rule.label and "{" not in rule.label, rule.id
+            assert rule.mark != "unstated" and rule.clause, rule.id
+            assert f"<strong>{rule.label}</strong>" in page, rule.label
+            raw_values = [v.key for v in rule.values if RAW.fullmatch(v.label)]
+            assert not raw_values, (rule.id, raw_values)
+            raw_columns = [c for v in rule.values for c in v.columns or [] if RAW.fullmatch(c)]
+            assert not raw_columns, (rule.id, raw_columns)
+    # and every table of the three files that holds values or a clause is shown as a rule or inside one
+    shown = {r.id for s in cat.sections for r in s.rules}
+    frequencies = rules_file(FREQUENCIES_FILE)
+    for table in ("interval_days", "priority", "annual_cap", "annual_cap.non_coal_mine", "annual_cap.coal_mine"):
+        assert table in shown, table
+    rules = rules_file(DEFAULT_RULES)
+    for group in ("enterprise", "pipeline", "mine"):
+        for key, value in rules[group].items():
+            if isinstance(value, dict) and "clause" in value:
+                assert f"{group}.{key}" in shown, f"{group}.{key}"
+    assert frequencies["annual_cap"]["clause"].startswith("国办发〔2024〕54号")
+
+
+def test_diagnostic_table_follows_the_guideline_item_by_item(client):
+    """应急〔2018〕19号 评估诊断分级表 on the page as the guideline prints it: all 12 items, each with its category,
+    its cap (扣完为止) and its clause, and under it every line with its content and points (−扣分 / +加分)."""
+    import html
+
+    items = rules_file(DEFAULT_RULES)["diagnostic"]["items"]
+    assert len(items) == 12
+    table = doc_tables(client.get("/risk/rules", headers=HTML).text)["diagnostic.items"]
+    lines = [line for item in items.values() for line in item["lines"].values()]
+    assert len(table) == len(lines)
+    row = 0
+    for code, item in items.items():
+        first = [html.unescape(text) for text, _ in table[row]]
+        cap = f"{item['cap']} 分" if item["cap"] else "加分项"
+        assert item["label"] in first and cap in first and item["clause"] in first, (code, first)
+        assert dict(table[row])[item["label"]] == len(item["lines"]), code  # the item spans its lines
+        for line in item["lines"].values():
+            cells = [html.unescape(text) for text, _ in table[row]]
+            points = line["points"]
+            shown = f"+{points:g} 加分" if points > 0 else f"−{-points:g}"
+            assert line["text"] in cells and shown in cells, (code, line["text"], cells)
+            row += 1
+    assert ("重大危险源", 4) in table[0] and ("10 分", 4) in table[0] and ("固有危险性", 11) in table[0]
+    red = doc_tables(client.get("/risk/rules", headers=HTML).text)["diagnostic.direct_red"]
+    assert len(red) == 4
+
+
+def test_gb18218_tables_list_every_substance_and_class(client):
+    """GB 18218-2018 表1 with all 85 substances in the standard's order (序号, 名称, CAS, Q, β, concentration), and
+    表2/表4 with each class's symbol, Chinese name, Q and β — no raw `gb18218.classes.J1` keys."""
+    import html
+
+    gb = rules_file(DEFAULT_RULES)["gb18218"]
+    page = client.get("/risk/rules", headers=HTML).text
+    tables = doc_tables(page)
+    t1 = [[html.unescape(text) for text, _ in row] for row in tables["gb18218.substances"]]
+    assert len(t1) == len(gb["substances"]) == 85
+    assert [row[0] for row in t1] == [str(n) for n in range(1, 86)]
+    for row, s in zip(t1, gb["substances"]):
+        assert row[1] == s["name"] and all(cas in row[3] for cas in s.get("cas", [])), row
+    formaldehyde = next(row for row in t1 if row[1] == "甲醛（含量>90%）")
+    assert formaldehyde[4:6] == ["5", "2"] and formaldehyde[7] == "含量 > 90%"
+    classes = {row[0][0]: [html.unescape(t) for t, _ in row] for row in tables["gb18218.classes"]}
+    assert list(classes) == list(gb["classes"]) and len(classes) == 24
+    assert classes["J1"] == ["J1", "急性毒性：类别1，所有暴露途径，气体", "5", "4"]
+    assert classes["W5.4"][2:] == ["5000", "1"]
+    assert "gb18218.classes.J1" not in page and 'data-rule="gb18218.classes"' in page

@@ -3,10 +3,12 @@ and clause it follows, whether a national text fixes it or it is 本地规定, a
 file set. Built generically from the rules files (geo/risk/rules.toml merged with RISKMAP_RULES_FILE,
 geo/encroachment/zones.toml, geo/inspection/frequencies.toml), so new entries appear without code changes.
 
-Conventions read from a rules table (see docs/rules.md): `clause` (document and clause; `<prefix>_clause` for
-the keys starting with `<prefix>_`), "本地规定" in the clause (whole rule local when the clause starts with it),
-an optional `local = ["key", …]` list of keys that are local policy, and an optional `local_note` (why the
-default was chosen). Wording keys (`text`, `*_text`, `text_*`, `*labels`) are not values.
+Conventions read from a rules table (see docs/rules.md): `label` (the rule's Chinese name, preferred to the
+names kept here), `clause` (document and clause; `<prefix>_clause` and `<prefix>_label` for the keys starting with
+`<prefix>_`), "本地规定" in the clause (whole rule local when the clause starts with it), an optional
+`local = ["key", …]` list of keys that are local policy, and an optional `local_note` (why the default was chosen).
+Wording keys (`text`, `*_text`, `text_*`, `*labels`) are not values. A few tables that are tables in the source
+document (应急〔2018〕19号 评估诊断分级表, GB 18218-2018 表1、表2/表4) are shown as such tables (TABLE_BUILDERS).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ SECTION_TITLES = {
     "crossing": "交叉穿越",
     "interval_days": "巡查频次（天）",
     "priority": "巡查路线优先级",
+    "river_zone": "管道穿越河流处两侧范围",
+    "tunnel_zone": "管道专用隧道两侧范围",
+    "annual_cap": "年度行政检查次数上限",
 }
 """Chinese titles of known top-level tables; an unknown table is shown under its own key."""
 
@@ -58,7 +63,7 @@ RULE_LABELS = {
     "enterprise.unknown_substance": "未列入表1且无表2类别的物质", "enterprise.mine": "所属矿山的违法违规情形",
     "gb18218": "辨识与分级（R = α·Σβq/Q）", "gb18218.classes": "表2 临界量与表4 校正系数 β（按危险性类别）",
     "population": "常住人口计数", "population.persons_per_floor": "每层计入的常住人口（按建筑用途）",
-    "diagnostic": "诊断评分：满分、分档与未评分项目", "diagnostic.inherent": "固有危险性扣分",
+    "diagnostic": "诊断评分：满分与未评分项目", "diagnostic.inherent": "固有危险性扣分",
     "diagnostic.surroundings": "周边环境扣分", "diagnostic.management": "安全管理扣分",
     "diagnostic.direct_red": "直接判定为红色的情形",
     "pipeline": "动态分段", "pipeline.impact_radius": "潜在影响半径",
@@ -68,7 +73,11 @@ RULE_LABELS = {
     "mine": "在产矿山（基础等级）", "mine.no_mining_zone": "禁采区内开采", "mine.restricted_zone": "位于限采区",
     "mine.over_boundary": "越界开采", "mine.pipeline_nearby": "距管道 200 米内",
     "mine.blasting_dwellings": "露天爆破距居民建筑", "mine.not_scored": "未评分项目",
+    "diagnostic.band": "按得分分档（四色）", "mine.base": "在产矿山（基础等级）",
     "rollup": "区域等级汇总", "interval_days": "按颜色的巡查间隔", "priority": "路线规划优先级",
+    "diagnostic.items": "评估诊断分级表（逐项逐行）", "gb18218.substances": "表1 危险化学品名称及其临界量",
+    "gb18218.other_substances": "表1 以外的常见物质（按表2类别辨识）",
+    "annual_cap": "各颜色企业每年检查次数上限",
 }
 
 KEY_LABELS = {
@@ -99,11 +108,22 @@ KEY_LABELS = {
     "road_classes": "计入的道路等级", "base_level_operating": "在产矿山基础等级", "base_points": "基础分值",
     "min_area_ha": "最小越界面积", "method": "汇总方法", "density_threshold_per_km2": "红橙对象密度阈值",
     "kinds": "汇总的对象类型", "max_distance_m": "最大距离", "feature_types": "检查的对象",
-    "kind": "记为", "code": "代码", "grade": "高后果区等级", "min_diameter_mm": "管径大于",
+    "kind": "记为", "code": "代码", "grade": "级别", "min_diameter_mm": "管径大于",
     "max_diameter_mm": "管径小于", "min_pressure_mpa": "压力大于", "max_pressure_mpa": "压力小于",
     "min_households": "户数不少于", "reading": "本表读法", "red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝",
     "overdue_hazard": "有逾期未整改隐患（加）", "new_encroachment": "新发现占压（加）",
     "overdue_per_period": "每错过一个周期（加）", "overdue_cap": "逾期加分上限",
+    "default_radius_m": "未填报厂区边界时的点位外扩半径", "max_score": "加分后总分上限",
+    "boundary_m": "地段两端距最外侧建筑", "units_per_floor": "未登记户数的多层住宅每层户数",
+    "settlement_eps_m": "村镇：相邻住宅间距不大于", "min_depth_m": "最小越出深度", "depth_step_m": "深度量算步长",
+    "exempt_problem_leads": "问题线索（逾期隐患复查、新发现占压）不受上限限制", "applies": "适用",
+    "other_substances": "表1 以外的常见物质", "years": "年数", "larger_count": "较大事故起数",
+    "fatal_general_years": "亡人一般事故回溯年数", "fatal_general_count": "亡人一般事故起数",
+    "fact": "判定所用数据", "beta": "β", "q_t": "临界量 Q", "hazard_class": "表2类别", "basis": "依据",
+    "not_stored": "本系统未收录数据的项目注明", "not_filled": "企业未填报的项目注明",
+    "flammable_site_uses": "易燃易爆场所（建筑用途）", "band": "在地图上画成沿线条带", "media": "适用的管道介质",
+    "min_score": "得分不低于", "min_persons": "常住人口不少于（人）", "min_r": "R 不小于",
+    "name": "名称", "cas": "CAS 号", "aliases": "别名", "condition": "浓度条件",
 }
 
 UNITS = (("_per_km2", "个/km²"), ("_10k_yuan", "万元"), ("_km2", "km²"), ("_mpa", "MPa"), ("_mm", "mm"),
@@ -151,6 +171,28 @@ class Value:
 
 
 @dataclass
+class Cell:
+    """One cell of a document table; rowspan > 1 spans the rows below, which then leave this column out."""
+
+    text: str
+    rowspan: int = 1
+    cls: str = ""
+    """rm-num: a number, kept on one line."""
+
+
+@dataclass
+class Table:
+    """A table shown as in its source document (e.g. 应急〔2018〕19号 评估诊断分级表), full width under its rule."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[Cell]]
+    note: str = ""
+    folded: bool = False
+    """Long tables start folded (<details>) on screen; printing unfolds them."""
+
+
+@dataclass
 class Rule:
     """One rule (a table of a rules file) with where it comes from."""
 
@@ -162,6 +204,7 @@ class Rule:
     values: list[Value] = field(default_factory=list)
     note: str = ""
     overridden: bool = False
+    tables: list[Table] = field(default_factory=list)
 
 
 @dataclass
@@ -221,7 +264,8 @@ def unit_of(key: str) -> str:
 
 def is_wording(key: str) -> bool:
     """Explanation templates and display labels: wording, not rule values."""
-    return key == "text" or key.endswith("_text") or key.startswith("text_") or key.endswith("labels")
+    return (key == "text" or key.endswith("_text") or key.startswith("text_") or key.endswith("labels")
+            or key.endswith(("_note", "_notes")) or key.startswith(("legend", "basis_")))
 
 
 def display(value: Any) -> str:
@@ -247,7 +291,7 @@ def table_rows(items: list[dict[str, Any]] | dict[str, dict[str, Any]]) -> tuple
             label = key_label(str(k)) + (f"（{unit_of(str(k))}）" if unit_of(str(k)) else "")
             if label not in columns:
                 columns.append(label)
-            row[label] = display(v)
+            row[label] = condition_text(v) if k == "condition" else display(v)
         rows.append(row)
     return columns, rows
 
@@ -302,6 +346,7 @@ def rules_of(node: dict[str, Any], path: tuple[str, ...], *, inherited: str, ove
     local_keys = [str(k) for k in node.get("local", [])] if isinstance(node.get("local"), list) else []
     prefixes = {k[: -len("_clause")]: str(v) for k, v in node.items()
                 if k.endswith("_clause") and isinstance(v, str)}
+    prefix_labels = {f"{p}_label" for p in prefixes}
     own: list[tuple[str, Any]] = []
     nested: list[tuple[str, Any]] = []
     by_prefix: dict[str, list[tuple[str, Any]]] = {p: [] for p in prefixes}
@@ -309,12 +354,12 @@ def rules_of(node: dict[str, Any], path: tuple[str, ...], *, inherited: str, ove
                                          if k not in NOTE_KEYS and not k.endswith("_clause") and not is_wording(str(k)))
     for key, value in node.items():
         key = str(key)
-        if key in NOTE_KEYS or key.endswith("_clause") or is_wording(key):
+        if key in NOTE_KEYS or key in prefix_labels or key.endswith("_clause") or is_wording(key):
             continue
-        if is_rule_table(value, path=(*path, key), parent_has_values=has_values):
+        if (*path, key) in TABLE_BUILDERS or is_rule_table(value, path=(*path, key), parent_has_values=has_values):
             nested.append((key, value))
             continue
-        prefix = next((p for p in prefixes if key.startswith(p + "_")), None)
+        prefix = next((p for p in prefixes if key.startswith(p + "_") or key == p + "s"), None)
         (by_prefix[prefix] if prefix else own).append((key, value))
     out: list[Rule] = []
     rid = ".".join(path)
@@ -327,29 +372,156 @@ def rules_of(node: dict[str, Any], path: tuple[str, ...], *, inherited: str, ove
         return Rule(id=rule_id, label=rule_label, clause=rule_clause, mark=mark, mark_label=MARK_LABELS[mark],
                     values=values, note=note, overridden=any(v.overridden for v in values))
 
-    if own:
+    if own or ("clause" in node and not any(by_prefix.values()) and not nested):
         out.append(rule(rid, clause, own, label or rule_label_of(rid, node)))
     for prefix, items in by_prefix.items():
         if items:
             out.append(rule(f"{rid}.{prefix}", prefixes[prefix], items, rule_label_of(rid, node, prefix=prefix)))
     for key, value in nested:
-        out.extend(rules_of(value, (*path, key), inherited=clause, overridden=overridden))
+        builder = TABLE_BUILDERS.get((*path, key))
+        if builder is None:
+            out.extend(rules_of(value, (*path, key), inherited=clause, overridden=overridden))
+            continue
+        sub_id = ".".join((*path, key))
+        sub_clause = str(value.get("clause") or clause) if isinstance(value, dict) else clause
+        sub = Rule(id=sub_id, label=rule_label_of(sub_id, value if isinstance(value, dict) else {}),
+                   clause=sub_clause, mark=mark_of(sub_clause, []), mark_label=MARK_LABELS[mark_of(sub_clause, [])],
+                   tables=[builder(value, node)])
+        full = (*path, key)
+        sub.overridden = any(p[:len(full)] == full for p in overridden)
+        out.append(sub)
     return out
 
 
 def rule_label_of(rule_id: str, node: dict[str, Any], *, prefix: str | None = None) -> str:
-    """Chinese label: known rules by id, else the table's label/name, else its explanation text, else its key."""
-    if prefix is None and rule_id in RULE_LABELS:
+    """Chinese label: the table's own `label` (`<prefix>_label`), else a known rule by id, else the table's name,
+    else its explanation text, else its key."""
+    own = node.get(f"{prefix}_label" if prefix else "label")
+    if isinstance(own, str) and own:
+        return own
+    if prefix is not None and f"{rule_id}.{prefix}" in RULE_LABELS:
+        return RULE_LABELS[f"{rule_id}.{prefix}"]
+    if rule_id in RULE_LABELS:
         return RULE_LABELS[rule_id]
-    if prefix is not None and rule_id in RULE_LABELS:
-        return RULE_LABELS[rule_id]
-    for key in ("label", "name"):
-        if isinstance(node.get(key), str):
-            return str(node[key])
+    if isinstance(node.get("name"), str):
+        return str(node["name"])
     text = node.get(f"{prefix}_text" if prefix else "text")
     if isinstance(text, str):
         return PLACEHOLDER.sub("…", text)
     return rule_id
+
+
+PER_LABELS = {"each": "逐个累计", "once": "计一次"}
+CONDITION_FIELDS = {"concentration_pct": "含量", "combustible_pct": "可燃物含量"}
+CONDITION_OPS = (("above", ">"), ("at_least", "≥"), ("below", "<"), ("at_most", "≤"))
+
+
+def signed(points: Any) -> str:
+    """Points of a line as the guideline writes them: −2 deducted, +2 added (加分)."""
+    value = float(points)
+    if value > 0:
+        return f"+{fmt(value)} 加分"
+    return f"−{fmt(-value)}" if value < 0 else "0"
+
+
+def condition_text(condition: Any) -> str:
+    """A Table 1 concentration condition as it reads: 含量 > 90%."""
+    if not isinstance(condition, dict):
+        return ""
+    field_label = CONDITION_FIELDS.get(str(condition.get("field")), str(condition.get("field", "")))
+    return "，".join(f"{field_label} {op} {fmt(condition[key])}%" for key, op in CONDITION_OPS if key in condition)
+
+
+def diagnostic_table(items: dict[str, Any], parent: dict[str, Any]) -> Table:
+    """应急〔2018〕19号 评估诊断分级表: every item with its category, cap and clause, and every line of it with its
+    content, points (deduction or bonus), how it counts and the data riskmap reads for it."""
+    not_stored = str(parent.get("not_stored", "本系统未收录此项数据"))
+    entries = [(code, item, list(item.get("lines", {}).values())) for code, item in items.items()]
+    rows: list[list[Cell]] = []
+    for i, (code, item, lines) in enumerate(entries):
+        category = str(item.get("category", ""))
+        starts_category = i == 0 or entries[i - 1][1].get("category") != category
+        run = 0
+        if starts_category:
+            for _, other, other_lines in entries[i:]:
+                if other.get("category") != category:
+                    break
+                run += max(len(other_lines), 1)
+        cap = float(item.get("cap", 0))
+        cap_text = f"{fmt(cap)} 分" if cap > 0 else "加分项"
+        for j, line in enumerate(lines or [{}]):
+            row: list[Cell] = []
+            if starts_category and j == 0:
+                row.append(Cell(category, run))
+            if j == 0:
+                row += [Cell(str(item.get("label", code)), max(len(lines), 1)),
+                        Cell(cap_text, max(len(lines), 1), cls="rm-num")]
+            per = PER_LABELS.get(str(line.get("per", "")), "")
+            if "max" in line:
+                per += f"，本行最多 {fmt(line['max'])} 分"
+            fact = str(line.get("fact") or "") or f"{not_stored}，列为未评分"
+            if fact.startswith("企业."):
+                fact = "企业登记项：" + fact.removeprefix("企业.")
+            row += [Cell(str(line.get("text", ""))), Cell(signed(line.get("points", 0)) if line else "", cls="rm-num"),
+                    Cell(per), Cell(fact)]
+            if j == 0:
+                row.append(Cell(str(item.get("clause", "")), max(len(lines), 1)))
+            rows.append(row)
+    caps = sum(float(item.get("cap", 0)) for _, item, _ in entries)
+    return Table(title=f"应急〔2018〕19号 评估诊断分级表：{len(entries)} 个项目，{len(rows)} 行",
+                 columns=["类别", "项目", "项目分值", "评估内容", "分值", "计分方式", "本系统所用数据", "依据"],
+                 rows=rows,
+                 note=f"从满分 {fmt(parent.get('full_score', 100))} 分起算；各项目扣分以项目分值为限（扣完为止，最低为 0 分，"
+                      f"各项目分值合计 {fmt(caps)} 分）；加分项另加，总分不超过 {fmt(parent.get('max_score', 100))} 分。"
+                      "本系统无数据或企业未填报的行不扣分、不加分，在说明中列为未评分。")
+
+
+def direct_red_table(node: dict[str, Any], parent: dict[str, Any]) -> Table:
+    """应急〔2018〕19号: the situations judged red whatever the score, with the data each reads."""
+    cases = [v for v in node.values() if isinstance(v, dict)]
+    rows = [[Cell(str(i), cls="rm-num"), Cell(str(c.get("text", ""))), Cell(str(c.get("fact") or "本系统未收录此项数据"))]
+            for i, c in enumerate(cases, start=1)]
+    return Table(title=f"直接判定为红色的 {len(rows)} 种情形", columns=["序号", "情形", "本系统所用数据"], rows=rows,
+                 note="任一情形成立即为红色（最高风险等级），不论得分；数据未填报的情形在说明中列为未评分。")
+
+
+def classes_table(classes: dict[str, Any], parent: dict[str, Any]) -> Table:
+    """GB 18218-2018 表2 (Q by hazard class) and 表4 (β by class) as one table."""
+    rows = [[Cell(str(symbol), cls="rm-num"), Cell(str(c.get("name", ""))), Cell(fmt(c.get("q_t", "")), cls="rm-num"),
+             Cell(fmt(c.get("beta", "")), cls="rm-num")]
+            for symbol, c in classes.items() if isinstance(c, dict)]
+    return Table(title=f"GB 18218-2018 表2 临界量与表4 校正系数 β（{len(rows)} 个类别）",
+                 columns=["类别符号", "危险性类别（表2）", "临界量 Q（吨）", "校正系数 β（表4）"], rows=rows,
+                 note="未列入表1 的危险化学品按其危险性类别（GHS）取表2 的临界量、表4 的校正系数；"
+                      "同属多个类别时取临界量最小者（GB 18218-2018 §4.2）。")
+
+
+def substances_table(substances: list[dict[str, Any]], parent: dict[str, Any]) -> Table:
+    """GB 18218-2018 表1: every named substance with its number, CAS, Q, β (表3 or its 表4 class) and the
+    concentration Table 1 names, if any."""
+    rows = []
+    for s in substances:
+        cas = "、".join(str(c) for c in s.get("cas", []))
+        if cas and s.get("cas_alone") is False:
+            cas += "（多个条目共用，须按名称识别）"
+        rows.append([Cell(fmt(s.get("no", "")), cls="rm-num"), Cell(str(s.get("name", ""))),
+                     Cell("、".join(s.get("aliases", []))), Cell(cas), Cell(fmt(s.get("q_t", "")), cls="rm-num"),
+                     Cell(fmt(s.get("beta", "")), cls="rm-num"),
+                     Cell(str(s.get("beta_basis", ""))), Cell(condition_text(s.get("condition")))])
+    return Table(title=f"GB 18218-2018 表1 危险化学品名称及其临界量（全部 {len(rows)} 种）",
+                 columns=["序号", "名称", "别名", "CAS 号", "临界量 Q（吨）", "校正系数 β", "β 依据", "浓度条件"],
+                 rows=rows, folded=len(rows) > 20,
+                 note="库存按名称、别名或 CAS 号对应表1 条目；表1 注明浓度的条目，只有填报的含量满足条件"
+                      "（含量未填时名称中写明该浓度）才按该条目计；其余物质按表2 类别辨识。")
+
+
+TABLE_BUILDERS = {
+    ("diagnostic", "items"): diagnostic_table,
+    ("diagnostic", "direct_red"): direct_red_table,
+    ("gb18218", "classes"): classes_table,
+    ("gb18218", "substances"): substances_table,
+}
+"""Tables of the source documents shown as those tables, by their path in the rules file."""
 
 
 def file_sections(data: dict[str, Any], *, source: str, overridable: bool,
