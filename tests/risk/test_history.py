@@ -36,7 +36,7 @@ def test_unchanged_results_keep_one_history_row_and_old_levels_stay_readable(sit
     assert [(r["level"], r["valid_to"] and dt.datetime.fromisoformat(r["valid_to"])) for r in rows] == \
         [("blue", LATER), ("red", None)]
     assert [r["level"] for r in then] == ["blue"]
-    assert rows[0]["rules_version"] == "2026.11-2"
+    assert rows[0]["rules_version"] == "2026.12-1"
 
 
 def test_township_recompute_touches_only_that_township(site, county):
