@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, TextClause, create_engine, text
 from sqlalchemy.engine import make_url
 
 from geo import uscc
+from geo.access.bulk import begin_bulk, content_sha256, operation
 from geo.config import get_settings
 from geo.errors import InvalidInput
 from geo.models import (
@@ -408,6 +409,15 @@ def check_scale(scale: float) -> None:
         raise InvalidInput(f"规模倍数应在 {MIN_SCALE:g} 到 {MAX_SCALE:g} 之间，实为 {scale:g}")
 
 
+def generator_operation(*, scale: float, seed: int) -> dict[str, Any]:
+    """The audit's description of a run: the command, and a hash of what fixes its content (the parameters,
+    profile.toml and the SQL files — the same seed writes the same county)."""
+    parts: list[bytes | str] = [f"scale={scale:g};seed={seed};"]
+    parts += [p.read_bytes() for p in sorted(HERE.glob("*.sql"))] + [PROFILE.read_bytes()]
+    return operation("generate", f"python -m bench.generate --scale {scale:g} --seed {seed}",
+                     content_sha256(parts))
+
+
 def generate_county(engine: Engine, *, scale: float, seed: int = 1) -> dict[str, int]:
     """Empty the database behind `engine` and write the synthetic county ×`scale`; returns rows per table.
 
@@ -427,6 +437,7 @@ def generate_county(engine: Engine, *, scale: float, seed: int = 1) -> dict[str,
         with _timed("准备/清空"):
             prepare_session(conn)
             empty_database(conn)
+            begin_bulk(conn, generator_operation(scale=scale, seed=seed))
             indexes = drop_spatial_indexes(conn, GENERATED_TABLES) + drop_foreign_keys(conn, GENERATED_TABLES)
             frame = frame_for(conn, scale=scale, profile=profile)
         with _timed("县界/乡镇/网格"):
