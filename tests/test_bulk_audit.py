@@ -17,6 +17,8 @@ from geo.access.bulk import covers
 from geo.io.importer import ImportRejected, import_file
 
 WEST, EAST = "140930100000", "140930101000"
+NAMES = ["东\t西\\南\n北楼", "\\N", "一号楼"]
+"""Names with a tab, a backslash, a newline and COPY's NULL marker: stored exactly as written."""
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def _buildings(path: Path, n: int, *, bad_row: int | None = None) -> Path:
         x, y = 111.22 + (i % 20) * 0.0005, 39.24 + (i // 20) * 0.0005
         ring = [[x, y], [x + 0.0002, y], [x + 0.0002, y + 0.0002], [x, y + 0.0002], [x, y]]
         features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-                         "properties": {"建筑编号": f"JZ{i:04d}", "用途": "住宅",
+                         "properties": {"建筑编号": f"JZ{i:04d}", "用途": "住宅", "建筑名称": NAMES[i % 3],
                                         "层数": "abc" if bad_row == i + 1 else str(1 + i % 6)}})
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
                     encoding="utf-8")
@@ -70,6 +72,9 @@ def test_an_import_is_one_audit_entry_that_traces_every_row(towns, tmp_path, cap
     with towns.connect() as conn:
         ids = conn.execute(text("SELECT id FROM building")).scalars().all()
     assert len(ids) == 300 and all(covers(after["ids"], i) for i in ids)
+    with towns.connect() as conn:
+        names = dict(conn.execute(text("SELECT code, name FROM building WHERE code IN ('JZ0000', 'JZ0001', 'JZ0002')")).all())
+    assert names == {"JZ0000": NAMES[0], "JZ0001": NAMES[1], "JZ0002": NAMES[2]}
     assert not covers(after["ids"], max(ids) + 1)
 
     # asked about one building, the log answers with the import that wrote it

@@ -357,29 +357,40 @@ CREATE TEMP TABLE io_stage (
 """
 
 
+def _copy_text(value: str | None) -> str:
+    """A value in COPY's text format: \\N for NULL (and for empty text, as the staging table wants),
+    backslash, tab, newline and carriage return escaped."""
+    if not value:
+        return "\\N"
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                .replace("\r", "\\r"))
+    return value
+
+
 def copy_stage(conn: Connection, staged: _Staged) -> None:
-    """Create the staging table and COPY every staged row into it (one round trip)."""
+    """Create the staging table and COPY every staged row into it (one round trip, COPY's text format)."""
     conn.execute(text("DROP TABLE IF EXISTS io_stage"))
     conn.execute(text(_CREATE_STAGE))
-    wkb: list[str | None] = [None] * len(staged.row_numbers)
-    if staged.geoms is not None:
-        ok = np.array([g is not None and not g.is_empty for g in staged.geoms], dtype=bool)
+    n = len(staged.row_numbers)
+    wkb = np.full(n, "\\N", dtype=object)
+    if staged.geoms is not None and n:
+        ok = ~(shapely.is_missing(staged.geoms) | shapely.is_empty(staged.geoms))
         if ok.any():
-            hexes = shapely.to_wkb(shapely.set_srid(staged.geoms[ok], 4490), hex=True, include_srid=True)
-            for i, h in zip(np.flatnonzero(ok), hexes, strict=True):
-                wkb[i] = h
+            wkb[ok] = shapely.to_wkb(shapely.set_srid(staged.geoms[ok], 4490), hex=True, include_srid=True)
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
     buf = io.StringIO()
-    writer = csv.writer(buf)
-    for row in zip(staged.row_numbers, staged.parts, wkb, staged.attrs, staged.keys, staged.ref_codes,
-                   staged.township_codes, strict=True):
-        number, part, geom, attrs, key, ref, town = row
-        writer.writerow([number, part, geom or "", json.dumps(attrs, ensure_ascii=False), key or "", ref or "",
-                         town or ""])
+    buf.writelines(
+        f"{number}\t{part}\t{geom}\t{_copy_text(dumps(attrs))}\t{_copy_text(key)}\t{_copy_text(ref)}\t"
+        f"{_copy_text(town)}\n"
+        for number, part, geom, attrs, key, ref, town in zip(
+            staged.row_numbers, staged.parts, wkb, staged.attrs, staged.keys, staged.ref_codes,
+            staged.township_codes, strict=True))
     buf.seek(0)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.copy_expert("COPY io_stage (row_no, part, geom, attrs, key, ref_code, township_code) "
-                           "FROM STDIN WITH (FORMAT csv)", buf)
+        cursor.copy_expert("COPY io_stage (row_no, part, geom, attrs, key, ref_code, township_code) FROM STDIN",
+                           buf)
     finally:
         cursor.close()
 
