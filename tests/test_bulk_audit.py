@@ -88,6 +88,11 @@ def test_an_import_is_one_audit_entry_that_traces_every_row(towns, tmp_path, cap
     assert "批量导入 河曲县建筑.geojson → building 新增 300 行" in out
     assert f"编号 {min(ids)}–{max(ids)}" in out
 
+    assert main(["audit", "--table", "building", "--id", str(ids[5]), "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "批量导入 河曲县建筑.geojson" in out and f"内容 SHA-256：{after['bulk']['sha256']}" in out
+    assert f"编号（共 300 行）：{min(ids)}–{max(ids)}" in out
+
 
 def test_a_refused_import_leaves_no_audit_entry(towns, tmp_path):
     path = _buildings(tmp_path / "坏文件.geojson", 50, bad_row=7)
@@ -133,3 +138,16 @@ def test_a_scale_county_is_audited_per_table_not_per_row(db):
                     .scalars())
     assert per_row == 0 and kinds == {"generate"}
     assert bulk["building"] == counts["building"] == 2000 and bulk["enterprise"] == counts["enterprise"]
+
+
+def test_the_demo_load_is_audited_per_table(demo_county_engine):
+    with demo_county_engine.connect() as conn:
+        per_row = conn.execute(text(
+            "SELECT count(*) FROM audit_log WHERE record_id IS NOT NULL AND table_name IN "
+            "('building', 'enterprise', 'hazard', 'pipeline', 'encroachment')")).scalar_one()
+        demo = dict(conn.execute(text(
+            "SELECT table_name, (after ->> 'rows')::int FROM audit_log "
+            "WHERE after -> 'bulk' ->> 'kind' = 'demo' AND action = 'insert'")).all())
+        buildings = conn.execute(text("SELECT count(*) FROM building")).scalar_one()
+    assert per_row == 0
+    assert demo["building"] == buildings > 0 and demo["enterprise"] > 0 and demo["township"] > 0
