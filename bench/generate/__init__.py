@@ -487,8 +487,8 @@ def default_database_name(scale: float) -> str:
     return "riskmap_x" + f"{scale:g}".replace(".", "_").replace("-", "_")
 
 
-def target_url(database: str, *, force: bool = False) -> str:
-    """The URL of `database` on the server in force (DATABASE_URL's, or the embedded cluster).
+def target_url(database: str, *, force: bool = False, server: str | None = None) -> str:
+    """The URL of `database` on `server` (default: the server in force — DATABASE_URL's, or the embedded cluster).
 
     The generator empties its target, so the database riskmap itself works in is refused unless `force`.
     """
@@ -496,7 +496,7 @@ def target_url(database: str, *, force: bool = False) -> str:
 
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", database):
         raise InvalidInput(f"数据库名只能含字母、数字和下划线：{database}")
-    in_force = make_url(database_url())
+    in_force = make_url(server or database_url()).set(drivername="postgresql+psycopg2")
     if database == in_force.database and not force:
         raise InvalidInput(f"数据库 {database} 是 riskmap 当前使用的数据库，生成器会清空它；"
                            "请换一个数据库名，或确认后加 --force")
