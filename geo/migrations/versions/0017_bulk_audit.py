@@ -33,6 +33,21 @@ $$
 """
 """Sorted ids as closed ranges: {1,2,3,7} → [[1,3],[7,7]]."""
 
+MERGE_RANGES = """
+CREATE OR REPLACE FUNCTION riskmap_merge_ranges(r jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_array(lo, hi) ORDER BY lo), '[]'::jsonb)
+    FROM (SELECT min(lo) AS lo, max(hi) AS hi
+          FROM (SELECT lo, hi, sum(brk) OVER (ORDER BY lo, hi) AS grp
+                FROM (SELECT lo, hi, CASE WHEN lo <= max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING
+                                                                   AND 1 PRECEDING) + 1 THEN 0 ELSE 1 END AS brk
+                      FROM (SELECT (e ->> 0)::bigint AS lo, (e ->> 1)::bigint AS hi
+                            FROM jsonb_array_elements(r) e) x) y) z
+          GROUP BY grp) w
+$$
+"""
+"""Closed ranges merged where they touch or overlap: [[1,1000],[1001,2000],[5,7]] → [[1,2000]] (later statements
+of one operation append their ranges)."""
+
 COVERS = """
 CREATE OR REPLACE FUNCTION riskmap_audit_covers(after jsonb, rid text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN rid ~ '^-?[0-9]{1,18}$' THEN EXISTS (
@@ -73,7 +88,9 @@ BEGIN
             RETURN NULL;
         END IF;
         UPDATE audit_log SET after = jsonb_set(jsonb_set(after, '{rows}', to_jsonb((after ->> 'rows')::bigint + n)),
-                                               '{ids}', (after -> 'ids') || ids)
+                                               '{ids}', CASE WHEN jsonb_typeof(ids -> 0) = 'array'
+                                                             THEN riskmap_merge_ranges((after -> 'ids') || ids)
+                                                             ELSE (after -> 'ids') || ids END)
         WHERE txid = txid_current() AND record_id IS NULL AND table_name = TG_TABLE_NAME AND action = act
           AND after -> 'bulk' = bulk;
         IF NOT FOUND THEN
@@ -116,6 +133,7 @@ $$
 
 def upgrade() -> None:
     op.execute(ID_RANGES)
+    op.execute(MERGE_RANGES)
     op.execute(COVERS)
     op.execute(AUDIT_WITH_BULK)
 
@@ -130,4 +148,5 @@ def downgrade() -> None:
     spec.loader.exec_module(scope)
     op.execute(scope.AUDIT_COMPACT)  # 0008's trigger, without the bulk branch
     op.execute("DROP FUNCTION IF EXISTS riskmap_audit_covers(jsonb, text)")
+    op.execute("DROP FUNCTION IF EXISTS riskmap_merge_ranges(jsonb)")
     op.execute("DROP FUNCTION IF EXISTS riskmap_id_ranges(bigint[])")
