@@ -1,11 +1,14 @@
 """Benchmark: `riskmap import` of N building footprints (GeoPackage) and N enterprises (CSV ledger).
 
     .venv/bin/python -m bench.io_import [--rows 20000] [--runs 3] [--database riskmap_bench_io]
+    .venv/bin/python -m bench.io_import --both [--stock-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 Prints seconds (median of the runs) of geo.io.importer.import_file — read, map, validate (geometry
 validity, county outline, duplicates, references, township by location) and write in one transaction —
 and, from the same run, its ratio to the bare load a user would write without any checks
 (geopandas.read_file + to_postgis into a scratch table). The database is created for the run and dropped.
+The audit is on (an import is one bulk audit entry per table, migration 0017). `--both` measures the embedded
+cluster and a stock PostgreSQL server (`--stock-url`) in the same run and prints them side by side.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from geo.uscc import make_uscc
 OUTLINE = PROJECT_ROOT / "data" / "boundaries" / "hequ_county_tianditu_cgcs2000.geojson"
 
 
-def fresh_database(name: str) -> Engine:
-    """Drop and create `name` on the server in force, migrated to head, with the 河曲县 outline."""
-    base = make_url(database_url())
+def fresh_database(name: str, server: str | None = None) -> Engine:
+    """Drop and create `name` on `server` (default: the one in force), migrated to head, with the 河曲县 outline."""
+    base = make_url(server or database_url())
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -50,8 +53,8 @@ def fresh_database(name: str) -> Engine:
     return engine
 
 
-def drop_database(name: str) -> None:
-    admin = create_engine(make_url(database_url()).set(database="postgres"), isolation_level="AUTOCOMMIT")
+def drop_database(name: str, server: str | None = None) -> None:
+    admin = create_engine(make_url(server or database_url()).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -90,15 +93,12 @@ def median_seconds(fn: Callable[[], object], *, runs: int, before: Callable[[], 
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--database", default="riskmap_bench_io")
-    args = parser.parse_args()
-    engine = fresh_database(args.database)
+def measure(server: str, *, rows: int, runs: int, database: str) -> dict[str, tuple[float, float]]:
+    """Per layer: median seconds of riskmap import and of the bare load, on `server`."""
+    engine = fresh_database(database, server)
+    out: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        towns, buildings, enterprises = write_files(Path(tmp), args.rows)
+        towns, buildings, enterprises = write_files(Path(tmp), rows)
         import_file(engine, "township", towns)
         for layer, path in (("building", buildings), ("enterprise", enterprises)):
             def clear(layer: str = layer) -> None:
@@ -116,12 +116,40 @@ def main() -> None:
                 with engine.begin() as conn:
                     frame.to_postgis("bench_bare", conn, if_exists="replace")
 
-            t_ours = median_seconds(ours, runs=args.runs, before=clear)
-            t_bare = median_seconds(bare, runs=args.runs, before=lambda: None)
-            print(f"{layer}: {args.rows} 行 — riskmap import {t_ours:.2f} s（{args.rows / t_ours:,.0f} 行/秒），"
-                  f"无校验直接写入 {t_bare:.2f} s，比值 {t_ours / t_bare:.1f}")
+            out[layer] = (median_seconds(ours, runs=runs, before=clear),
+                          median_seconds(bare, runs=runs, before=lambda: None))
     engine.dispose()
-    drop_database(args.database)
+    drop_database(database, server)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database", default="riskmap_bench_io")
+    parser.add_argument("--both", action="store_true", help="内置集群与标准 PostgreSQL（--stock-url）在同一次运行中对比")
+    parser.add_argument("--stock-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    if args.both:
+        from geo import cluster
+        from geo.config import get_settings
+
+        settings = get_settings()
+        cluster.start(settings)
+        stock = make_url(args.stock_url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+        servers = {"内置": cluster.admin_url(settings, settings.db_name), "标准": stock}
+    else:
+        servers = {"当前": database_url()}
+    results = {label: measure(url, rows=args.rows, runs=args.runs, database=args.database)
+               for label, url in servers.items()}
+    for layer in ("building", "enterprise"):
+        cells = []
+        for label, found in results.items():
+            t_ours, t_bare = found[layer]
+            cells.append(f"{label} riskmap import {t_ours:.2f} s（{args.rows / t_ours:,.0f} 行/秒），"
+                         f"无校验直接写入 {t_bare:.2f} s，比值 {t_ours / t_bare:.1f}")
+        print(f"{layer}: {args.rows} 行 — " + "；".join(cells))
 
 
 if __name__ == "__main__":

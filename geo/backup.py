@@ -34,6 +34,7 @@ DUMP_MAGIC = b"PGDMP"
 LOCK_TIMEOUT_S = 30.0
 """How long a restore waits for another connection's lock on a table before giving up (nothing changed)."""
 CLEAR_SQL = Path(__file__).with_name("backup_clear.sql")
+AUDIT_SQL = Path(__file__).with_name("backup_audit.sql")
 
 # --- what a person reads (stable codes beside them) -----------------------------------------------------
 
@@ -463,6 +464,15 @@ def _close_quietly(stream: IO[bytes] | None) -> None:
         pass
 
 
+def audit_sql(plan: RestorePlan) -> str:
+    """The restore's bulk audit entries (geo/backup_audit.sql): one per audited table, naming the file and its hash."""
+    from geo.access.bulk import file_sha256, operation, set_sql
+
+    path = Path(plan.dump.path)
+    op = operation("restore", path.name, file_sha256(path), database=plan.target.database)
+    return "\n" + set_sql(op) + "\n" + AUDIT_SQL.read_text(encoding="utf-8") + "\n"
+
+
 def _replay(plan: RestorePlan, *, lock_timeout_s: float) -> None:
     """pg_restore's script piped into psql inside one transaction, committed only if both ran to the end."""
     env = plan.target.env()
@@ -482,6 +492,7 @@ def _replay(plan: RestorePlan, *, lock_timeout_s: float) -> None:
             psql.stdin.write(preamble.encode())
             shutil.copyfileobj(restore.stdout, psql.stdin, 1 << 20)
             if restore.wait() == 0:
+                psql.stdin.write(audit_sql(plan).encode())
                 psql.stdin.write(b"COMMIT;\n")
                 committed = True
         except BrokenPipeError:  # psql stopped at an error: its transaction is rolled back

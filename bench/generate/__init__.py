@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, TextClause, create_engine, text
 from sqlalchemy.engine import make_url
 
 from geo import uscc
+from geo.access.bulk import begin_bulk, content_sha256, operation
 from geo.config import get_settings
 from geo.errors import InvalidInput
 from geo.models import (
@@ -408,6 +409,15 @@ def check_scale(scale: float) -> None:
         raise InvalidInput(f"规模倍数应在 {MIN_SCALE:g} 到 {MAX_SCALE:g} 之间，实为 {scale:g}")
 
 
+def generator_operation(*, scale: float, seed: int) -> dict[str, Any]:
+    """The audit's description of a run: the command, and a hash of what fixes its content (the parameters,
+    profile.toml and the SQL files — the same seed writes the same county)."""
+    parts: list[bytes | str] = [f"scale={scale:g};seed={seed};"]
+    parts += [p.read_bytes() for p in sorted(HERE.glob("*.sql"))] + [PROFILE.read_bytes()]
+    return operation("generate", f"python -m bench.generate --scale {scale:g} --seed {seed}",
+                     content_sha256(parts))
+
+
 def generate_county(engine: Engine, *, scale: float, seed: int = 1) -> dict[str, int]:
     """Empty the database behind `engine` and write the synthetic county ×`scale`; returns rows per table.
 
@@ -427,6 +437,7 @@ def generate_county(engine: Engine, *, scale: float, seed: int = 1) -> dict[str,
         with _timed("准备/清空"):
             prepare_session(conn)
             empty_database(conn)
+            begin_bulk(conn, generator_operation(scale=scale, seed=seed))
             indexes = drop_spatial_indexes(conn, GENERATED_TABLES) + drop_foreign_keys(conn, GENERATED_TABLES)
             frame = frame_for(conn, scale=scale, profile=profile)
         with _timed("县界/乡镇/网格"):
@@ -476,8 +487,8 @@ def default_database_name(scale: float) -> str:
     return "riskmap_x" + f"{scale:g}".replace(".", "_").replace("-", "_")
 
 
-def target_url(database: str, *, force: bool = False) -> str:
-    """The URL of `database` on the server in force (DATABASE_URL's, or the embedded cluster).
+def target_url(database: str, *, force: bool = False, server: str | None = None) -> str:
+    """The URL of `database` on `server` (default: the server in force — DATABASE_URL's, or the embedded cluster).
 
     The generator empties its target, so the database riskmap itself works in is refused unless `force`.
     """
@@ -485,7 +496,7 @@ def target_url(database: str, *, force: bool = False) -> str:
 
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", database):
         raise InvalidInput(f"数据库名只能含字母、数字和下划线：{database}")
-    in_force = make_url(database_url())
+    in_force = make_url(server or database_url()).set(drivername="postgresql+psycopg2")
     if database == in_force.database and not force:
         raise InvalidInput(f"数据库 {database} 是 riskmap 当前使用的数据库，生成器会清空它；"
                            "请换一个数据库名，或确认后加 --force")

@@ -31,7 +31,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="随机种子，相同种子生成相同数据（默认 1）")
     p.add_argument("--steps", action="store_true", help="逐步打印各部分用时")
     p.add_argument("--force", action="store_true", help="允许写入 riskmap 当前使用的数据库（会清空其全部数据）")
+    p.add_argument("--both", action="store_true",
+                   help="在同一次运行中先后写入内置集群与标准 PostgreSQL（--stock-url），分别汇总")
+    p.add_argument("--stock-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                   help="--both 时的标准 PostgreSQL 服务器（默认本机 5432 端口）")
     return p
+
+
+def servers(args: argparse.Namespace) -> dict[str, str | None]:
+    """Label → server URL to write to (None: the server in force)."""
+    if not args.both:
+        return {"": None}
+    from geo import cluster
+    from geo.config import get_settings
+
+    settings = get_settings()
+    cluster.start(settings)
+    return {"内置集群：": cluster.admin_url(settings, settings.db_name), "标准 PostgreSQL：": args.stock_url}
 
 
 def summary_lines(counts: dict[str, int], *, km: float, seconds: float, size_mb: float, database: str,
@@ -57,19 +73,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         check_scale(args.scale)
         database = args.database or default_database_name(args.scale)
-        engine = ensure_database(target_url(database, force=args.force))
-        started = time.perf_counter()
-        counts = generate_county(engine, scale=args.scale, seed=args.seed)
-        seconds = time.perf_counter() - started
-        with engine.connect() as conn:
-            km = pipeline_km(conn, srid=load_profile()["frame"]["metric_srid"])
-        size_mb = database_size_mb(engine)
-        engine.dispose()
+        for label, server in servers(args).items():
+            engine = ensure_database(target_url(database, force=args.force, server=server))
+            started = time.perf_counter()
+            counts = generate_county(engine, scale=args.scale, seed=args.seed)
+            seconds = time.perf_counter() - started
+            with engine.connect() as conn:
+                km = pipeline_km(conn, srid=load_profile()["frame"]["metric_srid"])
+            size_mb = database_size_mb(engine)
+            engine.dispose()
+            lines = summary_lines(counts, km=km, seconds=seconds, size_mb=size_mb, database=database,
+                                  scale=args.scale, seed=args.seed)
+            print(label + "\n".join(lines))
     except RiskmapError as exc:
         print(f"错误 [{exc.code}]：{exc.message}", file=sys.stderr)
         return 2
-    print("\n".join(summary_lines(counts, km=km, seconds=seconds, size_mb=size_mb, database=database,
-                                  scale=args.scale, seed=args.seed)))
     return 0
 
 

@@ -3,6 +3,8 @@
 Tables people edit are logged row by row; a geometry there is kept as its summary (type, SHA-256 of its EWKB,
 bbox, vertex count — migration 0008). Derived tables (risk results, segments, candidates, plan routes, road
 graph) are logged as one counted row per transaction, table and action (record_id empty, after = {"rows": n}).
+Bulk operations (imports, the generator, the demo load, restores) are logged as one row per transaction, table and
+action with after = {"bulk": {kind, source, sha256}, "rows": n, "ids": [[first, last], …]} (migration 0017).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 from sqlalchemy import Connection, text
+
+from geo.access.bulk import KIND_LABELS, describe_ids
 
 ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除"}
 TABLE_LABELS = {
@@ -62,13 +66,26 @@ class AuditEntry:
     @property
     def rows(self) -> int | None:
         """How many rows a counted entry (derived tables) stands for; None for a row-by-row entry."""
-        if self.record_id is None and self.after and set(self.after) == {"rows"}:
+        if self.record_id is None and self.after and "rows" in self.after:
             return int(self.after["rows"])
         return None
 
     @property
+    def bulk(self) -> dict[str, Any] | None:
+        """The bulk operation (kind, source, sha256) a bulk entry stands for; None otherwise."""
+        found = self.after.get("bulk") if self.record_id is None and self.after else None
+        return found if isinstance(found, dict) else None
+
+    @property
+    def ids(self) -> list[Any]:
+        """A bulk entry's affected ids: closed ranges [first, last] (or key values)."""
+        return list((self.after or {}).get("ids") or []) if self.bulk else []
+
+    @property
     def changed(self) -> list[str]:
         """Fields whose value differs between before and after (all fields for inserts and deletes)."""
+        if self.bulk is not None:
+            return []
         b, a = self.before or {}, self.after or {}
         return sorted(k for k in set(b) | set(a) if k not in _HIDDEN and b.get(k) != a.get(k))
 
@@ -76,6 +93,7 @@ class AuditEntry:
         return {"id": self.id, "at": self.at.isoformat(), "actor": self.actor, "actor_role": self.actor_role,
                 "action": self.action, "action_label": ACTION_LABELS.get(self.action, self.action),
                 "table": self.table_name, "record_id": self.record_id, "rows": self.rows, "changed": self.changed,
+                "bulk": self.bulk, "summary": summary(self),
                 "before": _compact(self.before), "after": _compact(self.after)}
 
 
@@ -85,7 +103,9 @@ def entries(conn: Connection, *, table: str | None = None, record_id: str | None
     """Newest first, filtered by table, record, actor and time."""
     rows = conn.execute(text(
         "SELECT id, at, actor, actor_role, action, table_name, record_id, before, after FROM audit_log "
-        "WHERE (CAST(:t AS text) IS NULL OR table_name = :t) AND (CAST(:r AS text) IS NULL OR record_id = :r) "
+        "WHERE (CAST(:t AS text) IS NULL OR table_name = :t) "
+        "AND (CAST(:r AS text) IS NULL OR record_id = :r "
+        "     OR (record_id IS NULL AND after ? 'bulk' AND riskmap_audit_covers(after, :r))) "
         "AND (CAST(:a AS text) IS NULL OR actor = :a) "
         "AND (CAST(:s AS timestamptz) IS NULL OR at >= :s) AND (CAST(:u AS timestamptz) IS NULL OR at < :u) "
         "ORDER BY id DESC LIMIT :l OFFSET :o"),
@@ -132,8 +152,25 @@ def _summary(geojson: dict[str, Any]) -> dict[str, Any]:
             "points": int(shapely.get_num_coordinates(geom))}
 
 
+def summary(entry: AuditEntry) -> str:
+    """What the entry did, in Chinese, without time and actor (e.g. 导入 buildings.gpkg → building 新增 20000 行)."""
+    act = ACTION_LABELS.get(entry.action, entry.action)
+    bulk = entry.bulk
+    if bulk is not None:
+        kind = KIND_LABELS.get(str(bulk.get("kind")), str(bulk.get("kind")))
+        digest = str(bulk.get("sha256") or "")[:12]
+        return (f"批量{kind} {bulk.get('source', '')} → {entry.table_name} {act} {entry.rows} 行"
+                f"（编号 {describe_ids(entry.ids)}；内容 SHA-256 {digest}…）")
+    if entry.rows is not None:
+        return f"批量{act} {entry.table_name} {entry.rows} 行"
+    fields = "、".join(entry.changed[:8]) + ("…" if len(entry.changed) > 8 else "")
+    return f"{act} {entry.table_name}#{entry.record_id}  {fields}"
+
+
 def describe(entry: AuditEntry) -> str:
     """One Chinese line for the CLI."""
+    if entry.bulk is not None:
+        return f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<16} {summary(entry)}"
     fields = "、".join(entry.changed[:8]) + ("…" if len(entry.changed) > 8 else "")
     if entry.rows is not None:
         return (f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<16} 批量{ACTION_LABELS.get(entry.action, entry.action)} "

@@ -111,6 +111,7 @@ def _token(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     from geo.access.audit import describe, entries
+    from geo.access.bulk import describe_ids
     from geo.db import get_engine
 
     since = dt.datetime.fromisoformat(args.since) if args.since else None
@@ -123,6 +124,9 @@ def _audit(args: argparse.Namespace) -> int:
         print("没有符合条件的审计记录")
     for entry in found:
         print(describe(entry))
+        if args.verbose and entry.bulk is not None:
+            print(f"    内容 SHA-256：{entry.bulk.get('sha256', '')}")
+            print(f"    编号（共 {entry.rows} 行）：{describe_ids(entry.ids, limit=50)}")
         if args.verbose:
             for field in entry.changed:
                 before = (entry.before or {}).get(field)

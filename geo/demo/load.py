@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, 
 from sqlalchemy.exc import IntegrityError
 
 from geo import migrate
+from geo.access.bulk import begin_bulk, content_sha256, operation
 from geo.county import upsert_county
 from geo.db import get_engine
 from geo.demo.generate import DemoCounty, build_demo, load_config
@@ -34,6 +35,7 @@ def load_demo(engine: Engine | None = None, *, seed: int | None = None, as_of: d
     demo = build_demo(seed=seed, as_of=as_of)
     try:
         with engine.begin() as conn:
+            begin_bulk(conn, demo_operation(seed=seed, as_of=as_of))
             delete_demo(conn)
             write_demo(conn, demo)
             assign_townships(conn)
@@ -41,6 +43,15 @@ def load_demo(engine: Engine | None = None, *, seed: int | None = None, as_of: d
     except IntegrityError as exc:
         raise InvalidInput("数据库中已有与示范县同代码的非示范数据（乡镇、村、企业或管道），示范县未载入；"
                            f"请在空库或示范库中运行。详情：{exc.orig}") from exc
+
+
+def demo_operation(*, seed: int | None, as_of: dt.date | None) -> dict[str, Any]:
+    """The audit's description of a demo load: the command and a hash of the demo's settings and parameters."""
+    from geo.demo.generate import CONFIG_FILE, COUNTY_OUTLINE, TOWNSHIPS_CSV
+
+    params = f"seed={seed};as_of={as_of};"
+    return operation("demo", "riskmap demo load" + (f" --seed {seed}" if seed is not None else ""),
+                     content_sha256([params, *(p.read_bytes() for p in (CONFIG_FILE, COUNTY_OUTLINE, TOWNSHIPS_CSV))]))
 
 
 def delete_demo(conn: Connection) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, Engine, text
 
+from geo.access.bulk import begin_bulk, file_sha256, operation
 from geo.config import get_settings
 from geo.county import metric_srid
 from geo.errors import InvalidInput, RiskmapError
@@ -199,15 +200,64 @@ def _geometry_problem(layer: Layer, geom: Any) -> str | None:
     return None
 
 
+_UNCACHED_KINDS = ("json", "wkt")
+"""Kinds whose parsed value is mutable or costly to share: parsed cell by cell."""
+
+
+def _parse_cached(f: Field, cell: Any, cache: dict[tuple[str, type, Any], Any]) -> Any:
+    """parse_cell, remembered per field and cell value (a column repeats its values: codes, 是/否, floors)."""
+    if f.kind in _UNCACHED_KINDS:
+        return parse_cell(f, cell)
+    try:
+        key = (f.name, type(cell), cell)
+        found = cache.get(key, cache)
+    except TypeError:  # an unhashable cell
+        return parse_cell(f, cell)
+    if found is cache:
+        try:
+            found = parse_cell(f, cell)
+        except CellProblem as problem:
+            found = problem
+        cache[key] = found
+    if isinstance(found, CellProblem):
+        raise found
+    return found
+
+
+_TYPE_IDS = {"point": (0,), "line": (1, 5), "polygon": (3, 6)}
+"""shapely.get_type_id of the kinds in _KIND_TYPES (Point; LineString, MultiLineString; Polygon, MultiPolygon)."""
+
+
+def _geometry_problems(layer: Layer, geoms: np.ndarray) -> list[str | None]:
+    """_geometry_problem for every row, its checks run on the whole array at once (only flagged rows are
+    looked at one by one, so the reasons are the same)."""
+    n = len(geoms)
+    if n == 0:
+        return []
+    with np.errstate(all="ignore"):
+        coords, index = shapely.get_coordinates(geoms, return_index=True)
+        bad_coords = np.bincount(index[~usable(coords)], minlength=n) > 0
+    flagged = (shapely.is_missing(geoms) | shapely.is_empty(geoms) | bad_coords
+               | (shapely.get_num_coordinates(geoms) > get_settings().max_vertices))
+    if layer.geom_kind in _TYPE_IDS:
+        flagged |= ~np.isin(shapely.get_type_id(geoms), _TYPE_IDS[layer.geom_kind])
+    out: list[str | None] = [None] * n
+    for i in np.flatnonzero(flagged):
+        out[i] = _geometry_problem(layer, geoms[i])
+    return out
+
+
 def _parse_row(layer: Layer, columns: list[tuple[Field, str, str | None]], row: dict[str, Any], number: int,
-               rejects: list[Reject]) -> tuple[dict[str, Any], dict[str, str | None]]:
+               rejects: list[Reject], cache: dict[tuple[str, type, Any], Any] | None = None,
+               ) -> tuple[dict[str, Any], dict[str, str | None]]:
     """Typed attributes of one row and its business codes (key and references); problems go to rejects."""
     attrs: dict[str, Any] = {}
     codes: dict[str, str | None] = {}
+    cache = {} if cache is None else cache
     for f, header, column in columns:
         cell = row.get(column) if column is not None else None
         try:
-            value = parse_cell(f, cell)
+            value = _parse_cached(f, cell, cache)
         except CellProblem as problem:
             rejects.append(Reject(number, header, str(problem), "" if is_blank(cell) else as_text(cell)))
             continue
@@ -258,12 +308,18 @@ def stage_rows(raw: RawTable, layer: Layer, *, declared: SourceCrs | None, rules
     numbers, parts, attrs, keys, refs, towns, shapes = [], [], [], [], [], [], []
     ref_field, town_field = layer.ref_field, layer.township_field
     columns = [(f, _header_of(layer, cmap, f.name), cmap.fields.get(f.name)) for f in layer.fields]
+    cache: dict[tuple[str, type, Any], Any] = {}
+    fitted = problems = None
+    if geoms is not None:
+        fitted = np.empty(len(geoms), dtype=object)
+        fitted[:] = [_fit_geometry(layer, g) for g in geoms]
+        problems = _geometry_problems(layer, fitted)
     for i, (row, number) in enumerate(zip(raw.rows, raw.row_numbers, strict=True)):
-        row_attrs, codes = _parse_row(layer, columns, row, number, rejects)
+        row_attrs, codes = _parse_row(layer, columns, row, number, rejects, cache)
         pieces: list[Any] = [None]
-        if geoms is not None:
-            geom = _fit_geometry(layer, geoms[i])
-            problem = _geometry_problem(layer, geom)
+        if fitted is not None and problems is not None:
+            geom = fitted[i]
+            problem = problems[i]
             if problem and number not in unreadable:
                 rejects.append(Reject(number, cmap.wkt or GEOMETRY_FIELD, problem))
             if problem:
@@ -301,29 +357,40 @@ CREATE TEMP TABLE io_stage (
 """
 
 
+def _copy_text(value: str | None) -> str:
+    """A value in COPY's text format: \\N for NULL (and for empty text, as the staging table wants),
+    backslash, tab, newline and carriage return escaped."""
+    if not value:
+        return "\\N"
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                .replace("\r", "\\r"))
+    return value
+
+
 def copy_stage(conn: Connection, staged: _Staged) -> None:
-    """Create the staging table and COPY every staged row into it (one round trip)."""
+    """Create the staging table and COPY every staged row into it (one round trip, COPY's text format)."""
     conn.execute(text("DROP TABLE IF EXISTS io_stage"))
     conn.execute(text(_CREATE_STAGE))
-    wkb: list[str | None] = [None] * len(staged.row_numbers)
-    if staged.geoms is not None:
-        ok = np.array([g is not None and not g.is_empty for g in staged.geoms], dtype=bool)
+    n = len(staged.row_numbers)
+    wkb = np.full(n, "\\N", dtype=object)
+    if staged.geoms is not None and n:
+        ok = ~(shapely.is_missing(staged.geoms) | shapely.is_empty(staged.geoms))
         if ok.any():
-            hexes = shapely.to_wkb(shapely.set_srid(staged.geoms[ok], 4490), hex=True, include_srid=True)
-            for i, h in zip(np.flatnonzero(ok), hexes, strict=True):
-                wkb[i] = h
+            wkb[ok] = shapely.to_wkb(shapely.set_srid(staged.geoms[ok], 4490), hex=True, include_srid=True)
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
     buf = io.StringIO()
-    writer = csv.writer(buf)
-    for row in zip(staged.row_numbers, staged.parts, wkb, staged.attrs, staged.keys, staged.ref_codes,
-                   staged.township_codes, strict=True):
-        number, part, geom, attrs, key, ref, town = row
-        writer.writerow([number, part, geom or "", json.dumps(attrs, ensure_ascii=False), key or "", ref or "",
-                         town or ""])
+    buf.writelines(
+        f"{number}\t{part}\t{geom}\t{_copy_text(dumps(attrs))}\t{_copy_text(key)}\t{_copy_text(ref)}\t"
+        f"{_copy_text(town)}\n"
+        for number, part, geom, attrs, key, ref, town in zip(
+            staged.row_numbers, staged.parts, wkb, staged.attrs, staged.keys, staged.ref_codes,
+            staged.township_codes, strict=True))
     buf.seek(0)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.copy_expert("COPY io_stage (row_no, part, geom, attrs, key, ref_code, township_code) "
-                           "FROM STDIN WITH (FORMAT csv)", buf)
+        cursor.copy_expert("COPY io_stage (row_no, part, geom, attrs, key, ref_code, township_code) FROM STDIN",
+                           buf)
     finally:
         cursor.close()
 
@@ -517,6 +584,7 @@ def import_file(engine: Engine, layer: str, path: Path | str, *, crs: str | None
     headers = {f.name: _header_of(spec, cmap, f.name) for f in spec.fields}
     rejects: list[Reject] = list(staged.rejects)
     repairs: list[Repair] = []
+    op = operation("import", path.name, file_sha256(path), layer=layer)
     with engine.begin() as conn:
         if actor is not None:
             from geo.access.logins import as_actor
@@ -542,6 +610,7 @@ def import_file(engine: Engine, layer: str, path: Path | str, *, crs: str | None
             raise ImportRejected(
                 f"{path.name}：{rows} 行有问题（共 {len(rejects)} 处），本次导入未写入任何数据",
                 rejects=rejects, repairs=repairs, rows_read=staged.rows_read)
+        begin_bulk(conn, op)  # one audit entry per table with the ids written, not a copy of each row
         inserted, updated = write_rows(conn, spec, source=path.name, update=update)
     return ImportResult(layer=layer, path=path, inserted=inserted, updated=updated, rows_read=staged.rows_read,
                         source_crs=staged.source.describe(), repairs=repairs, notes=staged.notes)
