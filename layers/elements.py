@@ -73,7 +73,7 @@ var {{ this.get_name() }} = riskmap.featureLayer({{ this.data_json }}, {{ this.k
                  style: dict[str, Any] | None = None) -> None:
         super().__init__(control=False, show=True)
         self._name = "FeatureLayer"
-        self.data_json = script_json({"type": "FeatureCollection", "features": features})
+        self.data_json = script_json({"type": "FeatureCollection", "features": features}, ascii_only=False)
         self.kind_json = script_json(kind)
         self.opts_json = script_json({"interactive": interactive, "style": style or {}})
 
