@@ -362,6 +362,28 @@ def test_export_control_produces_a_png_of_the_map(desk, server, places, out_dir)
     page.close()
 
 
+def test_print_control_opens_a_sheet_to_print_under_the_csp(pw, server, places, demo_county_engine):
+    """打印 → A3 横向: a window holding the map's picture opens and prints; nothing is refused by the CSP."""
+    context = _context(pw, server, demo_county_engine)
+    context.add_init_script("window.print = function () { document.documentElement.dataset.printed = 'yes'; };")
+    page, errors, _, _ = _open(context, f"{server}{places['mine']}")
+    page.hover(".rm-print-button")
+    with page.expect_popup(timeout=60_000) as got:
+        page.locator(".rm-print-button .easyPrintSizeMode").nth(2).click()  # A3 横向
+    sheet = got.value
+    sheet.on("pageerror", lambda e: errors.append(str(e)))
+    for _ in range(120):  # the sheet runs under the page's CSP, so no wait_for_function (it evaluates a string)
+        if sheet.evaluate("document.images.length === 1 && document.images[0].complete "
+                          "&& document.images[0].naturalWidth > 1000"):
+            break
+        sheet.wait_for_timeout(500)
+    assert sheet.evaluate("document.images[0].naturalWidth") > 1000
+    assert sheet.evaluate("document.images[0].src").startswith("data:image/png")
+    assert sheet.evaluate("document.documentElement.dataset.printed") == "yes"
+    assert errors == []
+    context.close()
+
+
 def test_phone_layout_leaves_the_map_visible(phone, server, places, demo_county_engine, out_dir):
     page, errors, outside, response = _open(phone, f"{server}{places['township']}")
     with demo_county_engine.connect() as conn:
