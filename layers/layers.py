@@ -33,7 +33,9 @@ from layers.style import (
     ENCROACHMENT_STATUS_NAMES,
     MINE_ZONE_COLOURS,
     OVER_BOUNDARY,
+    TUNNEL,
     UNASSESSED,
+    WATER,
     WORKINGS,
     ZONE_COLOURS,
     building_colour,
@@ -387,7 +389,7 @@ def water_and_tunnel_layer(conn: Connection, where: Where) -> folium.FeatureGrou
     illustrative = any(r.is_illustrative for r in rows if r.layer == "waterway")
     fg = folium.FeatureGroup(name="河流与管道隧道" + ("（河流为示意（合成数据））" if illustrative else ""), show=True)
     if feats:
-        _layer(feats, lambda f: {"color": "#1565c0" if f["properties"]["layer"] == "waterway" else "#212121",
+        _layer(feats, lambda f: {"color": WATER if f["properties"]["layer"] == "waterway" else TUNNEL,
                                  "weight": 4 if f["properties"]["layer"] == "waterway" else 6,
                                  "dashArray": None if f["properties"]["layer"] == "waterway" else "6 4"}).add_to(fg)
     return fg

@@ -22,7 +22,9 @@ from layers.style import (
     MINE_ZONE_COLOURS,
     MINE_ZONE_NAMES,
     OVER_BOUNDARY,
+    TUNNEL,
     UNASSESSED,
+    WATER,
     WORKINGS,
     ZONE_COLOURS,
     ZONE_NAMES,
@@ -77,7 +79,7 @@ def legend_sections(*, buildings: bool) -> list[tuple[str, list[tuple[str, str, 
         ("矿产规划分区", [(MINE_ZONE_COLOURS[k], v, "outline") for k, v in MINE_ZONE_NAMES.items()]),
         ("管道保护范围（石油天然气管道保护法 第三十条、第三十五条）",
          [(ZONE_COLOURS[k], v, "fill") for k, v in ZONE_NAMES.items()]),
-        ("河流与管道隧道", [("#1565c0", "河流", "line"), ("#212121", "管道专用隧道", "line")]),
+        ("河流与管道隧道", [(WATER, "河流", "line"), (TUNNEL, "管道专用隧道", "line")]),
     ]
     if buildings:
         out.append(("建筑（按用途）", [(c, label, "fill") for c, label in BUILDING_LEGEND]))

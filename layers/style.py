@@ -27,6 +27,9 @@ ZONE_NAMES = {"zone_5m": "两侧 5 m", "zone_50m": "两侧 50 m", "zone_200m": "
 OVER_BOUNDARY = "#000000"
 """越界开采: the part of a mine's workings outside its licensed boundary."""
 WORKINGS = "#3e2723"
+WATER = "#4fc3f7"
+"""Rivers in a light sky blue, so a river never reads as a low-risk (blue) pipeline."""
+TUNNEL = "#212121"
 AREA_OPACITY = 0.35
 """The one filled area layer (township or grid) is drawn at this opacity; the legend's swatches match it."""
 

@@ -159,6 +159,30 @@ def test_cluster_bubbles_take_the_worst_members_colour_and_no_enterprise_is_draw
     page.close()
 
 
+def test_searching_an_enterprise_opens_its_popup_without_drawing_the_enterprises_again(
+        desk, server, demo_county_engine):
+    with demo_county_engine.connect() as conn:
+        name = conn.execute(text("SELECT name FROM enterprise ORDER BY id DESC LIMIT 1")).scalar_one()
+    page, errors, _, _ = _open(desk, f"{server}/maps")
+    page.fill(".leaflet-control-search input", name[:6])
+    page.dispatch_event(".leaflet-control-search input", "keyup")  # typed Chinese comes without key events
+    page.locator(".leaflet-control-search .search-tip", has_text=name).first.click()
+    page.wait_for_selector(".leaflet-popup-content", timeout=10_000)
+    assert name in page.inner_text(".leaflet-popup-content")
+    # still drawn once: the dots on the map are enterprises outside any bubble
+    twice = page.evaluate("""(() => {
+      const m = %s, g = Object.values(m._layers).find(l => l instanceof L.MarkerClusterGroup);
+      const inBubbles = new Set();
+      Object.values(m._layers).forEach(l => { if (l instanceof L.MarkerCluster) {
+        l.getAllChildMarkers().forEach(c => inBubbles.add(c)); } });
+      const out = [];
+      g.eachLayer(c => { if (m.hasLayer(c) && inBubbles.has(c)) { out.push(c.feature.id); } });
+      return out;
+    })()""" % MAP_JS)
+    assert twice == [] and errors == []
+    page.close()
+
+
 @pytest.mark.parametrize("which", ["county", "township"])
 def test_unticking_each_overlay_removes_everything_it_drew(desk, server, places, which):
     page, errors, _, _ = _open(desk, f"{server}{places[which]}")

@@ -88,10 +88,14 @@
       buildTip: function (text) { return el('li', null, text); }
     });
     control.on('search:locationfound', function (e) {
-      var group = e.layer && e.layer.__parent && e.layer.__parent._group;
-      function open() { if (e.layer && e.layer._map && e.layer.getPopup()) { e.layer.openPopup(); } }
-      if (group && group.zoomToShowLayer && map.hasLayer(group)) { group.zoomToShowLayer(e.layer, open); }
-      else { setTimeout(open, 300); }
+      // the search zooms past the clustering zoom: once there the enterprise is its own dot and opens
+      var done = false;
+      function open() {
+        if (!done && e.layer && e.layer._map && e.layer.getPopup()) { done = true; e.layer.openPopup(); }
+      }
+      map.once('moveend', function () { setTimeout(open, 50); });
+      setTimeout(open, 300);
+      setTimeout(open, 1000);
     });
     map.addControl(control);
     return control;
