@@ -236,7 +236,9 @@ def test_areas_never_blend_and_every_colour_drawn_is_in_the_legend(desk, server,
                 page.wait_for_timeout(200)
         fills = _fills(page)
         legend = set(fills.pop("__legend"))
-        fills.pop("__clusters")
+        for rgb in fills.pop("__clusters"):  # bubbles too: "rgb(230, 0, 18)" → "#e60012"
+            r, g, b = (int(x) for x in re.findall(r"\d+", rgb))
+            assert f"#{r:02x}{g:02x}{b:02x}" in legend, rgb
         for name, colours in fills.items():
             assert set(colours) <= legend, (name, set(colours) - legend)
         areas = [n for n in fills if n.startswith(("乡镇", "网格", "管道保护范围")) and fills[n]]

@@ -58,6 +58,7 @@
     }
     map.on('overlayadd overlayremove', apply);
     apply();
+    window.addEventListener('load', apply);  // vector-tile layers join the map on load (layers/vector.py)
   }
 
   /* The legend as a map control (so it is printed with the map); on a phone it folds to a 图例 button. */
