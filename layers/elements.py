@@ -34,6 +34,10 @@ class PageFigure(Figure):
                                      csrf_token="")
 
 
+_UNUSED = {"jquery", "bootstrap", "bootstrap_css", "awesome_markers", "awesome_markers_css",
+           "awesome_markers_font_css", "awesome_rotate_css", "glyphicons_css"}
+
+
 class RiskMap(folium.Map):
     """folium.Map drawn by our own template: the map div, its style and the L.map call, no inline header script."""
 
@@ -52,8 +56,10 @@ var {{ this.get_name() }} = L.map({{ this.get_name()|tojson }},
 
     def __init__(self, title: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # no Font Awesome webfonts: no page element uses them, and 导出图片 would try to inline them (base-uri CSP)
-        self.default_css = [(n, u) for n, u in self.default_css if n != "awesome_markers_font_css"]
+        # Folium's defaults the pages never use: jQuery, Bootstrap, Awesome Markers and the Font Awesome webfonts
+        # (360 KB a phone need not load; 导出图片 would also try to inline the webfonts, against base-uri)
+        self.default_js = [(n, u) for n, u in self.default_js if n not in _UNUSED]
+        self.default_css = [(n, u) for n, u in self.default_css if n not in _UNUSED]
         PageFigure(title).add_child(self)
 
 

@@ -95,6 +95,15 @@ def places(demo_county_engine):
             "codes": {"township": township, "grid": grid, "pipeline": pipeline, "mine": mine}}
 
 
+def _eventually(page, expression: str, tries: int = 40) -> bool:
+    """Poll `expression` (wait_for_function would evaluate a string, which the pages' CSP refuses)."""
+    for _ in range(tries):
+        if page.evaluate(expression):
+            return True
+        page.wait_for_timeout(250)
+    return False
+
+
 def _open(context, url: str):
     page = context.new_page()
     errors: list[str] = []
@@ -440,8 +449,8 @@ def test_phone_layout_leaves_the_map_visible(phone, server, places, demo_county_
     page.keyboard.press("Escape")
     # 定位: the browser's position, no request leaving the machine
     page.click(".rm-locate a")
-    page.wait_for_function("Object.values(%s._layers).some(l => l.options && l.options.className === 'rm-me')"
-                           % MAP_JS, timeout=10_000)
+    assert _eventually(page, "Object.values(%s._layers).some(l => l.options && l.options.className === 'rm-me')"
+                       % MAP_JS), page.inner_text(".rm-locate")
     page.screenshot(path=str(out_dir / "maps-phone-located.png"))
     assert errors == [] and outside == []
     page.close()
