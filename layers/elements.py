@@ -56,11 +56,14 @@ var {{ this.get_name() }} = L.map({{ this.get_name()|tojson }},
 
     def __init__(self, title: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # Folium's defaults the pages never use: jQuery, Bootstrap, Awesome Markers and the Font Awesome webfonts
-        # (360 KB a phone need not load; 导出图片 would also try to inline the webfonts, against base-uri)
+        PageFigure(title).add_child(self)
+
+    def lean(self) -> RiskMap:
+        """Leave out Folium's defaults a risk map page never uses: jQuery, Bootstrap, Awesome Markers and the
+        Font Awesome webfonts (360 KB a phone need not load; 导出图片 would try to inline the webfonts too)."""
         self.default_js = [(n, u) for n, u in self.default_js if n not in _UNUSED]
         self.default_css = [(n, u) for n, u in self.default_css if n not in _UNUSED]
-        PageFigure(title).add_child(self)
+        return self
 
 
 class FeatureLayer(Layer):

@@ -124,7 +124,7 @@ def build_map(
     where = scope.where()
     x0, y0, x1, y1 = scope.bounds or (111.1, 38.9, 111.6, 39.5)
     m = RiskMap(scope.title, location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=10, tiles=None, control_scale=True,
-                max_zoom=19, prefer_canvas=True)
+                max_zoom=19, prefer_canvas=True).lean()
     m.options["maxZoom"] = 19  # no tile layer carries it, and marker clustering needs it
     basemap.add_basemap(m, s, link_base=link_base)
     detail = scope.township is not None or scope.bbox_only

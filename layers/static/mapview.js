@@ -82,17 +82,6 @@
     c.addTo(map);
   }
 
-  /* The scale in metres and kilometres, in Chinese (米 / 公里), no miles. */
-  function scaleControl(map) {
-    var s = L.control.scale({imperial: false, metric: true, maxWidth: 120});
-    s._updateMetric = function (maxMeters) {
-      var meters = this._getRoundNum(maxMeters);
-      this._updateScale(this._mScale, meters < 1000 ? meters + ' 米' : (meters / 1000) + ' 公里', meters / maxMeters);
-    };
-    s.addTo(map);
-    return s;
-  }
-
   /* 定位: the browser's own position (navigator.geolocation, no request leaves the machine), shown as a dot. */
   function locateControl(map) {
     var c = L.control({position: 'topleft'}), me = null, out;
@@ -137,7 +126,6 @@
   rm.clusterIcon = clusterIcon;
   rm.areaLayers = areaLayers;
   rm.legendControl = legendControl;
-  rm.scaleControl = scaleControl;
   rm.locateControl = locateControl;
   rm.northArrow = northArrow;
 })();

@@ -197,14 +197,33 @@
                  {width: 1123, height: 1587, className: 'rm-a3-portrait', tooltip: 'A3 纵向'}];
     var titles = {Current: '当前大小', A4Landscape: 'A4 横向', A4Portrait: 'A4 纵向'};
     var c = map.getContainer();
-    map.on('easyPrint-start', function () { L.DomUtil.addClass(c, 'rm-printing'); });
-    map.on('easyPrint-finished', function () { L.DomUtil.removeClass(c, 'rm-printing'); });
+    var more = null, wasOpen = false;
+    map.on('easyPrint-start', function () {
+      L.DomUtil.addClass(c, 'rm-printing');
+      more = c.querySelector('.rm-legend-more');  // the sheet carries the whole legend
+      if (more) { wasOpen = more.open; more.open = true; }
+    });
+    map.on('easyPrint-finished', function () {
+      L.DomUtil.removeClass(c, 'rm-printing');
+      if (more) { more.open = wasOpen; }
+    });
     [['打印', false, 'rm-print-button'], ['导出图片', true, 'rm-export-button']].forEach(function (k) {
       var p = new (printClass())({title: k[0], position: 'topleft', exportOnly: k[1], hideControlContainer: false,
                            sizeModes: sizes, defaultSizeTitles: titles, filename: 'riskmap-map',
                            tileWait: 300, spinnerBgCOlor: '#1f5fa8'}).addTo(map);
       L.DomUtil.addClass(p.getContainer(), k[2]);
     });
+  }
+
+  /* The scale in metres and kilometres, in Chinese (米 / 公里), no miles (every map, workbench ones too). */
+  function scaleControl(map) {
+    var s = L.control.scale({imperial: false, metric: true, maxWidth: 120});
+    s._updateMetric = function (maxMeters) {
+      var meters = this._getRoundNum(maxMeters);
+      this._updateScale(this._mScale, meters < 1000 ? meters + ' 米' : (meters / 1000) + ' 公里', meters / maxMeters);
+    };
+    s.addTo(map);
+    return s;
   }
 
   /* 测量: click points on the map for the path length (m/km) and the enclosed area (ha); leaflet-measure is not
@@ -262,6 +281,6 @@
 
   window.riskmap = {featureLayer: featureLayer, searchControl: searchControl, tilePopup: tilePopup,
                     vectorTileClick: vectorTileClick, accountControl: accountControl, printControl: printControl,
-                    measureControl: measureControl,
+                    measureControl: measureControl, scaleControl: scaleControl,
                     logout: logout};
 })();
