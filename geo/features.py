@@ -253,6 +253,41 @@ def level_counts(conn: Connection, *, township: str | None = None) -> dict[str, 
     return out
 
 
+_SCOPE_COUNTS_SQL = """
+    SELECT r.kind, r.level, count(*) FROM risk_assessment r
+    LEFT JOIN enterprise e ON r.kind = 'enterprise' AND e.id = r.object_id
+    LEFT JOIN mine m ON r.kind = 'mine' AND m.id = r.object_id
+    LEFT JOIN pipeline_segment s ON r.kind = 'pipeline_segment' AND s.id = r.object_id
+    LEFT JOIN grid_cell g ON r.kind = 'grid_cell' AND g.id = r.object_id
+    WHERE r.valid_to IS NULL AND r.kind = ANY(:kinds)
+      AND (CAST(:township AS text) IS NULL
+           OR coalesce(e.township_id, m.township_id, s.township_id, g.township_id)
+              = (SELECT id FROM township WHERE code = :township))
+      AND (CAST(:x0 AS float8) IS NULL
+           OR coalesce(e.geom, m.licence_boundary, s.geom, g.geom) && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490))
+      AND (CAST(:grid AS text) IS NULL OR CASE r.kind
+           WHEN 'enterprise' THEN ST_Covers((SELECT geom FROM grid_cell WHERE code = :grid), e.geom)
+           WHEN 'grid_cell' THEN g.code = :grid ELSE true END)
+    GROUP BY 1, 2
+"""
+
+
+def scope_level_counts(conn: Connection, *, township: str | None = None, grid: str | None = None,
+                       bbox: tuple[float, float, float, float] | None = None) -> dict[str, dict[str, int]]:
+    """Current risk objects per kind and level that a map page draws: those of its township, inside its `bbox`
+    and, on a grid page, the enterprises inside the cell and the cell itself (the page's legend)."""
+    out = {k: {lv: 0 for lv in LEVELS} for k in COUNTED_KINDS}
+    if not _has_risk(conn):
+        return out
+    x0, y0, x1, y1 = bbox or (None, None, None, None)
+    rows = conn.execute(text(_SCOPE_COUNTS_SQL), {"kinds": list(COUNTED_KINDS), "township": township, "grid": grid,
+                                                  "x0": x0, "y0": y0, "x1": x1, "y1": y1}).all()
+    for kind, level, n in rows:
+        if level in out[kind]:
+            out[kind][level] = int(n)
+    return out
+
+
 def segment_runs(
     conn: Connection, *, township: str | None = None, bbox: tuple[float, float, float, float] | None = None
 ) -> list[dict[str, Any]]:

@@ -34,6 +34,10 @@ class PageFigure(Figure):
                                      csrf_token="")
 
 
+_UNUSED = {"jquery", "bootstrap", "bootstrap_css", "awesome_markers", "awesome_markers_css",
+           "awesome_markers_font_css", "awesome_rotate_css", "glyphicons_css"}
+
+
 class RiskMap(folium.Map):
     """folium.Map drawn by our own template: the map div, its style and the L.map call, no inline header script."""
 
@@ -46,13 +50,20 @@ class RiskMap(folium.Map):
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = L.map({{ this.get_name()|tojson }},
     {center: {{ this.location|tojson }}, crs: L.CRS.{{ this.crs }}, ...{{ this.options|tojavascript }}});
-{% if this.control_scale %}L.control.scale().addTo({{ this.get_name() }});{% endif %}
+{% if this.control_scale %}riskmap.scaleControl({{ this.get_name() }});{% endif %}
 {% endmacro %}
 """)
 
     def __init__(self, title: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         PageFigure(title).add_child(self)
+
+    def lean(self) -> RiskMap:
+        """Leave out Folium's defaults a risk map page never uses: jQuery, Bootstrap, Awesome Markers and the
+        Font Awesome webfonts (360 KB a phone need not load; 导出图片 would try to inline the webfonts too)."""
+        self.default_js = [(n, u) for n, u in self.default_js if n not in _UNUSED]
+        self.default_css = [(n, u) for n, u in self.default_css if n not in _UNUSED]
+        return self
 
 
 class FeatureLayer(Layer):
@@ -63,15 +74,17 @@ class FeatureLayer(Layer):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = riskmap.featureLayer({{ this.data_json }}, {{ this.kind_json }});
+var {{ this.get_name() }} = riskmap.featureLayer({{ this.data_json }}, {{ this.kind_json }}, {{ this.opts_json }});
 {% endmacro %}
 """)
 
-    def __init__(self, features: list[dict[str, Any]], *, kind: str = "shape") -> None:
+    def __init__(self, features: list[dict[str, Any]], *, kind: str = "shape", interactive: bool = True,
+                 style: dict[str, Any] | None = None) -> None:
         super().__init__(control=False, show=True)
         self._name = "FeatureLayer"
-        self.data_json = script_json({"type": "FeatureCollection", "features": features})
+        self.data_json = script_json({"type": "FeatureCollection", "features": features}, ascii_only=False)
         self.kind_json = script_json(kind)
+        self.opts_json = script_json({"interactive": interactive, "style": style or {}})
 
 
 class SearchControl(JSCSSMixin, MacroElement):
@@ -106,4 +119,36 @@ riskmap.{{ this.function }}({{ this._parent.get_name() }}{% for a in this.args %
         super().__init__()
         self._name = "Script"
         self.function = function
+        self.args = [script_json(a) for a in args]
+
+
+class LayerControl(folium.LayerControl):
+    """The layer control, folded to a button on a phone (riskmap.isPhone) and open on a desktop."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.control.layers({
+{%- for key, val in this.base_layers.items() %}{{ key|tojson }}: {{ val }},{% endfor %}
+}, {
+{%- for key, val in this.overlays.items() %}{{ key|tojson }}: {{ val }},{% endfor %}
+}, {...{{ this.options|tojavascript }}, collapsed: riskmap.isPhone()}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+
+class LayerScript(MacroElement):
+    """One call into riskmap.js with the map, a list of the page's layers and JSON arguments."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+riskmap.{{ this.function }}({{ this._parent.get_name() }}, [{% for l in this.layers %}{{ l.get_name() }}, {% endfor %}]
+{%- for a in this.args %}, {{ a }}{% endfor %});
+{% endmacro %}
+""")
+
+    def __init__(self, function: str, layers: list[Any], *args: Any) -> None:
+        super().__init__()
+        self._name = "LayerScript"
+        self.function = function
+        self.layers = layers
         self.args = [script_json(a) for a in args]

@@ -28,10 +28,17 @@ from geo.models import (
 from layers.basemap import overlay_shift
 from layers.elements import FeatureLayer
 from layers.style import (
+    AREA_OPACITY,
     ENCROACHMENT_STATUS_COLOURS,
     ENCROACHMENT_STATUS_NAMES,
     MINE_ZONE_COLOURS,
+    OVER_BOUNDARY,
+    TUNNEL,
     UNASSESSED,
+    WATER,
+    WORKINGS,
+    ZONE_COLOURS,
+    building_colour,
     level_colour,
 )
 from layers.web import macro, url_path
@@ -87,16 +94,33 @@ def _to_gcj02(feature: dict[str, Any]) -> dict[str, Any]:
     return {**feature, "geometry": shapely.geometry.mapping(geom)}
 
 
+def _round(coords: Any) -> Any:
+    """Coordinates to 5 decimals (about 1 m), which is what a screen shows: pages stay small."""
+    if isinstance(coords, (int, float)):
+        return round(coords, 5)
+    return [_round(c) for c in coords]
+
+
 def _layer(features: list[dict[str, Any]], style: Callable[[dict[str, Any]], dict[str, Any]], *,
-           kind: str = "shape", keep: tuple[str, ...] = ("name",)) -> FeatureLayer:
+           kind: str = "shape", keep: tuple[str, ...] = ("name",), interactive: bool = True) -> FeatureLayer:
     """A FeatureLayer of `features`: each keeps its popup HTML, tooltip text (its name), style and `keep`."""
     out = []
     for f in features:
         p = f["properties"]
-        out.append({"type": "Feature", "id": f.get("id"), "geometry": f["geometry"],
-                    "properties": {"popup_html": p.get("popup_html"), "tooltip": p.get("name"),
-                                   "style": style(f), **{k: p.get(k) for k in keep}}})
-    return FeatureLayer(_collection(out), kind=kind)
+        geom = f["geometry"]
+        if geom and "coordinates" in geom:
+            geom = {"type": geom["type"], "coordinates": _round(geom["coordinates"])}
+        props = {"tooltip": p.get("name"), "style": style(f), **{k: p.get(k) for k in keep}}
+        if p.get("popup_html"):
+            props["popup_html"] = p["popup_html"]
+        out.append({"type": "Feature", "id": f.get("id"), "geometry": geom, "properties": props})
+    # style values every feature shares go once, with the layer (riskmap.featureLayer merges them back)
+    styles = [o["properties"]["style"] for o in out]
+    common = {k: v for k, v in styles[0].items() if all(st.get(k, object()) == v for st in styles)} if styles else {}
+    for st in styles:
+        for k in common:
+            del st[k]
+    return FeatureLayer(_collection(out), kind=kind, interactive=interactive, style=common)
 
 
 def township_layer(conn: Connection, where: Where, *, link_base: str = "") -> folium.FeatureGroup:
@@ -110,15 +134,17 @@ def township_layer(conn: Connection, where: Where, *, link_base: str = "") -> fo
     fg = folium.FeatureGroup(name="乡镇（按风险着色）", show=True)
     _layer(feats, lambda f: {
         "fillColor": level_colour(f["properties"].get("level")), "color": "#333", "weight": 2,
-        "fillOpacity": 0.35, "dashArray": "6 4" if f["properties"].get("is_illustrative") else None,
+        "fillOpacity": AREA_OPACITY, "dashArray": "6 4" if f["properties"].get("is_illustrative") else None,
     }).add_to(fg)
     return fg
 
 
 def grid_layer(conn: Connection, where: Where, *, show: bool, highlight: str | None = None,
                link_base: str = "") -> folium.FeatureGroup:
-    """Grid cells filled by level, with their grid officers."""
+    """Grid cells filled by level, with their grid officers; a grid page (`highlight`) draws its cell only."""
     feats = read_features(conn, "grid_cell", **where.kw(), limit=MAX_FEATURES, simplify_m=5).features
+    if highlight:
+        feats = [f for f in feats if f["properties"]["code"] == highlight]
     for f in feats:
         p = f["properties"]
         p["name"] = p.get("name") or p["code"]
@@ -128,7 +154,7 @@ def grid_layer(conn: Connection, where: Where, *, show: bool, highlight: str | N
     fg = folium.FeatureGroup(name="网格（按风险着色）", show=show)
     _layer(feats, lambda f: {
         "fillColor": level_colour(f["properties"].get("level")), "color": "#555",
-        "weight": 3 if f["properties"]["code"] == highlight else 0.8, "fillOpacity": 0.3,
+        "weight": 3 if f["properties"]["code"] == highlight else 0.8, "fillOpacity": AREA_OPACITY,
     }).add_to(fg)
     return fg
 
@@ -154,8 +180,11 @@ def enterprise_layer(conn: Connection, where: Where, *, grid: str | None = None,
     fg = folium.FeatureGroup(name="企业（按风险着色）", show=True)
     if not feats:
         return fg, None
-    cluster = plugins.MarkerCluster(name="企业聚合", options={"disableClusteringAtZoom": 14,
-                                                              "maxClusterRadius": 40}).add_to(fg)
+    # a bubble takes the colour of the worst enterprise inside it and lists the counts per colour on hover
+    # (riskmap.clusterIcon, layers/static/mapview.js); the enterprises are drawn only through the cluster
+    cluster = plugins.MarkerCluster(name="企业聚合", control=False, icon_create_function="riskmap.clusterIcon",
+                                    options={"disableClusteringAtZoom": 14, "maxClusterRadius": 40,
+                                             "showCoverageOnHover": False}).add_to(fg)
     layer = _layer(feats, lambda f: {"radius": 7, "weight": 1, "fill": True, "fillOpacity": 0.9, "color": "#222",
                                      "fillColor": level_colour(f["properties"].get("level"))},
                    kind="point", keep=("name", "level"))
@@ -163,12 +192,21 @@ def enterprise_layer(conn: Connection, where: Where, *, grid: str | None = None,
     return fg, layer
 
 
-def pipeline_layer(conn: Connection, where: Where, *, link_base: str = "") -> folium.FeatureGroup:
-    """Pipelines (segment colours when the risk engine has segmented them) with 5/50/200 m zones."""
+def pipeline_layer(conn: Connection, where: Where, *, link_base: str = "", chosen: str | None = None
+                   ) -> folium.FeatureGroup:
+    """Pipelines (segment colours when the risk engine has segmented them); the `chosen` one of a pipeline page
+    is drawn wider over a dark casing so it stands out from its neighbours."""
     fg = folium.FeatureGroup(name="油气管道", show=True)
     segs = _segments(conn, where, link_base=link_base)
     if segs:
-        _layer(segs, lambda f: {"color": level_colour(f["properties"].get("level")), "weight": 4}).add_to(fg)
+        mine = [f for f in segs if chosen and f["properties"]["pipeline_code"] == chosen]
+        if mine:
+            _layer(mine, lambda f: {"color": "#000000", "weight": 11, "opacity": 0.85},
+                   keep=("pipeline_code",)).add_to(fg)
+        _layer(segs, lambda f: {
+            "color": level_colour(f["properties"].get("level")),
+            "weight": 7 if chosen and f["properties"]["pipeline_code"] == chosen else 4},
+            keep=("name", "pipeline_code")).add_to(fg)
     else:
         feats = read_features(conn, "pipeline", bbox=where.bbox, limit=MAX_FEATURES).features
         for f in feats:
@@ -179,7 +217,8 @@ def pipeline_layer(conn: Connection, where: Where, *, link_base: str = "") -> fo
                 ("管径 mm", p.get("outside_diameter_mm")),
                 ("投产年份", p.get("commissioning_year")), ("数据来源", p.get("source"))], p, risk=False,
                 link=url_path("maps", "pipeline", p["code"], base=link_base))
-        _layer(feats, lambda f: {"color": "#6a1b9a", "weight": 3}).add_to(fg)
+        _layer(feats, lambda f: {"color": UNASSESSED if f["properties"]["code"] != chosen else "#000000",
+                                 "weight": 7 if f["properties"]["code"] == chosen else 3}).add_to(fg)
     return fg
 
 
@@ -224,9 +263,45 @@ def mine_layer(conn: Connection, where: Where, *, link_base: str = "") -> folium
             ("开采方式", MINING_METHODS.get(p["method"], p["method"]))], p,
             link=url_path("maps", "mine", p["licence_no"], base=link_base))
     fg = folium.FeatureGroup(name="矿山（矿区范围）", show=True)
+    # opaque: a mine's colour is its level exactly, never blended with the area beneath
     _layer(feats, lambda f: {"fillColor": level_colour(f["properties"].get("level")),
-                             "color": "#4e342e", "weight": 2, "fillOpacity": 0.5}).add_to(fg)
+                             "color": "#4e342e", "weight": 2, "fillOpacity": 1}).add_to(fg)
+    work = _workings(conn, where)
+    if work:
+        _layer(work, lambda f: {"color": WORKINGS, "weight": 2, "dashArray": "4 3",
+                                "fill": f["properties"]["part"] == "over",
+                                "fillColor": OVER_BOUNDARY if f["properties"]["part"] == "over" else WORKINGS,
+                                "fillOpacity": 1 if f["properties"]["part"] == "over" else 0},
+               keep=("name", "part")).add_to(fg)
     return fg
+
+
+_WORKINGS_SQL = """
+    SELECT m.licence_no, m.name, part, ST_AsGeoJSON(g, 6) AS geometry, round(ST_Area(ST_Transform(g, c.metric_srid)))
+           AS area_m2
+    FROM mine m CROSS JOIN county c
+    CROSS JOIN LATERAL (VALUES ('workings', m.workings),
+                               ('over', ST_CollectionExtract(ST_Difference(m.workings, m.licence_boundary), 3))) v(part, g)
+    WHERE m.workings IS NOT NULL AND NOT ST_IsEmpty(g)
+      AND (CAST(:t AS text) IS NULL OR m.township_id = (SELECT id FROM township WHERE code = :t))
+      AND (CAST(:x0 AS float8) IS NULL OR m.licence_boundary && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490))
+    ORDER BY part DESC, m.licence_no
+"""
+
+
+def _workings(conn: Connection, where: Where) -> list[dict[str, Any]]:
+    """Each mine's workings (开采范围, dashed outline) and the part of them outside its licence boundary
+    (越界开采, filled), for the mines `mine_layer` draws."""
+    x0, y0, x1, y1 = where.bbox or (None, None, None, None)
+    rows = conn.execute(text(_WORKINGS_SQL), {"t": where.township, "x0": x0, "y0": y0, "x1": x1, "y1": y1}).all()
+    out = []
+    for r in rows:
+        what = "越界开采部分（采矿许可证范围外）" if r.part == "over" else "开采范围"
+        props = {"name": f"{r.name} {what}", "part": r.part}
+        props["popup_html"] = _popup(r.name, [("采矿许可证号", r.licence_no), ("图斑", what),
+                                              ("面积 m²", f"{r.area_m2:.0f}")], props, risk=False)
+        out.append({"type": "Feature", "id": None, "geometry": json.loads(r.geometry), "properties": props})
+    return out
 
 
 def mine_zone_layer(conn: Connection, where: Where, *, show: bool) -> folium.FeatureGroup:
@@ -238,9 +313,8 @@ def mine_zone_layer(conn: Connection, where: Where, *, show: bool) -> folium.Fea
         p["popup_html"] = _popup(p["name"], [("分区", MINE_ZONE_KINDS[p["kind"]]),
                                              ("依据", p.get("source_document"))], p, risk=False)
     fg = folium.FeatureGroup(name="矿产规划分区", show=show)
-    _layer(feats, lambda f: {"fillColor": MINE_ZONE_COLOURS[f["properties"]["kind"]],
-                             "color": MINE_ZONE_COLOURS[f["properties"]["kind"]], "weight": 1,
-                             "fillOpacity": 0.15}).add_to(fg)
+    _layer(feats, lambda f: {"color": MINE_ZONE_COLOURS[f["properties"]["kind"]], "weight": 2, "dashArray": "8 4",
+                             "fill": False, "fillOpacity": 0}).add_to(fg)
     return fg
 
 
@@ -252,19 +326,19 @@ def building_layer(conn: Connection, where: Where, *, grid: str | None = None) -
             "SELECT b.id FROM building b JOIN grid_cell g ON ST_Intersects(g.geom, b.geom) WHERE g.code = :g"),
             {"g": grid}).scalars())
         feats = [f for f in feats if f["id"] in ids]
-    colours = {"school": "#8e24aa", "hospital": "#d81b60", "market": "#fb8c00", "industrial": "#546e7a"}
     for f in feats:
         p = f["properties"]
-        p["name"] = p.get("name") or BUILDING_USES.get(p["use_class"], p["use_class"])
-        p["popup_html"] = _popup(p["name"], [("用途", BUILDING_USES.get(p["use_class"])), ("层数", p["floors"]),
-                                             ("户数", p.get("households"))], p, risk=False)
+        # a tooltip, not a popup: a township's thousand footprints keep its page under 500 KB
+        use = BUILDING_USES.get(p["use_class"], p["use_class"])
+        facts = "，".join(x for x in (use, f"{p['floors']} 层" if p.get("floors") else None,
+                                      f"{p['households']} 户" if p.get("households") else None) if x)
+        p["name"] = f"{p['name']}（{facts}）" if p.get("name") else facts
     fg = folium.FeatureGroup(name="建筑", show=True)
-    _layer(feats, lambda f: {"fillColor": colours.get(f["properties"]["use_class"], "#9e9e9e"),
-                             "color": "#616161", "weight": 0.5, "fillOpacity": 0.6}).add_to(fg)
+    _layer(feats, lambda f: {"fillColor": building_colour(f["properties"]["use_class"]),
+                             "color": "#616161", "weight": 0.5, "fillOpacity": 1}, keep=()).add_to(fg)
     return fg
 
 
-ZONE_STYLE = {"zone_5m": ("#b71c1c", 0.45), "zone_50m": ("#ef6c00", 0.25), "zone_200m": ("#fbc02d", 0.15)}
 
 
 def protection_zone_layer(conn: Connection, *, pipeline_code: str | None = None, show: bool = False,
@@ -278,9 +352,10 @@ def protection_zone_layer(conn: Connection, *, pipeline_code: str | None = None,
         p["name"] = f"{p['pipeline_code']} {p.get('label') or p['zone']}"
         p["popup_html"] = _popup(p["name"], [("管道", p["pipeline_code"]), ("范围", p.get("label"))], p, risk=False)
     fg = folium.FeatureGroup(name="管道保护范围（5/50/200 m）", show=show)
+    # bands are drawn beneath the line and take no clicks: a click on the pipeline reaches the pipeline
     _layer(feats, lambda f: {
-        "fillColor": ZONE_STYLE.get(f["properties"]["zone"], ("#999", 0.1))[0], "color": "#00000000", "weight": 0,
-        "fillOpacity": ZONE_STYLE.get(f["properties"]["zone"], ("#999", 0.1))[1]}, keep=("name", "zone")).add_to(fg)
+        "fillColor": ZONE_COLOURS.get(f["properties"]["zone"], UNASSESSED), "color": "#00000000", "weight": 0,
+        "fillOpacity": 1}, keep=("name", "zone"), interactive=False).add_to(fg)
     return fg
 
 
@@ -315,7 +390,7 @@ def water_and_tunnel_layer(conn: Connection, where: Where) -> folium.FeatureGrou
     illustrative = any(r.is_illustrative for r in rows if r.layer == "waterway")
     fg = folium.FeatureGroup(name="河流与管道隧道" + ("（河流为示意（合成数据））" if illustrative else ""), show=True)
     if feats:
-        _layer(feats, lambda f: {"color": "#1565c0" if f["properties"]["layer"] == "waterway" else "#212121",
+        _layer(feats, lambda f: {"color": WATER if f["properties"]["layer"] == "waterway" else TUNNEL,
                                  "weight": 4 if f["properties"]["layer"] == "waterway" else 6,
                                  "dashArray": None if f["properties"]["layer"] == "waterway" else "6 4"}).add_to(fg)
     return fg

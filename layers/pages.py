@@ -14,7 +14,7 @@ from geo.errors import NotFound
 from layers import basemap, legend
 from layers.assets import localise
 from layers.basemap import overlay_shift
-from layers.elements import RiskMap, Script, SearchControl
+from layers.elements import LayerControl, LayerScript, RiskMap, Script, SearchControl
 from layers.layers import (
     Where,
     building_layer,
@@ -45,7 +45,18 @@ class Scope:
     """Pipeline and mine pages read every layer inside their bounds rather than by township."""
 
     def where(self) -> Where:
-        return Where(township=self.township, bbox=self.bounds if self.bbox_only else None)
+        """Pipeline, mine and grid pages read what lies in their bounds; a township page its township's."""
+        return Where(township=self.township, bbox=self.bounds if self.bbox_only or self.grid else None)
+
+    def note(self) -> str:
+        """What the legend's counts cover, said to the reader."""
+        if self.grid:
+            return "计数范围：本网格（网格内企业、与网格相交的矿山和管段）"
+        if self.bbox_only:
+            return f"计数范围：本图范围（对象周边 {_AROUND_M} 米内）"
+        if self.township:
+            return "计数范围：本乡镇"
+        return "计数范围：全县"
 
 
 _AROUND_M = 1000
@@ -113,7 +124,7 @@ def build_map(
     where = scope.where()
     x0, y0, x1, y1 = scope.bounds or (111.1, 38.9, 111.6, 39.5)
     m = RiskMap(scope.title, location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=10, tiles=None, control_scale=True,
-                max_zoom=19, prefer_canvas=True)
+                max_zoom=19, prefer_canvas=True).lean()
     m.options["maxZoom"] = 19  # no tile layer carries it, and marker clustering needs it
     basemap.add_basemap(m, s, link_base=link_base)
     detail = scope.township is not None or scope.bbox_only
@@ -123,18 +134,22 @@ def build_map(
     def tiled(layer: str, name: str, **kw: Any) -> VectorTileLayer:
         return VectorTileLayer(layer=layer, name=name, link_base=link_base, **kw)
 
+    area_township = township_layer(conn, Where(township=scope.township), link_base=link_base)
+    area_grid = tiled("grid_cell", "网格（按风险着色）", show=detail, fill_opacity=0.35, line_colour="#555",
+                      weight=0.8) if tiles["grid_cell"] else grid_layer(conn, where, show=detail, highlight=scope.grid,
+                                                                         link_base=link_base)
+    bands = None if tiles["pipeline_segment"] else protection_zone_layer(
+        conn, pipeline_code=pipeline, show=pipeline is not None, bbox=scope.bounds if detail else None)
     groups: list[Any] = [
-        township_layer(conn, Where(township=scope.township), link_base=link_base),
-        tiled("grid_cell", "网格（按风险着色）", show=detail, fill_opacity=0.3, line_colour="#555", weight=0.8)
-        if tiles["grid_cell"] else grid_layer(conn, where, show=detail, highlight=scope.grid, link_base=link_base),
+        area_township,
+        area_grid,
         mine_zone_layer(conn, where, show=not detail or scope.bbox_only),
+        bands,
         water_and_tunnel_layer(conn, where),
-        tiled("mine", "矿山（矿区范围）", fill_opacity=0.5, line_colour="#4e342e", weight=2)
+        tiled("mine", "矿山（矿区范围）", fill_opacity=1, line_colour="#4e342e", weight=2)
         if tiles["mine"] else mine_layer(conn, where, link_base=link_base),
         tiled("pipeline_segment", "油气管道", weight=4, line_colour=None)
-        if tiles["pipeline_segment"] else pipeline_layer(conn, where, link_base=link_base),
-        None if tiles["pipeline_segment"] else protection_zone_layer(
-            conn, pipeline_code=pipeline, show=pipeline is not None, bbox=scope.bounds if detail else None),
+        if tiles["pipeline_segment"] else pipeline_layer(conn, where, link_base=link_base, chosen=pipeline),
         tiled("encroachment", "占压点（按整改状态）", colours=ENCROACHMENT_STATUS_COLOURS, weight=2, line_colour="#000")
         if tiles["encroachment"] else encroachment_layer(conn, where),
     ]
@@ -155,12 +170,17 @@ def build_map(
             g.add_to(m)
     if ent_geojson is not None:
         SearchControl(ent_geojson, placeholder="搜索企业名称…", zoom=16).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    LayerControl(collapsed=False).add_to(m)
+    # one area layer is filled at a time (the most detailed one shown), so colours never blend into new ones
+    LayerScript("areaLayers", [g for g in (area_township, area_grid, bands) if g is not None]).add_to(m)
     plugins.Fullscreen(title="全屏", title_cancel="退出全屏").add_to(m)
     Script("measureControl").add_to(m)
+    Script("locateControl").add_to(m)
+    Script("northArrow").add_to(m)
     legend.add_legend(m, conn, township=scope.township, grid=scope.grid, title=scope.title,
-                      illustrative=scope.illustrative)
-    legend.add_print_control(m)
+                      illustrative=scope.illustrative, bbox=where.bbox, scope_note=scope.note(),
+                      buildings=detail)
+    legend.add_print_control(m, scope.title)
     legend.add_account_control(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
     localise(m.get_root(), base_url=asset_base)

@@ -27,10 +27,14 @@ def url_path(*segments: Any, base: str = "") -> str:
     return base + "".join("/" + quote(str(s), safe="") for s in segments)
 
 
-def script_json(value: Any) -> Markup:
-    """JSON safe inside <script> and in an HTML attribute: <, >, &, ' and U+2028/9 escaped."""
-    out = json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=str)
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+def script_json(value: Any, *, ascii_only: bool = True) -> Markup:
+    """JSON safe inside <script> and in an HTML attribute: <, >, &, ' and U+2028/9 escaped.
+
+    `ascii_only=False` keeps other characters as UTF-8 (a Chinese character in 3 bytes, not 6): map data.
+    """
+    out = json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"), default=str)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         out = out.replace(ch, esc)
     return Markup(out)
 

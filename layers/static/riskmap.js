@@ -46,7 +46,7 @@
         var d = el('div', 'rm-popup-box');
         d.innerHTML = p.popup_html;  // escaped by the server's template; see layers/templates/popups.html
         return d;
-      }, {maxWidth: 380});
+      }, {maxWidth: Math.min(380, window.innerWidth - 60), autoPanPadding: [10, 10]});
     }
     if (p.tooltip !== undefined && p.tooltip !== null && p.tooltip !== '') {
       layer.bindTooltip(function () { return el('span', 'rm-tip', p.tooltip); }, {sticky: !layer.getLatLng});
@@ -60,27 +60,42 @@
     return L.divIcon({html: d, className: 'rm-stop-icon', iconSize: [22, 22], iconAnchor: [11, 11]});
   }
 
-  function featureLayer(data, kind) {
+  function featureLayer(data, kind, opts) {
+    var interactive = !opts || opts.interactive !== false;
+    var common = (opts && opts.style) || {};
+    function style(f) { return Object.assign({}, common, (f.properties && f.properties.style) || {}); }
     return L.geoJson(data, {
-      style: function (f) { return (f.properties && f.properties.style) || {}; },
+      interactive: interactive,
+      style: style,
       pointToLayer: function (f, latlng) {
         if (kind === 'stop') { return L.marker(latlng, {icon: stopIcon(f.properties)}); }
-        return L.circleMarker(latlng, f.properties.style || {});
+        return L.circleMarker(latlng, style(f));
       },
-      onEachFeature: bindFeature
+      onEachFeature: interactive ? bindFeature : null
     });
   }
 
   /* leaflet-search over a feature layer: tips are text nodes, a found feature opens its popup. */
+  /* leaflet-search's setLayer also adds the layer to the map: the enterprises would be drawn a second time, beside
+     their clusters and whatever the layer control says. Ours only searches the layer. */
+  var SearchOnly = null;
   function searchControl(map, layer, opts) {
-    var control = new L.Control.Search({
+    SearchOnly = SearchOnly || L.Control.Search.extend({setLayer: function (l) { this._layer = l; return this; }});
+    var control = new SearchOnly({
       layer: layer, propertyName: opts.property || 'name', collapsed: false, position: 'topleft',
       textPlaceholder: opts.placeholder || '', textErr: opts.notFound || '未找到', textCancel: '取消',
       initial: false, zoom: opts.zoom, hideMarkerOnCollapse: true,
       buildTip: function (text) { return el('li', null, text); }
     });
     control.on('search:locationfound', function (e) {
-      setTimeout(function () { if (e.layer && e.layer._map && e.layer.getPopup()) { e.layer.openPopup(); } }, 300);
+      // the search zooms past the clustering zoom: once there the enterprise is its own dot and opens
+      var done = false;
+      function open() {
+        if (!done && e.layer && e.layer._map && e.layer.getPopup()) { done = true; e.layer.openPopup(); }
+      }
+      map.once('moveend', function () { setTimeout(open, 50); });
+      setTimeout(open, 300);
+      setTimeout(open, 1000);
     });
     map.addControl(control);
     return control;
@@ -142,11 +157,73 @@
       .catch(function () {});
   }
 
-  function printControl(map) {
-    if (L.easyPrint) {
-      L.easyPrint({title: '打印/导出图片', position: 'topleft', exportOnly: false, hideControlContainer: false,
-                   sizeModes: ['Current', 'A4Landscape', 'A4Portrait'], filename: 'riskmap'}).addTo(map);
-    }
+  /* 打印 and 导出图片 (leaflet-easyprint), A4 and A3: the page shows its title, date, legend and north arrow on
+     the sheet (the rm-printing class, layers/static/riskmap.css). */
+  /* easyprint's print window runs an inline script (and a setTimeout string), which the pages' CSP refuses: ours
+     writes the sheet as plain DOM and prints it from this page. */
+  var PrintClass = null;
+  function printClass() {
+    PrintClass = PrintClass || L.Control.EasyPrint.extend({
+      _sendToBrowserPrint: function (img, orientation) {
+        var w = this._page, d = w.document;
+        d.body.innerHTML = '';
+        var st = d.createElement('style');
+        st.textContent = '@media print { img { max-width: 98% !important; max-height: 98% !important; } ' +
+          '@page { size: ' + (orientation === 'portrait' ? 'portrait' : 'landscape') + '; } }';
+        d.head.appendChild(st);
+        var im = d.createElement('img');
+        im.style.display = 'block'; im.style.margin = 'auto';
+        im.addEventListener('load', function () { w.focus(); w.print(); });
+        im.src = img;
+        d.body.appendChild(im);
+      }
+    });
+    return PrintClass;
+  }
+
+  function printControl(map, opts) {
+    if (!L.easyPrint) { return; }
+    opts = opts || {};
+    var head = L.control({position: 'topright'});
+    head.onAdd = function () {
+      var d = L.DomUtil.create('div', 'rm-print-head');
+      d.appendChild(el('div', 'rm-print-title', opts.title || ''));
+      d.appendChild(el('div', 'rm-print-date', '制图日期：' + (opts.date || '')));
+      return d;
+    };
+    head.addTo(map);
+    var sizes = ['A4Landscape', 'A4Portrait',
+                 {width: 1587, height: 1123, className: 'rm-a3-landscape', tooltip: 'A3 横向'},
+                 {width: 1123, height: 1587, className: 'rm-a3-portrait', tooltip: 'A3 纵向'}];
+    var titles = {Current: '当前大小', A4Landscape: 'A4 横向', A4Portrait: 'A4 纵向'};
+    var c = map.getContainer();
+    var more = null, wasOpen = false;
+    map.on('easyPrint-start', function () {
+      L.DomUtil.addClass(c, 'rm-printing');
+      more = c.querySelector('.rm-legend-more');  // the sheet carries the whole legend
+      if (more) { wasOpen = more.open; more.open = true; }
+    });
+    map.on('easyPrint-finished', function () {
+      L.DomUtil.removeClass(c, 'rm-printing');
+      if (more) { more.open = wasOpen; }
+    });
+    [['打印', false, 'rm-print-button'], ['导出图片', true, 'rm-export-button']].forEach(function (k) {
+      var p = new (printClass())({title: k[0], position: 'topleft', exportOnly: k[1], hideControlContainer: false,
+                           sizeModes: sizes, defaultSizeTitles: titles, filename: 'riskmap-map',
+                           tileWait: 300, spinnerBgCOlor: '#1f5fa8'}).addTo(map);
+      L.DomUtil.addClass(p.getContainer(), k[2]);
+    });
+  }
+
+  /* The scale in metres and kilometres, in Chinese (米 / 公里), no miles (every map, workbench ones too). */
+  function scaleControl(map) {
+    var s = L.control.scale({imperial: false, metric: true, maxWidth: 120});
+    s._updateMetric = function (maxMeters) {
+      var meters = this._getRoundNum(maxMeters);
+      this._updateScale(this._mScale, meters < 1000 ? meters + ' 米' : (meters / 1000) + ' 公里', meters / maxMeters);
+    };
+    s.addTo(map);
+    return s;
   }
 
   /* 测量: click points on the map for the path length (m/km) and the enclosed area (ha); leaflet-measure is not
@@ -204,6 +281,6 @@
 
   window.riskmap = {featureLayer: featureLayer, searchControl: searchControl, tilePopup: tilePopup,
                     vectorTileClick: vectorTileClick, accountControl: accountControl, printControl: printControl,
-                    measureControl: measureControl,
+                    measureControl: measureControl, scaleControl: scaleControl,
                     logout: logout};
 })();
