@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.conftest import TEST_PASSWORD
 from tests.io_data import USCC, enterprises
@@ -114,8 +115,14 @@ def test_the_fixed_file_is_imported_with_a_summary_and_the_importer_in_the_audit
     assert "导入成功" in r.text and 'id="import-inserted">3<' in r.text and "企业（enterprise）" in r.text
     assert count(towns, "SELECT count(*) FROM enterprise WHERE uscc = ANY(:u)", u=USCC[:3]) == 3
     assert count(towns, "SELECT name FROM enterprise WHERE uscc = :u", u=USCC[0]) == "河曲示例化工有限公司"
+    # one bulk entry for the import (issue 17): the person, the row count, and ids covering the three new rows
     assert count(towns, "SELECT count(*) FROM audit_log WHERE table_name = 'enterprise' AND actor = '县局李编辑' "
-                        "AND action = 'insert'") == 3
+                        "AND action = 'insert' AND record_id IS NULL AND (after->>'rows')::int = 3") == 1
+    ids = count(towns, "SELECT after->'ids' FROM audit_log WHERE table_name = 'enterprise' AND actor = '县局李编辑' "
+                       "AND action = 'insert' AND record_id IS NULL")
+    with towns.connect() as conn:
+        new_ids = conn.execute(text("SELECT id FROM enterprise WHERE uscc = ANY(:u)"), {"u": USCC[:3]}).scalars().all()
+    assert all(any(lo <= i <= hi for lo, hi in ids) for i in new_ids)
 
 
 def test_bad_options_and_files_are_refused_in_chinese(app, make_user, towns, tmp_path):
