@@ -79,7 +79,7 @@ def test_bureau_rules_file_changes_the_result(site, county, tmp_path, monkeypatc
     result = explain_of(county, "enterprise", eid)
     assert result["level"] == "red" and result["rules_version"] == "河曲县应急管理局-1"
     with county.connect() as conn:
-        assert [r["rules_version"] for r in history(conn, "enterprise", eid)] == ["2026.11-2", "河曲县应急管理局-1"]
+        assert [r["rules_version"] for r in history(conn, "enterprise", eid)] == ["2026.12-1", "河曲县应急管理局-1"]
 
 
 def test_a_colour_outside_the_four_is_refused(tmp_path):
