@@ -9,10 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_PASSWORD
-from tests.workbench import EAST, WEST, add_towns, count
-
-SELF = "http://testserver"
-
+from tests.workbench import SELF, EAST, WEST, add_towns, count, signed_in_client
 
 @pytest.fixture
 def towns(county):
@@ -27,15 +24,6 @@ def app(towns):
     return create_app()
 
 
-def _browser(app, make_user, role: str, username: str, townships: tuple[str, ...] = ()) -> TestClient:
-    make_user(role, townships=townships, username=username)
-    c = TestClient(app, base_url=SELF)
-    c.get("/login")
-    r = c.post("/login", data={"username": username, "password": TEST_PASSWORD,
-                               "csrf_token": c.cookies.get("riskmap_csrf")},
-               headers={"Origin": SELF}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return c
 
 
 def _form(c: TestClient, path: str, data: dict, **kw):
@@ -45,7 +33,7 @@ def _form(c: TestClient, path: str, data: dict, **kw):
 def test_only_the_administrator_gets_in(app, make_user, towns):
     for role, username, towns_ in (("county_editor", "县局李编辑", ()), ("township_editor", "西口镇张编辑", (WEST,)),
                                    ("county_viewer", "县局查看员", ())):
-        c = _browser(app, make_user, role, username, towns_)
+        c = signed_in_client(app, make_user, role, username, towns_)
         for path in ("/admin", "/admin/users", "/admin/audit"):
             r = c.get(path)
             assert r.status_code == 403 and "无权访问" in r.text and "系统管理员" in r.text, (role, path)
@@ -56,7 +44,7 @@ def test_only_the_administrator_gets_in(app, make_user, towns):
 
 
 def test_the_administrator_adds_a_township_editor_and_finds_it_in_the_audit_log(app, make_user, towns):
-    admin = _browser(app, make_user, "admin", "管理员甲")
+    admin = signed_in_client(app, make_user, "admin", "管理员甲")
     page = admin.get("/admin")
     assert page.status_code == 200 and "西口镇" in page.text and "新增用户" in page.text
     r = _form(admin, "/admin/users", {"username": "xikou-wang", "display_name": "王干事", "role": "township_editor",
@@ -80,7 +68,7 @@ def test_the_administrator_adds_a_township_editor_and_finds_it_in_the_audit_log(
 
 
 def test_wrong_input_is_refused_in_chinese_and_nothing_is_written(app, make_user, towns):
-    admin = _browser(app, make_user, "admin", "管理员甲")
+    admin = signed_in_client(app, make_user, "admin", "管理员甲")
     users_before = count(towns, "SELECT count(*) FROM app_user")
     for data, message in (
             ({"username": "缺乡镇", "role": "township_editor", "password": "long-enough-1"}, "必须指定所辖乡镇"),
@@ -95,7 +83,7 @@ def test_wrong_input_is_refused_in_chinese_and_nothing_is_written(app, make_user
 
 
 def test_role_townships_and_disabling_are_changed_from_the_list(app, make_user, towns):
-    admin = _browser(app, make_user, "admin", "管理员甲")
+    admin = signed_in_client(app, make_user, "admin", "管理员甲")
     make_user("township_editor", townships=(WEST,), username="小张")
     r = _form(admin, "/admin/users/小张", {"role": "township_editor", "townships": [WEST, EAST], "teams": ""},
               follow_redirects=True)
@@ -115,7 +103,7 @@ def test_role_townships_and_disabling_are_changed_from_the_list(app, make_user, 
 
 
 def test_the_audit_log_filters_by_who_table_record_and_dates_and_pages(app, make_user, towns):
-    admin = _browser(app, make_user, "admin", "管理员甲")
+    admin = signed_in_client(app, make_user, "admin", "管理员甲")
     for i in range(55):
         _form(admin, "/admin/users", {"username": f"user{i:02d}", "role": "county_viewer", "password": "long-enough-1"})
     page1 = admin.get("/admin/audit", params={"actor": "管理员甲", "table": "app_user"})

@@ -15,10 +15,8 @@ from sqlalchemy import text
 
 from tests.conftest import TEST_PASSWORD
 from tests.io_data import USCC, enterprises
-from tests.workbench import EAST_FIRM, WEST, WEST_FIRM, add_towns, count, gbk_shapefile_zip
-
-SELF = "http://testserver"
-
+from tests.workbench import (SELF, EAST_FIRM, WEST, WEST_FIRM, add_towns, count, gbk_shapefile_zip,
+                             signed_in_client)
 
 @pytest.fixture
 def towns(county):
@@ -33,16 +31,6 @@ def app(towns):
     return create_app()
 
 
-def _browser(app, make_user, role: str, username: str, townships: tuple[str, ...] = ()) -> TestClient:
-    """A browser signed in through the login form (session and CSRF cookies), as the pages are used."""
-    make_user(role, townships=townships, username=username)
-    c = TestClient(app, base_url=SELF)
-    c.get("/login")
-    r = c.post("/login", data={"username": username, "password": TEST_PASSWORD,
-                               "csrf_token": c.cookies.get("riskmap_csrf")},
-               headers={"Origin": SELF}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return c
 
 
 def _post_import(c: TestClient, archive: Path, **fields: str):
@@ -63,7 +51,7 @@ def _ledger(bad_row: bool):
 
 
 def test_an_import_with_one_bad_row_writes_nothing_and_lists_the_row(app, make_user, towns, tmp_path):
-    c = _browser(app, make_user, "county_editor", "县局李编辑")
+    c = signed_in_client(app, make_user, "county_editor", "县局李编辑")
     before = count(towns, "SELECT count(*) FROM enterprise")
     r = _post_import(c, gbk_shapefile_zip(tmp_path / "bad", _ledger(bad_row=True)))
     assert r.status_code == 422
@@ -109,7 +97,7 @@ def test_rejects_reports_are_kept_a_week(tmp_path, monkeypatch):
 
 
 def test_the_fixed_file_is_imported_with_a_summary_and_the_importer_in_the_audit_log(app, make_user, towns, tmp_path):
-    c = _browser(app, make_user, "county_editor", "县局李编辑")
+    c = signed_in_client(app, make_user, "county_editor", "县局李编辑")
     r = _post_import(c, gbk_shapefile_zip(tmp_path / "good", _ledger(bad_row=False)))
     assert r.status_code == 200, r.text
     assert "导入成功" in r.text and 'id="import-inserted">3<' in r.text and "企业（enterprise）" in r.text
@@ -126,7 +114,7 @@ def test_the_fixed_file_is_imported_with_a_summary_and_the_importer_in_the_audit
 
 
 def test_bad_options_and_files_are_refused_in_chinese(app, make_user, towns, tmp_path):
-    c = _browser(app, make_user, "admin", "管理员甲")
+    c = signed_in_client(app, make_user, "admin", "管理员甲")
     archive = gbk_shapefile_zip(tmp_path / "good", _ledger(bad_row=False))
     r = _post_import(c, archive, crs="gk", epsg="3857")
     assert r.status_code == 422 and "4491–4554" in r.text
@@ -138,7 +126,7 @@ def test_bad_options_and_files_are_refused_in_chinese(app, make_user, towns, tmp
 
 
 def test_an_import_form_post_without_the_csrf_token_is_refused(app, make_user, towns, tmp_path):
-    c = _browser(app, make_user, "admin", "管理员甲")
+    c = signed_in_client(app, make_user, "admin", "管理员甲")
     archive = gbk_shapefile_zip(tmp_path / "good", _ledger(bad_row=False))
     with archive.open("rb") as fh:
         r = c.post("/data/import", data={"layer": "enterprise"}, files=[("files", (archive.name, fh, "application/zip"))],
@@ -148,12 +136,12 @@ def test_an_import_form_post_without_the_csrf_token_is_refused(app, make_user, t
 
 
 def test_who_sees_the_data_pages(app, make_user, towns, tmp_path):
-    viewer = _browser(app, make_user, "county_viewer", "县局查看员")
+    viewer = signed_in_client(app, make_user, "county_viewer", "县局查看员")
     for path in ("/data", "/data/edit"):
         r = viewer.get(path)
         assert r.status_code == 403 and "无权访问" in r.text and "县级查看" in r.text
     assert "数据管理" not in viewer.get("/data").text.split("</nav>")[0]
-    town = _browser(app, make_user, "township_editor", "西口镇张编辑", (WEST,))
+    town = signed_in_client(app, make_user, "township_editor", "西口镇张编辑", (WEST,))
     page = town.get("/data")
     assert page.status_code == 200 and 'id="import-form"' not in page.text and "县级编辑或管理员" in page.text
     r = _post_import(town, gbk_shapefile_zip(tmp_path / "good", _ledger(bad_row=False)))
@@ -165,7 +153,7 @@ def test_who_sees_the_data_pages(app, make_user, towns, tmp_path):
 
 def test_a_township_editor_cannot_move_a_point_out_of_its_township(app, make_user, towns):
     """What the edit map sends when a point is dragged: the database refuses, the answer is Chinese."""
-    town = _browser(app, make_user, "township_editor", "西口镇张编辑", (WEST,))
+    town = signed_in_client(app, make_user, "township_editor", "西口镇张编辑", (WEST,))
     feature = town.get("/layers/enterprise/features").json()["features"]
     assert [f["properties"]["name"] for f in feature] == [WEST_FIRM[0]]  # the other township's is not even seen
     fid = feature[0]["id"]
@@ -380,7 +368,7 @@ def test_story_a_township_editor_drags_a_point_out_of_its_township_and_is_refuse
 
 def test_county_staff_draw_mine_zones_township_editors_may_not(app, make_user, towns):
     """A 矿产规划分区 belongs to no township: county staff add it, a township editor is refused and not offered it."""
-    editor = _browser(app, make_user, "county_editor", "县局李编辑")
+    editor = signed_in_client(app, make_user, "county_editor", "县局李编辑")
     token = {"X-CSRF-Token": editor.cookies.get("riskmap_csrf"), "Origin": SELF}
     zone = {"type": "Feature", "properties": {"code": "JC-01", "name": "黄河沿岸禁采区", "kind": "no_mining_zone"},
             "geometry": {"type": "Polygon", "coordinates": [[[111.20, 39.12], [111.24, 39.12], [111.24, 39.15],
@@ -389,7 +377,7 @@ def test_county_staff_draw_mine_zones_township_editors_may_not(app, make_user, t
     assert made.status_code == 201, made.text
     assert made.json()["properties"]["version"] == 1
     assert '"mine_zone"' in editor.get("/data/edit").text
-    town = _browser(app, make_user, "township_editor", "西口镇张编辑", (WEST,))
+    town = signed_in_client(app, make_user, "township_editor", "西口镇张编辑", (WEST,))
     assert '"mine_zone"' not in town.get("/data/edit").text and '"enterprise"' in town.get("/data/edit").text
     token = {"X-CSRF-Token": town.cookies.get("riskmap_csrf"), "Origin": SELF}
     zone["properties"]["code"] = "JC-02"

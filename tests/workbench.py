@@ -142,3 +142,23 @@ def screenshots(page: Any, name: str, *, full_page: bool = True) -> None:
         assert wide <= width, f"{name}: the page is {wide} px wide at a {width} px window"
     page.set_viewport_size(size)
     page.wait_for_timeout(200)
+
+
+SELF = "http://testserver"
+"""The TestClient's origin: forms post with it as Origin, as a browser on the same site does."""
+
+
+def signed_in_client(app: Any, make_user: Any, role: str, username: str, townships: tuple[str, ...] = ()) -> Any:
+    """A browser signed in through the login form (session and CSRF cookies), as the pages are used."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import TEST_PASSWORD
+
+    make_user(role, townships=townships, username=username)
+    c = TestClient(app, base_url=SELF)
+    c.get("/login")
+    r = c.post("/login", data={"username": username, "password": TEST_PASSWORD,
+                               "csrf_token": c.cookies.get("riskmap_csrf")},
+               headers={"Origin": SELF}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return c
