@@ -3,7 +3,6 @@ draws), the print/export controls and the signed-in user's box."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import ClassVar
 
 import folium
@@ -12,6 +11,7 @@ from folium.elements import JSCSSMixin
 from sqlalchemy import Connection
 
 from geo.features import COUNTED_KINDS, LEVELS, scope_level_counts
+from geo.timefmt import today as local_today
 from layers.elements import Script
 from layers.style import (
     BUILDING_LEGEND,
@@ -53,7 +53,7 @@ class PrintControl(JSCSSMixin, Script):
     default_js: ClassVar[list[tuple[str, str]]] = [("easyprint", "leaflet-easyprint/dist/bundle.js")]
 
     def __init__(self, title: str) -> None:
-        super().__init__("printControl", {"title": title, "date": dt.date.today().strftime("%Y年%m月%d日")})
+        super().__init__("printControl", {"title": title, "date": local_today().strftime("%Y年%m月%d日")})
 
 
 class AccountControl(Script):
@@ -93,7 +93,7 @@ def legend_html(counts: dict[str, dict[str, int]], *, title: str, illustrative: 
                   levels=LEVELS, colours=LEVEL_COLOURS, names=LEVEL_NAMES, rollup_method=method,
                   rollup_counting=counting, unassessed=UNASSESSED, scope_note=scope_note,
                   sections=legend_sections(buildings=buildings), more_open=False,
-                  date=dt.date.today().strftime("%Y年%m月%d日"))
+                  date=local_today().strftime("%Y年%m月%d日"))
 
 
 def add_legend(m: folium.Map, conn: Connection, *, township: str | None, grid: str | None, title: str,

@@ -5,7 +5,6 @@ photographed at 1440 and 390 px; no JavaScript error, no CSP refusal, no request
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from api.devserver import CHROMIUM, CHROMIUM_ARGS, running_server
+from geo.timefmt import today as local_today
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
@@ -173,7 +173,7 @@ def test_a_week_of_inspections_in_the_browser(browser, server, demo_county_engin
     # --- an inspector of the first team: its stops on the front page, one recorded with a hazard
     auth_headers(demo_county_engine, "inspector", teams=[first], username="wb-inspector")
     stops_of_1 = stops[first]
-    today = dt.date.today()
+    today = local_today()
     with demo_county_engine.connect() as conn:
         before = sum(register_by_month(conn, "hazard", today=today)["found"])
     ins = Session(browser, server, "wb-inspector", TEST_PASSWORD, shots)

@@ -9,12 +9,13 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from geo.timefmt import today as local_today
 from tests.workbench_county import TOWNSHIP_A, TOWNSHIP_B, build
 
 
 @pytest.fixture
 def county_data(db):
-    return build(db, dt.date.today())
+    return build(db, local_today())
 
 
 def _client(headers):
@@ -62,7 +63,7 @@ def test_trend_reads_the_history(county_data, db):
     """e1 was orange until 70 days ago: at the end of the month 105 days back it counts orange, now red."""
     from geo.dashboard import colour_trend
 
-    today = dt.date.today()
+    today = local_today()
     with db.connect() as conn:
         trend = colour_trend(conn, today=today)
     back = (today - dt.timedelta(days=105)).strftime("%Y-%m")

@@ -3,7 +3,6 @@ life-cycle with a confirmation step and 409 on a stale version, attachments, pro
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, create_engine, text
 
+from geo.timefmt import today as local_today
 from tests.conftest import auth_headers
 from tests.workbench_fixtures import XIKOU, codes, copy_demo, total_of, workbench_server
 
@@ -119,7 +119,7 @@ def test_hazard_export_has_a_title_row_with_county_filter_and_date_then_the_colu
     ws = load_workbook(io.BytesIO(r.content)).active
     title = ws["A1"].value
     assert "河曲县" in title and "隐患排查治理台账" in title
-    assert "乡镇：西口镇" in title and "级别：重大隐患" in title and dt.date.today().isoformat() in title
+    assert "乡镇：西口镇" in title and "级别：重大隐患" in title and local_today().isoformat() in title
     headers = [c.value for c in ws[2]]
     for name in ("编号", "企业名称", "隐患描述", "责任乡镇", "状态", "整改期限"):
         assert name in headers

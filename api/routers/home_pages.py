@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlencode
@@ -13,8 +12,9 @@ from fastapi.responses import HTMLResponse
 from api.auth import PrincipalDep
 from api.deps import ConnDep
 from api.pages import page
-from layers.web import render
 from geo.dashboard import dashboard, due_this_week, month_range, my_todo
+from geo.timefmt import today as local_today
+from layers.web import render
 
 router = APIRouter(tags=["dashboard 首页"])
 
@@ -53,7 +53,7 @@ def _links(data: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, conn: ConnDep, principal: PrincipalDep) -> HTMLResponse:
-    today = dt.date.today()
+    today = local_today()
     data = dashboard(conn, today=today)
     todo = my_todo(conn, role=principal.role, teams=principal.teams, today=today)
     return page(request, principal, "home.html", conn=conn, nav="home", today=today, data=data,
@@ -64,7 +64,7 @@ def home(request: Request, conn: ConnDep, principal: PrincipalDep) -> HTMLRespon
 def due_week(request: Request, conn: ConnDep, principal: PrincipalDep) -> HTMLResponse:
     """我的待办's list of who is due this week: a fragment the front page fetches once it shows (the due list reads
     every enterprise's last inspection, about a second at county scale); without htmx, a page of its own."""
-    week, due = due_this_week(conn, today=dt.date.today())
+    week, due = due_this_week(conn, today=local_today())
     if request.headers.get("HX-Request") == "true":
         return HTMLResponse(render("home_due.html", week=week, due=due))
     return page(request, principal, "home_due_page.html", conn=conn, nav="home", crumbs=[("本周应检查的企业", None)],
@@ -73,12 +73,12 @@ def due_week(request: Request, conn: ConnDep, principal: PrincipalDep) -> HTMLRe
 
 @router.get("/dashboard", summary="首页数据：各类对象四色数量及逐月趋势、隐患整改率与占压点整改进展（按发现月份）")
 def dashboard_json(conn: ConnDep) -> dict[str, Any]:
-    return dashboard(conn, today=dt.date.today())
+    return dashboard(conn, today=local_today())
 
 
 @router.get("/me/todo", summary="我的待办：辖区内逾期隐患与占压点、本周应检查企业、本组待检查站点")
 def todo_json(conn: ConnDep, principal: PrincipalDep) -> dict[str, Any]:
-    today = dt.date.today()
+    today = local_today()
     todo = asdict(my_todo(conn, role=principal.role, teams=principal.teams, today=today))
     if todo.pop("shows_due"):
         week, due = due_this_week(conn, today=today)

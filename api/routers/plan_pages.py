@@ -31,6 +31,7 @@ from geo.inspection.planform import (
 from geo.inspection.progress import plan_state, recorded_counts, stop_outcomes
 from geo.inspection.results import Finding, enterprise_of_stop, record_inspection
 from geo.models import EARLIEST_DAY, HAZARD_LEVELS, LATEST_DAY, TEXT_MAX
+from geo.timefmt import today as local_today
 from layers.routes import route_map_parts, team_colour
 from layers.web import render
 
@@ -84,7 +85,7 @@ def _form_page(request: Request, principal: Principal, conn: Any, *, values: dic
 
 def _default_values() -> dict[str, str]:
     cfg = load_plan_config()
-    year, week, _ = (dt.date.today() + dt.timedelta(days=7)).isocalendar()
+    year, week, _ = (local_today() + dt.timedelta(days=7)).isocalendar()
     return {"week": f"{year}-W{week:02d}", "township": "", "teams": "4", "work_hours": f"{cfg['day']['work_hours']:g}",
             "day_start": str(cfg["day"]["start"]), "time_limit_s": f"{cfg['day']['time_limit_s']:g}"}
 
@@ -144,7 +145,7 @@ def _plan_context(conn: Any, principal: Principal, plan_id: int, team: str | Non
             s["outcome"] = o
     return {"plan": plan, "teams": [(t, team_colour(t, k)) for k, t in enumerate(teams)], "team": chosen,
             "routes": routes, "can_record": can_record, "area": _township_name(conn, plan["township"]),
-            "today": dt.date.today(), "finding_rows": FINDING_ROWS, "levels": HAZARD_LEVELS,
+            "today": local_today(), "finding_rows": FINDING_ROWS, "levels": HAZARD_LEVELS,
             "team_q": quote(chosen or "")}
 
 

@@ -38,6 +38,7 @@ from geo.demo.shapes import (
     wiggle_line,
 )
 from geo.errors import InvalidInput, NotFound
+from geo.timefmt import today as local_today
 
 CONFIG_FILE = Path(__file__).with_name("demo.toml")
 DATA = PROJECT_ROOT / "data"
@@ -172,7 +173,7 @@ def build_demo(*, seed: int | None = None, as_of: dt.date | None = None) -> Demo
         outline_ll = MultiPolygon([outline_ll])
     centre = outline_ll.centroid
     local = LocalPlane(centre.x, centre.y)
-    world = _World(cfg=cfg, plane=plane, seed=seed, as_of=as_of or dt.date.today(),
+    world = _World(cfg=cfg, plane=plane, seed=seed, as_of=as_of or local_today(),
                    outline=plane.to_metric(outline_ll), local=local, outline_local=local.to_local(outline_ll))
     demo = DemoCounty(county={"code": cfg["county_code"], "name": cfg["county_name"], "geom": outline_ll,
                               "source": cfg["sources"]["county"]})

@@ -18,6 +18,7 @@ from geo.encroachment.zones import load_zones
 from geo.errors import InvalidInput, NotFound
 from geo.models import ENCROACHMENT_KINDS, ENCROACHMENT_NATURES
 from geo.register import change_status, next_code, record_created, update_fields
+from geo.timefmt import today as local_today
 
 KIND = "encroachment"
 
@@ -94,7 +95,7 @@ def confirm_candidate(
         code = conn.execute(text("SELECT code FROM encroachment WHERE id = :i"), {"i": cand.encroachment_id}).scalar()
         raise InvalidInput(f"排查候选 {candidate_id} 已认定为占压点 {code}")
     zone = load_zones().by_code(cand.zone)
-    day = on or dt.date.today()
+    day = on or local_today()
     values = {
         "pipeline_id": cand.pipeline_id, "geom": cand.geom, "kind": zone.kind, "formed_on": formed_on,
         "description": description or f"自动排查候选 {candidate_id}：{zone.label}，距中心线 {cand.distance_m:.1f} 米",
@@ -175,7 +176,7 @@ def record_encroachment(
         township_id = conn.execute(text("SELECT id FROM township WHERE code = :c"), {"c": township_code}).scalar()
         if township_id is None:
             raise NotFound(f"没有代码为 {township_code} 的乡镇")
-    day = on or dt.date.today()
+    day = on or local_today()
     values = {
         "wkt": wkt, "pipeline_id": near.pipeline_id, "kind": kind, "description": description,
         "formed_on": formed_on, "nature": _nature_code(nature), "township_id": township_id, "measure": measure,

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 from geo.county import metric_srid
 from geo.encroachment.zones import load_zones
 from geo.register import ReportRow, get_lifecycle, summarise
+from geo.timefmt import today as local_today
 
 KIND = "encroachment"
 
@@ -35,7 +36,7 @@ _POINTS_SQL = """
 def encroachment_points(conn: Connection, *, today: dt.date | None = None) -> list[dict[str, Any]]:
     """One point per encroachment (on its footprint) with status and label, for a map layer coloured by status."""
     lc = get_lifecycle(KIND)
-    rows = conn.execute(text(_POINTS_SQL), {"today": today or dt.date.today(), "done": sorted(lc.done)})
+    rows = conn.execute(text(_POINTS_SQL), {"today": today or local_today(), "done": sorted(lc.done)})
     return [
         {"type": "Feature", "geometry": json.loads(r.geometry),
          "properties": {"code": r.code, "status": r.status, "status_label": lc.status_label(r.status),

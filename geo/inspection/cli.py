@@ -10,6 +10,7 @@ from typing import Any
 
 from geo.cli import registrar
 from geo.progress import with_progress
+from geo.timefmt import today as local_today
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -118,7 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     isub = ins.add_subparsers(dest="inspect_command", required=True)
     r = isub.add_parser("record", help="记录一次检查及发现的隐患")
     r.add_argument("--enterprise", required=True, help="企业编号或统一社会信用代码")
-    r.add_argument("--date", type=dt.date.fromisoformat, default=dt.date.today(), help="检查日期（默认今天）")
+    r.add_argument("--date", type=dt.date.fromisoformat, default=local_today(), help="检查日期（默认今天）")
     r.add_argument("--team", help="巡查组")
     r.add_argument("--result", help="检查结论")
     r.add_argument("--finding", action="append", help="隐患：等级:描述[:整改期限]，如 general:灭火器过期:2026-12-31；可多次")

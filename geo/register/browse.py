@@ -21,6 +21,7 @@ from geo.errors import InvalidInput
 from geo.io.xlsx import append_row
 from geo.register.core import get_lifecycle
 from geo.risk.rules import LEVEL_LABELS
+from geo.timefmt import today as local_today
 
 PAGE_SIZE = 50
 """Rows per ledger page: small pages keep every page light whatever the county's size."""
@@ -152,7 +153,7 @@ def encroachments(conn: Connection, f: LedgerFilter, *, today: dt.date | None = 
     """One page of the encroachment register (占压点台账) matching `f`, sorted as asked (default: newest first)."""
     check_encroachment_filter(f)
     where, params = _where(f, ENCROACHMENT_WHERE)
-    params["today"] = today or dt.date.today()
+    params["today"] = today or local_today()
     order = _order(f, ENCROACHMENT_SORTS, "-found_on", "code DESC")
     out = _page(conn, ENCROACHMENT_SQL, where, params, order, f, limit=limit)
     out.columns = ENCROACHMENT_COLUMNS
@@ -193,7 +194,7 @@ def hazards(conn: Connection, f: LedgerFilter, *, today: dt.date | None = None,
     """One page of the hazard ledger (隐患台账) matching `f`, sorted as asked (default: newest first)."""
     check_hazard_filter(f)
     where, params = _where(f, HAZARD_WHERE)
-    params["today"] = today or dt.date.today()
+    params["today"] = today or local_today()
     order = _order(f, HAZARD_SORTS, "-found_on", "code DESC")
     out = _page(conn, HAZARD_SQL, where, params, order, f, limit=limit)
     out.columns = HAZARD_COLUMNS
@@ -338,7 +339,7 @@ def write_filtered_xlsx(conn: Connection, path: Path, *, kind: str, f: LedgerFil
                         today: dt.date | None = None) -> Path:
     """The ledger of `kind` as filtered by `f`, to xlsx: a title row (county, ledger, filter in words, date),
     then the Chinese header and every matching row (at most EXPORT_MAX_ROWS)."""
-    day = today or dt.date.today()
+    day = today or local_today()
     county = conn.execute(text("SELECT name FROM county ORDER BY code LIMIT 1")).scalar() or ""
     lister = _LISTERS[kind]
     kwargs: dict[str, Any] = {"limit": EXPORT_MAX_ROWS}

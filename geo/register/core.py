@@ -20,6 +20,7 @@ from sqlalchemy import Connection, text
 
 from geo.errors import Conflict, InvalidInput, NotFound, RiskmapError
 from geo.models import max_length
+from geo.timefmt import today as local_today
 
 LIFECYCLES_FILE = Path(__file__).with_name("lifecycles.toml")
 PERSON_MAX = max_length("hazard", "closed_by")
@@ -204,7 +205,7 @@ def change_status(
         raise VerifierRequired(f"{lc.label} {code} 销号须写明核查人（--verified-by）")
     if verified_by and len(verified_by.strip()) > PERSON_MAX:
         raise InvalidInput(f"字段 verified_by（核查人）不超过 {PERSON_MAX} 个字符")
-    day = on or dt.date.today()
+    day = on or local_today()
     sets = {"status": target}
     if target in lc.stamps:
         sets[lc.stamps[target]] = day
@@ -285,7 +286,7 @@ def summarise(conn: Connection, kind: str, *, by: str = "township", split: bool 
     table, column, none_label = _GROUPS[by]
     rows = conn.execute(
         text(_SUMMARY_SQL.format(table=table, column=column)),
-        {"kind": kind, "done": sorted(lc.done), "today": today or dt.date.today(), "split": split,
+        {"kind": kind, "done": sorted(lc.done), "today": today or local_today(), "split": split,
          "none_label": none_label},
     )
     return [
@@ -325,6 +326,6 @@ def list_items(conn: Connection, kind: str, *, status: str | None = None, only_o
     rows = conn.execute(
         text(_ITEMS_SQL),
         {"kind": kind, "status": lc.resolve_status(status) if status else None, "only_overdue": only_overdue,
-         "today": today or dt.date.today(), "done": sorted(lc.done)},
+         "today": today or local_today(), "done": sorted(lc.done)},
     )
     return [dict(r._mapping) for r in rows]

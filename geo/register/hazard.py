@@ -9,6 +9,7 @@ from sqlalchemy import Connection, text
 
 from geo.errors import InvalidInput, NotFound
 from geo.register.core import list_items, next_code, record_created, update_fields
+from geo.timefmt import today as local_today
 
 KIND = "hazard"
 
@@ -47,7 +48,7 @@ def create_hazard(
     history; returns (id, code). Used by the ledger and by inspection findings alike."""
     if level not in ("general", "major"):
         raise InvalidInput("隐患级别只能是 general（一般隐患）或 major（重大隐患）")
-    day = found_on or dt.date.today()
+    day = found_on or local_today()
     code = next_code(conn, KIND, on=day)
     hazard_id = conn.execute(
         text(

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from geo.io.xlsx import append_row
 from geo.models import ENCROACHMENT_KINDS, HAZARD_LEVELS
 from geo.register.core import ReportRow, get_lifecycle, list_items, summarise, total_row
+from geo.timefmt import today as local_today
 
 ITEM_HEADERS = ("编号", "状态", "类别", "乡镇代码", "乡镇", "发现日期", "整改期限", "是否逾期", "销号日期", "核查人",
                 "督办部门")
@@ -40,7 +41,7 @@ def write_ledger_xlsx(conn: Connection, path: Path, *, kind: str, groups: tuple[
                       split: bool = False, today: dt.date | None = None) -> Path:
     """Write the ledger of `kind` (items, then one count sheet per group) to an xlsx file."""
     lc = get_lifecycle(kind)
-    day = today or dt.date.today()
+    day = today or local_today()
     wb = Workbook()
     wb.remove(wb.active)
     items = [
