@@ -333,3 +333,37 @@ def test_gb18218_tables_list_every_substance_and_class(client):
     assert classes["J1"] == ["J1", "急性毒性：类别1，所有暴露途径，气体", "5", "4"]
     assert classes["W5.4"][2:] == ["5000", "1"]
     assert "gb18218.classes.J1" not in page and 'data-rule="gb18218.classes"' in page
+
+
+def test_the_bureau_file_also_changes_zones_and_frequencies(tmp_path, monkeypatch):
+    """Values marked 本地规定（可在规则文件中修改） in the zones and frequencies are changed by the same bureau file:
+    the orange interval becomes 14 days and the oil-line building distance 20 m; the page marks both 本局已修改;
+    an entry without a code is refused in Chinese."""
+    from geo.config import get_settings
+    from geo.encroachment.zones import load_zones
+    from geo.errors import InvalidInput
+    from geo.inspection.due import load_frequencies
+
+    override = tmp_path / "bureau.toml"
+    override.write_text('[frequencies.interval_days]\norange = 14\n\n'
+                        '[[zones.line_zone]]\ncode = "oil_building"\nmax_distance_m = 20.0\n', encoding="utf-8")
+    monkeypatch.setenv("RISKMAP_RULES_FILE", str(override))
+    get_settings.cache_clear()
+    try:
+        assert load_frequencies().interval_days["orange"] == 14
+        assert load_frequencies().interval_days["red"] == 7
+        oil = next(z for z in load_zones().line if z.code == "oil_building")
+        assert oil.max_distance_m == 20.0 and oil.feature_types == ("building",)
+        cat = build_catalogue()
+        marked = {(s.source, r.label, v.value) for s in cat.sections for r in s.rules for v in r.values if v.overridden}
+        assert any(src == "巡查频次与路线优先级" and value == 14 for src, _, value in marked), marked
+        assert any(src == "管道保护范围（占压排查）" and value == 20.0 for src, _, value in marked), marked
+        assert cat.overridden == 2
+        assert not any(".toml" in s.source for s in cat.sections)
+        override.write_text('[[zones.line_zone]]\nmax_distance_m = 20.0\n', encoding="utf-8")
+        with pytest.raises(InvalidInput, match="缺少 code"):
+            load_zones()
+    finally:
+        monkeypatch.delenv("RISKMAP_RULES_FILE")
+        get_settings.cache_clear()
+    assert next(z for z in load_zones().line if z.code == "oil_building").max_distance_m == 15.0

@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 ZONES_FILE = Path(__file__).with_name("zones.toml")
 
@@ -63,10 +64,33 @@ def _zone(raw: dict[str, object], around: str) -> Zone:
     )
 
 
-@lru_cache
-def load_zones(path: Path = ZONES_FILE) -> ZoneRules:
-    """Parse the zones file; zones sorted by distance so the tightest one wins."""
+def zones_data(path: Path = ZONES_FILE) -> tuple[dict[str, Any], set[tuple[str, ...]]]:
+    """The zones file as data with the bureau override file's [zones] table merged in (only onto the shipped file),
+    and the value paths the override set."""
+    from geo.risk.rules import merge_listed, read_override
+
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    if path != ZONES_FILE:
+        return raw, set()
+    return merge_listed(raw, read_override().get("zones", {}))
+
+
+def load_zones(path: Path = ZONES_FILE) -> ZoneRules:
+    """Parse the zones file (with the bureau's [zones] overrides); zones sorted by distance so the tightest one wins."""
+    from geo.config import get_settings
+
+    override = get_settings().rules_file
+    stamp = None
+    if override is not None and Path(override).exists():
+        st = Path(override).stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    return _load_zones(path, override, stamp)
+
+
+@lru_cache
+def _load_zones(path: Path, override: Path | None, stamp: tuple[int, int] | None) -> ZoneRules:
+    """load_zones, cached per zones file and per version (mtime, size) of the bureau's override file."""
+    raw, _ = zones_data(path)
     line = sorted((_zone(z, "line") for z in raw["line_zone"]), key=lambda z: z.max_distance_m)
     facility = sorted((_zone(z, "facility") for z in raw["facility_zone"]), key=lambda z: z.max_distance_m)
     river = sorted((_zone(z, "river") for z in raw.get("river_zone", ())), key=lambda z: z.max_distance_m)

@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from geo.codes import INDUSTRY_CATEGORIES as CATEGORY_LABELS
 from geo.errors import InvalidInput
@@ -100,10 +101,21 @@ class DueItem:
         return "；".join(self.reasons)
 
 
-def load_frequencies(path: Path | None = None) -> Frequencies:
-    """Read and check the frequencies file (default: the shipped geo/inspection/frequencies.toml)."""
+def frequencies_data(path: Path | None = None) -> tuple[dict[str, Any], set[tuple[str, ...]]]:
+    """The frequencies file as data; the shipped file gets the bureau override file's [frequencies] table merged in.
+    Also returns the value paths the override set."""
+    from geo.risk.rules import merge_listed, read_override
+
     with open(path or FREQUENCIES_FILE, "rb") as f:
         raw = tomllib.load(f)
+    if path is not None:
+        return raw, set()
+    return merge_listed(raw, read_override().get("frequencies", {}))
+
+
+def load_frequencies(path: Path | None = None) -> Frequencies:
+    """Read and check the frequencies file (default: the shipped geo/inspection/frequencies.toml)."""
+    raw, _ = frequencies_data(path)
     interval = {c: _positive(raw, "interval_days", c) for c in COLOURS}
     base = {c: _positive(raw, "priority", c) for c in COLOURS}
     extras = {k: _positive(raw, "priority", k, allow_zero=True)

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from geo.risk.rules import LEVEL_LABELS, LEVEL_RANK, Rules, load_rules
@@ -552,26 +550,23 @@ def file_sections(data: dict[str, Any], *, source: str, overridable: bool,
     return sections
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    with path.open("rb") as fh:
-        return tomllib.load(fh)
-
-
 def build_catalogue(rules: Rules | None = None) -> Catalogue:
-    """Every rule of the three rules files in force, in file order, for the /risk/rules page and its JSON."""
-    from geo.encroachment.zones import ZONES_FILE
-    from geo.inspection.due import FREQUENCIES_FILE
+    """Every rule of the three rules files in force (the bureau's overrides merged in), in file order, for the
+    /risk/rules page and its JSON."""
+    from geo.encroachment.zones import zones_data
+    from geo.inspection.due import frequencies_data
 
     rules = rules or load_rules()
     overridden = set(rules.overridden)
     meta = rules.data.get("meta", {})
-    sections = file_sections(rules.data, source="风险规则（geo/risk/rules.toml）", overridable=True,
-                             overridden=overridden)
-    sections += file_sections(read_file(ZONES_FILE), source="管道保护范围（geo/encroachment/zones.toml）",
-                              overridable=False)
-    sections += file_sections(read_file(FREQUENCIES_FILE), source="巡查频次（geo/inspection/frequencies.toml）",
-                              overridable=False)
+    sections = file_sections(rules.data, source="风险等级规则", overridable=True, overridden=overridden)
+    zones, zones_set = zones_data()
+    sections += file_sections(zones, source="管道保护范围（占压排查）", overridable=True, overridden=zones_set)
+    frequencies, frequencies_set = frequencies_data()
+    sections += file_sections(frequencies, source="巡查频次与路线优先级", overridable=True,
+                              overridden=frequencies_set)
     levels = [{"code": lv, "label": rules.label(lv)} for lv in sorted(LEVEL_RANK, key=LEVEL_RANK.get, reverse=True)]
     return Catalogue(version=rules.version, rules_hash=rules.rules_hash, name=str(meta.get("name", "")),
-                     note=str(meta.get("note", "")), override_file=rules.override_file, overridden=len(overridden),
+                     note=str(meta.get("note", "")), override_file=rules.override_file,
+                     overridden=len(overridden) + len(zones_set) + len(frequencies_set),
                      sections=sections, levels=levels)

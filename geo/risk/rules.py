@@ -73,13 +73,57 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise InvalidInput(f"风险规则文件 {path} 格式错误：{exc}") from exc
 
 
+OTHER_FILES = ("zones", "frequencies")
+"""Tables of the bureau's override file that apply to the protection zones (zones.toml) and the inspection
+frequencies (frequencies.toml) rather than to the risk rules."""
+
+
+def read_override(path: Path | None = None) -> dict[str, Any]:
+    """The bureau's override file (default: settings.rules_file, RISKMAP_RULES_FILE) parsed, or {} when none is set."""
+    path = path if path is not None else get_settings().rules_file
+    return read_toml(Path(path)) if path is not None else {}
+
+
+def merge_listed(base: dict[str, Any], override: dict[str, Any]) -> tuple[dict[str, Any], set[tuple[str, ...]]]:
+    """Merge an override table onto a rules file whose lists of tables carry a `code` (zones.toml): an entry with a
+    known code is merged key by key into that entry, one with a new code is appended; everything else as merge_rules.
+    Returns the merged data and the value paths the override set (list entries by their index in the result)."""
+    out = dict(base)
+    paths: set[tuple[str, ...]] = set()
+    for key, value in override.items():
+        current = out.get(key)
+        if isinstance(value, list) and isinstance(current, list) and all(isinstance(v, dict) for v in value):
+            merged = [dict(item) for item in current]
+            codes = {item.get("code"): i for i, item in enumerate(merged)}
+            for entry in value:
+                code = entry.get("code")
+                if code is None:
+                    raise InvalidInput(f"本局覆盖文件的 {key} 条目缺少 code，无法确定要修改哪一条")
+                if code in codes:
+                    i = codes[code]
+                    merged[i] = {**merged[i], **entry}
+                else:
+                    i = len(merged)
+                    merged.append(dict(entry))
+                    codes[code] = i
+                paths |= {(key, str(i), str(k)) for k in entry if k != "code"}
+            out[key] = merged
+        else:
+            out = merge_rules(out, {key: value})
+            paths |= override_paths({key: value})
+    return out, paths
+
+
 def load_rules(override: Path | None = None) -> Rules:
-    """Defaults merged with `override` (default: settings.rules_file, RISKMAP_RULES_FILE), versioned and hashed."""
+    """Defaults merged with `override` (default: settings.rules_file, RISKMAP_RULES_FILE), versioned and hashed.
+
+    The override's [zones] and [frequencies] tables are not risk rules: zones.load_zones and due.load_frequencies
+    apply them (see OTHER_FILES)."""
     data = read_toml(DEFAULT_RULES)
     path = override if override is not None else get_settings().rules_file
     overridden: set[tuple[str, ...]] = set()
     if path is not None:
-        local = read_toml(Path(path))
+        local = {k: v for k, v in read_toml(Path(path)).items() if k not in OTHER_FILES}
         overridden = override_paths(local)
         data = merge_rules(data, local)
     check_levels(data)
