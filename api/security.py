@@ -7,8 +7,11 @@ inline <script> tags (layers.web / layers.elements). Scripts without it — inje
 
 from __future__ import annotations
 
+import json
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import error_body
 from geo.config import get_settings
 from layers.basemap import tile_origins
 from layers.web import new_nonce
@@ -64,4 +67,23 @@ class SecurityHeaders:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception:
+            # an unhandled error: answer the Chinese 500 here, with the same headers as every other answer, then let
+            # the server log the exception (its own fallback answer would bypass this middleware)
+            if not started:
+                body = json.dumps(error_body("internal_error", "服务器内部错误，请稍后重试或联系管理员"),
+                                  ensure_ascii=False).encode()
+                await send_tracked({"type": "http.response.start", "status": 500,
+                                    "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                                                (b"content-length", str(len(body)).encode())]})
+                await send_tracked({"type": "http.response.body", "body": body})
+            raise

@@ -159,3 +159,21 @@ def test_admin_inputs_postgresql_cannot_hold_are_422(client: TestClient, method:
     r = getattr(client, method)(path, **kwargs)
     assert r.status_code == 422, r.text
     assert r.json()["code"] == "invalid_request"
+
+
+def test_an_unhandled_error_is_a_chinese_500_with_the_security_headers():
+    """A bug anywhere behind the routes still answers in Chinese, with nosniff / DENY like every other answer
+    (the server's own fallback 500 bypassed the security-headers middleware)."""
+    from api.app import create_app
+
+    app = create_app()
+
+    @app.get("/boom-for-test", include_in_schema=False)
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom-for-test")
+    assert r.status_code == 500
+    assert r.json()["message"] == "服务器内部错误，请稍后重试或联系管理员"
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
