@@ -38,7 +38,10 @@ def _owners(engine) -> dict[str, tuple[str, int, str]]:
 
 def _thumbnails_loaded(page) -> int:
     """How many thumbnails of the attachments list the browser has decoded (natural width > 0)."""
-    page.wait_for_function("Array.from(document.querySelectorAll('#wb-attachments img')).every(i => i.complete)")
+    for _ in range(100):  # wait_for_function evaluates a string: the page's CSP (no eval) refuses it
+        if page.evaluate("Array.from(document.querySelectorAll('#wb-attachments img')).every(i => i.complete)"):
+            break
+        page.wait_for_timeout(100)
     return page.evaluate("Array.from(document.querySelectorAll('#wb-attachments img'))"
                          ".filter(i => i.naturalWidth > 0).length")
 
@@ -63,12 +66,12 @@ def test_dossiers_show_attachments_as_thumbnails_and_take_uploads(chromium, serv
         for name, (_, _, path) in owners.items():
             page.goto(server + path, wait_until="load")
             assert page.locator("#wb-attachments li").count() >= 3
+            page.locator("#wb-attachments-card").scroll_into_view_if_needed()  # thumbnails load lazily
             assert _thumbnails_loaded(page) >= 2
             assert "整改通知书（河应急〔2026〕12号）.pdf" in page.inner_text("#wb-attachments")
             assert "位置 111.22340, 39.25110" in page.inner_text("#wb-attachments")
             pdf_link = page.locator("#wb-attachments a[download]").first
             assert pdf_link.get_attribute("href").startswith("/api/attachments/")
-            page.locator("#wb-attachments-card").scroll_into_view_if_needed()
             page.screenshot(path=str(shots / f"attachments-{name}-{width}.png"), full_page=True)
         watch.clean()
         context.close()
@@ -85,6 +88,7 @@ def test_dossiers_show_attachments_as_thumbnails_and_take_uploads(chromium, serv
     page.wait_for_selector("#wb-notice")
     assert "附件已上传" in page.inner_text("#wb-notice")
     assert page.locator("#wb-attachments li").count() == before + 1
+    page.locator("#wb-attachments li").nth(before).scroll_into_view_if_needed()
     assert _thumbnails_loaded(page) == before  # every image (not the PDF) has its thumbnail
     newest = page.locator("#wb-attachments li").nth(before)
     assert "手机拍摄.jpg" in newest.inner_text() and "位置 111.30010, 39.30020" in newest.inner_text()
