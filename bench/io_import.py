@@ -85,14 +85,17 @@ def write_files(folder: Path, rows: int, *, seed: int = 1) -> tuple[Path, Path, 
     return towns, buildings, enterprises
 
 
-def median_seconds(fn: Callable[[], object], *, runs: int, before: Callable[[], object]) -> float:
-    times = []
+def interleaved_medians(ours: Callable[[], object], bare: Callable[[], object], *, runs: int,
+                        before: Callable[[], object]) -> tuple[float, float]:
+    """Median seconds of `ours` and of `bare`, run in turn (ours, bare, ours, …) so that both share the load."""
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(runs):
-        before()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, out in ((ours, times[0]), (bare, times[1])):
+            before()
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def measure(server: str, *, rows: int, runs: int, database: str) -> dict[str, tuple[float, float]]:
@@ -118,8 +121,7 @@ def measure(server: str, *, rows: int, runs: int, database: str) -> dict[str, tu
                 with engine.begin() as conn:
                     frame.to_postgis("bench_bare", conn, if_exists="replace")
 
-            out[layer] = (median_seconds(ours, runs=runs, before=clear),
-                          median_seconds(bare, runs=runs, before=lambda: None))
+            out[layer] = interleaved_medians(ours, bare, runs=runs, before=clear)
     engine.dispose()
     drop_database(database, server)
     return out
