@@ -124,6 +124,24 @@ def test_recheck_closes_the_candidate_of_a_demolished_building_and_opens_one_for
     assert unchanged == {c.feature_id: c.candidate_id for c in second if c.feature_id != new}
 
 
+def test_the_search_sets_its_own_work_mem_and_jit_for_its_transaction_only(
+    east_west_line: dict[str, int], county: Engine
+) -> None:
+    """Issue 17: a bureau's own server keeps work_mem 4 MB and jit on; the search sets what it needs itself."""
+    with county.connect() as conn:
+        conn.execute(text("SET work_mem = '4MB'"))  # a stock server's defaults, for this session
+        conn.execute(text("SET jit = on"))
+        conn.commit()
+        find_encroachments(conn)
+        assert conn.execute(text("SELECT current_setting('work_mem'), current_setting('jit')")).one() == ("64MB", "off")
+        conn.rollback()
+        assert conn.execute(text("SELECT current_setting('work_mem'), current_setting('jit')")).one() == ("4MB", "on")
+        conn.rollback()
+        conn.execute(text("RESET work_mem"))  # the pooled connection goes back as it came
+        conn.execute(text("RESET jit"))
+        conn.commit()
+
+
 def test_recheck_of_an_unchanged_county_rewrites_no_candidate_and_a_moved_building_only_its_own(
     east_west_line: dict[str, int], county: Engine
 ) -> None:

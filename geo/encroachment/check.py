@@ -21,7 +21,7 @@ from sqlalchemy import Connection, text
 
 from geo.config import get_settings
 from geo.county import metric_srid
-from geo.db import tune_for_heavy_work
+from geo.db import HEAVY_WORK_MEM, tune_for_heavy_work
 from geo.encroachment.zones import FEATURE_TYPES, Zone, ZoneRules, load_zones
 from geo.errors import InvalidInput, NotFound
 
@@ -318,14 +318,16 @@ Names = tuple[dict[int, tuple[int, str, str | None]], dict[int, tuple[int, str, 
 """Pipeline id → (id, code, operator) and township id → (id, code, name), the leading fields of a Candidate."""
 
 
-def _prelude(conn: Connection) -> tuple[int, Names]:
-    """The county's metric SRID (pieces re-cut first if stale) and the names, in one round trip (see _PRELUDE_SQL).
+def _prelude(conn: Connection, *, tune: bool = False) -> tuple[int, Names]:
+    """The county's metric SRID (pieces re-cut first if stale) and the names, in one round trip (see _PRELUDE_SQL);
+    with `tune` the same round trip sets what geo.db.tune_for_heavy_work sets for the transaction.
 
     Why one: each round trip waits for the server to be scheduled, which on a loaded machine costs as much as
     the fetch of thousands of rows.
     """
-    srid, stale, pipelines, townships = conn.execute(
-        text(_PRELUDE_SQL), {"county": get_settings().county_code}).one()
+    sql = _PRELUDE_SQL.rstrip() + (f", set_config('work_mem', '{HEAVY_WORK_MEM}', true), "
+                                   "set_config('jit', 'off', true)" if tune else "")
+    srid, stale, pipelines, townships, *_ = conn.execute(text(sql), {"county": get_settings().county_code}).one()
     if srid is None:
         metric_srid(conn)  # raises NotFound with the message the rest of riskmap gives
     if stale:
@@ -413,8 +415,7 @@ def find_encroachments(
 
     Ordered by pipeline, feature type and feature id. lon/lat (EPSG:4490) are filled only with `points=True`.
     """
-    tune_for_heavy_work(conn)
-    srid, names = _prelude(conn)
+    srid, names = _prelude(conn, tune=True)
     sql, params = _candidate_sql(_selected(load_zones(), zones, feature_types), points=points, ordered=True)
     params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=_pipeline_id(conn, pipeline_code),
                   township_id=_township_id(conn, township_code))
