@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 from api.devserver import CHROMIUM, CHROMIUM_ARGS, running_server
+from bench import servers
 from bench.load import login_headers
 
 
@@ -98,21 +99,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--database", help="已有的数据库名（默认 riskmap_x<N>）")
     ap.add_argument("--demo", action="store_true", help="用示范县（河曲县）数据")
     ap.add_argument("--runs", type=int, default=5)
+    servers.add_arguments(ap)
     args = ap.parse_args(argv)
-    if args.demo:
-        url, label = demo_db(), "示范县"
-    else:
-        from bench.maps import scale_db
+    report = servers.Report(f"首页 /（中位数 {args.runs} 次）：服务端应答 / load / 图表画完（秒）")
+    for server in servers.each(args):
+        if args.demo:
+            url, label = demo_db(), "示范县"
+        else:
+            from bench.maps import scale_db
 
-        url, label = scale_db(args.scale, args.database), f"×{args.scale:g}"
-    with running_server(url) as base:
-        rows = [measure(base, login_headers(base, url, role=role), role, runs=args.runs)
-                for role in ("county_viewer", "county_editor")]
-    print(f"首页 /（{label}，中位数 {args.runs} 次，本机回环）")
-    print("角色            服务端应答  load    图表画完  HTML      全部资源（首次，未缓存）")
-    for f in rows:
-        print(f"{f.role:<15} {f.server_s:7.3f} s  {f.load_s:5.3f} s  {f.charts_s:5.3f} s  "
-              f"{f.html_bytes / 1024:6.1f} KB  {f.total_bytes / 1024:7.1f} KB / {f.requests} 个请求")
+            url, label = scale_db(args.scale, args.database), f"×{args.scale:g}"
+        with running_server(url) as base:
+            rows = [measure(base, login_headers(base, url, role=role), role, runs=args.runs)
+                    for role in ("county_viewer", "county_editor")]
+        print(f"首页 /（{label}，中位数 {args.runs} 次，本机回环）")
+        print("角色            服务端应答  load    图表画完  HTML      全部资源（首次，未缓存）")
+        for f in rows:
+            print(f"{f.role:<15} {f.server_s:7.3f} s  {f.load_s:5.3f} s  {f.charts_s:5.3f} s  "
+                  f"{f.html_bytes / 1024:6.1f} KB  {f.total_bytes / 1024:7.1f} KB / {f.requests} 个请求")
+            report.add(server, f"{label} {f.role}", f"{f.server_s:.3f} / {f.load_s:.3f} / {f.charts_s:.3f}")
+    report.print()
     return 0
 
 

@@ -1,7 +1,7 @@
 """Benchmark: every building of the ×N county against every pipeline: the 5 m zone (占压, 石油天然气管道保护法
 第三十条) and, for oil lines, the 15 m design-code separation (GB 50253, 本地规定) — the building zones of zones.toml.
 
-    .venv/bin/python -m bench.encroachment [--scale 1] [--database NAME] [--runs 3] [--whole-lines]
+    .venv/bin/python -m bench.encroachment [--scale 1] [--database NAME] [--runs 3] [--whole-lines] [--both]
 
 Prints seconds (median of the runs) of riskmap's check (geo.encroachment.find_encroachments) and, from the
 same run, its ratio to (a) the best bare PostGIS formulation, hand-written SQL on subdivided pieces (the
@@ -12,6 +12,11 @@ candidates' points (what the stored register keeps) is timed too, for informatio
 prints CPU seconds (this process + the connection's server backend; parallel workers not counted) and their
 ratios, which hold still while other jobs load the machine. --whole-lines also times ST_DWithin against whole
 lines.
+The stored check is timed too, run by run (`riskmap encroach check` without its start-up: search, refresh of
+encroachment_candidate with new ones opened and vanished ones closed, and the list of open candidates, one
+committed transaction each): run 1 on an emptied register, the later runs over the register the previous one
+left (issue 17: on a stock server the later runs were the slow ones). `--both` (bench/servers.py) measures the
+embedded cluster and a stock PostgreSQL in one run and prints one column each.
 The county comes from bench.generate.generate_county (written into the database if it has no county);
 --fallback uses bench.encroachment_data instead.
 """
@@ -29,8 +34,9 @@ from typing import Any, NamedTuple
 import geopandas as gpd
 from sqlalchemy import Connection, Engine, text
 
+from bench import servers
 from geo.county import metric_srid
-from geo.encroachment import find_encroachments
+from geo.encroachment import check_encroachments, find_encroachments
 from geo.encroachment.check import ensure_pipeline_pieces
 
 ZONES = ("zone_5m", "oil_building")
@@ -205,6 +211,21 @@ def ensure_county(engine: Engine, *, scale: float, seed: int, fallback: bool) ->
     print(f"已生成合成县 ×{scale:g}，用时 {time.perf_counter() - started:.0f} 秒")
 
 
+def stored_check_seconds(engine: Engine, runs: int) -> tuple[list[float], int]:
+    """Seconds of each run of the stored check (refresh + list, committed), the first on an emptied register,
+    and the open candidates the last run listed."""
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM encroachment_candidate"))
+    seconds, listed = [], 0
+    for _ in range(runs):
+        gc.collect()
+        start = time.perf_counter()
+        with engine.begin() as conn:
+            listed = len(check_encroachments(conn))
+        seconds.append(time.perf_counter() - start)
+    return seconds, listed
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.encroachment", description="占压排查基准：建筑 5 米（占压）与输油管道 15 米")
     p.add_argument("--scale", type=float, default=1.0)
@@ -214,24 +235,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--whole-lines", action="store_true", help="同时计时整条管线上的 ST_DWithin（慢）")
     p.add_argument("--fallback", action="store_true", help="用 bench.encroachment_data 生成数据")
     p.add_argument("--skip-geopandas", action="store_true", help="不计时 GeoPandas（×10 时它要数分钟）")
+    servers.add_arguments(p)
     args = p.parse_args(argv)
     from bench.generate import ensure_database, target_url
 
     database = args.database or "riskmap_encroach_x" + f"{args.scale:g}".replace(".", "_")
-    engine = ensure_database(target_url(database))
-    ensure_county(engine, scale=args.scale, seed=args.seed, fallback=args.fallback)
-    with engine.connect() as conn:
-        counts = conn.execute(text(
-            "SELECT (SELECT count(*) FROM building), (SELECT count(*) FROM pipeline), "
-            "(SELECT coalesce(sum(ST_Length(geom::geography)), 0) / 1000 FROM pipeline)")).one()
-    print(f"数据库 {database}：建筑 {counts[0]} 栋，管道 {counts[1]} 条共 {counts[2]:.0f} km；每项取 {args.runs} 次中位数")
-    with engine.begin() as conn:  # pieces cut (and committed) once, as after any change of the pipelines
-        ensure_pipeline_pieces(conn, srid=metric_srid(conn))
-    with engine.connect() as conn:  # one connection: its server backend's CPU time is measured
-        return _compare(conn, args)
+    report = servers.Report(f"占压排查 ×{args.scale:g}（{database}），{args.runs} 次")
+    for label in servers.each(args):
+        engine = ensure_database(target_url(database))
+        ensure_county(engine, scale=args.scale, seed=args.seed, fallback=args.fallback)
+        with engine.connect() as conn:
+            counts = conn.execute(text(
+                "SELECT (SELECT count(*) FROM building), (SELECT count(*) FROM pipeline), "
+                "(SELECT coalesce(sum(ST_Length(geom::geography)), 0) / 1000 FROM pipeline)")).one()
+        print(f"数据库 {database}：建筑 {counts[0]} 栋，管道 {counts[1]} 条共 {counts[2]:.0f} km；"
+              f"每项取 {args.runs} 次中位数")
+        with engine.begin() as conn:  # pieces cut (and committed) once, as after any change of the pipelines
+            ensure_pipeline_pieces(conn, srid=metric_srid(conn))
+        with engine.connect() as conn:  # one connection: its server backend's CPU time is measured
+            _compare(conn, args, report, label)
+        seconds, listed = stored_check_seconds(engine, args.runs)
+        print(f"入库排查（riskmap encroach check：检索、更新登记、列出）逐次：{' / '.join(f'{t:.2f}' for t in seconds)} 秒，"
+              f"未结候选 {listed} 处")
+        report.add(label, "入库排查逐次（秒；第 1 次为空登记）", " / ".join(f"{t:.2f}" for t in seconds))
+        report.add(label, "入库排查中位数（秒）", f"{statistics.median(seconds):.2f}")
+        engine.dispose()
+    report.print()
+    return 0
 
 
-def _compare(conn: Connection, args: argparse.Namespace) -> int:
+def _compare(conn: Connection, args: argparse.Namespace, report: servers.Report | None = None,
+             label: str = servers.CURRENT) -> int:
     """Time riskmap's check against the bare formulations and GeoPandas on `conn`; print seconds and ratios."""
     run_riskmap(conn)  # warm-up: caches filled
     pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
@@ -266,6 +300,13 @@ def _compare(conn: Connection, args: argparse.Namespace) -> int:
           f"GeoPandas / riskmap = {gpd_t.seconds / ours.seconds:.1f}（目标 ≥ 10）；结果逐条一致：{'是' if agree else '否'}")
     print(f"CPU 比值：riskmap / 最佳裸 PostGIS（{best_cpu_name}）= {ours.cpu_s / best_cpu.cpu_s:.2f}；"
           f"连同点位 {with_points.cpu_s / best_cpu.cpu_s:.2f}；GeoPandas / riskmap = {gpd_t.cpu_s / ours.cpu_s:.1f}")
+    if report is not None:
+        report.add(label, "riskmap 检索（秒，CPU 秒）", f"{ours.seconds:.3f}（{ours.cpu_s:.3f}）")
+        report.add(label, "最佳裸 SQL（秒）", f"{best.seconds:.3f}（{best_name}）")
+        report.add(label, "riskmap / 最佳裸 SQL（墙钟；CPU）",
+                   f"{ours.seconds / best.seconds:.2f}；{ours.cpu_s / best_cpu.cpu_s:.2f}")
+        report.add(label, "GeoPandas / riskmap", f"{gpd_t.seconds / ours.seconds:.1f}")
+        report.add(label, "结果逐条一致", "是" if agree else "否")
     if args.whole_lines:
         whole, _ = _timed(lambda: run_sql(conn, WHOLE_LINES), 1)
         print(f"  整条管线 ST_DWithin：{whole:.3f} 秒（单次）= riskmap 的 {whole / ours.seconds:.0f} 倍")

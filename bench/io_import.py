@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.io_import [--rows 20000] [--runs 3] [--database riskmap_bench_io]
     .venv/bin/python -m bench.io_import --both [--stock-url postgresql://postgres@127.0.0.1:5432/postgres]
+        (bench/servers.py: embedded cluster and stock server in one run, one column each)
 
 Prints seconds (median of the runs) of geo.io.importer.import_file — read, map, validate (geometry
 validity, county outline, duplicates, references, township by location) and write in one transaction —
@@ -27,6 +28,7 @@ import shapely
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench import servers
 from geo import migrate
 from geo.config import PROJECT_ROOT
 from geo.county import upsert_county
@@ -83,14 +85,17 @@ def write_files(folder: Path, rows: int, *, seed: int = 1) -> tuple[Path, Path, 
     return towns, buildings, enterprises
 
 
-def median_seconds(fn: Callable[[], object], *, runs: int, before: Callable[[], object]) -> float:
-    times = []
+def interleaved_medians(ours: Callable[[], object], bare: Callable[[], object], *, runs: int,
+                        before: Callable[[], object]) -> tuple[float, float]:
+    """Median seconds of `ours` and of `bare`, run in turn (ours, bare, ours, …) so that both share the load."""
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(runs):
-        before()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, out in ((ours, times[0]), (bare, times[1])):
+            before()
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def measure(server: str, *, rows: int, runs: int, database: str) -> dict[str, tuple[float, float]]:
@@ -116,40 +121,29 @@ def measure(server: str, *, rows: int, runs: int, database: str) -> dict[str, tu
                 with engine.begin() as conn:
                     frame.to_postgis("bench_bare", conn, if_exists="replace")
 
-            out[layer] = (median_seconds(ours, runs=runs, before=clear),
-                          median_seconds(bare, runs=runs, before=lambda: None))
+            out[layer] = interleaved_medians(ours, bare, runs=runs, before=clear)
     engine.dispose()
     drop_database(database, server)
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database", default="riskmap_bench_io")
-    parser.add_argument("--both", action="store_true", help="内置集群与标准 PostgreSQL（--stock-url）在同一次运行中对比")
-    parser.add_argument("--stock-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    args = parser.parse_args()
-    if args.both:
-        from geo import cluster
-        from geo.config import get_settings
-
-        settings = get_settings()
-        cluster.start(settings)
-        stock = make_url(args.stock_url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
-        servers = {"内置": cluster.admin_url(settings, settings.db_name), "标准": stock}
-    else:
-        servers = {"当前": database_url()}
-    results = {label: measure(url, rows=args.rows, runs=args.runs, database=args.database)
-               for label, url in servers.items()}
-    for layer in ("building", "enterprise"):
-        cells = []
-        for label, found in results.items():
+    servers.add_arguments(parser)
+    args = parser.parse_args(argv)
+    report = servers.Report(f"riskmap import 与无校验 to_postgis 写入，{args.rows:,} 行，{args.runs} 次中位数")
+    for label in servers.each(args):
+        found = measure(database_url(), rows=args.rows, runs=args.runs, database=args.database)
+        for layer in ("building", "enterprise"):
             t_ours, t_bare = found[layer]
-            cells.append(f"{label} riskmap import {t_ours:.2f} s（{args.rows / t_ours:,.0f} 行/秒），"
-                         f"无校验直接写入 {t_bare:.2f} s，比值 {t_ours / t_bare:.1f}")
-        print(f"{layer}: {args.rows} 行 — " + "；".join(cells))
+            print(f"{layer}: {args.rows} 行 — riskmap import {t_ours:.2f} s（{args.rows / t_ours:,.0f} 行/秒），"
+                  f"无校验直接写入 {t_bare:.2f} s，比值 {t_ours / t_bare:.2f}", flush=True)
+            report.add(label, f"{layer} riskmap import / to_postgis（秒）",
+                       f"{t_ours:.2f} / {t_bare:.2f}（{t_ours / t_bare:.2f}×）")
+    report.print()
 
 
 if __name__ == "__main__":

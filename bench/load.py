@@ -33,6 +33,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from api.devserver import running_server
+from bench import servers
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 VIEWPORT_PX = (1280, 720)
@@ -317,24 +318,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"),
                     help="用户两次操作之间的思考时间（秒）")
     ap.add_argument("--log", type=Path, help="服务日志文件")
+    servers.add_arguments(ap)
     args = ap.parse_args(argv)
-    url = _database_url(args)
-    plan = plan_requests(url)
-    n_tiles = sum(len(v) for t in plan["townships"] for v in t["zooms"])  # type: ignore[attr-defined]
-    print(f"数据库 {url.rsplit('/', 1)[-1].split('?')[0]}：{len(plan['townships'])} 个乡镇，"  # type: ignore[arg-type]
-          f"全县首屏 {len(plan['county']) - 1} 个瓦片，街区视图共 {n_tiles} 个瓦片", flush=True)
-    baseline, res = run_load(url, users=args.users, duration_s=args.duration, workers=args.workers,
-                             baseline_s=args.baseline, think_s=tuple(args.think), log=args.log, plan=plan)
-    auth = "以县级只读用户（county_viewer）登录" if res.authenticated else "服务尚无登录，未带令牌"
-    print(f"{args.users} 个用户 × {args.duration:g} s，服务进程 {args.workers} 个，思考时间 {args.think[0]:g}–"
-          f"{args.think[1]:g} s，{auth}；比值 = 负载下 ÷ 轻载基线（{BASELINE_USERS} 用户 {args.baseline:g} s）")
-    print(report(res, baseline))
-    print(f"合计 {res.requests} 个请求，失败 {res.failures} 个")
-    for line in res.failure_lines[:20]:
-        print(f"  失败：{line}")
-    if baseline and baseline.failures:
-        print(f"基线阶段失败 {baseline.failures} 个")
-    return 1 if res.failures or (baseline and baseline.failures) else 0
+    table = servers.Report(f"负载 {args.users} 用户 × {args.duration:g} s：请求数、失败数")
+    failed = False
+    for server in servers.each(args):
+        url = _database_url(args)
+        plan = plan_requests(url)
+        n_tiles = sum(len(v) for t in plan["townships"] for v in t["zooms"])  # type: ignore[attr-defined]
+        print(f"数据库 {url.rsplit('/', 1)[-1].split('?')[0]}：{len(plan['townships'])} 个乡镇，"  # type: ignore[arg-type]
+              f"全县首屏 {len(plan['county']) - 1} 个瓦片，街区视图共 {n_tiles} 个瓦片", flush=True)
+        baseline, res = run_load(url, users=args.users, duration_s=args.duration, workers=args.workers,
+                                 baseline_s=args.baseline, think_s=tuple(args.think), log=args.log, plan=plan)
+        auth = "以县级只读用户（county_viewer）登录" if res.authenticated else "服务尚无登录，未带令牌"
+        print(f"{args.users} 个用户 × {args.duration:g} s，服务进程 {args.workers} 个，思考时间 {args.think[0]:g}–"
+              f"{args.think[1]:g} s，{auth}；比值 = 负载下 ÷ 轻载基线（{BASELINE_USERS} 用户 {args.baseline:g} s）")
+        print(report(res, baseline))
+        print(f"合计 {res.requests} 个请求，失败 {res.failures} 个")
+        for line in res.failure_lines[:20]:
+            print(f"  失败：{line}")
+        if baseline and baseline.failures:
+            print(f"基线阶段失败 {baseline.failures} 个")
+        failed = failed or bool(res.failures or (baseline and baseline.failures))
+        table.add(server, "请求 / 失败", f"{res.requests:,} / {res.failures}")
+        for kind, kind_label in KINDS.items():
+            k = res.kinds.get(kind)
+            if k is not None:
+                table.add(server, f"{kind_label} p50 / p95（毫秒）", f"{k.p50_ms:.0f} / {k.p95_ms:.0f}")
+    table.print()
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

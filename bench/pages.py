@@ -20,6 +20,7 @@ import sys
 from sqlalchemy import create_engine, text
 
 from api.devserver import CHROMIUM, CHROMIUM_ARGS, running_server
+from bench import servers
 
 TARGET_S = 1.0
 """Target time to `load` on loopback for a ledger or dossier page."""
@@ -85,24 +86,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--database", help="用已有的数据库，默认 riskmap_x<N>")
     ap.add_argument("--demo", action="store_true", help="用示范县（当前数据库，须已载入 demo 并计算风险）")
     ap.add_argument("--runs", type=int, default=5)
+    servers.add_arguments(ap)
     args = ap.parse_args(argv)
-    if args.demo:
-        from geo.db import database_url
+    report = servers.Report(f"台账与档案页面 load（秒，中位数 {args.runs} 次）")
+    for server in servers.each(args):
+        if args.demo:
+            from geo.db import database_url
 
-        url, label = database_url(), "示范县"
-    else:
-        from bench.maps import scale_db
+            url, label = database_url(), "示范县"
+        else:
+            from bench.maps import scale_db
 
-        url, label = scale_db(args.scale, args.database), f"×{args.scale:g}"
-    pages = targets(url)
-    with running_server(url) as base:
-        from bench.load import login_headers
+            url, label = scale_db(args.scale, args.database), f"×{args.scale:g}"
+        pages = targets(url)
+        with running_server(url) as base:
+            from bench.load import login_headers
 
-        results = measure(base, login_headers(base, url), pages, runs=args.runs)
-    for name, seconds, html, total in results:
-        flag = "达标" if seconds < TARGET_S else "超标"
-        print(f"{label} {name}：load {seconds:.3f} s（中位数，{args.runs} 次；目标 < {TARGET_S:g} s，{flag}），"
-              f"HTML {html / 1000:.0f} KB，页面共 {total / 1000:.0f} KB", flush=True)
+            results = measure(base, login_headers(base, url), pages, runs=args.runs)
+        for name, seconds, html, total in results:
+            flag = "达标" if seconds < TARGET_S else "超标"
+            print(f"{label} {name}：load {seconds:.3f} s（中位数，{args.runs} 次；目标 < {TARGET_S:g} s，{flag}），"
+                  f"HTML {html / 1000:.0f} KB，页面共 {total / 1000:.0f} KB", flush=True)
+            report.add(server, f"{label} {name}", f"{seconds:.3f}")
+    report.print()
     return 0
 
 

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from bench import servers
 from geo.inspection import RouteLimits, Team, solve_routes
 
 SPEED_M_S = 40_000 / 3600
@@ -39,12 +40,14 @@ def make_instance(n_stops: int, *, seed: int) -> tuple[list[list[int]], list[int
     return matrix, service, teams, RouteLimits(priorities=priorities)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="路线求解规模基准：4 队，50/200/500 个检查点")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sizes", default="50,200,500")
     ap.add_argument("--days", type=int, default=1, help="working days: teams × days vehicles (a weekly plan: 5)")
-    args = ap.parse_args()
+    servers.add_arguments(ap)
+    args = ap.parse_args(argv)
+    servers.no_database(args)
     print("检查点 stops  时限 limit s  首个方案 first s  末次改进 last s  总耗时 wall s  舍弃 dropped  "
           f"行驶 travel h  最长队 max team h   (medians of {args.repeats} seeded runs, {args.days} day(s))")
     for n in (int(x) for x in args.sizes.split(",")):

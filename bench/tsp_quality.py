@@ -26,6 +26,7 @@ import statistics
 import sys
 import time
 
+from bench import servers
 from bench.tsplib import OPTIMA, distance_matrix, shipped_instances
 from geo.inspection import Team, solve_routes
 from geo.inspection.solver import DEFAULT_FIRST_SOLUTIONS
@@ -37,13 +38,15 @@ MAX_SECONDS = 10.0
 """Issue 6: at most 10 s per instance."""
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="路线求解质量基准：TSPLIB 对称实例，对照已证明的最优解（议题 6）")
     ap.add_argument("--time-limit-s", type=float, default=9.5, help="求解时限（秒） / solver time limit")
     ap.add_argument("--only", default="", help="只跑这些实例，逗号分隔 / comma-separated instance names")
     ap.add_argument("--first-solutions", default=",".join(DEFAULT_FIRST_SOLUTIONS),
                     help="初始解策略，逗号分隔 / first-solution strategies, comma-separated")
-    args = ap.parse_args()
+    servers.add_arguments(ap)
+    args = ap.parse_args(argv)
+    servers.no_database(args)
     strategies = [s for s in args.first_solutions.split(",") if s]
     only = {name for name in args.only.split(",") if name}
     instances = [i for i in shipped_instances() if not only or i.name in only]

@@ -65,14 +65,18 @@ HEAVY_WORK_MEM = "64MB"
 """Memory a heavy statement may use per sort or hash: what the embedded cluster is configured with."""
 
 
+HEAVY_WORK_SQL = f"SELECT set_config('work_mem', '{HEAVY_WORK_MEM}', true), set_config('jit', 'off', true)"
+"""tune_for_heavy_work as one statement (SET LOCAL twice, in one round trip: on a loaded machine each round trip
+waits for the server to be scheduled); a caller may put it into a statement it sends anyway."""
+
+
 def tune_for_heavy_work(conn: Connection) -> None:
     """Set, for this transaction only, what the county-wide statements need on a server with default settings.
 
     A bureau's own PostgreSQL keeps work_mem at 4 MB and jit on: hashed anti-joins then fall back to
     rescanning subplans, and JIT compiles every spatial join for more time than it saves.
     """
-    conn.execute(text(f"SET LOCAL work_mem = '{HEAVY_WORK_MEM}'"))
-    conn.execute(text("SET LOCAL jit = off"))
+    conn.execute(text(HEAVY_WORK_SQL))
 
 
 def server_versions(engine: Engine) -> dict[str, str]:

@@ -124,6 +124,48 @@ def test_recheck_closes_the_candidate_of_a_demolished_building_and_opens_one_for
     assert unchanged == {c.feature_id: c.candidate_id for c in second if c.feature_id != new}
 
 
+def test_the_search_sets_its_own_work_mem_and_jit_for_its_transaction_only(
+    east_west_line: dict[str, int], county: Engine
+) -> None:
+    """Issue 17: a bureau's own server keeps work_mem 4 MB and jit on; the search sets what it needs itself."""
+    with county.connect() as conn:
+        conn.execute(text("SET work_mem = '4MB'"))  # a stock server's defaults, for this session
+        conn.execute(text("SET jit = on"))
+        conn.commit()
+        find_encroachments(conn)
+        assert conn.execute(text("SELECT current_setting('work_mem'), current_setting('jit')")).one() == ("64MB", "off")
+        conn.rollback()
+        assert conn.execute(text("SELECT current_setting('work_mem'), current_setting('jit')")).one() == ("4MB", "on")
+        conn.rollback()
+        conn.execute(text("RESET work_mem"))  # the pooled connection goes back as it came
+        conn.execute(text("RESET jit"))
+        conn.commit()
+
+
+def test_recheck_of_an_unchanged_county_rewrites_no_candidate_and_a_moved_building_only_its_own(
+    east_west_line: dict[str, int], county: Engine
+) -> None:
+    """Issue 17: rewriting every open candidate on each check left that many dead rows, and on a stock server
+    (autovacuum once a minute) each check was slower than the last. Row versions (ctid) show what was written."""
+    versions = "SELECT feature_id, ctid::text FROM encroachment_candidate WHERE feature_type = 'building'"
+    with county.begin() as conn:
+        check_encroachments(conn)
+    with county.connect() as conn:
+        before = dict(conn.execute(text(versions)).all())
+    with county.begin() as conn:
+        check_encroachments(conn)
+    with county.connect() as conn:
+        assert dict(conn.execute(text(versions)).all()) == before
+    with county.begin() as conn:  # the straddling house rebuilt 2 m further north: still in the zone, nearer edge moved
+        conn.execute(text("UPDATE building SET geom = ST_Translate(geom, 0, 0.00002) WHERE id = :i"),
+                     {"i": east_west_line["straddling"]})
+        check_encroachments(conn)
+    with county.connect() as conn:
+        after = dict(conn.execute(text(versions)).all())
+    changed = {f for f in after if after[f] != before[f]}
+    assert changed == {east_west_line["straddling"]}
+
+
 def test_moving_a_pipeline_south_by_56_m_brings_the_building_at_60_m_into_the_5_m_zone(east_west_line: dict[str, int], county: Engine) -> None:
     with county.begin() as conn:
         conn.execute(text("UPDATE pipeline SET geom = ST_Translate(geom, 0, -0.0005) WHERE code = 'GX-01'"))

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, text
 
 from geo.config import get_settings
 from geo.county import metric_srid
-from geo.db import tune_for_heavy_work
+from geo.db import HEAVY_WORK_MEM, tune_for_heavy_work
 from geo.encroachment.zones import FEATURE_TYPES, Zone, ZoneRules, load_zones
 from geo.errors import InvalidInput, NotFound
 
@@ -318,14 +318,16 @@ Names = tuple[dict[int, tuple[int, str, str | None]], dict[int, tuple[int, str, 
 """Pipeline id → (id, code, operator) and township id → (id, code, name), the leading fields of a Candidate."""
 
 
-def _prelude(conn: Connection) -> tuple[int, Names]:
-    """The county's metric SRID (pieces re-cut first if stale) and the names, in one round trip (see _PRELUDE_SQL).
+def _prelude(conn: Connection, *, tune: bool = False) -> tuple[int, Names]:
+    """The county's metric SRID (pieces re-cut first if stale) and the names, in one round trip (see _PRELUDE_SQL);
+    with `tune` the same round trip sets what geo.db.tune_for_heavy_work sets for the transaction.
 
     Why one: each round trip waits for the server to be scheduled, which on a loaded machine costs as much as
     the fetch of thousands of rows.
     """
-    srid, stale, pipelines, townships = conn.execute(
-        text(_PRELUDE_SQL), {"county": get_settings().county_code}).one()
+    sql = _PRELUDE_SQL.rstrip() + (f", set_config('work_mem', '{HEAVY_WORK_MEM}', true), "
+                                   "set_config('jit', 'off', true)" if tune else "")
+    srid, stale, pipelines, townships, *_ = conn.execute(text(sql), {"county": get_settings().county_code}).one()
     if srid is None:
         metric_srid(conn)  # raises NotFound with the message the rest of riskmap gives
     if stale:
@@ -413,8 +415,7 @@ def find_encroachments(
 
     Ordered by pipeline, feature type and feature id. lon/lat (EPSG:4490) are filled only with `points=True`.
     """
-    tune_for_heavy_work(conn)
-    srid, names = _prelude(conn)
+    srid, names = _prelude(conn, tune=True)
     sql, params = _candidate_sql(_selected(load_zones(), zones, feature_types), points=points, ordered=True)
     params.update(srid=srid, deg=DEGREES_PER_METRE, pipeline_id=_pipeline_id(conn, pipeline_code),
                   township_id=_township_id(conn, township_code))
@@ -422,8 +423,8 @@ def find_encroachments(
 
 
 _REFRESH_SQL = """
-    WITH found AS ({candidates}),
-    kept AS (
+    WITH found AS MATERIALIZED ({candidates}),
+    upserted AS (
         INSERT INTO encroachment_candidate AS c
                (pipeline_id, feature_type, feature_id, zone, distance_m, township_id, geom)
         SELECT pipeline_id, feature_type, feature_id, zone, distance_m, township_id,
@@ -432,7 +433,8 @@ _REFRESH_SQL = """
         ON CONFLICT (pipeline_id, feature_type, feature_id, zone) DO UPDATE
         SET distance_m = EXCLUDED.distance_m, township_id = EXCLUDED.township_id, geom = EXCLUDED.geom,
             status = 'open', closed_reason = NULL, closed_at = NULL, last_checked_at = now()
-        RETURNING c.id
+        WHERE c.status <> 'open' OR c.distance_m IS DISTINCT FROM EXCLUDED.distance_m
+           OR c.township_id IS DISTINCT FROM EXCLUDED.township_id OR c.geom IS DISTINCT FROM EXCLUDED.geom
     )
     UPDATE encroachment_candidate c
     SET status = 'closed', closed_at = now(),
@@ -442,8 +444,16 @@ _REFRESH_SQL = """
                                  WHEN 'mine' THEN EXISTS (SELECT 1 FROM mine x WHERE x.id = c.feature_id)
                                  ELSE EXISTS (SELECT 1 FROM pipeline x WHERE x.id = c.feature_id) END
                              THEN 'out_of_zone' ELSE 'feature_removed' END
-    WHERE c.status = 'open' AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.id = c.id)
+    WHERE c.status = 'open'
+      AND NOT EXISTS (SELECT 1 FROM found f WHERE f.pipeline_id = c.pipeline_id AND f.feature_type = c.feature_type
+                                               AND f.feature_id = c.feature_id AND f.zone = c.zone)
 """
+"""One statement: new candidates inserted open; found ones rewritten only when something changed (distance,
+township, point, or reopened), so a re-check of an unchanged county writes nothing and leaves no dead rows (on a
+server whose autovacuum runs once a minute, rewriting every open row on each check made each check slower than
+the last); open ones not found any more closed with the reason. last_checked_at is the last check that changed
+the row. The data-modifying CTE runs whether or not it is read; the closing UPDATE sees the rows as they were
+before the statement, so a row reopened above (closed before) is not touched twice."""
 
 _LIST_SQL = """
     SELECT c.pipeline_id, pl.code AS pipeline_code, pl.operator, c.feature_type, c.feature_id, c.zone,

@@ -121,7 +121,8 @@ class _Staged:
     row_numbers: list[int]
     parts: list[int]
     geoms: np.ndarray | None
-    attrs: list[dict[str, Any]]
+    attrs: dict[str, list[Any]]
+    """Each attribute column, one value per staged row."""
     keys: list[str | None]
     ref_codes: list[str | None]
     township_codes: list[str | None]
@@ -203,25 +204,62 @@ def _geometry_problem(layer: Layer, geom: Any) -> str | None:
 _UNCACHED_KINDS = ("json", "wkt")
 """Kinds whose parsed value is mutable or costly to share: parsed cell by cell."""
 
+_Parsed = tuple[Any, "str | None", tuple[tuple[str, str], ...]]
+"""One cell parsed: the value stored, its business code (key or reference), problems as (reason, value shown)."""
 
-def _parse_cached(f: Field, cell: Any, cache: dict[tuple[str, type, Any], Any]) -> Any:
-    """parse_cell, remembered per field and cell value (a column repeats its values: codes, 是/否, floors)."""
-    if f.kind in _UNCACHED_KINDS:
-        return parse_cell(f, cell)
+
+def _parse_field_cell(layer: Layer, f: Field, cell: Any) -> _Parsed:
+    """parse_cell plus, for the key and references, the normalised code and its form check."""
     try:
-        key = (f.name, type(cell), cell)
-        found = cache.get(key, cache)
-    except TypeError:  # an unhashable cell
-        return parse_cell(f, cell)
-    if found is cache:
-        try:
-            found = parse_cell(f, cell)
-        except CellProblem as problem:
-            found = problem
-        cache[key] = found
-    if isinstance(found, CellProblem):
-        raise found
-    return found
+        value = parse_cell(f, cell)
+    except CellProblem as problem:
+        return None, None, ((str(problem), "" if is_blank(cell) else as_text(cell)),)
+    if f.ref is None and f.name != layer.key:
+        return value, None, ()
+    code = normalize_code(f, value) if isinstance(value, str) else None
+    issue = code_problem(f, code) if code else None
+    return (code if f.ref is None else None), code, (((issue, code or ""),) if issue else ())
+
+
+def _parse_columns(layer: Layer, columns: list[tuple[Field, str, str | None]], raw: RawTable,
+                   rejects: list[Reject]) -> tuple[dict[str, list[Any]], dict[str, list[str | None]]]:
+    """Typed values of every attribute column and the business codes (key and references), column by column:
+    each distinct cell of a column is parsed once (a column repeats its values: codes, 是/否, floors). Problems
+    go to rejects with row and field; a refused cell leaves None."""
+    n = len(raw.rows)
+    values: dict[str, list[Any]] = {}
+    codes: dict[str, list[str | None]] = {}
+    for f, header, column in columns:
+        cells = [row.get(column) for row in raw.rows] if column is not None else [None] * n
+        memo: dict[tuple[type, Any], _Parsed] = {}
+        out: list[Any] = [None] * n
+        found: list[str | None] = [None] * n
+        shared = f.kind not in _UNCACHED_KINDS
+        for i, cell in enumerate(cells):
+            hit = key = None
+            if shared:
+                try:
+                    key = (type(cell), cell)
+                    hit = memo.get(key)
+                except TypeError:  # an unhashable cell
+                    key = None
+            if hit is None:
+                hit = _parse_field_cell(layer, f, cell)
+                if key is not None:
+                    memo[key] = hit
+            value, code, problems = hit
+            for reason, shown in problems:
+                rejects.append(Reject(raw.row_numbers[i], header, reason, shown))
+            out[i] = value
+            found[i] = code
+        if f.ref is None:
+            values[f.name] = out
+        if f.ref is not None or f.name == layer.key:
+            codes[f.name] = found
+    if layer.name == "township" and "county_code" in values:
+        county = get_settings().county_code
+        values["county_code"] = [v or county for v in values["county_code"]]
+    return values, codes
 
 
 _TYPE_IDS = {"point": (0,), "line": (1, 5), "polygon": (3, 6)}
@@ -247,48 +285,20 @@ def _geometry_problems(layer: Layer, geoms: np.ndarray) -> list[str | None]:
     return out
 
 
-def _parse_row(layer: Layer, columns: list[tuple[Field, str, str | None]], row: dict[str, Any], number: int,
-               rejects: list[Reject], cache: dict[tuple[str, type, Any], Any] | None = None,
-               ) -> tuple[dict[str, Any], dict[str, str | None]]:
-    """Typed attributes of one row and its business codes (key and references); problems go to rejects."""
-    attrs: dict[str, Any] = {}
-    codes: dict[str, str | None] = {}
-    cache = {} if cache is None else cache
-    for f, header, column in columns:
-        cell = row.get(column) if column is not None else None
-        try:
-            value = _parse_cached(f, cell, cache)
-        except CellProblem as problem:
-            rejects.append(Reject(number, header, str(problem), "" if is_blank(cell) else as_text(cell)))
-            continue
-        if f.ref is not None or f.name == layer.key:
-            code = normalize_code(f, value) if isinstance(value, str) else None
-            issue = code_problem(f, code) if code else None
-            if issue:
-                rejects.append(Reject(number, header, issue, code or ""))
-            codes[f.name] = code
-            if f.ref is not None:
-                continue
-            value = code
-        attrs[f.name] = value
-    if layer.name == "township" and not attrs.get("county_code"):
-        attrs["county_code"] = get_settings().county_code
-    return attrs, codes
-
-
-def _store_wkt_fields(layer: Layer, attrs: list[dict[str, Any]], source: SourceCrs, rules: dict[str, Any]) -> None:
+def _store_wkt_fields(layer: Layer, attrs: dict[str, list[Any]], source: SourceCrs, rules: dict[str, Any]) -> None:
     """Second geometries given as WKT (mine workings): to EPSG:4490 like the main one, as Multi* EWKT."""
     for f in layer.fields:
-        if f.kind != "wkt":
+        if f.kind != "wkt" or f.name not in attrs:
             continue
-        rows = [i for i, a in enumerate(attrs) if a.get(f.name)]
+        column = attrs[f.name]
+        rows = [i for i, v in enumerate(column) if v]
         if not rows:
             continue
-        geoms = to_storage(shapely.from_wkt([attrs[i][f.name] for i in rows]), source,
+        geoms = to_storage(shapely.from_wkt([column[i] for i in rows]), source,
                            max_projected_share=float(rules["projected_share"]))
         multi = [g if g.geom_type.startswith("Multi") else shapely.multipolygons([g]) for g in geoms]
         for i, g in zip(rows, multi, strict=True):
-            attrs[i][f.name] = f"SRID=4490;{shapely.to_wkt(g, rounding_precision=-1)}"
+            column[i] = f"SRID=4490;{shapely.to_wkt(g, rounding_precision=-1)}"
 
 
 def stage_rows(raw: RawTable, layer: Layer, *, declared: SourceCrs | None, rules: dict[str, Any]) -> _Staged:
@@ -305,17 +315,18 @@ def stage_rows(raw: RawTable, layer: Layer, *, declared: SourceCrs | None, rules
         assert found is not None
         unreadable = {r.row for r in rejects[len(raw.rejects):]}
         geoms = to_storage(found, source, max_projected_share=float(rules["projected_share"]))
-    numbers, parts, attrs, keys, refs, towns, shapes = [], [], [], [], [], [], []
     ref_field, town_field = layer.ref_field, layer.township_field
     columns = [(f, _header_of(layer, cmap, f.name), cmap.fields.get(f.name)) for f in layer.fields]
-    cache: dict[tuple[str, type, Any], Any] = {}
+    values, codes = _parse_columns(layer, columns, raw, rejects)
     fitted = problems = None
     if geoms is not None:
         fitted = np.empty(len(geoms), dtype=object)
         fitted[:] = [_fit_geometry(layer, g) for g in geoms]
         problems = _geometry_problems(layer, fitted)
-    for i, (row, number) in enumerate(zip(raw.rows, raw.row_numbers, strict=True)):
-        row_attrs, codes = _parse_row(layer, columns, row, number, rejects, cache)
+    no_codes: list[str | None] = [None] * len(raw.rows)
+    key_codes = codes.get(layer.key, no_codes) if layer.key else no_codes
+    numbers, parts, source_rows, keys, shapes = [], [], [], [], []
+    for i, number in enumerate(raw.row_numbers):
         pieces: list[Any] = [None]
         if fitted is not None and problems is not None:
             geom = fitted[i]
@@ -326,35 +337,53 @@ def stage_rows(raw: RawTable, layer: Layer, *, declared: SourceCrs | None, rules
                 geom = None  # refused already: the database never sees a non-finite or oversized shape
             pieces = list(geom.geoms) if (layer.explode and geom is not None and hasattr(geom, "geoms")) \
                 else [geom]
-        key = codes.get(layer.key) if layer.key else None
+        key = key_codes[i]
         if len(pieces) > 1:
             notes.append(f"第 {number} 行：多段线拆分为 {len(pieces)} 条" + (f"，编号加后缀 -1…-{len(pieces)}"
                                                                             if key else ""))
         for part, piece in enumerate(pieces, start=1):
-            part_attrs = dict(row_attrs)
-            part_key = f"{key}-{part}" if key and len(pieces) > 1 else key
-            if layer.key and part_key:
-                part_attrs[layer.key] = part_key
             numbers.append(number)
             parts.append(part)
+            source_rows.append(i)
             shapes.append(piece)
-            attrs.append(part_attrs)
-            keys.append(part_key)
-            refs.append(codes.get(ref_field.name) if ref_field else None)
-            towns.append(codes.get(town_field.name) if town_field else None)
-    _store_wkt_fields(layer, attrs, source, rules)
+            keys.append(f"{key}-{part}" if key and len(pieces) > 1 else key)
+    if len(source_rows) != len(raw.rows):  # some rows were split into parts: every column follows
+        values = {name: [column[j] for j in source_rows] for name, column in values.items()}
+        codes = {name: [column[j] for j in source_rows] for name, column in codes.items()}
+    if layer.key and layer.key in values:
+        values[layer.key] = [k or v for k, v in zip(keys, values[layer.key], strict=True)]
+    _store_wkt_fields(layer, values, source, rules)
     return _Staged(row_numbers=numbers, parts=parts,
-                   geoms=np.asarray(shapes, dtype=object) if layer.spatial else None, attrs=attrs, keys=keys,
-                   ref_codes=refs, township_codes=towns, rejects=rejects, notes=notes,
-                   rows_read=len(raw.rows), source=source)
+                   geoms=np.asarray(shapes, dtype=object) if layer.spatial else None, attrs=values, keys=keys,
+                   ref_codes=codes.get(ref_field.name, no_codes) if ref_field else [None] * len(numbers),
+                   township_codes=codes.get(town_field.name, no_codes) if town_field else [None] * len(numbers),
+                   rejects=rejects, notes=notes, rows_read=len(raw.rows), source=source)
 
 
-_CREATE_STAGE = """
-CREATE TEMP TABLE io_stage (
-    row_no integer NOT NULL, part integer NOT NULL, geom geometry(Geometry, 4490), attrs jsonb NOT NULL,
-    key text, ref_code text, township_code text, ref_id integer, township_id integer
-) ON COMMIT DROP
-"""
+_STAGE_COLUMNS = ("NULL::integer AS row_no, NULL::integer AS part, NULL::geometry(Geometry, 4490) AS geom, "
+                  "NULL::text AS key, NULL::text AS ref_code, NULL::text AS township_code, NULL::integer AS ref_id, "
+                  "NULL::integer AS township_id")
+
+
+def _attr_columns(layer: Layer) -> list[str]:
+    """The layer's fields that go straight into its table (references are resolved to ids instead)."""
+    return [f.name for f in layer.fields if f.ref is None]
+
+
+def _create_stage_sql(layer: Layer) -> str:
+    """The staging table: row bookkeeping, the geometry, codes, and one column per attribute typed as the target
+    table's own column ("f_<name>"), so COPY parses each cell once with that type's input function and the
+    INSERT … SELECT moves columns as they are (no JSON per row)."""
+    attrs = "".join(f', NULL::{_column_type(layer, name)} AS "f_{name}"' for name in _attr_columns(layer))
+    return f"CREATE TEMP TABLE io_stage ON COMMIT DROP AS SELECT {_STAGE_COLUMNS}{attrs} WITH NO DATA"
+
+
+def _column_type(layer: Layer, name: str) -> str:
+    """The SQL type of a target column, e.g. character varying(64), integer, jsonb, geometry(MULTIPOLYGON,4490)."""
+    column = Base.metadata.tables[layer.table].c[name]
+    from sqlalchemy.dialects import postgresql
+
+    return column.type.compile(dialect=postgresql.dialect())
 
 
 def _copy_text(value: str | None) -> str:
@@ -368,29 +397,69 @@ def _copy_text(value: str | None) -> str:
     return value
 
 
-def copy_stage(conn: Connection, staged: _Staged) -> None:
-    """Create the staging table and COPY every staged row into it (one round trip, COPY's text format)."""
+def _copy_cell(value: Any, dumps: Any) -> str:
+    """A parsed attribute in COPY's text format, for its typed staging column (None → \\N; empty text stays
+    empty, as it did through JSON)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (dict, list)):
+        return _copy_text(dumps(value)) or "\\N"
+    text_value = str(value)
+    return _copy_text(text_value) if text_value else ""
+
+
+def _attr_copy_columns(layer: Layer, attrs: dict[str, list[Any]], n: int) -> list[list[str]]:
+    """Each attribute column as COPY text, one cell per staged row; each distinct value is encoded once."""
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    out = []
+    for name in _attr_columns(layer):
+        values = attrs.get(name)
+        if values is None:
+            out.append(["\\N"] * n)
+            continue
+        seen: dict[tuple[type, Any], str] = {}
+        column = []
+        for value in values:
+            try:
+                key = (type(value), value)
+                cell = seen.get(key)
+                if cell is None:
+                    cell = seen[key] = _copy_cell(value, dumps)
+            except TypeError:  # dict/list values (json fields) are not hashable
+                cell = _copy_cell(value, dumps)
+            column.append(cell)
+        out.append(column)
+    return out
+
+
+def copy_stage(conn: Connection, staged: _Staged, layer: Layer, *, township_ids: np.ndarray | None = None) -> None:
+    """Create the staging table and COPY every staged row into it (one round trip, COPY's text format);
+    `township_ids` (0: unknown) fills township_id for rows placed beforehand."""
     conn.execute(text("DROP TABLE IF EXISTS io_stage"))
-    conn.execute(text(_CREATE_STAGE))
+    conn.execute(text(_create_stage_sql(layer)))
     n = len(staged.row_numbers)
     wkb = np.full(n, "\\N", dtype=object)
     if staged.geoms is not None and n:
         ok = ~(shapely.is_missing(staged.geoms) | shapely.is_empty(staged.geoms))
         if ok.any():
             wkb[ok] = shapely.to_wkb(shapely.set_srid(staged.geoms[ok], 4490), hex=True, include_srid=True)
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    columns = [[str(v) for v in staged.row_numbers], [str(v) for v in staged.parts], list(wkb),
+               [_copy_text(v) for v in staged.keys], [_copy_text(v) for v in staged.ref_codes],
+               [_copy_text(v) for v in staged.township_codes],
+               ["\\N"] * n if township_ids is None else [str(v) if v else "\\N" for v in township_ids.tolist()],
+               *_attr_copy_columns(layer, staged.attrs, n)]
     buf = io.StringIO()
-    buf.writelines(
-        f"{number}\t{part}\t{geom}\t{_copy_text(dumps(attrs))}\t{_copy_text(key)}\t{_copy_text(ref)}\t"
-        f"{_copy_text(town)}\n"
-        for number, part, geom, attrs, key, ref, town in zip(
-            staged.row_numbers, staged.parts, wkb, staged.attrs, staged.keys, staged.ref_codes,
-            staged.township_codes, strict=True))
+    buf.writelines("\t".join(cells) + "\n" for cells in zip(*columns, strict=True))
     buf.seek(0)
+    names = ", ".join(["row_no", "part", "geom", "key", "ref_code", "township_code", "township_id",
+                       *(f'"f_{name}"' for name in _attr_columns(layer))])
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.copy_expert("COPY io_stage (row_no, part, geom, attrs, key, ref_code, township_code) FROM STDIN",
-                           buf)
+        cursor.copy_expert(f"COPY io_stage ({names}) FROM STDIN", buf)
     finally:
         cursor.close()
 
@@ -416,7 +485,8 @@ def check_validity(conn: Connection, layer: Layer, *, repair: bool) -> tuple[lis
     dim = EXTRACT_DIMENSION.get(layer.geom_kind or "")
     fixed = conn.execute(text(
         "UPDATE io_stage SET geom = CASE WHEN CAST(:dim AS integer) IS NULL THEN ST_MakeValid(geom) "
-        "ELSE ST_CollectionExtract(ST_MakeValid(geom), :dim) END "
+        "ELSE ST_CollectionExtract(ST_MakeValid(geom), :dim) END, "
+        "township_id = NULL "  # placed again from the repaired shape by assign_townships
         "WHERE geom IS NOT NULL AND NOT ST_IsValid(geom) "
         "RETURNING row_no, ST_GeometryType(geom), ST_NumGeometries(geom), ST_IsEmpty(geom) OR NOT ST_IsValid(geom)"),
         {"dim": dim}).all()
@@ -495,8 +565,38 @@ def resolve_references(conn: Connection, layer: Layer, headers: dict[str, str]) 
     return rejects
 
 
+def locate_townships(conn: Connection, staged: _Staged) -> np.ndarray:
+    """Per staged row, the id of the township containing its point on surface (GEOS, as ST_PointOnSurface and
+    ST_Intersects compute it; the lowest id where townships overlap), 0 where none or where the row names its
+    township code. One read of the townships, then one vectorised STRtree query: no per-row SQL."""
+    n = len(staged.row_numbers)
+    found = np.zeros(n, dtype=np.int64)
+    if staged.geoms is None or n == 0:
+        return found
+    wanted = np.array([code is None for code in staged.township_codes], dtype=bool)
+    wanted &= ~(shapely.is_missing(staged.geoms) | shapely.is_empty(staged.geoms))
+    if not wanted.any():
+        return found
+    towns = conn.execute(text("SELECT id, ST_AsBinary(geom) FROM township WHERE geom IS NOT NULL ORDER BY id")).all()
+    if not towns:
+        return found
+    ids = np.array([t[0] for t in towns], dtype=np.int64)
+    tree = shapely.STRtree(shapely.from_wkb([bytes(t[1]) for t in towns]))
+    rows = np.flatnonzero(wanted)
+    with np.errstate(all="ignore"):
+        points = shapely.point_on_surface(staged.geoms[rows])
+    point_i, town_i = tree.query(points, predicate="intersects")
+    if len(point_i):
+        best = np.full(len(rows), np.iinfo(np.int64).max)
+        np.minimum.at(best, point_i, ids[town_i])
+        hit = best != np.iinfo(np.int64).max
+        found[rows[hit]] = best[hit]
+    return found
+
+
 def assign_townships(conn: Connection, layer: Layer, header: str) -> list[Reject]:
-    """Rows without a township code get the township containing their point on surface (GiST index)."""
+    """Rows without a township code and not yet placed (locate_townships, or repaired since) get the township
+    containing their point on surface (GiST index)."""
     conn.execute(text(
         "UPDATE io_stage s SET township_id = t.id FROM township t "
         "WHERE s.township_id IS NULL AND s.township_code IS NULL AND s.geom IS NOT NULL "
@@ -512,7 +612,7 @@ def _insert_columns(layer: Layer) -> tuple[list[str], list[str]]:
     """Target columns and the SELECT expressions that fill them from the staging table."""
     table = Base.metadata.tables[layer.table]
     cols = [f.name for f in layer.fields if f.ref is None]
-    exprs = [f'ST_ForcePolygonCCW(r."{f.name}")' if f.kind == "wkt" else f'r."{f.name}"'
+    exprs = [f'ST_ForcePolygonCCW(s."f_{f.name}")' if f.kind == "wkt" else f's."f_{f.name}"'
              for f in layer.fields if f.ref is None]
     if layer.spatial:
         cols.append(layer.geom_column or "geom")
@@ -535,8 +635,7 @@ def write_rows(conn: Connection, layer: Layer, *, source: str, update: bool) -> 
     """INSERT … SELECT the staged rows into the layer's table (and UPDATE existing keys with --update)."""
     cols, exprs = _insert_columns(layer)
     col_sql = ", ".join(f'"{c}"' for c in cols)
-    select = (f"SELECT {', '.join(exprs)} FROM io_stage s "
-              f'CROSS JOIN LATERAL jsonb_populate_record(NULL::"{layer.table}", s.attrs) r')
+    select = f"SELECT {', '.join(exprs)} FROM io_stage s"
     updated = 0
     if update and layer.key:
         sets = ", ".join(f'"{c}" = v."{c}"' for c in cols if c != layer.key)
@@ -590,7 +689,8 @@ def import_file(engine: Engine, layer: str, path: Path | str, *, crs: str | None
             from geo.access.logins import as_actor
 
             as_actor(conn, *actor)
-        copy_stage(conn, staged)
+        placed = locate_townships(conn, staged) if spec.township_by_location else None
+        copy_stage(conn, staged, spec, township_ids=placed)
         updated = 0
         if spec.spatial:
             bad, repairs = check_validity(conn, spec, repair=repair)
