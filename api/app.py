@@ -10,7 +10,7 @@ from api.admission import Admission
 from api.csrf import CsrfGuard
 from api.errors import ERROR_RESPONSES, register_error_handlers
 from api.limits import BodyLimit
-from api.routers import assets, basemap, docs, features, health, maps, tiles
+from api.routers import assets, attachments, basemap, docs, features, health, maps, tiles
 from api.security import SecurityHeaders
 from geo.config import get_settings
 
@@ -30,7 +30,7 @@ def create_app() -> FastAPI:
     app.add_middleware(Admission)  # bounded requests in flight per cost class, user and address
     app.add_middleware(CsrfGuard)  # cookie-authenticated writes come from our own pages
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, total_s=settings.body_timeout_s,
-                       idle_s=settings.body_idle_timeout_s)
+                       idle_s=settings.body_idle_timeout_s, narrower=attachments.upload_limits(settings))
     app.add_middleware(SecurityHeaders)  # CSP nonce per request, CSP on pages, nosniff, no framing
     # Public: health (for monitors), the login itself, and the pages' static files under /vendor and /static.
     app.include_router(health.router)
@@ -38,7 +38,7 @@ def create_app() -> FastAPI:
     app.include_router(docs.router)
     app.include_router(auth.router)
     login = [Depends(auth.current_principal)]
-    for router in (features.router, maps.router, tiles.router, basemap.router):
+    for router in (features.router, maps.router, tiles.router, basemap.router, attachments.router):
         app.include_router(router, dependencies=login, responses=ERROR_RESPONSES)
     for module in _optional_routers():
         app.include_router(module.router, dependencies=login, responses=ERROR_RESPONSES)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.access.principal import Forbidden, NotAuthenticated
+from geo.attachments import AttachmentTooLarge
 from geo.cluster import ClusterError
 from geo.errors import Conflict, InvalidInput, NotFound, RiskmapError, TooManyRequests
 from geo.io.importer import ImportRejected
@@ -24,7 +25,7 @@ log = logging.getLogger("riskmap.api")
 STATUS: dict[type[RiskmapError], int] = {
     NotAuthenticated: 401, Forbidden: 403, Conflict: 409,
     NotFound: 404, InvalidInput: 422, VerifierRequired: 422, ImportRejected: 422, InvalidTransition: 409,
-    ClusterError: 503, TooManyRequests: 429,
+    ClusterError: 503, TooManyRequests: 429, AttachmentTooLarge: 413,
 }
 
 _HTTP_TEXT = {404: ("not_found", "资源不存在"), 405: ("method_not_allowed", "不支持该请求方法"),

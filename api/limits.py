@@ -29,11 +29,14 @@ class ClientGone(Exception):
 class BodyLimit:
     """Pure ASGI middleware, so streaming responses are untouched."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, total_s: float = 15.0, idle_s: float = 10.0) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, total_s: float = 15.0, idle_s: float = 10.0,
+                 narrower: dict[str, tuple[int, str]] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.total_s = total_s
         self.idle_s = idle_s
+        self.narrower = narrower or {}
+        """Exact path → (smaller limit, Chinese message): e.g. attachment uploads, refused before a byte is read."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,6 +44,10 @@ class BodyLimit:
             return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
+        narrow = self.narrower.get(scope.get("path", ""))
+        if narrow is not None and declared is not None and declared.isdigit() and int(declared) > narrow[0]:
+            await _answer(send, 413, "too_large", narrow[1])
+            return
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await _answer(send, 413, "too_large", f"请求体过大（上限 {self.max_bytes / (1024 * 1024):g} MB）")
             return

@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     """Largest request body the service accepts (413 above it)."""
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
-    """Largest dossier attachment (photo, scan, PDF) a user may upload; kept under `home`/attachments."""
+    """Largest attachment (photo, scan, PDF) a user may upload, in bytes (本地规定: no national text fixes it; 10 MB
+    holds a full-resolution phone photo). Stored in PostgreSQL (geo/attachments.py); larger uploads get 413."""
     max_vertices: int = 50_000
     """Most vertices of one geometry written through the feature API, the register or an import (refused above it)."""
     echo_max_vertices: int = 2_000

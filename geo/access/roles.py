@@ -30,12 +30,12 @@ ACCESS_TABLES = ("app_user", "api_token", "app_secret", "audit_log", "app_sessio
 TOWNSHIP_WRITES = (
     "village", "grid_cell", "enterprise", "chemical_inventory", "hazard", "accident", "encroachment",
     "building", "inspection", "register_event", "encroachment_candidate", "inspection_plan", "plan_route",
-    "plan_stop",
+    "plan_stop", "attachment",
 )
 """Tables a township editor may write (rows of its own townships only)."""
 
 INSPECTOR_WRITES = {"inspection": "INSERT", "hazard": "INSERT", "register_event": "INSERT", "plan_stop": "UPDATE",
-                    "encroachment": "INSERT"}
+                    "encroachment": "INSERT", "attachment": "INSERT"}
 
 INSPECTOR_INSERTS: dict[str, str] = {
     "inspection": "riskmap_team_stop(enterprise_id)",
@@ -45,6 +45,9 @@ INSPECTOR_INSERTS: dict[str, str] = {
                       "(object_kind = 'encroachment' AND to_status = 'found' AND from_status IS NULL)",
     # a new 占压点 found in the field (issue #15): anywhere inside the inspector's townships (WRITE_CHECKS)
     "encroachment": "status = 'found'",
+    # its teams' stops and their enterprises, their hazards and inspections, and records it inserted itself
+    # (riskmap_attachment_writable, migration 0014_attachments)
+    "attachment": "riskmap_attachment_writable(owner_kind, owner_id)",
 }
 """What an inspector may insert, beyond its read scope: inspections and hazards only for enterprises its own teams
 visit (a stop of a route of one of its teams, in any plan); a new 占压点 (status 发现, and its creation event) as a
@@ -57,7 +60,7 @@ POLICIES: dict[str, str] = {
     # rows keyed by township
     **{t: "riskmap_in_scope(township_id)" for t in (
         "village", "grid_cell", "enterprise", "encroachment", "building", "mine", "pipeline_segment",
-        "encroachment_candidate")},
+        "encroachment_candidate", "attachment")},
     # a risk row is seen where its object is now, not where it was when last computed
     "risk_assessment": "CASE kind WHEN 'township' THEN riskmap_in_scope(object_id) "
                        "WHEN 'enterprise' THEN object_id IN (SELECT id FROM enterprise) "

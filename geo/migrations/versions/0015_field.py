@@ -11,7 +11,7 @@ Grants (geo/access/roles.py): an inspector may now also insert a 占压点 found
 townships, with its creation event.
 
 Revision ID: 0015_field
-Revises: 0013
+Revises: 0014_attachments
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0015_field"
-down_revision = "0013"
+down_revision = "0014_attachments"
 branch_labels = None
 depends_on = None
 
