@@ -168,7 +168,7 @@
       nearbyPipelines();
     }, function (e) {
       $('fd-pos').textContent = '定位失败（' + (e.code === 1 ? '未允许定位' : '无卫星信号') + '）：请在地图上拖动标记';
-    }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 30000});
+    }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 0});
   }
   $('fd-locate').addEventListener('click', locate);
 
@@ -210,7 +210,10 @@
     var pos = state.position;
     Promise.all(files.map(function (f) {
       return P.compress(f, pos).then(function (blob) {
-        return {client_id: S.uuid(), blob: blob, name: f.name.replace(/\.[^.]*$/, '') + '.jpg', size: blob.size};
+        return blob.arrayBuffer().then(function (buf) { return crypto.subtle.digest('SHA-256', buf); }).then(function (d) {
+          var hex = Array.prototype.map.call(new Uint8Array(d), function (x) { return (x + 256).toString(16).slice(1); }).join('');
+          return {client_id: S.uuid(), blob: blob, name: f.name.replace(/\.[^.]*$/, '') + '.jpg', size: blob.size, sha256: hex};
+        });
       });
     })).then(function (photos) {
       state.photos = state.photos.concat(photos);
