@@ -140,6 +140,9 @@ def test_an_inspector_records_online_and_offline_and_the_queue_lands_once(server
         first = page.inner_text(f"#fd-today #stop-{plan.own_stops[0]}")
         assert first.startswith("1. ") and "今日" in first and "红色企业每月一次" in first and "导航" in first
         assert page.get_attribute(f"#stop-{plan.own_stops[0]} a.fd-nav", "href").startswith("geo:")
+        page.wait_for_selector("body[data-offline-ready]", timeout=120_000)  # the township's reference tiles kept
+        assert int(page.get_attribute("body", "data-offline-ready")) > 0
+        assert page.eval_on_selector("#fd-kind option[value=progress]", "o => o.disabled && o.hidden")  # an inspector may not move the registers
         phone.shoot("tasks")
 
         # --- a result with a photo at the first stop, online
@@ -200,6 +203,7 @@ def test_an_inspector_records_online_and_offline_and_the_queue_lands_once(server
         assert page.locator("#fd-queue li[data-state=pending]").count() == 3
         phone.tab("map")
         page.wait_for_selector("#fd-map .leaflet-interactive")
+        page.wait_for_selector("#fd-map canvas.leaflet-tile")  # the reference basemap, from the phone's cache
         phone.shoot("map-offline")
 
         # --- back online: the queue goes out in order
@@ -207,7 +211,7 @@ def test_an_inspector_records_online_and_offline_and_the_queue_lands_once(server
         phone.tab("queue")
         queue = phone.wait_queue_settled()
         by_label = {i["label"]: i for i in queue}
-        refused = by_label["新占压点：邻镇的占压（应被退回）"]
+        refused = by_label["邻镇的占压（应被退回）"]
         assert refused["state"] == "refused", [(i["label"], i["state"], i.get("status"), i.get("reason")) for i in queue]
         assert refused["status"] in (403, 404) and "辖区" in refused["reason"]
         assert "辖区" in page.inner_text(f"#fd-queue li[data-client-id='{refused['client_id']}']")
@@ -221,7 +225,7 @@ def test_an_inspector_records_online_and_offline_and_the_queue_lands_once(server
         phone.shoot("record-fix")
 
         # --- the same hazard sent again by the queue (its answer lost) is stored once
-        hazard = by_label["新隐患：" + page.eval_on_selector("#fd-enterprise", "s => s.options[0].textContent")]
+        hazard = next(i for i in queue if i["kind"] == "hazard")
         page.evaluate("""seq => FieldStore.all().then(a => { const i = a.find(x => x.seq === seq);
                          i.state = 'pending'; delete i.answer; return FieldStore.put(i); })""", hazard["seq"])
         page.evaluate("FieldStore.replay()")

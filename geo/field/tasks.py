@@ -20,6 +20,9 @@ DUE_LABELS = {"done": "已检查", "completed": "已完成", "arrived": "已到�
               "upcoming": "本周待检"}
 """Due status of a stop, as the phone shows it."""
 
+PROGRESS_ROLES = ("admin", "county_editor", "township_editor")
+"""Roles that may record 整改中/已整改 (an inspector's role has no UPDATE on the registers: geo/access/roles.py)."""
+
 OPEN_LIMIT = 200
 """Most open hazards / 占压点 of each kind sent to the phone (nearest deadline first)."""
 
@@ -64,7 +67,8 @@ def my_tasks(conn: Connection, *, role: str, teams: tuple[str, ...], today: dt.d
     own_teams = role == "inspector"
     plan_id = latest_plan_id(conn, own_teams=own_teams, today=today)
     out: dict[str, Any] = {"today": today.isoformat(), "plan": None, "routes": [], "stops_today": [],
-                           "stops_week": [], "open": open_items(conn, today=today), "due_labels": DUE_LABELS}
+                           "stops_week": [], "open": open_items(conn, today=today), "due_labels": DUE_LABELS,
+                           "can_progress": role in PROGRESS_ROLES}
     if plan_id is None:
         return out
     plan = get_plan(conn, plan_id)

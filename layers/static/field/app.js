@@ -16,6 +16,11 @@
     if (text !== undefined && text !== null) { e.textContent = String(text); }
     return e;
   }
+  function local(iso) {
+    var d = new Date(iso), p = function (n) { return (n < 10 ? '0' : '') + n; };
+    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' + p(d.getHours()) + ':' + p(d.getMinutes()) +
+      ':' + p(d.getSeconds());
+  }
   function today() {
     var d = new Date(), m = d.getMonth() + 1, day = d.getDate();
     return d.getFullYear() + '-' + (m < 10 ? '0' : '') + m + '-' + (day < 10 ? '0' : '') + day;
@@ -82,7 +87,7 @@
       var b = el('button', 'fd-mark-' + m[0], m[1]);
       b.type = 'button';
       b.addEventListener('click', function () {
-        enqueue({kind: 'stop', url: '/api/field/stops/' + s.stop_id + '/mark', label: m[1] + '：' + s.name,
+        enqueue({kind: 'stop', url: '/api/field/stops/' + s.stop_id + '/mark', label: m[1] + ' ' + s.name,
                  body: {plan_id: s.plan_id, mark: m[0], at: new Date().toISOString()}, photos: []});
         due.textContent = m[1] + '（待发送）';
       });
@@ -107,8 +112,9 @@
     var note = $('fd-sync');
     if (!t) { note.textContent = '无法读取任务：没有信号，手机上也还没有保存过任务'; return; }
     note.textContent = (t.plan ? '巡查计划 #' + t.plan.id + '（' + t.plan.start + ' 至 ' + t.plan.end + '）' : '暂无巡查计划') +
-      (got.cached ? ' · 离线：显示 ' + got.at.slice(0, 16).replace('T', ' ') + ' 保存的任务' : ' · 已同步');
-    [['fd-today', t.stops_today, '今日没有站点'], ['fd-week', t.stops_week, '本周没有站点']].forEach(function (x) {
+      (got.cached ? ' · 离线：显示 ' + local(got.at).slice(0, 16) + ' 保存的任务' : ' · 已同步');
+    [['fd-today', t.stops_today, '今日没有站点'],
+     ['fd-week', t.stops_week.filter(function (s) { return s.day !== t.today; }), '本周其他日子没有站点']].forEach(function (x) {
       var ol = $(x[0]);
       ol.textContent = '';
       if (!x[1].length) { ol.appendChild(el('li', 'fd-note', x[2])); }
@@ -123,6 +129,9 @@
       });
     });
     fillSelects(t);
+    var progress = document.querySelector('#fd-kind option[value=progress]');
+    progress.hidden = progress.disabled = !t.can_progress;
+    $('fd-open-head').hidden = $('fd-open').hidden = !t.can_progress;
   }
 
   function option(select, value, label) {
@@ -245,28 +254,28 @@
       var stop = (state.tasks && state.tasks.stops_week || []).filter(function (s) { return String(s.stop_id) === $('fd-stop').value; })[0];
       if (!stop) { return '请选择站点'; }
       var findings = value('fd-finding') ? [{level: $('fd-finding-level').value, description: value('fd-finding')}] : [];
-      return {kind: k, url: '/api/field/inspections', label: '检查结果：' + stop.name, form: form,
+      return {kind: k, url: '/api/field/inspections', label: stop.name, form: form,
               body: {plan_id: stop.plan_id, stop_id: stop.stop_id, inspected_on: today(), result: value('fd-result') || null,
                      findings: findings, position: pos}};
     }
     if (k === 'hazard') {
       if (!$('fd-enterprise').value) { return '请选择企业'; }
       if (!value('fd-hazard-text')) { return '请填写隐患描述'; }
-      return {kind: k, url: '/api/field/hazards', label: '新隐患：' + $('fd-enterprise').selectedOptions[0].textContent, form: form,
+      return {kind: k, url: '/api/field/hazards', label: $('fd-enterprise').selectedOptions[0].textContent, form: form,
               body: {enterprise_id: Number($('fd-enterprise').value), level: $('fd-level').value,
                      description: value('fd-hazard-text'), found_on: today(), deadline: value('fd-deadline') || null,
                      position: pos}};
     }
     if (k === 'encroachment') {
       if (!pos) { return '新占压点须有位置：请定位或在地图上拖动标记'; }
-      return {kind: k, url: '/api/field/encroachments', label: '新占压点：' + (value('fd-enc-text') || '现场发现'), form: form,
+      return {kind: k, url: '/api/field/encroachments', label: value('fd-enc-text') || '现场发现', form: form,
               body: {position: pos, pipeline: $('fd-pipeline').value || null, kind: $('fd-enc-kind').value,
                      nature: $('fd-nature').value || null, description: value('fd-enc-text') || null, found_on: today()}};
     }
     if (!$('fd-item').value) { return '请选择事项'; }
     if (!value('fd-note')) { return '请填写整改说明'; }
     var parts = $('fd-item').value.split(':');
-    return {kind: 'progress', url: '/api/field/progress', label: '整改进展：' + parts[1], form: form,
+    return {kind: 'progress', url: '/api/field/progress', label: parts[1] + ' ' + $('fd-progress').selectedOptions[0].textContent, form: form,
             body: {kind: parts[0], code: parts[1], status: $('fd-progress').value, note: value('fd-note')}};
   }
 
@@ -309,7 +318,7 @@
         h.appendChild(el('span', 'fd-state fd-state-' + i.state, STATE_LABELS[i.state] || i.state));
         h.appendChild(document.createTextNode(' ' + (KIND_LABELS[i.kind] || i.kind) + ' · ' + i.label));
         li.appendChild(h);
-        li.appendChild(el('p', null, '记录于 ' + i.created_at.slice(0, 19).replace('T', ' ') + (i.photos && i.photos.length ? ' · 照片 ' + i.photos.length + ' 张' : '')));
+        li.appendChild(el('p', null, '记录于 ' + local(i.created_at) + (i.photos && i.photos.length ? ' · 照片 ' + i.photos.length + ' 张' : '')));
         if (i.answer && i.answer.object_code) { li.appendChild(el('p', null, '编号 ' + i.answer.object_code)); }
         if (i.reason && i.state !== 'sent') { li.appendChild(el('p', i.state === 'refused' ? 'fd-error fd-reason' : 'fd-note', i.reason)); }
         if (i.state === 'refused') {
@@ -355,7 +364,9 @@
   $('fd-send').addEventListener('click', replay);
 
   /* ---- map ------------------------------------------------------------------------------------------------- */
+  var REFERENCE = {tiles: '/tiles/reference/{z}/{x}/{y}.pbf', labels: '/tiles/reference/{z}/{x}/{y}.json', attribution: ''};
   function addLayers(map) {
+    if (window.riskmap && riskmap.referenceBasemap && L.vectorGrid) { riskmap.referenceBasemap(map, REFERENCE).addTo(map); }
     var l = state.layers;
     if (!l) { return; }
     L.geoJSON(l.township, {style: {color: '#6a1b9a', weight: 2, fill: false, dashArray: '6 4'}}).addTo(map);
@@ -379,12 +390,47 @@
     (t && t.stops_week || []).forEach(function (s) {
       if (s.lat == null) { return; }
       pts.push([s.lat, s.lon]);
-      L.marker([s.lat, s.lon], {icon: L.divIcon({className: '', html: '<div class="fd-pin"></div>', iconSize: [24, 24], iconAnchor: [12, 12]})})
+      var n = el('div', 'fd-stop-pin', s.seq || '·');
+      L.marker([s.lat, s.lon], {icon: L.divIcon({className: '', html: n, iconSize: [26, 26], iconAnchor: [13, 33]})})
         .bindTooltip(function () { return el('span', null, (s.seq || '') + '. ' + s.name); }).addTo(big);
     });
     if (pts.length) { big.fitBounds(pts, {padding: [30, 30], maxZoom: 15}); }
     else if (state.layers && state.layers.township.features.length) { big.fitBounds(L.geoJSON(state.layers.township).getBounds()); }
     else { big.setView([39.38, 111.15], 11); }
+  }
+
+  /* The reference tiles of the user's townships at the zooms a phone plans with, fetched once after the first sync
+     so the service worker keeps them (closer zooms are kept as they are looked at online). */
+  var PREFETCH_ZOOMS = [10, 11, 12, 13];
+  function tileRange(bounds, z) {
+    var n = Math.pow(2, z), x = function (lon) { return Math.floor((lon + 180) / 360 * n); };
+    var y = function (lat) { var r = lat * Math.PI / 180; return Math.floor((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n); };
+    return {x0: x(bounds.getWest()), x1: x(bounds.getEast()), y0: y(bounds.getNorth()), y1: y(bounds.getSouth())};
+  }
+  function prefetchReference() {
+    var l = state.layers;
+    if (!navigator.onLine || !l || !l.township.features.length || !('serviceWorker' in navigator)) { return Promise.resolve(0); }
+    return S.load('prefetched').then(function (row) {
+      if (row && row.value === l.township.features.length) { return 0; }
+      var b = L.geoJSON(l.township).getBounds(), urls = [];
+      PREFETCH_ZOOMS.forEach(function (z) {
+        var r = tileRange(b, z);
+        for (var x = r.x0; x <= r.x1; x++) {
+          for (var y = r.y0; y <= r.y1; y++) {
+            urls.push('/tiles/reference/' + z + '/' + x + '/' + y + '.pbf', '/tiles/reference/' + z + '/' + x + '/' + y + '.json');
+          }
+        }
+      });
+      var i = 0, done = 0;
+      function worker() {
+        if (i >= urls.length) { return Promise.resolve(); }
+        var u = urls[i++];
+        return fetch(u, {credentials: 'same-origin'}).then(function () { done++; }, function () {}).then(worker);
+      }
+      return Promise.all([worker(), worker(), worker(), worker()]).then(function () {
+        return S.save('prefetched', l.township.features.length);
+      }).then(function () { return done; });
+    });
   }
 
   /* ---- start ------------------------------------------------------------------------------------------------- */
@@ -402,6 +448,10 @@
       document.body.setAttribute('data-synced', state.tasks ? 'yes' : 'no');
       locate();
       return renderQueue();
-    }).then(replay);
+    }).then(replay).then(function () {
+      return navigator.serviceWorker ? navigator.serviceWorker.ready : null;
+    }).then(prefetchReference).then(function (n) {
+      document.body.setAttribute('data-offline-ready', String(n));
+    });
   setInterval(replay, 30000);
 })();
