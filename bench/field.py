@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  任务可见（页面外壳 + 今日站点）      {med('tasks_s'):7.1f} s")
     print(f"  可离线使用（+ 图层 + 参考底图瓦片 {med('tiles'):.0f} 个） {med('sync_s'):7.1f} s   "
           f"下行 {med('down_b') / 1e6:.2f} MB，上行 {med('up_b') / 1e3:.0f} kB")
+    print(f"  下限：同样字节只受带宽限制（一次往返 + 字节/下行速率） {RTT_S + med('down_b') / DOWN_BPS:7.1f} s")
     print(f"  对照：工作台乡镇地图页 /maps/township  {med('map_s'):7.1f} s   下行 {med('map_b') / 1e6:.2f} MB")
     print(f"  比值 首次同步/乡镇地图页：时间 {med('sync_s') / med('map_s'):.2f}，字节 {med('down_b') / med('map_b'):.2f}")
     print(f"  离线：重新打开、今日站点、地图瓦片、新记录入队 {'全部可用' if all(r['offline_ok'] for r in runs) else '未通过'}")

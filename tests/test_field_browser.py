@@ -236,7 +236,7 @@ def test_an_inspector_records_online_and_offline_and_the_queue_lands_once(server
 
     # --- the server: each record once, photos byte-identical, audit rows naming the inspector, nothing out of scope
     with county_db.connect() as conn:
-        q = lambda sql, **k: conn.execute(text(sql), k).all()  # noqa: E731
+        q = lambda sql, **k: conn.execute(text(sql), k).all()
         assert len(q("SELECT id FROM encroachment WHERE description = '管道上方新建彩钢房（现场端测试）'")) == 1
         assert q("SELECT id FROM encroachment WHERE description = '邻镇的占压（应被退回）'") == []
         assert len(q("SELECT id FROM hazard WHERE description = '储罐区防火堤破损（现场端测试）'")) == 1

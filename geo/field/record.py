@@ -81,9 +81,10 @@ def record_new_hazard(conn: Connection, *, enterprise_id: int, level: str, descr
         raise NotFound(f"没有编号为 {enterprise_id} 的企业（或不在你的辖区内）")
     if deadline is not None and deadline < found_on:
         raise InvalidInput(f"字段 deadline（整改期限）{deadline} 早于发现日期 {found_on}")
-    where = f"（现场定位 {position.lon:.6f}, {position.lat:.6f}" + (
-        f"，精度 {position.accuracy_m:.0f} 米）" if position and position.accuracy_m is not None else "）") \
-        if position else ""
+    where = ""
+    if position is not None:
+        accuracy = "" if position.accuracy_m is None else f"，精度 {position.accuracy_m:.0f} 米"
+        where = f"（现场定位 {position.lon:.6f}, {position.lat:.6f}{accuracy}）"
     hazard_id, code = create_hazard(conn, enterprise_id=enterprise_id, level=level, by=by, description=description,
                                     found_on=found_on, deadline=deadline, source="现场巡查",
                                     note=f"现场登记隐患{where}")
