@@ -78,6 +78,10 @@ def ledger_filter(request: Request) -> LedgerFilter:
 
 def status_of(exc: Exception) -> int:
     """HTTP status of a refusal shown on a page."""
+    from geo.attachments import AttachmentTooLarge
+
+    if isinstance(exc, AttachmentTooLarge):
+        return 413
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, Conflict | InvalidTransition):

@@ -52,7 +52,7 @@ MSG = {
     "kind": "字段 owner_kind（附件所属）应为 {kinds} 之一，不是“{value}”",
     "owner": "没有编号为 {id} 的{label}，或不在你的辖区内",
     "empty": "字段 file（附件）：文件为空",
-    "too_large": "字段 file（附件）：文件过大（{size:.1f} MB），单个附件上限 {limit} MB（本地规定）",
+    "too_large": "字段 file（附件）：文件过大（{size:.2f} MB），单个附件上限 {limit}（本地规定）",
     "type": "字段 file（附件）：只接受 JPEG/PNG/WebP 图片或 PDF 文件{declared}",
     "mismatch": "字段 file（附件）：文件内容为 {actual}，与声明的类型 {declared} 不符",
     "undecodable": "字段 file（附件）：图片已损坏或无法解码（{detail}）",
@@ -120,11 +120,16 @@ def _check_kind(owner_kind: str) -> str:
     return owner_kind
 
 
+def limit_text(limit_bytes: int | None = None) -> str:
+    """The attachment size limit as a person reads it: "10 MB", "4 KB"."""
+    n = get_settings().attachment_max_bytes if limit_bytes is None else limit_bytes
+    return f"{n / 1048576:g} MB" if n >= 1048576 else f"{n / 1024:g} KB" if n >= 1024 else f"{n} 字节"
+
+
 def check_size(size_bytes: int) -> None:
     """AttachmentTooLarge above settings.attachment_max_bytes (本地规定, default 10 MB)."""
-    limit = get_settings().attachment_max_bytes
-    if size_bytes > limit:
-        raise AttachmentTooLarge(MSG["too_large"].format(size=size_bytes / 1048576, limit=f"{limit / 1048576:g}"))
+    if size_bytes > get_settings().attachment_max_bytes:
+        raise AttachmentTooLarge(MSG["too_large"].format(size=size_bytes / 1048576, limit=limit_text()))
 
 
 def _checked_type(data: bytes, declared: str | None) -> str:
@@ -346,6 +351,15 @@ def store_attachment(conn: Connection, *, owner_kind: str, owner_id: int, filena
         return _same_upload(found, owner_kind, owner_id, digest)
     row = conn.execute(text(_META + " WHERE id = :id"), {"id": new_id}).one()
     return _meta(row)
+
+
+def may_attach(conn: Connection, owner_kind: str, owner_id: int) -> bool:
+    """Whether the caller may attach files to this record it sees (to show an upload form only to those who may):
+    county viewers never, inspectors where migration 0014's rule allows, everyone else who sees the record."""
+    return bool(conn.execute(text(
+        "SELECT CASE current_setting('riskmap.role', true) WHEN 'county_viewer' THEN false "
+        "WHEN 'inspector' THEN riskmap_attachment_writable(:k, :i) ELSE true END"),
+        {"k": _check_kind(owner_kind), "i": owner_id}).scalar())
 
 
 def list_attachments(conn: Connection, owner_kind: str, owner_id: int) -> list[AttachmentMeta]:

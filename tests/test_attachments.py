@@ -21,6 +21,7 @@ from geo.errors import InvalidInput, NotFound
 from geo.uscc import make_uscc
 from tests import test_access
 from tests.test_access import EAST, WEST
+from tests.test_backup import new_database  # noqa: F401  (fixture: databases dropped after the test)
 
 app, towns = test_access.app, test_access.towns  # the two-township county: one enterprise each, stops in the west
 
@@ -313,3 +314,70 @@ def test_cookie_upload_needs_csrf(app, towns, make_user):
     assert ok.status_code == 201, ok.text
     assert ok.json()["created_by"] == "csrf_tester"
     assert _count(towns) == 1
+
+
+# --- backup and restore ---------------------------------------------------------------------------------------
+
+def test_backup_and_restore_keep_attachments_byte_for_byte(towns, db_url, new_database, tmp_path):  # noqa: F811
+    from geo.attachments import store_attachment
+    from geo.backup import backup_database, restore_database, target_from_url
+
+    west, east = _enterprise(towns, "%西%"), _enterprise(towns, "%东%")
+    with towns.begin() as conn:
+        bind(conn, COUNTY)
+        store_attachment(conn, owner_kind="enterprise", owner_id=west, filename="现场.jpg", content_type="image/jpeg",
+                         data=photo(), by="county", client_id=uuid.uuid4())
+        store_attachment(conn, owner_kind="enterprise", owner_id=east, filename="通知书.pdf",
+                         content_type="application/pdf", data=PDF, by="county")
+    columns = ("SELECT id, owner_kind, owner_id, township_id, filename, content_type, size_bytes, sha256, "
+               "encode(sha256(data), 'hex') AS data_sha256, data, thumbnail, taken_at, ST_AsEWKB(position) AS pos, "
+               "exif, client_id, created_by, created_at FROM attachment ORDER BY id")
+    with towns.connect() as conn:
+        before = [tuple(r) for r in conn.execute(text(columns))]
+    assert len(before) == 2 and all(r[7] == r[8] for r in before)  # stored hash = hash of the stored bytes
+
+    dump = backup_database(tmp_path / "附件.dump")
+    assert dump.row_counts["attachment"] == 2
+    name = new_database("attachments")
+    restored = restore_database(dump.path, database=name)
+    assert restored.row_counts["attachment"] == 2
+    from sqlalchemy import create_engine
+
+    other = create_engine(target_from_url(db_url).with_database(name).sqlalchemy_url())
+    try:
+        with other.connect() as conn:
+            after = [tuple(r) for r in conn.execute(text(columns))]
+            audited = conn.execute(text("SELECT (after ->> 'rows')::int FROM audit_log WHERE table_name = 'attachment' "
+                                        "AND after -> 'bulk' ->> 'kind' = 'restore'")).scalar_one()
+    finally:
+        other.dispose()
+    assert after == before  # same rows: hashes, bytes, thumbnails, EXIF, positions, client ids
+    assert [bytes(r[9]) for r in after] == [photo(), PDF] and audited == 2
+
+
+def test_cli_adds_lists_and_gets(towns, tmp_path, capsys, monkeypatch):
+    from geo.cli import main
+
+    west = _enterprise(towns, "%西%")
+    source = tmp_path / "现场照片.jpg"
+    source.write_bytes(photo())
+    cid = str(uuid.uuid4())
+    assert main(["attachment", "add", "enterprise", str(west), str(source), "--by", "张三", "--client-id", cid]) == 0
+    assert "已上传" in capsys.readouterr().out
+    assert main(["attachment", "add", "enterprise", str(west), str(source), "--by", "张三", "--client-id", cid]) == 0
+    assert "未重复保存" in capsys.readouterr().out
+    assert _count(towns) == 1
+    assert main(["attachment", "list", "enterprise", str(west), "--json"]) == 0
+    listed = __import__("json").loads(capsys.readouterr().out)
+    assert [m["filename"] for m in listed] == ["现场照片.jpg"] and listed[0]["created_by"] == "张三"
+    monkeypatch.chdir(tmp_path)
+    assert main(["attachment", "get", str(listed[0]["id"]), "-o", "取回.jpg"]) == 0
+    assert (tmp_path / "取回.jpg").read_bytes() == source.read_bytes()
+    assert main(["attachment", "get", str(listed[0]["id"]), "-o", "取回.jpg"]) == 2  # no silent overwrite
+    assert "文件已存在" in capsys.readouterr().err
+    assert main(["attachment", "get", "999999"]) == 2
+    assert "没有编号为 999999 的附件" in capsys.readouterr().err
+    bad = tmp_path / "a.txt"
+    bad.write_text("hello")
+    assert main(["attachment", "add", "enterprise", str(west), str(bad), "--by", "张三"]) == 2
+    assert "只接受 JPEG/PNG/WebP 图片或 PDF" in capsys.readouterr().err

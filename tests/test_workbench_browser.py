@@ -89,6 +89,17 @@ def login(chromium, server: str, username: str, watch: Watch, width: int = 1440)
     return context, page
 
 
+def _png() -> bytes:
+    """A real (decodable) PNG: the server reads it to make the thumbnail."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(out, "PNG")
+    return out.getvalue()
+
+
 def summary_totals(page) -> tuple[int, int]:
     found = int(page.inner_text('#wb-summary [data-count="found"]'))
     rectified = int(page.inner_text('#wb-summary [data-count="rectified"]'))
@@ -145,7 +156,7 @@ def test_county_editor_confirms_a_candidate_and_takes_it_to_closed(chromium, ser
 
     # a photo of the site and this month's progress, through the page's forms (multipart with the CSRF field)
     page.set_input_files("input[name=file]", files=[{"name": "现场照片.png", "mimeType": "image/png",
-                                                     "buffer": b"\x89PNG\r\n\x1a\n" + bytes(100)}])
+                                                     "buffer": _png()}])
     page.click("button:text-is('上传附件')")
     page.wait_for_selector("#wb-attachments")
     assert "现场照片.png" in page.inner_text("#wb-attachments")

@@ -16,7 +16,15 @@ from sqlalchemy import Engine, create_engine, text
 from tests.conftest import auth_headers
 from tests.workbench_fixtures import XIKOU, codes, copy_demo, total_of, workbench_server
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "teal").save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 @pytest.fixture(scope="module")
@@ -203,17 +211,18 @@ def test_progress_entries_and_attachments_on_a_dossier(editor, county_db) -> Non
     assert r.status_code == 303
     page = editor.get(f"/dossiers/encroachments/{code}").text
     assert "2026-11" in page and "已拆除围墙一段" in page and "现场照片.png" in page
-    link = re.search(rf'href="(/dossiers/encroachments/{code}/attachments/\d+)"', page).group(1)
+    link = re.search(r'href="(/api/attachments/\d+)"', page).group(1)
+    assert f'src="{link}/thumbnail"' in page  # shown as its thumbnail, linking to the file
     got = editor.get(link)
     assert got.status_code == 200 and got.content == PNG
-    assert got.headers["content-type"] == "image/png" and got.headers["content-disposition"].startswith("attachment")
+    assert got.headers["content-type"] == "image/png" and got.headers["x-content-type-options"] == "nosniff"
     # a script disguised as a picture, and a file over the limit (4096 bytes on this server), are refused
     bad = editor.post(f"/dossiers/encroachments/{code}/attachments",
                       files={"file": ("x.png", b"<script>alert(1)</script>", "image/png")})
-    assert bad.status_code == 422 and "只接受 JPEG/PNG 图片或 PDF 文件" in bad.text
+    assert bad.status_code == 422 and "只接受 JPEG/PNG/WebP 图片或 PDF 文件" in bad.text
     big = editor.post(f"/dossiers/encroachments/{code}/attachments",
                       files={"file": ("big.png", PNG + b"\x00" * 5000, "image/png")})
-    assert big.status_code == 422 and "文件过大" in big.text
+    assert big.status_code == 413 and "文件过大" in big.text and "本地规定" in big.text
 
 
 def test_township_editor_sees_only_its_township_and_records_hazards_only_there(xikou, county_db) -> None:

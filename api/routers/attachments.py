@@ -23,6 +23,7 @@ from api.deps import ConnDep, TxDep
 from geo.attachments import (
     AttachmentMeta,
     check_size,
+    limit_text,
     list_attachments,
     read_attachment,
     store_attachment,
@@ -44,9 +45,8 @@ IdQ = Annotated[int, Path(ge=1, le=2**63 - 1, description="附件编号")]
 
 def upload_limits(settings: Settings) -> dict[str, tuple[int, str]]:
     """The upload route's body limit for api.limits.BodyLimit: 413 from Content-Length, before the body is read."""
-    limit_mb = f"{settings.attachment_max_bytes / 1048576:g}"
     return {UPLOAD_PATH: (settings.attachment_max_bytes + FORM_OVERHEAD_BYTES,
-                          f"附件过大：单个附件上限 {limit_mb} MB（本地规定）")}
+                          f"附件过大：单个附件上限 {limit_text(settings.attachment_max_bytes)}（本地规定）")}
 
 
 class AttachmentOut(BaseModel):

@@ -29,8 +29,9 @@ from api.workbench import (
 )
 from geo.access import bind
 from geo.access.principal import Forbidden, Principal
+from geo.attachments import CONTENT_TYPES as ATTACHMENT_TYPES
+from geo.attachments import limit_text, store_attachment
 from geo.codes import ENCROACHMENT_KINDS, ENCROACHMENT_NATURES, HAZARD_LEVELS, INDUSTRY_CATEGORIES
-from geo.config import get_settings
 from geo.db import get_engine
 from geo.errors import InvalidInput, NotFound, RiskmapError
 from geo.register import change_status, get_lifecycle
@@ -45,6 +46,8 @@ router = APIRouter(include_in_schema=False)
 
 KINDS = {"encroachments": "encroachment", "hazards": "hazard"}
 """URL segment → register kind."""
+ATTACHABLE = {**KINDS, "enterprises": "enterprise"}
+"""URL segment → owner_kind of the attachments its dossier shows."""
 LEDGER = {"encroachment": ("占压点台账", "/ledgers/encroachments"), "hazard": ("隐患台账", "/ledgers/hazards")}
 NOTICES = {"confirmed": "已认定为占压点并建档", "created": "隐患已登记（状态：发现）", "status": "状态已变更",
            "supervised": "已挂牌督办", "progress": "已记录本月整改进展", "attachment": "附件已上传"}
@@ -82,7 +85,7 @@ def _dossier_page(request: Request, principal: Principal, conn: Connection, kind
                 verbs=ACTION_VERBS, error=error, notice=NOTICES.get(done or ""), labels=LABELS, can_edit=editor,
                 map_data={"point": item["geom"], "line": item.get("pipeline_geom"),
                           "township": item.get("township_geom")},
-                max_mb=get_settings().attachment_max_bytes // 1048576, types=dossiers.ATTACHMENT_TYPES)
+                max_mb=limit_text(), types=ATTACHMENT_TYPES)
 
 
 def _after_refusal(request: Request, principal: Principal, kind: str, code: str, exc: RiskmapError) -> HTMLResponse:
@@ -169,18 +172,27 @@ def progress(segment: str, code: str, request: Request, principal: PrincipalDep,
 
 @router.post("/dossiers/{segment}/{code}/attachments", response_class=HTMLResponse)
 def upload(segment: str, code: str, request: Request, principal: PrincipalDep, file: UploadDep) -> Response:
-    """Upload an attachment (JPEG/PNG/PDF, size-limited; its type is read from its content)."""
-    kind = KINDS.get(segment)
+    """Upload an attachment (JPEG/PNG/WebP/PDF, size-limited, type read from its content) into the attachment table;
+    who may is decided by the database (geo/attachments.py), a refusal shown on the dossier."""
+    kind = ATTACHABLE.get(segment)
     if kind is None:
         return HTMLResponse("没有这种档案", status_code=404)
     try:
-        if not can_edit(principal):
-            raise Forbidden("当前账号无权上传附件")
         if file is None:
             raise InvalidInput("字段 file（附件）：请选择要上传的文件")
-        write(principal, lambda c: dossiers.add_attachment(c, kind, code, name=file.name, data=file.data,
-                                                           by=person(principal), declared_type=file.declared_type))
+        if kind == "enterprise":
+            enterprise_id = _enterprise_id(code)
+            write(principal, lambda c: store_attachment(
+                c, owner_kind="enterprise", owner_id=enterprise_id, filename=file.name,
+                content_type=file.declared_type or "", data=file.data, by=principal.username))
+        else:
+            write(principal, lambda c: dossiers.add_attachment(c, kind, code, name=file.name, data=file.data,
+                                                               by=principal.username, declared_type=file.declared_type))
     except RiskmapError as exc:
+        if kind == "enterprise":
+            with get_engine().connect() as conn:
+                bind(conn, principal)
+                return _enterprise_page(request, principal, conn, code, status=status_of(exc), error=exc.message)
         return _after_refusal(request, principal, kind, code, exc)
     return _done(segment, code, "attachment")
 
@@ -200,13 +212,18 @@ def download(segment: str, code: str, event_id: int, request: Request, principal
 
 # --- 一企一档 ------------------------------------------------------------------------------------------------------
 
-def _enterprise_page(request: Request, principal: Principal, conn: Connection, raw_id: str) -> HTMLResponse:
+def _enterprise_id(raw_id: str) -> int:
+    if not raw_id.isdigit() or int(raw_id) > 2**31 - 1:
+        raise NotFound(f"没有编号为 {raw_id[:20]} 的企业")
+    return int(raw_id)
+
+
+def _enterprise_page(request: Request, principal: Principal, conn: Connection, raw_id: str, *, status: int = 200,
+                     error: str | None = None) -> HTMLResponse:
     """An enterprise's dossier: data, inventory with GB 18218 units, hazards, inspections, accidents, risk and its
-    history (chart)."""
+    history (chart), attachments."""
     try:
-        if not raw_id.isdigit() or int(raw_id) > 2**31 - 1:
-            raise NotFound(f"没有编号为 {raw_id[:20]} 的企业")
-        ent = dossiers.enterprise_dossier(conn, int(raw_id))
+        ent = dossiers.enterprise_dossier(conn, _enterprise_id(raw_id))
     except NotFound as exc:
         return not_found(request, principal, exc, conn)
     risk: dict[str, Any] | None
@@ -217,9 +234,11 @@ def _enterprise_page(request: Request, principal: Principal, conn: Connection, r
     hist = risk_read.history(conn, "enterprise", ent["id"])
     chart = {"points": [{"at": h["valid_from"], "level": h["level"], "score": h["score"]} for h in hist],
              "labels": LEVEL_LABELS}
-    return page(request, principal, "wb_dossier_enterprise.html", conn=conn, nav="ledgers",
+    done = request.query_params.get("done")
+    return page(request, principal, "wb_dossier_enterprise.html", conn=conn, nav="ledgers", status=status,
                 crumbs=[("台账", None), ("企业台账", "/ledgers/enterprises"), (ent["name"], None)], title=ent["name"],
                 ent=ent, risk=risk, history=hist, chart=chart, labels=LABELS, can_edit=can_edit(principal),
                 hazard_status=get_lifecycle("hazard").statuses,
                 map_data={"point": ent["geom"], "line": None, "township": ent["township_geom"]}, form_error=None,
-                form={"enterprise_uscc": ent["uscc"]})
+                form={"enterprise_uscc": ent["uscc"]}, error=error, notice=NOTICES.get(done or "") if not error else None,
+                max_mb=limit_text(), types=ATTACHMENT_TYPES)

@@ -172,7 +172,7 @@ def _attach(args: argparse.Namespace) -> int:
         raise InvalidInput(f"找不到附件文件：{args.file}")
     with _engine().begin() as conn:
         found = add_attachment(conn, args.kind, args.code, name=path.name, data=path.read_bytes(), by=args.by)
-    print(f"{args.code}：已上传附件 {found.name}（{found.size} 字节）")
+    print(f"{args.code}：已上传附件 {found.id} {found.filename}（{found.size_bytes} 字节，SHA-256 {found.sha256}）")
     return 0
 
 
@@ -244,7 +244,7 @@ def _add_status_commands(sub: Any, kind: str) -> None:
     pg.add_argument("entry", help="进展情况")
     pg.add_argument("--by", required=True, help="记录人")
     pg.set_defaults(func=_progress, kind=kind)
-    at = sub.add_parser("attach", help="上传附件（JPEG/PNG 照片或 PDF，大小受限）")
+    at = sub.add_parser("attach", help="上传附件（JPEG/PNG/WebP 照片或 PDF，大小受限；存于数据库）")
     at.add_argument("code", help="台账编号")
     at.add_argument("file", help="文件路径")
     at.add_argument("--by", required=True, help="经办人")

@@ -1,16 +1,16 @@
 """Dossiers (一点一档 / 一企一档): everything kept about one encroachment, hazard or enterprise, monthly progress
 entries and attachments.
 
-Progress entries and attachments are events of the register (register_event), so they share its history,
-its row-level security (an object outside the caller's townships has none to read or add) and its audit.
-Attachment bytes live under the settings' home folder, named by their SHA-256 only (no user text reaches a
-path); the event keeps the original name, type and size.
+Progress entries are events of the register (register_event), so they share its history, its row-level security
+(an object outside the caller's townships has none to read or add) and its audit. Attachments are rows of the
+`attachment` table (geo/attachments.py: bytes in PostgreSQL, township scope, audit, backup). Files uploaded before
+that table existed stay readable: they are register events whose bytes lie under the settings' home folder, named
+by their SHA-256 only (`legacy_attachments`, `read_attachment`); `add_attachment` now stores into the table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -19,13 +19,13 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from geo.attachments import CONTENT_TYPES, AttachmentMeta, list_attachments, may_attach, store_attachment
 from geo.config import get_settings
 from geo.errors import InvalidInput, NotFound
 from geo.register.core import get_lifecycle, history, record_event
 
-ATTACHMENT_TYPES = {"image/jpeg": "JPEG 照片", "image/png": "PNG 图片", "application/pdf": "PDF 文件"}
-"""Accepted attachment types; each is recognised from the file's first bytes, not from what the browser says."""
-_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"%PDF-", "application/pdf"))
+ATTACHMENT_TYPES = CONTENT_TYPES
+"""Accepted attachment types (geo.attachments.CONTENT_TYPES); read from the file's first bytes."""
 _MONTH = re.compile(r"^(20[0-9]{2})-(0[1-9]|1[0-2])$")
 
 
@@ -87,7 +87,9 @@ def register_dossier(conn: Connection, kind: str, code: str) -> dict[str, Any]:
         item[key] = _geo(item.get(key))
     item["events"] = history(conn, kind, code)
     item["progress"] = progress_entries(conn, kind, int(item["id"]))
-    item["attachments"] = attachments(conn, kind, int(item["id"]))
+    item["attachments"] = list_attachments(conn, kind, int(item["id"]))
+    item["legacy_attachments"] = attachments(conn, kind, int(item["id"]))
+    item["may_attach"] = may_attach(conn, kind, int(item["id"]))
     order = list(lc.statuses)
     item["next_statuses"] = sorted((b for a, b in lc.transitions if a == item["status"]), key=order.index)
     return item
@@ -108,7 +110,7 @@ def progress_entries(conn: Connection, kind: str, object_id: int) -> list[dict[s
 
 
 def attachments(conn: Connection, kind: str, object_id: int) -> list[Attachment]:
-    """Attachments of one object, oldest first."""
+    """Files uploaded to one object before the attachment table (register events, bytes on disk), oldest first."""
     return [Attachment(event_id=int(r.id), name=r.payload["name"], content_type=r.payload["type"],
                        size=int(r.payload["size"]), sha256=r.payload["sha256"], by=r.changed_by, at=r.changed_at)
             for r in _events_with(conn, kind, object_id, "attachment")]
@@ -139,49 +141,17 @@ def attachment_dir() -> Path:
     return get_settings().home / "attachments"
 
 
-def sniff_type(data: bytes) -> str | None:
-    """The accepted content type the bytes are (JPEG, PNG, PDF), or None."""
-    return next((kind for magic, kind in _MAGIC if data.startswith(magic)), None)
-
-
-def _safe_name(name: str) -> str:
-    """The file's own name (no folders, no control characters), at most 120 characters."""
-    base = re.split(r"[\\/]", name or "")[-1]
-    base = "".join(ch for ch in base if ch.isprintable()).strip()
-    return base[:120] or "附件"
-
-
 def add_attachment(conn: Connection, kind: str, code: str, *, name: str, data: bytes, by: str,
-                   declared_type: str | None = None) -> Attachment:
-    """Store an uploaded file for a dossier: size limited (settings.attachment_max_bytes), type recognised from
-    its content (JPEG/PNG/PDF only, and matching what the browser declared when it declared one)."""
-    limit = get_settings().attachment_max_bytes
-    if not data:
-        raise InvalidInput("字段 file（附件）：文件为空")
-    if len(data) > limit:
-        raise InvalidInput(f"字段 file（附件）：文件过大（{len(data) / 1048576:.1f} MB），上限 {limit / 1048576:.0f} MB")
-    kind_of = sniff_type(data)
-    if kind_of is None:
-        raise InvalidInput("字段 file（附件）：只接受 JPEG/PNG 图片或 PDF 文件")
-    if declared_type and declared_type not in (kind_of, "application/octet-stream"):
-        raise InvalidInput(f"字段 file（附件）：文件内容为 {ATTACHMENT_TYPES[kind_of]}，与声明的类型 {declared_type} 不符")
-    object_id, status = _object(conn, kind, code)
-    digest = hashlib.sha256(data).hexdigest()
-    folder = attachment_dir() / digest[:2]
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / digest
-    if not target.exists():
-        tmp = folder / f".{digest}.part"
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    meta = {"name": _safe_name(name), "type": kind_of, "size": len(data), "sha256": digest}
-    record_event(conn, kind, object_id, by=by, from_status=status, to_status=status,
-                 note=f"上传附件：{meta['name']}", changes={"attachment": meta})
-    return attachments(conn, kind, object_id)[-1]
+                   declared_type: str | None = None) -> AttachmentMeta:
+    """Store an uploaded file for an encroachment or hazard (by its code) in the attachment table: size limited,
+    type recognised from its content (geo.attachments.store_attachment)."""
+    object_id, _ = _object(conn, kind, code)
+    return store_attachment(conn, owner_kind=kind, owner_id=object_id, filename=name, content_type=declared_type or "",
+                            data=data, by=by)
 
 
 def read_attachment(conn: Connection, kind: str, code: str, event_id: int) -> tuple[Attachment, Path]:
-    """An attachment of the object (in the caller's scope) and the path of its bytes."""
+    """A file uploaded before the attachment table (in the caller's scope) and the path of its bytes."""
     object_id, _ = _object(conn, kind, code)
     found = next((a for a in attachments(conn, kind, object_id) if a.event_id == event_id), None)
     if found is None or not re.fullmatch(r"[0-9a-f]{64}", found.sha256):
@@ -222,6 +192,8 @@ def enterprise_dossier(conn: Connection, enterprise_id: int) -> dict[str, Any]:
     out["inspections"] = [dict(r._mapping) for r in conn.execute(text(
         "SELECT inspected_on, team, result FROM inspection WHERE enterprise_id = :id "
         "ORDER BY inspected_on DESC LIMIT 100"), p)]
+    out["attachments"] = list_attachments(conn, "enterprise", enterprise_id)
+    out["may_attach"] = may_attach(conn, "enterprise", enterprise_id)
     out["accidents"] = [dict(r._mapping) for r in conn.execute(text(
         "SELECT occurred_on, deaths, serious_injuries, direct_loss_10k_yuan, description FROM accident "
         "WHERE enterprise_id = :id ORDER BY occurred_on DESC"), p)]
