@@ -252,3 +252,39 @@ def test_an_inspector_records_online_and_offline_and_the_queue_lands_once(server
                                           "action = 'insert'", u=USER)}
         assert {"inspection", "hazard", "encroachment", "attachment"} <= actors
         assert q("SELECT count(*) FROM field_submission WHERE login = :u AND status >= 400", u=USER) == [(1,)]
+
+
+def test_a_grid_officer_records_rectification_progress_from_the_phone(server, plan, county_db, out_dir) -> None:
+    """A township editor of 西口镇 (a grid officer) sees its township's open hazards and records 整改中 with a note;
+    the register keeps the move with the officer's note, once."""
+    shots = out_dir / "workbench"
+    auth_headers(county_db, "township_editor", [XIKOU], username="fd-phone-grid")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        phone = Phone(browser, server, plan, shots)
+        page = phone.page
+        page.goto(f"{server}/login?next=/field", wait_until="load")
+        page.fill("#username", "fd-phone-grid")
+        page.fill("#password", TEST_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("body[data-synced=yes]", timeout=30_000)
+        assert page.locator("#fd-today > li.fd-card").count() == 3  # both teams' stops in its township
+        assert "隐患 YH-" in page.inner_text("#fd-open")
+        phone.tab("record")
+        page.select_option("#fd-kind", "progress")
+        item = page.eval_on_selector("#fd-item", "s => Array.from(s.options).find(o => o.text.includes('（发现）')).value")
+        page.select_option("#fd-item", item)
+        page.select_option("#fd-progress", "rectifying")
+        page.fill("#fd-note", "企业已停用破损设备，正在更换")
+        phone.shoot("record-progress")
+        page.click("#fd-save")
+        page.wait_for_selector("#fd-queue li[data-state=sent]", timeout=60_000)
+        phone.check()
+        browser.close()
+    code = item.split(":", 1)[1]
+    with county_db.connect() as conn:
+        events = conn.execute(text(
+            "SELECT e.to_status, e.note FROM register_event e JOIN hazard h ON h.id = e.object_id "
+            "WHERE e.object_kind = 'hazard' AND h.code = :c AND e.note = '企业已停用破损设备，正在更换'"),
+            {"c": code}).all()
+        assert events == [("rectifying", "企业已停用破损设备，正在更换")]

@@ -64,13 +64,12 @@
     return '';
   }
 
-  var OWNER = {inspection: 'inspection', hazard: 'hazard', encroachment: 'encroachment'};
   var sending = false;
 
   /* One photo of a stored record: POST /api/attachments (multipart), its own client id → stored once. */
   function uploadPhoto(item, photo) {
     var form = new FormData();
-    form.append('owner_kind', OWNER[item.kind]);
+    form.append('owner_kind', item.answer.object_kind);  /* inspection, hazard, encroachment (progress: its object) */
     form.append('owner_id', String(item.answer.object_id));
     form.append('client_id', photo.client_id);
     form.append('file', photo.blob, photo.name);
