@@ -254,9 +254,10 @@ def test_an_inspector_records_online_and_offline_and_the_queue_lands_once(server
         assert q("SELECT count(*) FROM field_submission WHERE login = :u AND status >= 400", u=USER) == [(1,)]
 
 
-def test_a_grid_officer_records_rectification_progress_from_the_phone(server, plan, county_db, out_dir) -> None:
-    """A township editor of 西口镇 (a grid officer) sees its township's open hazards and records 整改中 with a note;
-    the register keeps the move with the officer's note, once."""
+def test_a_grid_officer_records_rectification_progress_from_the_phone(server, plan, county_db, out_dir,
+                                                                       tmp_path) -> None:
+    """A township editor of 西口镇 (a grid officer) sees its township's open hazards and records 整改中 with a note and
+    a photo; the register keeps the move with the officer's note, once, and the photo is the hazard's."""
     shots = out_dir / "workbench"
     auth_headers(county_db, "township_editor", [XIKOU], username="fd-phone-grid")
     with playwright_api.sync_playwright() as p:
@@ -276,9 +277,12 @@ def test_a_grid_officer_records_rectification_progress_from_the_phone(server, pl
         page.select_option("#fd-item", item)
         page.select_option("#fd-progress", "rectifying")
         page.fill("#fd-note", "企业已停用破损设备，正在更换")
+        page.set_input_files("#fd-photos", str(photo_file(tmp_path, "整改照片.jpg", 200)))
+        page.wait_for_selector("#fd-photo-list img")
         phone.shoot("record-progress")
         page.click("#fd-save")
         page.wait_for_selector("#fd-queue li[data-state=sent]", timeout=60_000)
+        digest = phone.queue()[0]["photos"][0]["sha256"]
         phone.check()
         browser.close()
     code = item.split(":", 1)[1]
@@ -288,3 +292,6 @@ def test_a_grid_officer_records_rectification_progress_from_the_phone(server, pl
             "WHERE e.object_kind = 'hazard' AND h.code = :c AND e.note = '企业已停用破损设备，正在更换'"),
             {"c": code}).all()
         assert events == [("rectifying", "企业已停用破损设备，正在更换")]
+        owner = conn.execute(text("SELECT a.owner_kind, h.code FROM attachment a JOIN hazard h ON h.id = a.owner_id "
+                                  "WHERE a.sha256 = :d"), {"d": digest}).all()
+        assert owner == [("hazard", code)]
