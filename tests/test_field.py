@@ -155,3 +155,40 @@ def test_a_bad_client_id_is_a_chinese_422(inspector, plan) -> None:
     r = inspector.post("/api/field/stops/1/mark", json={"client_id": "x" * 36, "plan_id": plan.plan_id,
                                                         "mark": "arrived"})
     assert r.status_code == 422 and "client_id" in r.json()["message"]
+
+
+def test_the_app_shell_manifest_and_service_worker(inspector, server) -> None:
+    """/field is a page behind the login with nonce'd scripts; the manifest installs it; the service worker may
+    control /field and is never cached by HTTP; its scripts are not served as plain static files."""
+    import httpx as plain
+
+    page = inspector.get("/field")
+    assert page.status_code == 200 and "现场端" in page.text
+    csp = page.headers["content-security-policy"]
+    nonce = csp.split("'nonce-", 1)[1].split("'", 1)[0]
+    assert page.text.count(f'nonce="{nonce}"') >= 5 and 'rel="manifest"' in page.text
+    assert plain.get(f"{server}/field", follow_redirects=False).status_code in (303, 307, 401)
+    manifest = inspector.get("/field/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    assert manifest.json()["start_url"] == "/field" and manifest.json()["lang"] == "zh-CN"
+    sw = inspector.get("/field/sw.js")
+    assert sw.status_code == 200 and sw.headers["service-worker-allowed"] == "/field"
+    assert sw.headers["cache-control"] == "no-cache" and "text/javascript" in sw.headers["content-type"]
+    assert plain.get(f"{server}/static/field/sw.js").status_code == 404
+    assert plain.get(f"{server}/static/field/app.js").status_code == 200
+
+
+def test_a_township_editor_cannot_record_outside_its_township(xikou, plan, county_db) -> None:
+    """Another township's enterprise is simply not there for it (404, nothing written); a 占压点 outside is refused."""
+    other = scalar(county_db, "SELECT e.id FROM enterprise e JOIN township t ON t.id = e.township_id "
+                              "WHERE t.code <> :c ORDER BY e.id LIMIT 1", c=XIKOU)
+    before = scalar(county_db, "SELECT count(*) FROM hazard")
+    r = xikou.post("/api/field/hazards", json={"client_id": str(uuid.uuid4()), "enterprise_id": other,
+                                               "level": "general", "description": "越界", "found_on": TODAY.isoformat()})
+    assert r.status_code == 404 and "辖区" in r.json()["message"], r.text
+    x, y = plan.outside
+    e = xikou.post("/api/field/encroachments", json={"client_id": str(uuid.uuid4()),
+                                                     "position": {"lon": x, "lat": y}, "description": "越界"})
+    assert e.status_code == 403 and "辖区" in e.json()["message"], e.text
+    assert scalar(county_db, "SELECT count(*) FROM hazard") == before
+    assert scalar(county_db, "SELECT count(*) FROM encroachment WHERE description = '越界'") == 0
