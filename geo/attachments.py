@@ -21,6 +21,7 @@ import struct
 import uuid
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -292,6 +293,17 @@ _INSERT = """
 """
 
 
+def _row(owner_kind: str, owner_id: int, filename: str, content_type: str, data: bytes, digest: str, by: str,
+         client_id: uuid.UUID | None) -> dict[str, Any]:
+    """The parameters of _INSERT for one checked file."""
+    photo = read_photo(data) if content_type in IMAGE_TYPES else _Photo(None, None, None, None, None)
+    return {"kind": owner_kind, "owner": owner_id, "filename": safe_filename(filename), "type": content_type,
+            "size": len(data), "sha256": digest, "data": data, "thumbnail": photo.thumbnail,
+            "taken_at": photo.taken_at, "lon": photo.lon, "lat": photo.lat,
+            "exif": json.dumps(photo.exif, ensure_ascii=False) if photo.exif else None,
+            "client_id": str(client_id) if client_id else None, "by": by[:100]}
+
+
 def _meta(row: Any, *, replayed: bool = False) -> AttachmentMeta:
     return AttachmentMeta(id=int(row.id), owner_kind=row.owner_kind, owner_id=int(row.owner_id), filename=row.filename,
                           content_type=row.content_type, size_bytes=int(row.size_bytes), sha256=row.sha256,
@@ -331,12 +343,7 @@ def store_attachment(conn: Connection, *, owner_kind: str, owner_id: int, filena
     _require_owner(conn, owner_kind, owner_id)
     if client_id is not None and (found := _by_client_id(conn, client_id)) is not None:
         return _same_upload(found, owner_kind, owner_id, digest)
-    photo = read_photo(data) if actual in IMAGE_TYPES else _Photo(None, None, None, None, None)
-    params = {"kind": owner_kind, "owner": owner_id, "filename": safe_filename(filename), "type": actual,
-              "size": len(data), "sha256": digest, "data": data, "thumbnail": photo.thumbnail,
-              "taken_at": photo.taken_at, "lon": photo.lon, "lat": photo.lat,
-              "exif": json.dumps(photo.exif, ensure_ascii=False) if photo.exif else None,
-              "client_id": str(client_id) if client_id else None, "by": by[:100]}
+    params = _row(owner_kind, owner_id, filename, actual, data, digest, by, client_id)
     try:
         with conn.begin_nested():
             new_id = conn.execute(text(_INSERT), params).scalar()
@@ -383,3 +390,30 @@ def read_attachment(conn: Connection, attachment_id: int, *, thumbnail: bool = F
     if row.payload is None:
         raise NotFound(MSG["no_thumbnail"].format(id=attachment_id))
     return _meta(row), bytes(row.payload)
+
+
+def adopt_legacy_files(conn: Connection, folder: Path) -> int:
+    """Copy the files uploaded to dossiers before the attachment table (register events naming a SHA-256, bytes under
+    `folder`) into it, with their name, uploader and time; idempotent (a file already there for its owner is
+    skipped). Run by migration 0014_attachments as the schema owner; returns how many were copied."""
+    rows = conn.execute(text(
+        "SELECT e.object_kind, e.object_id, e.changed_by, e.changed_at, e.changes -> 'attachment' AS meta "
+        "FROM register_event e WHERE e.changes ? 'attachment' AND e.object_kind IN ('encroachment', 'hazard') "
+        "AND NOT EXISTS (SELECT 1 FROM attachment a WHERE a.owner_kind = e.object_kind AND a.owner_id = e.object_id "
+        "                AND a.sha256 = e.changes -> 'attachment' ->> 'sha256') ORDER BY e.id")).all()
+    copied = 0
+    for r in rows:
+        digest = str((r.meta or {}).get("sha256") or "")
+        path = folder / digest[:2] / digest
+        if not re.fullmatch(r"[0-9a-f]{64}", digest) or not path.is_file():
+            continue
+        data = path.read_bytes()
+        actual = sniff_content_type(data)
+        if actual is None or hashlib.sha256(data).hexdigest() != digest:
+            continue
+        params = _row(r.object_kind, int(r.object_id), str(r.meta.get("name") or ""), actual, data, digest,
+                      str(r.changed_by or ""), None)
+        new_id = conn.execute(text(_INSERT), params).scalar()
+        conn.execute(text("UPDATE attachment SET created_at = :at WHERE id = :id"), {"at": r.changed_at, "id": new_id})
+        copied += 1
+    return copied

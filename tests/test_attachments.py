@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import uuid
 from fractions import Fraction
 
@@ -368,7 +369,7 @@ def test_cli_adds_lists_and_gets(towns, tmp_path, capsys, monkeypatch):
     assert "未重复保存" in capsys.readouterr().out
     assert _count(towns) == 1
     assert main(["attachment", "list", "enterprise", str(west), "--json"]) == 0
-    listed = __import__("json").loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)
     assert [m["filename"] for m in listed] == ["现场照片.jpg"] and listed[0]["created_by"] == "张三"
     monkeypatch.chdir(tmp_path)
     assert main(["attachment", "get", str(listed[0]["id"]), "-o", "取回.jpg"]) == 0
@@ -381,3 +382,37 @@ def test_cli_adds_lists_and_gets(towns, tmp_path, capsys, monkeypatch):
     bad.write_text("hello")
     assert main(["attachment", "add", "enterprise", str(west), str(bad), "--by", "张三"]) == 2
     assert "只接受 JPEG/PNG/WebP 图片或 PDF" in capsys.readouterr().err
+
+
+def test_files_uploaded_before_the_table_are_adopted_once(towns, tmp_path):
+    """Dossier uploads of the workbench's first version (register events, bytes on disk) move into the table."""
+    from geo.attachments import adopt_legacy_files, list_attachments
+    from geo.register.dossier import register_dossier
+
+    west = _enterprise(towns, "%西%")
+    data = photo(colour="purple")
+    digest = hashlib.sha256(data).hexdigest()
+    (tmp_path / digest[:2]).mkdir()
+    (tmp_path / digest[:2] / digest).write_bytes(data)
+    at = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
+    with towns.begin() as conn:
+        hazard = conn.execute(text("INSERT INTO hazard (code, enterprise_id, level, found_on, status) "
+                                   "VALUES ('YH-L-1', :e, 'general', '2026-11-20', 'found') RETURNING id"),
+                              {"e": west}).scalar_one()
+        for name, sha in (("旧照片.jpg", digest), ("丢失的文件.pdf", "f" * 64)):
+            conn.execute(text(
+                "INSERT INTO register_event (object_kind, object_id, from_status, to_status, changed_by, changed_at, "
+                "note, changes) VALUES ('hazard', :h, 'found', 'found', '李四', :at, :note, CAST(:c AS jsonb))"),
+                {"h": hazard, "at": at, "note": f"上传附件：{name}",
+                 "c": json.dumps({"attachment": {"name": name, "type": "image/jpeg", "size": 1, "sha256": sha}})})
+        assert adopt_legacy_files(conn, tmp_path) == 1
+        assert adopt_legacy_files(conn, tmp_path) == 0  # once only
+    with towns.connect() as conn:
+        bind(conn, COUNTY)
+        (adopted,) = list_attachments(conn, "hazard", hazard)
+        item = register_dossier(conn, "hazard", "YH-L-1")
+    assert (adopted.filename, adopted.created_by, adopted.created_at, adopted.sha256) == ("旧照片.jpg", "李四", at, digest)
+    assert adopted.has_thumbnail and adopted.lat == pytest.approx(39.2511, abs=1e-6)
+    # the dossier lists it once; the file whose bytes are gone stays listed as before
+    assert [a.id for a in item["attachments"]] == [adopted.id]
+    assert [a.name for a in item["legacy_attachments"]] == ["丢失的文件.pdf"]

@@ -181,6 +181,7 @@ def _explicit_cases(url: str) -> dict[str, list[dict[str, Any]]]:
         "GET /ogc/collections/{collectionId}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}": [
             {"path_parameters": {"collectionId": "enterprise", "tileMatrix": 10, "tileRow": 390, "tileCol": 828}}],
         "GET /tiles/{layer}.json": [{"path_parameters": {"layer": "enterprise"}}],
+        "GET /api/attachments": [{"query": {"owner_kind": "enterprise", "owner_id": one["enterprise"]}}],
     }
 
 

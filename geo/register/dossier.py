@@ -88,7 +88,8 @@ def register_dossier(conn: Connection, kind: str, code: str) -> dict[str, Any]:
     item["events"] = history(conn, kind, code)
     item["progress"] = progress_entries(conn, kind, int(item["id"]))
     item["attachments"] = list_attachments(conn, kind, int(item["id"]))
-    item["legacy_attachments"] = attachments(conn, kind, int(item["id"]))
+    stored = {a.sha256 for a in item["attachments"]}
+    item["legacy_attachments"] = [a for a in attachments(conn, kind, int(item["id"])) if a.sha256 not in stored]
     item["may_attach"] = may_attach(conn, kind, int(item["id"]))
     order = list(lc.statuses)
     item["next_statuses"] = sorted((b for a, b in lc.transitions if a == item["status"]), key=order.index)

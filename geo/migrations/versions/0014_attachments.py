@@ -8,6 +8,8 @@ kept in PostgreSQL so township scope, the audit log and `riskmap backup`/`restor
   township tables (geo/access/roles.py).
 - An inspector inserts attachments only for what it may write: its teams' stops and their enterprises, the
   hazards and inspections of those enterprises, and records it inserted itself (the audit log says who).
+- Files uploaded to dossiers before (register events naming a SHA-256, bytes under `home`/attachments) are copied
+  in (geo.attachments.adopt_legacy_files); the events and files stay as they were.
 - The audit trigger now logs a bytea column as its length, never its content (the 10 MB photo stays out of
   audit_log); attachment rows are audited like every edited table.
 
@@ -159,6 +161,11 @@ def upgrade() -> None:
         op.execute(f"CREATE TRIGGER attachment_audit_{event.lower()} AFTER {event} ON attachment "
                    f"REFERENCING {ref} FOR EACH STATEMENT EXECUTE FUNCTION riskmap_audit('id')")
     ensure_roles(op.get_bind())
+    # files uploaded to dossiers before this table (bytes under home/attachments) move in, so backups hold them
+    from geo.attachments import adopt_legacy_files
+    from geo.config import get_settings
+
+    adopt_legacy_files(op.get_bind(), get_settings().home / "attachments")
 
 
 def downgrade() -> None:
