@@ -6,18 +6,17 @@ and a refused record (scope, conflict, validation) with its Chinese reason and t
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import PrincipalDep
 from api.deps import ConnDep, TxDep
 from api.pages import page
-from api.text import Day, LongText, Text
+from api.text import Day, Instant, LongText, Text
 from geo.access.principal import Principal
 from geo.field.layers import field_layers
 from geo.field.record import (
@@ -36,6 +35,8 @@ from layers.web import STATIC
 
 router = APIRouter(tags=["field 现场端"])
 FIELD_STATIC = STATIC / "field"
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+"""A row id (PostgreSQL integer)."""
 ClientId = Annotated[str, Field(min_length=32, max_length=36, description="手机生成的记录编号（UUID）；重发同一编号只保存一次")]
 
 
@@ -56,8 +57,8 @@ class FindingIn(BaseModel):
 
 class StopResultIn(BaseModel):
     client_id: ClientId
-    plan_id: int
-    stop_id: int
+    plan_id: DbId
+    stop_id: DbId
     inspected_on: Day
     result: LongText | None = None
     findings: list[FindingIn] = Field(default_factory=list, max_length=50)
@@ -66,7 +67,7 @@ class StopResultIn(BaseModel):
 
 class HazardIn(BaseModel):
     client_id: ClientId
-    enterprise_id: int
+    enterprise_id: DbId
     level: Literal["general", "major"]
     description: LongText = Field(min_length=1)
     found_on: Day
@@ -94,9 +95,9 @@ class ProgressIn(BaseModel):
 
 class MarkIn(BaseModel):
     client_id: ClientId
-    plan_id: int
+    plan_id: DbId
     mark: Literal["arrived", "completed"]
-    at: dt.datetime | None = None
+    at: Instant | None = Field(None, description="手机记录的时刻（带时区）")
 
 
 def _by(principal: Principal) -> str:
@@ -195,7 +196,7 @@ def post_progress(body: ProgressIn, conn: TxDep, principal: PrincipalDep) -> JSO
 
 
 @router.post("/api/field/stops/{stop_id}/mark", status_code=201, summary="站点 已到达 / 已完成")
-def post_mark(stop_id: int, body: MarkIn, conn: TxDep, principal: PrincipalDep) -> JSONResponse:
+def post_mark(stop_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: MarkIn, conn: TxDep, principal: PrincipalDep) -> JSONResponse:
     return _answer(submit(conn, client_id=body.client_id, login=principal.username, kind="stop",
                           record=lambda: mark_stop(conn, plan_id=body.plan_id, stop_id=stop_id, mark=body.mark,
                                                    at=body.at)))
