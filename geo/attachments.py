@@ -378,6 +378,16 @@ def list_attachments(conn: Connection, owner_kind: str, owner_id: int) -> list[A
     return [_meta(r) for r in rows]
 
 
+def get_attachment(conn: Connection, attachment_id: int) -> AttachmentMeta:
+    """One attachment's metadata (no bytes read), if the caller may see it; NotFound otherwise."""
+    if not 1 <= attachment_id <= 2**63 - 1:
+        raise NotFound(MSG["not_found"].format(id=attachment_id))
+    row = conn.execute(text(_META + " WHERE id = :id"), {"id": attachment_id}).first()
+    if row is None:
+        raise NotFound(MSG["not_found"].format(id=attachment_id))
+    return _meta(row)
+
+
 def read_attachment(conn: Connection, attachment_id: int, *, thumbnail: bool = False) -> tuple[AttachmentMeta, bytes]:
     """One attachment the caller may see and its bytes (or its JPEG thumbnail); NotFound otherwise."""
     if not 1 <= attachment_id <= 2**63 - 1:

@@ -203,6 +203,9 @@ def test_http_upload_list_fetch_and_replay(app, towns, make_user):
     thumb = c.get(f"/api/attachments/{meta['id']}/thumbnail")
     assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
     assert max(Image.open(io.BytesIO(thumb.content)).size) <= 320
+    assert thumb.headers["etag"] != got.headers["etag"]
+    assert c.get(f"/api/attachments/{meta['id']}/thumbnail",
+                 headers={"If-None-Match": thumb.headers["etag"]}).status_code == 304
     # a PDF is only ever a download
     doc = _upload(c, "enterprise", west, PDF, name="通知书.pdf", ctype="application/pdf").json()
     pdf = c.get(f"/api/attachments/{doc['id']}")
@@ -235,6 +238,9 @@ def test_township_editor_cannot_see_or_attach_to_another_township(app, towns, ma
     refused = _upload(w, "enterprise", east, photo(colour="red"))
     assert refused.status_code == 404 and _chinese(refused.json()["message"])
     assert w.get(f"/api/attachments/{east_photo['id']}").status_code == 404
+    # knowing the hash gets nothing either: scope is checked before the 304
+    assert w.get(f"/api/attachments/{east_photo['id']}",
+                 headers={"If-None-Match": f'"{east_photo["sha256"]}"'}).status_code == 404
     assert w.get(f"/api/attachments/{east_photo['id']}/thumbnail").status_code == 404
     assert w.get("/api/attachments", params={"owner_kind": "enterprise", "owner_id": east}).status_code == 404
     mine = _upload(w, "enterprise", west, photo(colour="green"))

@@ -10,17 +10,13 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from tests import test_workbench_browser as wb
 from tests.conftest import auth_headers
 from tests.test_attachments import PDF, photo
-from tests.test_workbench_browser import (  # noqa: F401  (module fixtures: demo county copy, server, browser)
-    WIDTHS,
-    Watch,
-    chromium,
-    county_db,
-    login,
-    server,
-    shots,
-)
+from tests.test_workbench_browser import WIDTHS, Watch, login
+
+# module fixtures of the workbench browser tests: a copy of the demo county, its server, the browser, the shots folder
+chromium, county_db, server, shots = wb.chromium, wb.county_db, wb.server, wb.shots
 
 pytest.importorskip("playwright")
 

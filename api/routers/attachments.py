@@ -23,6 +23,7 @@ from api.deps import ConnDep, TxDep
 from geo.attachments import (
     AttachmentMeta,
     check_size,
+    get_attachment,
     limit_text,
     list_attachments,
     read_attachment,
@@ -110,28 +111,36 @@ def _disposition(meta: AttachmentMeta, *, inline: bool, suffix: str = "") -> str
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(meta.filename, safe='')}"
 
 
-def _file(request: Request, meta: AttachmentMeta, data: bytes, *, etag: str, content_type: str,
-          inline: bool, suffix: str = "") -> Response:
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Content-Security-Policy": FILE_CSP,
-               "Content-Disposition": _disposition(meta, inline=inline, suffix=suffix)}
-    wanted = [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
-    if etag in wanted or f"W/{etag}" in wanted:
-        return Response(status_code=304, headers=headers)
-    return Response(content=data, media_type=content_type, headers=headers)
+def _etag(meta: AttachmentMeta, thumbnail: bool) -> str:
+    return f'"{meta.sha256}-thumbnail"' if thumbnail else f'"{meta.sha256}"'
+
+
+def _file(request: Request, conn: ConnDep, attachment_id: int, *, thumbnail: bool) -> Response:
+    """The file or its thumbnail; 304 when the browser's copy is current (checked before the bytes are read)."""
+    wanted = {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",") if t.strip()}
+    if wanted:
+        meta = get_attachment(conn, attachment_id)
+        if _etag(meta, thumbnail) in wanted and (meta.has_thumbnail or not thumbnail):
+            return Response(status_code=304, headers=_headers(meta, thumbnail))
+    meta, data = read_attachment(conn, attachment_id, thumbnail=thumbnail)
+    kind = "image/jpeg" if thumbnail else meta.content_type
+    return Response(content=data, media_type=kind, headers=_headers(meta, thumbnail))
+
+
+def _headers(meta: AttachmentMeta, thumbnail: bool) -> dict[str, str]:
+    inline = thumbnail or meta.content_type.startswith("image/")
+    return {"ETag": _etag(meta, thumbnail), "Cache-Control": "private, no-cache", "Content-Security-Policy": FILE_CSP,
+            "Content-Disposition": _disposition(meta, inline=inline, suffix="-thumbnail" if thumbnail else "")}
 
 
 @router.get(UPLOAD_PATH + "/{attachment_id}", response_class=Response, summary="附件文件（图片直接显示，PDF 下载）",
             responses={200: {"content": {t: {} for t in EXTENSIONS}, "description": "文件本身；ETag 为 SHA-256"}})
 def attachment_file(attachment_id: IdQ, request: Request, conn: ConnDep) -> Response:
-    meta, data = read_attachment(conn, attachment_id)
-    return _file(request, meta, data, etag=f'"{meta.sha256}"', content_type=meta.content_type,
-                 inline=meta.content_type.startswith("image/"))
+    return _file(request, conn, attachment_id, thumbnail=False)
 
 
 @router.get(UPLOAD_PATH + "/{attachment_id}/thumbnail", response_class=Response,
             summary="附件缩略图（JPEG，长边不超过 320 像素；PDF 没有）",
             responses={200: {"content": {"image/jpeg": {}}, "description": "缩略图"}})
 def attachment_thumbnail(attachment_id: IdQ, request: Request, conn: ConnDep) -> Response:
-    meta, data = read_attachment(conn, attachment_id, thumbnail=True)
-    return _file(request, meta, data, etag=f'"{meta.sha256}-thumbnail"', content_type="image/jpeg", inline=True,
-                 suffix="-thumbnail")
+    return _file(request, conn, attachment_id, thumbnail=True)
