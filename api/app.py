@@ -59,7 +59,8 @@ def _optional_routers() -> list:  # type: ignore[type-arg]
                  "api.routers.admin", "api.routers.ogc",
                  # workbench pages (HTML, not in the OpenAPI schema): one module per area
                  "api.routers.home_pages", "api.routers.ledger_pages", "api.routers.dossier_pages",
-                 "api.routers.plan_pages", "api.routers.data_pages", "api.routers.admin_pages"):
+                 "api.routers.plan_pages", "api.routers.data_pages", "api.routers.admin_pages",
+                 "api.routers.field"):
         try:
             out.append(importlib.import_module(name))
         except ModuleNotFoundError as exc:

@@ -30,3 +30,13 @@ def static_file(name: str) -> FileResponse:
     if name not in files:
         raise NotFound("没有这个静态文件")
     return FileResponse(files[name], headers=_CACHE)
+
+
+@router.get("/static/field/{name}")
+def field_static_file(name: str) -> FileResponse:
+    """A file of the field app (layers/static/field): its scripts, style and icon."""
+    folder = STATIC / "field"
+    files = {p.name: p for p in folder.iterdir() if p.is_file()}
+    if name not in files or name == "sw.js":  # the service worker is served from /field/sw.js only
+        raise NotFound("没有这个静态文件")
+    return FileResponse(files[name], headers={"Cache-Control": "no-cache"})

@@ -35,19 +35,26 @@ TOWNSHIP_WRITES = (
 """Tables a township editor may write (rows of its own townships only)."""
 
 INSPECTOR_WRITES = {"inspection": "INSERT", "hazard": "INSERT", "register_event": "INSERT", "plan_stop": "UPDATE",
-                    "attachment": "INSERT"}
+                    "encroachment": "INSERT", "attachment": "INSERT"}
 
 INSPECTOR_INSERTS: dict[str, str] = {
     "inspection": "riskmap_team_stop(enterprise_id)",
     "hazard": "riskmap_team_stop(enterprise_id)",
-    "register_event": "object_kind = 'hazard' AND "
-                      "riskmap_team_stop((SELECT h.enterprise_id FROM hazard h WHERE h.id = object_id))",
+    "register_event": "(object_kind = 'hazard' AND "
+                      "riskmap_team_stop((SELECT h.enterprise_id FROM hazard h WHERE h.id = object_id))) OR "
+                      "(object_kind = 'encroachment' AND to_status = 'found' AND from_status IS NULL)",
+    # a new 占压点 found in the field (issue #15): anywhere inside the inspector's townships (WRITE_CHECKS)
+    "encroachment": "status = 'found'",
     # its teams' stops and their enterprises, their hazards and inspections, and records it inserted itself
     # (riskmap_attachment_writable, migration 0014_attachments)
     "attachment": "riskmap_attachment_writable(owner_kind, owner_id)",
 }
-"""What an inspector may insert, beyond its read scope: only for enterprises its own teams visit (a stop of a
-route of one of its teams, in any plan). With townships, the read scope keeps it inside them too."""
+"""What an inspector may insert, beyond its read scope: inspections and hazards only for enterprises its own teams
+visit (a stop of a route of one of its teams, in any plan); a new 占压点 (status 发现, and its creation event) as a
+finding inside its townships. With townships, the read scope keeps it inside them too."""
+
+OWN_ROWS = {"field_submission": "login = current_setting('riskmap.user', true)"}
+"""Tables every role reads and inserts, each user its own rows only (the field app's answers, migration 0015)."""
 
 POLICIES: dict[str, str] = {
     # rows keyed by township
@@ -87,7 +94,7 @@ WRITE_CHECKS: dict[str, str] = {
 """Extra WITH CHECK of scoped writes: the geometry written must lie inside the writer's townships."""
 
 POLICY_NAMES = ("county_all", "scoped_read", "scoped_insert", "scoped_update", "scoped_delete", "team_stop",
-                "inspector_insert")
+                "inspector_insert", "own_rows")
 
 FUNCTIONS = [
     # The township ids of the request ('*' = all of them; unset or empty = none: fail closed).
@@ -184,6 +191,12 @@ def ensure_roles(conn: Connection) -> None:
             conn.execute(text("GRANT SELECT ON audit_log TO riskmap_county_editor, riskmap_county_viewer"))
     for table in _existing(conn, list(POLICIES)):
         _apply_policies(conn, table)
+    for table in _existing(conn, list(OWN_ROWS)):
+        conn.execute(text(f"GRANT SELECT, INSERT ON {table} TO {all_roles}"))
+        conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
+        conn.execute(text(f"DROP POLICY IF EXISTS own_rows ON {table}"))
+        conn.execute(text(f"CREATE POLICY own_rows ON {table} TO {all_roles} USING ({OWN_ROWS[table]}) "
+                          f"WITH CHECK ({OWN_ROWS[table]})"))
 
 
 def _apply_policies(conn: Connection, table: str) -> None:
@@ -215,7 +228,7 @@ def _apply_policies(conn: Connection, table: str) -> None:
 
 def drop_policies(conn: Connection) -> None:
     """Undo `ensure_roles` in this database (roles stay: other databases of the cluster may use them)."""
-    for table in _existing(conn, list(POLICIES)):
+    for table in _existing(conn, [*POLICIES, *OWN_ROWS]):
         for name in POLICY_NAMES:
             conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
         conn.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))
