@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "geo.encroachment.cli",
     "geo.inspection.cli",
     "geo.backup_cli",
+    "geo.province.cli",
     "layers.cli",
 )
 
