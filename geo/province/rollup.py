@@ -76,3 +76,16 @@ def rollup(conn: Connection, *, city: str | None = None, county: str | None = No
             counties.append(k)
         out.append({**c, "counties": counties, "level": worst([k["level"] for k in counties])})
     return {"cities": out, "level": worst([c["level"] for c in out])}
+
+
+AREAS_SQL = (__import__("pathlib").Path(__file__).resolve().parent / "rollup_areas.sql").read_text(encoding="utf-8")
+
+
+def rollup_areas(conn: Connection, *, city: str | None = None) -> list[dict[str, Any]]:
+    """City, county and township areas of the roll-up with their colours, as GeoJSON features (EPSG:4490)."""
+    out = []
+    for r in conn.execute(text(AREAS_SQL), {"city": city}).mappings():
+        props = {k: r[k] for k in ("tier", "code", "name", "county_name", "city_name", "level", "score", "reasons")}
+        out.append({"type": "Feature", "id": f"{r['tier']}:{r['code']}", "properties": props,
+                    "geometry": json.loads(r["geometry"])})
+    return out

@@ -41,6 +41,8 @@ class CountyResult:
     rollup_rows: int
     worker_pid: int
     max_rss_mb: float
+    cpu_s: float
+    """CPU seconds of the task's own process (the rest of its time is PostgreSQL's work, or waiting)."""
     steps: dict[str, float] = field(default_factory=dict)
 
 
@@ -101,6 +103,7 @@ def run_county(county: County, province: Province, *, halo: bool = True, rollup:
     from geo.risk import compute
 
     started = time.perf_counter()
+    cpu0 = time.process_time()
     steps: dict[str, float] = {}
     halo_rows: dict[str, int] = {}
     with county_settings(county):
@@ -139,5 +142,5 @@ def run_county(county: County, province: Province, *, halo: bool = True, rollup:
     return CountyResult(
         code=county.code, name=county.name, shard=county.shard, seconds=time.perf_counter() - started,
         levels=report.levels, candidates=int(candidates), cross_border_candidates=int(foreign), halo=halo_rows,
-        rollup_rows=rows, worker_pid=os.getpid(),
+        rollup_rows=rows, worker_pid=os.getpid(), cpu_s=time.process_time() - cpu0,
         max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, steps=steps)

@@ -58,7 +58,10 @@ DROP TABLE IF EXISTS halo_building;
 
 
 def upgrade() -> None:
+    from geo.access.roles import ensure_roles
+
     op.execute(UPGRADE)
+    ensure_roles(op.get_bind())  # every data role reads the new tables (the roll-up is meant for reading)
 
 
 def downgrade() -> None:
