@@ -10,7 +10,8 @@ from sqlalchemy import Connection
 
 from geo.errors import NotFound
 from layers.assets import localise
-from layers.elements import LayerControl, LayerScript, RiskMap
+from layers.elements import LayerControl, LayerScript, RiskMap, Script
+from layers.legend import Legend
 from layers.layers import _layer, _popup
 from layers.style import AREA_OPACITY, level_colour
 
@@ -48,9 +49,32 @@ def build_rollup_map(conn: Connection, *, title: str, city: str | None = None, a
         groups.append(fg)
     LayerControl(collapsed=False).add_to(m)
     LayerScript("areaLayers", groups).add_to(m)
+    m.add_child(Legend(_legend(feats, title=title)))
+    Script("legendControl").add_to(m)
     m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
     localise(m.get_root(), base_url=asset_base)
     return m
+
+
+TIER_LABELS = {"city": "地级市", "county": "县区", "township": "乡镇"}
+
+
+def _legend(feats: list[dict[str, Any]], *, title: str) -> str:
+    """The map's legend (layers/templates/legend.html): how many cities, counties and townships of each colour."""
+    import datetime as dt
+
+    from geo.features import LEVELS
+    from layers.style import LEVEL_COLOURS, LEVEL_NAMES, UNASSESSED
+    from layers.web import render
+
+    counts = {t: {lv: 0 for lv in LEVELS} for t in TIER_LABELS}
+    for f in feats:
+        counts[f["properties"]["tier"]][f["properties"]["level"]] += 1
+    return render("legend.html", counts=counts, title=title, illustrative=False, kinds=TIER_LABELS, levels=LEVELS,
+                  colours=LEVEL_COLOURS, names=LEVEL_NAMES, unassessed=UNASSESSED,
+                  scope_note="读取市/省级汇总表（各县区计算后写入），不读各县明细",
+                  rollup_method="县区、地级市、全省取所辖乡镇的最高风险等级", rollup_counting="乡镇等级为各县区计算结果",
+                  sections=[], more_open=False, date=dt.date.today().strftime("%Y年%m月%d日"))
 
 
 def _coords(geometry: dict[str, Any]) -> list[list[float]]:

@@ -76,7 +76,7 @@ def test_rollup_map_in_chromium(rollup_rows, make_user, db_url, out_dir):
     with running_server(db_url, log=out_dir / "province-server.log") as server, chromium() as browser:
         page, watch = watched_page(browser.new_context())
         sign_in(page, server, "省厅查看", TEST_PASSWORD, next_="/province")
-        page.wait_for_selector(".leaflet-interactive")
+        page.wait_for_selector(".leaflet-control-layers")  # areas go to a canvas (prefer_canvas)
         assert page.locator(".leaflet-control-layers").inner_text().count("着色") == 3
         screenshots(page, "province-rollup", full_page=False)
         assert not watch.errors and not watch.outside, (watch.errors, watch.outside)
