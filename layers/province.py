@@ -11,8 +11,8 @@ from sqlalchemy import Connection
 from geo.errors import NotFound
 from layers.assets import localise
 from layers.elements import LayerControl, LayerScript, RiskMap, Script
-from layers.legend import Legend
 from layers.layers import _layer, _popup
+from layers.legend import Legend
 from layers.style import AREA_OPACITY, level_colour
 
 TIERS = (("city", "地级市（按最高风险着色）", 3.0, False), ("county", "县区（按最高风险着色）", 2.0, True),

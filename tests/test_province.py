@@ -264,3 +264,23 @@ def test_killed_worker_leaves_no_county_half_written(province: dict, dask_client
     assert [r.code for r in run.results] == [c.code for c in p.counties]
     after = snapshot(victim.database)
     assert after["levels"] == expected["levels"] and after["candidates"] == expected["candidates"]
+
+
+def test_province_file_errors_name_the_county_and_field(tmp_path: Path) -> None:
+    from geo.errors import InvalidInput, NotFound
+    from geo.province.config import parse_province
+
+    good = {"code": "149901", "name": "甲县", "city_code": "149900", "city_name": "甲市",
+            "database": "postgresql://u@h1/a"}
+    p = parse_province({"county": [good, {**good, "code": "149902", "database": "postgresql://u@h2/b"}]})
+    assert p.rollup_database == good["database"] and p.shards() == {"h1:5432": ["149901"], "h2:5432": ["149902"]}
+    with pytest.raises(InvalidInput, match="第 2 个县区：缺少字段 city_name"):
+        parse_province({"county": [good, {k: v for k, v in good.items() if k != "city_name"}]})
+    with pytest.raises(InvalidInput, match="第 2 个县区：县区代码 149901 重复"):
+        parse_province({"county": [good, {**good, "database": "postgresql://u@h2/b"}]})
+    with pytest.raises(InvalidInput, match="一个数据库只存一个县区"):
+        parse_province({"county": [good, {**good, "code": "149902"}]})
+    with pytest.raises(InvalidInput, match="6 位行政区划代码"):
+        parse_province({"county": [{**good, "code": "1499"}]})
+    with pytest.raises(NotFound, match="找不到省级配置文件"):
+        load_province(tmp_path / "missing.toml")

@@ -92,7 +92,7 @@ def parse_province(data: dict, *, source: str = "province.toml") -> Province:
         seen.add(c["code"])
         try:
             make_url(c["database"])
-        except Exception as exc:  # noqa: BLE001  (sqlalchemy's ArgumentError and friends)
+        except Exception as exc:
             raise InvalidInput(f"{where}：database 不是有效的数据库地址") from exc
         out.append(County(code=c["code"], name=c["name"], city_code=c["city_code"], city_name=c["city_name"],
                           database=c["database"], ordinal=i))

@@ -11,6 +11,9 @@ A halo feature's id is −(neighbour's place in province.toml × 10¹² + its id
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import json
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, create_engine, text
@@ -48,6 +51,19 @@ def _columns(conn: Connection, table: str) -> list[tuple[str, str]]:
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
         "WHERE a.attrelid = to_regclass(:t) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"),
         {"t": f"public.{table}"}).all()]
+
+
+def _copy_value(v: object) -> str:
+    """A value in COPY's text format (geometries arrive as hex EWKB text, which PostGIS reads back)."""
+    if v is None:
+        return "\\N"
+    if isinstance(v, bool):
+        return "t" if v else "f"
+    if isinstance(v, (dict, list)):
+        v = json.dumps(v, ensure_ascii=False)
+    elif isinstance(v, (dt.datetime, dt.date)):
+        v = v.isoformat()
+    return str(v).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def outline_ewkb(conn: Connection, code: str) -> str:
@@ -96,12 +112,16 @@ def refresh_halo(conn: Connection, county: County, province: Province, *, distan
             if not rows:
                 continue
             insert_cols = [c for c in cols if c not in ("id", "township_id")]
-            values = ", ".join(f":{c}" for c in insert_cols)
-            # the neighbour's township ids mean nothing here: a halo feature lies in no township of this county
-            conn.execute(text(
-                f"INSERT INTO halo_{table} (id, source_id, county_code, {', '.join(insert_cols)}) "
-                f"VALUES (-(:ordinal * {ID_RANGE} + :id), :id, :county_code, {values})"),
-                [{**dict(r), "ordinal": other.ordinal, "county_code": other.code} for r in rows])
+            # one COPY per neighbour and table (row-by-row INSERTs cost ~1 ms a row on a loaded server)
+            buf = io.StringIO()
+            for r in rows:
+                values = [str(-(other.ordinal * ID_RANGE + r["id"])), str(r["id"]), other.code]
+                values += [_copy_value(r[c]) for c in insert_cols]
+                buf.write("\t".join(values) + "\n")
+            buf.seek(0)
+            names = ", ".join(["id", "source_id", "county_code", *insert_cols])
+            with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
+                cur.copy_expert(f"COPY halo_{table} ({names}) FROM STDIN", buf)
             counts[table] += len(rows)
     conn.execute(text("ANALYZE " + ", ".join(f"halo_{t}" for t in HALO_TABLES)))
     return counts
