@@ -284,3 +284,20 @@ def test_province_file_errors_name_the_county_and_field(tmp_path: Path) -> None:
         parse_province({"county": [{**good, "code": "1499"}]})
     with pytest.raises(NotFound, match="找不到省级配置文件"):
         load_province(tmp_path / "missing.toml")
+
+
+def test_weekly_plans_run_as_one_dask_task_per_county(province: dict, dask_client: object) -> None:
+    from geo.province.run import plan_province
+
+    p: Province = province["province"]
+    chosen = [p.counties[0].code, p.counties[1].code]  # one county on each server
+    run = plan_province(p, week="2026-W50", teams=2, time_limit_s=2, rebuild_network=True,
+                        scheduler=dask_client, counties=chosen)
+    assert not run.failed, run.failed
+    assert [r.code for r in run.results] == sorted(chosen)
+    for r in run.results:
+        eng = create_engine(p.county(r.code).database, poolclass=NullPool)
+        with eng.connect() as conn:
+            stored = conn.execute(text("SELECT count(*) FROM inspection_plan WHERE id = :i"), {"i": r.plan_id}).scalar()
+        eng.dispose()
+        assert stored == 1 and r.due >= r.visited > 0

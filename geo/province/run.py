@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from geo.province.config import County, Province
-from geo.province.task import CountyResult, run_county
+from geo.province.task import CountyResult, plan_county, run_county
 
 
 @dataclass
 class ProvinceRun:
     """The results of a provincial run, and the counties that failed (code → Chinese message)."""
 
-    results: list[CountyResult] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)
+    """CountyResult (compute) or PlanResult (plan), sorted by county code."""
     failed: dict[str, str] = field(default_factory=dict)
 
 
@@ -34,12 +35,32 @@ def compute_province(province: Province, *, scheduler: Any = None, counties: Seq
     county. `pause`: county code → directory, the tests' fault-injection hook (geo.province.task._pause_point).
     All counties of one run share `now` (default: the run's start), so their history rows carry one time.
     """
-    chosen = [province.county(c) for c in counties] if counties else list(province.counties)
     now = now or dt.datetime.now(dt.UTC)
     pause = pause or {}
+    return dispatch(province, run_county, scheduler=scheduler, counties=counties, on_result=on_result,
+                    on_failure=on_failure, retries=retries,
+                    kwargs=lambda c: {"halo": halo, "now": now, "pause_dir": pause.get(c.code)})
+
+
+def plan_province(province: Province, *, week: str, teams: int = 4, time_limit_s: float | None = None,
+                  rebuild_network: bool = False, scheduler: Any = None, counties: Sequence[str] | None = None,
+                  on_result: Callable[[Any], None] | None = None,
+                  on_failure: Callable[[County, str], None] | None = None) -> ProvinceRun:
+    """Every county's weekly inspection plan (`riskmap plan --week`), one task per county."""
+    return dispatch(province, plan_county, scheduler=scheduler, counties=counties, on_result=on_result,
+                    on_failure=on_failure, retries=1,
+                    kwargs=lambda c: {"week": week, "teams": teams, "time_limit_s": time_limit_s,
+                                      "rebuild_network": rebuild_network})
+
+
+def dispatch(province: Province, fn: Callable[..., Any], *, scheduler: Any, counties: Sequence[str] | None,
+             on_result: Callable[[Any], None] | None, on_failure: Callable[[County, str], None] | None,
+             retries: int, kwargs: Callable[[County], dict[str, Any]]) -> ProvinceRun:
+    """fn(county, province, **kwargs(county)) for each county: in-process in turn, or one Dask task each."""
+    chosen = [province.county(c) for c in counties] if counties else list(province.counties)
     run = ProvinceRun()
 
-    def done(result: CountyResult) -> None:
+    def done(result: Any) -> None:
         run.results.append(result)
         if on_result:
             on_result(result)
@@ -55,7 +76,7 @@ def compute_province(province: Province, *, scheduler: Any = None, counties: Seq
     if scheduler is None:
         for county in chosen:
             try:
-                done(run_county(county, province, halo=halo, now=now, pause_dir=pause.get(county.code)))
+                done(fn(county, province, **kwargs(county)))
             except Exception as exc:  # noqa: BLE001  (one county's failure is reported; the others go on)
                 failed(county, exc)
     else:
@@ -63,9 +84,8 @@ def compute_province(province: Province, *, scheduler: Any = None, counties: Seq
 
         client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
         try:
-            futures = {client.submit(run_county, county, province, halo=halo, now=now,
-                                     pause_dir=pause.get(county.code), key=f"county-{county.code}", pure=False,
-                                     retries=retries): county for county in chosen}
+            futures = {client.submit(fn, county, province, **kwargs(county), key=f"{fn.__name__}-{county.code}",
+                                     pure=False, retries=retries): county for county in chosen}
             for future in as_completed(futures):
                 county = futures[future]
                 try:

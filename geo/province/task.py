@@ -143,3 +143,41 @@ def run_county(county: County, province: Province, *, halo: bool = True, rollup:
         levels=report.levels, candidates=int(candidates), cross_border_candidates=int(foreign), halo=halo_rows,
         rollup_rows=rows, worker_pid=os.getpid(), cpu_s=time.process_time() - cpu0,
         max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, steps=steps)
+
+
+@dataclass
+class PlanResult:
+    """One county's weekly inspection plan, made in its own database (sent back to the client)."""
+
+    code: str
+    name: str
+    shard: str
+    seconds: float
+    plan_id: int
+    due: int
+    visited: int
+    dropped: int
+    worker_pid: int
+
+
+def plan_county(county: County, province: Province, *, week: str, teams: int = 4,
+                time_limit_s: float | None = None, rebuild_network: bool = False) -> PlanResult:
+    """`riskmap plan --week W` for one county, one transaction in its database (geo/inspection/plan.py)."""
+    from geo.inspection.network import build_network
+    from geo.inspection.plan import get_plan, make_plan, plan_range
+
+    started = time.perf_counter()
+    start, end = plan_range(week=week)
+    with county_settings(county):
+        eng = engine_for(county.database)
+        try:
+            with eng.begin() as conn:
+                if rebuild_network:
+                    build_network(conn)
+                plan_id = make_plan(conn, start, end, teams=teams, time_limit_s=time_limit_s)
+                summary = get_plan(conn, plan_id)["summary"]
+        finally:
+            eng.dispose()
+    return PlanResult(code=county.code, name=county.name, shard=county.shard, seconds=time.perf_counter() - started,
+                      plan_id=plan_id, due=int(summary["due"]), visited=int(summary["visited"]),
+                      dropped=int(summary["dropped"]), worker_pid=os.getpid())
