@@ -55,6 +55,15 @@ def test_rollup_tree_takes_the_worst_colour_upwards(rollup_rows, make_user):
         assert "onclick=" not in html
 
 
+def test_an_empty_rollup_is_a_chinese_page(db, make_user):
+    from api.app import create_app
+
+    with TestClient(create_app(), headers=make_user("county_viewer")) as c:
+        r = c.get("/province", headers={"Accept": "text/html"})
+        assert r.status_code == 404 and "riskmap province compute" in r.text and "汇总图暂无数据" in r.text
+        assert c.get("/province/rollup").json() == {"cities": [], "level": None}
+
+
 def test_rollup_page_needs_a_login(rollup_rows):
     from api.app import create_app
 

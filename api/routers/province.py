@@ -25,7 +25,13 @@ def rollup_json(conn: ConnDep, city: City = None) -> dict[str, Any]:
 
 @router.get("/province", response_class=HTMLResponse, include_in_schema=False)
 def rollup_map(request: Request, conn: ConnDep, principal: PrincipalDep, city: City = None) -> HTMLResponse:
+    from api.pages import page
+    from geo.errors import NotFound
     from layers.province import render_rollup_page
 
-    html = render_rollup_page(conn, nonce=nonce_of(request), title="市/省级安全风险四色汇总图", city=city)
+    try:
+        html = render_rollup_page(conn, nonce=nonce_of(request), title="市/省级安全风险四色汇总图", city=city)
+    except NotFound as exc:  # nothing rolled up yet (or not for that city): a Chinese page, as for a map
+        return page(request, principal, "map_error.html", conn=conn, status=404, nav="map",
+                    title="汇总图暂无数据", message=exc.message)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -88,6 +88,9 @@ def _rollup(args: argparse.Namespace) -> int:
             tree = rollup(conn, city=args.city)
     finally:
         eng.dispose()
+    if tree["level"] is None:
+        print(f"{province.name}：汇总表中还没有任何县区的结果，请先运行 riskmap province compute")
+        return 0
     print(f"{province.name}：{LEVEL_LABELS[tree['level']]}")
     for c in tree["cities"]:
         print(f"  {c['name']}（{c['code']}）：{LEVEL_LABELS[c['level']]}")

@@ -58,8 +58,8 @@ def rollup(conn: Connection, *, city: str | None = None, county: str | None = No
     """Province → city → county → township, each level the worst of its children (ThinkHazard's roll-up)."""
     rows = [dict(r) for r in conn.execute(text(ROLLUP_SQL), {"city": city, "county": county}).mappings()]
 
-    def worst(levels: list[str]) -> str:
-        return min(levels, key=LEVEL_ORDER.index) if levels else "blue"
+    def worst(levels: list[str]) -> str | None:
+        return min(levels, key=LEVEL_ORDER.index) if levels else None  # nothing rolled up: no colour, not 蓝
 
     cities: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -75,7 +75,7 @@ def rollup(conn: Connection, *, city: str | None = None, county: str | None = No
             k["level"] = worst([t["level"] for t in k["townships"]])
             counties.append(k)
         out.append({**c, "counties": counties, "level": worst([k["level"] for k in counties])})
-    return {"cities": out, "level": worst([c["level"] for c in out])}
+    return {"cities": out, "level": worst([c["level"] for c in out if c["level"]])}
 
 
 AREAS_SQL = (__import__("pathlib").Path(__file__).resolve().parent / "rollup_areas.sql").read_text(encoding="utf-8")
