@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="基准测试用合成县：按规模倍数 N 生成 ×N 县的全部数据（清空目标库后写入）")
     p.add_argument("--scale", type=float, default=1.0,
                    help="规模倍数 N：1 ≈ 1 万家企业、20 万栋建筑、1000 km 管道；可为小数，如 0.01（默认 1）")
-    p.add_argument("--database", help="目标数据库名，默认 riskmap_x<N>（如 riskmap_x1、riskmap_x0_01），不存在则创建")
+    p.add_argument("--database", help="目标数据库名，默认 riskmap_x<N>（如 riskmap_x1、riskmap_x0_01），不存在则创建；"
+                   "--counties 时为各县数据库名的前缀（默认 riskmap_p<N>，库名为 前缀_县区代码）")
     p.add_argument("--seed", type=int, default=1, help="随机种子，相同种子生成相同数据（默认 1）")
     p.add_argument("--steps", action="store_true", help="逐步打印各部分用时")
     p.add_argument("--force", action="store_true", help="允许写入 riskmap 当前使用的数据库（会清空其全部数据）")
