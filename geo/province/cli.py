@@ -23,7 +23,7 @@ def _compute(args: argparse.Namespace) -> int:
 
     province = _province(args)
     chosen = args.county or [c.code for c in province.counties]
-    where = f"Dask 调度器 {args.scheduler}" if args.scheduler else "本进程（逐县依次计算）"
+    where = f" Dask 调度器 {args.scheduler} " if args.scheduler else "本进程（逐县依次计算）"
     print(f"{province.name}：{len(chosen)} 个县区，在{where}上计算风险等级与占压排查")
     total = len(chosen)
     finished = 0
@@ -54,7 +54,7 @@ def _plan(args: argparse.Namespace) -> int:
 
     province = _province(args)
     chosen = args.county or [c.code for c in province.counties]
-    where = f"Dask 调度器 {args.scheduler}" if args.scheduler else "本进程（逐县依次规划）"
+    where = f" Dask 调度器 {args.scheduler} " if args.scheduler else "本进程（逐县依次规划）"
     print(f"{province.name}：{len(chosen)} 个县区，在{where}上编制 {args.week} 巡查计划（每县 {args.teams} 个组）")
     finished = 0
 
