@@ -56,7 +56,7 @@ def _optional_routers() -> list:  # type: ignore[type-arg]
 
     out = []
     for name in ("api.routers.risk", "api.routers.encroachment", "api.routers.summary", "api.routers.plans",
-                 "api.routers.admin", "api.routers.ogc",
+                 "api.routers.admin", "api.routers.ogc", "api.routers.province",
                  # workbench pages (HTML, not in the OpenAPI schema): one module per area
                  "api.routers.home_pages", "api.routers.ledger_pages", "api.routers.dossier_pages",
                  "api.routers.plan_pages", "api.routers.data_pages", "api.routers.admin_pages",

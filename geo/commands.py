@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "geo.inspection.cli",
     "geo.backup_cli",
     "geo.attachments_cli",
+    "geo.province.cli",
     "layers.cli",
 )
 

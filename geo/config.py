@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     county_code: str = "140930"
     """6-digit GB/T 2260 code of the bureau's county (default: the demo county 河曲县)."""
 
+    province_file: Path | None = None
+    """A city's or province's counties and the databases (shards) holding them (province.toml, geo/province/)."""
+
     rules_file: Path | None = None
     """A bureau's risk rules file overriding the shipped defaults (geo/risk/rules.toml)."""
 

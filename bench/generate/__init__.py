@@ -127,8 +127,12 @@ def cumulative(weights: Sequence[float]) -> list[float]:
     return out
 
 
-def frame_for(conn: Connection, *, scale: float, profile: Mapping[str, Any]) -> Frame:
-    """The ×N rectangle (area ∝ N, profile aspect) centred on the profile's centre, in its GK zone (metres)."""
+def frame_for(conn: Connection, *, scale: float, profile: Mapping[str, Any], place: tuple[int, int] = (0, 0)) -> Frame:
+    """The ×N rectangle (area ∝ N, profile aspect) centred on the profile's centre, in its GK zone (metres).
+
+    `place` (column, row): a county of a province (`--counties`), moved by whole rectangles east and south so
+    neighbours share their borders exactly.
+    """
     f = profile["frame"]
     cx, cy = conn.execute(
         text("SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4490), :srid) AS p"),
@@ -137,6 +141,7 @@ def frame_for(conn: Connection, *, scale: float, profile: Mapping[str, Any]) -> 
     area_m2 = f["area_km2"] * 1e6 * scale
     width_m = math.sqrt(area_m2 * f["aspect"])
     height_m = area_m2 / width_m
+    cx, cy = cx + place[0] * width_m, cy - place[1] * height_m
     return Frame(srid=f["metric_srid"], x0=cx - width_m / 2, y0=cy - height_m / 2, x1=cx + width_m / 2,
                  y1=cy + height_m / 2, margin_m=f["margin_m"])
 
@@ -203,15 +208,21 @@ def restore_indexes(conn: Connection, definitions: Sequence[str]) -> None:
         conn.execute(text(f"ANALYZE {quote(t)}"))
 
 
-def write_county(conn: Connection, *, frame: Frame, profile: Mapping[str, Any], scale: float, source: str) -> str:
-    """The county row: the rectangle, densified so it keeps its metric shape in EPSG:4490."""
-    code = get_settings().county_code
+def write_county(conn: Connection, *, frame: Frame, profile: Mapping[str, Any], scale: float, source: str,
+                 code: str | None = None, name: str | None = None) -> str:
+    """The county row: the rectangle, densified so it keeps its metric shape in EPSG:4490; its metric SRID is the
+    Gauss–Krüger zone of its centre (a province's counties may lie in different zones)."""
+    from geo.crs import metric_srid
+
+    code = code or get_settings().county_code
+    lon = conn.execute(text("SELECT ST_X(ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), :srid), 4490))"),
+                       {"x": (frame.x0 + frame.x1) / 2, "y": (frame.y0 + frame.y1) / 2, "srid": frame.srid}).scalar_one()
     conn.execute(text(
         "INSERT INTO county (code, name, metric_srid, geom, source) "
-        "SELECT :code, :name, :srid, ST_Multi(ST_Transform(ST_Segmentize("
+        "SELECT :code, :name, :zone, ST_Multi(ST_Transform(ST_Segmentize("
         "ST_MakeEnvelope(:x0, :y0, :x1, :y1, :srid), :segment_m), 4490)), :source"),
-        {**frame.params(), "code": code, "name": f"合成县（×{scale:g}）", "segment_m":
-         profile["frame"]["outline_segment_m"], "source": source})
+        {**frame.params(), "code": code, "name": name or f"合成县（×{scale:g}）", "zone": metric_srid(float(lon)),
+         "segment_m": profile["frame"]["outline_segment_m"], "source": source})
     return code
 
 
@@ -418,10 +429,12 @@ def generator_operation(*, scale: float, seed: int) -> dict[str, Any]:
                      content_sha256(parts))
 
 
-def generate_county(engine: Engine, *, scale: float, seed: int = 1) -> dict[str, int]:
+def generate_county(engine: Engine, *, scale: float, seed: int = 1, code: str | None = None, name: str | None = None,
+                    place: tuple[int, int] = (0, 0)) -> dict[str, int]:
     """Empty the database behind `engine` and write the synthetic county ×`scale`; returns rows per table.
 
     One transaction: either the whole county is written or nothing changes. The same seed writes the same data.
+    `code`, `name`, `place`: one county of a synthetic province (bench/generate/province.py).
     """
     check_scale(scale)
     if seed < 0:
@@ -439,9 +452,10 @@ def generate_county(engine: Engine, *, scale: float, seed: int = 1) -> dict[str,
             empty_database(conn)
             begin_bulk(conn, generator_operation(scale=scale, seed=seed))
             indexes = drop_spatial_indexes(conn, GENERATED_TABLES) + drop_foreign_keys(conn, GENERATED_TABLES)
-            frame = frame_for(conn, scale=scale, profile=profile)
+            frame = frame_for(conn, scale=scale, profile=profile, place=place)
         with _timed("县界/乡镇/网格"):
-            county_code = write_county(conn, frame=frame, profile=profile, scale=scale, source=source)
+            county_code = write_county(conn, frame=frame, profile=profile, scale=scale, source=source, code=code,
+                                       name=name)
             write_townships(conn, n=scaled_count(c["townships"], scale), county_code=county_code, rng=stream(1),
                             source=source)
             write_grid_cells(conn, total=scaled_count(c["grid_cells"], scale), profile=profile, s=stream(2),

@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="基准测试用合成县：按规模倍数 N 生成 ×N 县的全部数据（清空目标库后写入）")
     p.add_argument("--scale", type=float, default=1.0,
                    help="规模倍数 N：1 ≈ 1 万家企业、20 万栋建筑、1000 km 管道；可为小数，如 0.01（默认 1）")
-    p.add_argument("--database", help="目标数据库名，默认 riskmap_x<N>（如 riskmap_x1、riskmap_x0_01），不存在则创建")
+    p.add_argument("--database", help="目标数据库名，默认 riskmap_x<N>（如 riskmap_x1、riskmap_x0_01），不存在则创建；"
+                   "--counties 时为各县数据库名的前缀（默认 riskmap_p<N>，库名为 前缀_县区代码）")
     p.add_argument("--seed", type=int, default=1, help="随机种子，相同种子生成相同数据（默认 1）")
     p.add_argument("--steps", action="store_true", help="逐步打印各部分用时")
     p.add_argument("--force", action="store_true", help="允许写入 riskmap 当前使用的数据库（会清空其全部数据）")
@@ -35,7 +36,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="在同一次运行中先后写入内置集群与标准 PostgreSQL（--stock-url），分别汇总")
     p.add_argument("--stock-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                    help="--both 时的标准 PostgreSQL 服务器（默认本机 5432 端口）")
+    p.add_argument("--counties", type=int, metavar="N",
+                   help="合成省：N 个相邻的合成县（各有县区代码、乡镇与数据库），管道跨县界；写出 province.toml")
+    p.add_argument("--shards", metavar="URL", nargs="+",
+                   help="--counties 时各县数据库所在的 PostgreSQL 服务器（轮流分配；缺省为当前服务器）")
+    p.add_argument("--province-file", default="province.toml", help="--counties 时写出的省级配置（默认 province.toml）")
     return p
+
+
+def province_main(args: argparse.Namespace) -> int:
+    """--counties N: the synthetic province across the shards, then its province.toml."""
+    from pathlib import Path
+
+    from bench.generate.province import generate_province, province_file_text
+    from geo.db import database_url
+
+    shards = args.shards or [database_url()]
+    prefix = args.database or default_database_name(args.scale).replace("riskmap_x", "riskmap_p")
+    started = time.perf_counter()
+    counties, counts, crossing = generate_province(args.counties, scale=args.scale, seed=args.seed,
+                                                   shards=shards, prefix=prefix)
+    Path(args.province_file).write_text(province_file_text(counties), encoding="utf-8")
+    print(f"合成省：{len(counties)} 个县 ×{args.scale:g}，跨县界管道 {crossing} 条，用时 "
+          f"{time.perf_counter() - started:.1f} 秒；省级配置已写入 {args.province_file}")
+    for c in counties:
+        n = counts[c.code]
+        print(f"  {c.code} {c.name}（{c.city_name}）：企业 {n.get('enterprise', 0):,d}、建筑 {n.get('building', 0):,d}"
+              f"、管道 {n.get('pipeline', 0):,d} 条 → {c.database.rsplit('@', 1)[-1]}")
+    return 0
 
 
 def servers(args: argparse.Namespace) -> dict[str, str | None]:
@@ -72,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("bench.generate").setLevel(logging.INFO)
     try:
         check_scale(args.scale)
+        if args.counties:
+            return province_main(args)
         database = args.database or default_database_name(args.scale)
         for label, server in servers(args).items():
             engine = ensure_database(target_url(database, force=args.force, server=server))

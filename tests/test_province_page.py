@@ -1,0 +1,91 @@
+"""Issue #16: the roll-up a city or province user reads — JSON tree and map page from province_township_level only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tests.conftest import TEST_PASSWORD
+
+# Two cities, three counties, one township each (squares near 111.4°E 39.1°N), one red with its reason.
+ROWS = [
+    ("149901", "合成县01", "149900", "合成市01", "149901001000", "合成镇001", "red", 90.0, 111.30),
+    ("149902", "合成县02", "149900", "合成市01", "149902001000", "合成镇001", "yellow", 30.0, 111.40),
+    ("149801", "合成县05", "149800", "合成市02", "149801001000", "合成镇001", "blue", 5.0, 111.50),
+]
+REASON = [{"text": "辖区内有重大风险企业 2 家", "clause": "GB 18218-2018 §4.3"}]
+
+
+@pytest.fixture
+def rollup_rows(db):
+    with db.begin() as conn:
+        for county, cname, city, cityname, town, tname, level, score, lon in ROWS:
+            conn.execute(text(
+                "INSERT INTO province_township_level (county_code, county_name, city_code, city_name, township_code,"
+                " township_name, level, score, reasons, computed_at, geom) VALUES (:a, :b, :c, :d, :e, :f, :g, :h,"
+                " CAST(:r AS jsonb), now(), ST_Multi(ST_MakeEnvelope(:x, 39.0, :x + 0.09, 39.09, 4490)))"),
+                {"a": county, "b": cname, "c": city, "d": cityname, "e": town, "f": tname, "g": level, "h": score,
+                 "r": json.dumps(REASON if level == "red" else [], ensure_ascii=False), "x": lon})
+    return db
+
+
+def test_rollup_tree_takes_the_worst_colour_upwards(rollup_rows, make_user):
+    from api.app import create_app
+
+    with TestClient(create_app(), headers=make_user("county_viewer")) as c:
+        tree = c.get("/province/rollup").json()
+        assert tree["level"] == "red"
+        cities = {x["code"]: x for x in tree["cities"]}
+        assert cities["149900"]["level"] == "red" and cities["149800"]["level"] == "blue"
+        county = cities["149900"]["counties"][0]
+        assert county["name"] == "合成县01" and county["townships"][0]["reasons"][0]["text"].startswith("辖区内")
+        only = c.get("/province/rollup", params={"city": "149800"}).json()
+        assert [x["code"] for x in only["cities"]] == ["149800"]
+        assert c.get("/province/rollup", params={"city": "14'; --"}).status_code == 422
+
+        page = c.get("/province", headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        html = page.text
+        for words in ("市/省级安全风险四色汇总图", "地级市（按最高风险着色）", "县区（按最高风险着色）", "乡镇（按风险着色）",
+                      "合成县01", "辖区内有重大风险企业 2 家"):
+            assert words in html or json.dumps(words)[1:-1] in html, words  # layer names travel as JSON
+        assert "onclick=" not in html
+
+
+def test_an_empty_rollup_is_a_chinese_page(db, make_user):
+    from api.app import create_app
+
+    with TestClient(create_app(), headers=make_user("county_viewer")) as c:
+        r = c.get("/province", headers={"Accept": "text/html"})
+        assert r.status_code == 404 and "riskmap province compute" in r.text and "汇总图暂无数据" in r.text
+        assert c.get("/province/rollup").json() == {"cities": [], "level": None}
+
+
+def test_rollup_page_needs_a_login(rollup_rows):
+    from api.app import create_app
+
+    with TestClient(create_app()) as c:
+        assert c.get("/province/rollup").status_code == 401
+
+
+def test_rollup_map_in_chromium(rollup_rows, make_user, db_url, out_dir):
+    from pathlib import Path
+
+    from api.devserver import CHROMIUM, running_server
+
+    pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed")
+    from tests.workbench import chromium, screenshots, sign_in, watched_page
+
+    make_user("county_viewer", username="省厅查看")
+    with running_server(db_url, log=out_dir / "province-server.log") as server, chromium() as browser:
+        page, watch = watched_page(browser.new_context())
+        sign_in(page, server, "省厅查看", TEST_PASSWORD, next_="/province")
+        page.wait_for_selector(".leaflet-control-layers")  # areas go to a canvas (prefer_canvas)
+        assert page.locator(".leaflet-control-layers").inner_text().count("着色") == 3
+        screenshots(page, "province-rollup", full_page=False)
+        assert not watch.errors and not watch.outside, (watch.errors, watch.outside)
