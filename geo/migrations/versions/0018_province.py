@@ -9,7 +9,7 @@
   database named by province.toml's [rollup]; every database has the (possibly empty) table.
 
 Revision ID: 0018_province
-Revises: 0013
+Revises: 0015_field
 """
 
 from __future__ import annotations
