@@ -48,7 +48,8 @@ DOC_ASSETS = ("swagger-ui-dist/swagger-ui.css", "swagger-ui-dist/swagger-ui-bund
 PAGE_ASSETS = ("htmx.org/dist/htmx.min.js", "echarts/dist/echarts.min.js",
                "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js",
                "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css",
-               "echarts/dist/echarts.common.min.js")  # 首页: line/bar charts, 0.7 of the full build
+               "echarts/dist/echarts.common.min.js",  # 首页: line/bar charts, 0.7 of the full build
+               "piexifjs/piexif.js")  # 现场端: EXIF time and GPS written into the phone-compressed photo
 """The workbench pages' files (htmx, ECharts charts, Leaflet-Geoman map editing): served, never copied."""
 
 

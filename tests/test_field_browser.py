@@ -248,6 +248,10 @@ def test_an_inspector_records_online_and_offline_and_the_queue_lands_once(server
         for digest, kind in phone_hashes.items():
             row = stored[digest]
             assert hashlib.sha256(bytes(row.data)).hexdigest() == digest and row.owner_kind == kind
+        # the phone wrote the photo's time and its position fix into the compressed JPEG's EXIF; the server kept both
+        placed = q("SELECT count(*) FROM attachment WHERE sha256 = ANY(:d) AND taken_at IS NOT NULL "
+                   "AND ST_DWithin(position, (SELECT ST_Collect(geom) FROM county), 0.01)", d=list(phone_hashes))
+        assert placed == [(3,)], placed
         actors = {r.table_name for r in q("SELECT DISTINCT table_name FROM audit_log WHERE actor = :u AND "
                                           "action = 'insert'", u=USER)}
         assert {"inspection", "hazard", "encroachment", "attachment"} <= actors

@@ -3,12 +3,12 @@
    the kept copy when there is no network. Records are never sent from here: the page's queue does that. */
 'use strict';
 
-var CACHE = 'riskmap-field-v2';
+var CACHE = 'riskmap-field-v3';
 var SHELL = ['/field', '/field/manifest.webmanifest', '/static/riskmap.css', '/static/riskmap.js',
              '/static/field/field.css', '/static/field/store.js', '/static/field/photo.js', '/static/field/app.js',
-             '/static/field/icon.svg', '/static/reference.js', '/vendor/leaflet/dist/leaflet.js',
+             '/static/field/icon.svg', '/vendor/piexifjs/piexif.js', '/static/reference.js', '/vendor/leaflet/dist/leaflet.js',
              '/vendor/leaflet/dist/leaflet.css', '/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js'];
-var KEPT = ['/field', '/field/manifest.webmanifest', '/static/', '/vendor/leaflet/', '/vendor/leaflet.vectorgrid/',
+var KEPT = ['/field', '/field/manifest.webmanifest', '/static/', '/vendor/leaflet/', '/vendor/leaflet.vectorgrid/', '/vendor/piexifjs/',
             '/api/field/tasks', '/api/field/layers', '/tiles/reference/'];
 
 self.addEventListener('install', function (event) {
