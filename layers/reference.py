@@ -26,10 +26,10 @@ var {{ this.get_name() }} = riskmap.referenceBasemap({{ this._parent.get_name() 
 {% endmacro %}
 """)
 
-    def __init__(self, *, link_base: str = "", show: bool = True) -> None:
+    def __init__(self, *, link_base: str = "", show: bool = True, bounds: list[list[float]] | None = None) -> None:
         super().__init__(name=REFERENCE_NAME, overlay=False, control=True, show=show)
         self._name = "ReferenceBasemap"
         self.options_json = script_json({
             "tiles": url_path("tiles", "reference", base=link_base) + "/{z}/{x}/{y}.pbf",
             "labels": url_path("tiles", "reference", base=link_base) + "/{z}/{x}/{y}.json",
-            "attribution": REFERENCE_ATTR})
+            "attribution": REFERENCE_ATTR, "bounds": bounds})

@@ -68,10 +68,10 @@
     panes(map);
     var lines = L.vectorGrid.protobuf(opts.tiles, {
       pane: 'rmReference', rendererFactory: L.canvas.tile, interactive: false, maxNativeZoom: 18,
-      vectorTileLayerStyles: STYLES, attribution: opts.attribution
+      vectorTileLayerStyles: STYLES, attribution: opts.attribution, bounds: opts.bounds || undefined
     });
     var names = new LabelLayer({pane: 'rmReferenceLabels', labelUrl: opts.labels, maxNativeZoom: 18,
-                                minZoom: 9});
+                                minZoom: 9, bounds: opts.bounds || undefined});
     var group = L.layerGroup([lines, names]);
     group.on('add', function () { map.getContainer().classList.add('rm-reference-on'); });
     group.on('remove', function () { map.getContainer().classList.remove('rm-reference-on'); });
