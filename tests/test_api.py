@@ -169,6 +169,28 @@ def test_big_counties_get_vector_tiles_instead_of_embedded_points(client, small_
     assert body.index(").fitBounds(") < body.index("L.vectorGrid.protobuf")
 
 
+def test_pipeline_tiles_draw_one_line_per_colour_below_z13(client, small_county):
+    import mapbox_vector_tile
+
+    from geo.risk import compute
+
+    with small_county.begin() as conn:
+        compute(conn)  # cuts GD-1 into its segments and assesses them
+        n, colours = conn.execute(text(
+            "SELECT count(*), count(DISTINCT coalesce(r.level, 'none')) FROM pipeline_segment s LEFT JOIN "
+            "risk_assessment r ON r.kind = 'pipeline_segment' AND r.object_id = s.id AND r.valid_to IS NULL")).one()
+    assert n > 20
+    z10 = tile_of(111.22, 39.20, 10)
+    assert tile_of(111.40, 39.15, 10) == z10  # the whole line lies in one z10 tile
+    runs = mapbox_vector_tile.decode(client.get(f"/tiles/pipeline_segment/10/{z10[0]}/{z10[1]}.pbf").content)
+    runs = runs["pipeline_segment"]["features"]
+    assert len(runs) == colours and len({f["properties"]["level"] for f in runs}) == colours
+    x, y = tile_of(111.31, 39.175, 13)
+    close = mapbox_vector_tile.decode(client.get(f"/tiles/pipeline_segment/13/{x}/{y}.pbf").content)
+    segments = close["pipeline_segment"]["features"]
+    assert len(segments) > colours and len({f["properties"]["seq"] for f in segments}) == len(segments)
+
+
 def test_map_pages_and_tiles_come_gzipped_when_asked(client, monkeypatch):
     import mapbox_vector_tile
 
