@@ -209,7 +209,8 @@ EMBED_LIMITS = {"enterprise": 1000, "building": 3000, "grid_cell": 1000, "mine":
 
 
 def _counts(conn: Connection, scope: Scope) -> dict[str, int]:
-    """Objects per layer in the page's scope (township, or bounds for pipeline and mine pages)."""
+    """Objects per layer in the page's scope (township, or bounds for pipeline and mine pages), counted up to one
+    past the layer's EMBED_LIMITS: all a page needs to know is whether the layer goes inside it or as tiles."""
     where_t = "(CAST(:t AS text) IS NULL OR township_id = (SELECT id FROM township WHERE code = :t))"
     where_b = "(CAST(:x0 AS float) IS NULL OR {g} && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490))"
     parts = {
@@ -218,17 +219,17 @@ def _counts(conn: Connection, scope: Scope) -> dict[str, int]:
         "pipeline_segment": ("pipeline_segment", "geom"),
     }
     exists = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+    if scope.township is None and not scope.bbox_only:
+        exists.discard("building")  # the county page never draws footprints: not worth counting 2M of them
     sql = ", ".join(
-        f"(SELECT count(*) FROM {table} WHERE {where_t} AND {where_b.format(g=geom)}) AS {name}"
+        f"(SELECT count(*) FROM (SELECT FROM {table} WHERE {where_t} AND {where_b.format(g=geom)} "
+        f"LIMIT {EMBED_LIMITS[name] + 1}) q) AS {name}"
         if table in exists else f"0 AS {name}" for name, (table, geom) in parts.items())
     bbox = scope.bounds if scope.bbox_only else None
     row = conn.execute(text(f"SELECT {sql}"), {"t": scope.township,
                                                **dict(zip(("x0", "y0", "x1", "y1"), bbox or (None,) * 4,
                                                           strict=True))}).mappings().one()
-    counts = {k: int(v) for k, v in row.items()}
-    if scope.township is None and not scope.bbox_only:
-        counts["building"] = 0  # the county page never draws footprints
-    return counts
+    return {k: int(v) for k, v in row.items()}
 
 
 def _latest_routes(conn: Connection, *, plan_id: int | None, gcj02: bool) -> Any:
