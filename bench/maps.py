@@ -69,6 +69,10 @@ def scale_db(scale: float, database: str | None = None, *, server: str | None = 
         with eng.begin() as conn:
             compute(conn)
         print(f"  风险计算 {time.perf_counter() - t0:.1f} s", flush=True)
+    with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # fresh statistics, as autovacuum would give a served database: with none yet for risk_assessment the
+        # planner joined a tile's levels by comparing every pair of rows (a stock-server tile took 1–3 s)
+        conn.execute(text("ANALYZE"))
     eng.dispose()
     return url
 

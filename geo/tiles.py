@@ -116,16 +116,17 @@ def _check(z: int, x: int, y: int) -> None:
         raise InvalidInput(f"瓦片行列号超出范围：z={z} 时 x、y 应在 0–{n - 1} 之间")
 
 
-def tune_for_tiles(conn: Connection) -> None:
-    """For this transaction: no JIT, no parallel workers, index probes priced as the cached reads they are.
+TUNE_SQL = ("SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true), "
+            "set_config('random_page_cost', '1.1', true);")
+"""Leads every tile's SQL: for its transaction no JIT, no parallel workers, index probes priced as the cached reads
+they are. psycopg2 sends both statements in one simple-protocol message and PostgreSQL plans the tile's only after
+this one has run, so it costs no extra round trip.
 
-    A tile is a few milliseconds of work: on a server with default settings JIT compiles a big tile's plan for
-    longer than it runs, and starting a parallel worker costs more than it saves (×1 building tiles at z14, under
-    load: p95 99 → 60 ms). With random_page_cost at its default 4 a county-view tile joins the current levels by
-    reading the whole risk_assessment table (187 MB at ×10) instead of looking up its few thousand rows (×10 z10
-    pipeline tile 812 → 250 ms; enterprise tiles about half)."""
-    conn.execute(text("SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true), "
-                      "set_config('random_page_cost', '1.1', true)"))
+A tile is a few milliseconds of work: on a server with default settings JIT compiles a big tile's plan for longer
+than it runs, and starting a parallel worker costs more than it saves (×1 building tiles at z14, under load: p95
+99 → 60 ms). With random_page_cost at its default 4 a county-view tile joins the current levels by reading the
+whole risk_assessment table (187 MB at ×10) instead of looking up its few thousand rows (×10 z10 pipeline tile
+812 → 250 ms; enterprise tiles about half)."""
 
 
 def tile(conn: Connection, layer: str, z: int, x: int, y: int) -> bytes:
@@ -147,7 +148,7 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int) -> bytes:
         raise NotFound(f"图层 {layer} 没有矢量瓦片；可用：enterprise、{'、'.join(TILE_LAYERS)}、reference（参考底图）")
     if z < min_zoom:
         return b""
-    sql = f"""
+    sql = f"""{TUNE_SQL}
         WITH bounds AS (
             SELECT ST_TileEnvelope(:z, :x, :y) AS geom,
                    (ST_XMax(ST_TileEnvelope(:z, :x, :y)) - ST_XMin(ST_TileEnvelope(:z, :x, :y))) / 16.0 AS cell,
@@ -155,7 +156,6 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int) -> bytes:
         ), rows AS ({rows_sql})
         SELECT ST_AsMVT(rows, :layer, {EXTENT}, 'geom', 'id') FROM rows
     """
-    tune_for_tiles(conn)
     data = conn.execute(text(sql), {"z": z, "x": x, "y": y, "layer": layer}).scalar_one()
     return bytes(data or b"")
 
