@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.tiles import EXTENT, _check
+from geo.tiles import EXTENT, TUNE_SQL, _check
 
 ROAD_MIN_ZOOM = {"motorway": 6, "trunk": 6, "primary": 7, "secondary": 9, "tertiary": 11, "unclassified": 12}
 """Zoom from which each road class is drawn; classes not named here (街巷、专用道路、机耕路) from z13."""
@@ -102,9 +102,10 @@ REFERENCE_FIELDS = {
 def reference_tile(conn: Connection, z: int, x: int, y: int) -> bytes:
     """One MVT tile of the reference basemap: every layer of REFERENCE_LAYERS that has features there."""
     _check(z, x, y)
-    parts = [f"(SELECT ST_AsMVT(q, '{name}', {EXTENT}, 'geom', 'id') FROM ({sql}) q WHERE q.geom IS NOT NULL)"
+    # ST_AsMVT skips rows whose geometry is NULL (see geo.tiles: a filter would compute ST_AsMVTGeom twice)
+    parts = [f"(SELECT ST_AsMVT(q, '{name}', {EXTENT}, 'geom', 'id') FROM ({sql}) q)"
              for name, sql in REFERENCE_LAYERS.items()]
-    sql = f"WITH {_BOUNDS} SELECT {' || '.join(parts)}"
+    sql = f"{TUNE_SQL} WITH {_BOUNDS} SELECT {' || '.join(parts)}"
     data = conn.execute(text(sql), {"z": z, "x": x, "y": y}).scalar_one()
     return bytes(data or b"")
 

@@ -44,16 +44,17 @@ def _tiles(s: Settings, *, link_base: str = "") -> list[Tiles]:
     return []
 
 
-def add_basemap(m: folium.Map, s: Settings, *, link_base: str = "") -> None:
+def add_basemap(m: folium.Map, s: Settings, *, link_base: str = "", bounds: list[list[float]] | None = None) -> None:
     """The configured basemap, and the offline reference basemap from the county's own data: shown when no
-    online or MBTiles basemap is configured, a choice beside it otherwise (not with 高德, whose tiles are GCJ-02)."""
+    online or MBTiles basemap is configured, a choice beside it otherwise (not with 高德, whose tiles are GCJ-02).
+    `bounds` ([[south, west], [north, east]]): the reference basemap asks for no tile outside them."""
     from layers.reference import ReferenceBasemap
 
     tiles = _tiles(s, link_base=link_base)
     for t in tiles:
         folium.TileLayer(t.url, attr=t.attr, name=t.name, subdomains=t.subdomains, overlay=t.overlay).add_to(m)
     if not overlay_shift(s):
-        ReferenceBasemap(link_base=link_base, show=not tiles).add_to(m)
+        ReferenceBasemap(link_base=link_base, show=not tiles, bounds=bounds).add_to(m)
 
 
 def tile_origins(s: Settings) -> list[str]:

@@ -11,12 +11,48 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import folium
-from branca.element import Figure, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
 from layers.web import ENV, script_json
+
+
+class _Rendered(Element):
+    """A part of the page a Folium element has already rendered, kept as the text it is."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Rendered"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+def _render_macro(self: MacroElement, **kwargs: Any) -> str:
+    """MacroElement.render without compiling its output a second time.
+
+    branca's own render wraps each rendered header/html/script part in `Element(text)`, which compiles the text as
+    a Jinja2 template and renders it again when the page is put together: a name such as `{{ 7*7 }}` in the data
+    came out as `49` (server-side template injection, with the full power of an unsandboxed Jinja2), a `{%` in a
+    name broke the page, and compiling the embedded GeoJSON took a quarter of a ×10 county page's time.
+    """
+    figure = self.get_root()
+    if not isinstance(figure, Figure):
+        raise TypeError("地图元素须在页面（Figure）中才能渲染")
+    parts = self._template.module.__dict__
+    for part in ("header", "html", "script"):
+        macro = parts.get(part)
+        if macro is not None:
+            getattr(figure, part).add_child(_Rendered(macro(self, kwargs)), name=self.get_name())
+    for element in self._children.values():
+        element.render(**kwargs)
+    return f"L.{self._name}"
+
+
+MacroElement.render = _render_macro  # every Folium layer, control and plugin renders through it
 
 
 class PageFigure(Figure):
@@ -48,14 +84,22 @@ class RiskMap(folium.Map):
 {% endmacro %}
 {% macro html(this, kwargs) %}<div class="folium-map" id={{ this.get_name()|tojson }}></div>{% endmacro %}
 {% macro script(this, kwargs) %}
+{% if this.initial_bounds %}
+// the view is fitted before any layer joins the map, so no tile is fetched for a zoom the page never shows
+var {{ this.get_name() }} = L.map({{ this.get_name()|tojson }},
+    {crs: L.CRS.{{ this.crs }}, ...{{ this.options|tojavascript }}}).fitBounds({{ this.initial_bounds|tojson }});
+{% else %}
 var {{ this.get_name() }} = L.map({{ this.get_name()|tojson }},
     {center: {{ this.location|tojson }}, crs: L.CRS.{{ this.crs }}, ...{{ this.options|tojavascript }}});
+{% endif %}
 {% if this.control_scale %}riskmap.scaleControl({{ this.get_name() }});{% endif %}
 {% endmacro %}
 """)
 
-    def __init__(self, title: str, **kwargs: Any) -> None:
+    def __init__(self, title: str, *, initial_bounds: list[list[float]] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.initial_bounds = initial_bounds
+        """[[south, west], [north, east]]: the first view, fitted before any layer is added."""
         PageFigure(title).add_child(self)
 
     def lean(self) -> RiskMap:

@@ -98,6 +98,8 @@ def _round(coords: Any) -> Any:
     """Coordinates to 5 decimals (about 1 m), which is what a screen shows: pages stay small."""
     if isinstance(coords, (int, float)):
         return round(coords, 5)
+    if coords and isinstance(coords[0], (int, float)):  # a position: no call per number
+        return [round(c, 5) for c in coords]
     return [_round(c) for c in coords]
 
 

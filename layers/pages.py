@@ -124,15 +124,16 @@ def build_map(
     where = scope.where()
     x0, y0, x1, y1 = scope.bounds or (111.1, 38.9, 111.6, 39.5)
     m = RiskMap(scope.title, location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=10, tiles=None, control_scale=True,
-                max_zoom=19, prefer_canvas=True).lean()
+                max_zoom=19, prefer_canvas=True, initial_bounds=[[y0, x0], [y1, x1]]).lean()
     m.options["maxZoom"] = 19  # no tile layer carries it, and marker clustering needs it
-    basemap.add_basemap(m, s, link_base=link_base)
+    data_bounds = _tile_bounds(conn)
+    basemap.add_basemap(m, s, link_base=link_base, bounds=data_bounds)
     detail = scope.township is not None or scope.bbox_only
     counts = _counts(conn, scope)
     tiles = {k: counts[k] > limit for k, limit in EMBED_LIMITS.items()}
 
     def tiled(layer: str, name: str, **kw: Any) -> VectorTileLayer:
-        return VectorTileLayer(layer=layer, name=name, link_base=link_base, **kw)
+        return VectorTileLayer(layer=layer, name=name, link_base=link_base, bounds=data_bounds, **kw)
 
     area_township = township_layer(conn, Where(township=scope.township), link_base=link_base)
     area_grid = tiled("grid_cell", "网格（按风险着色）", show=detail, fill_opacity=0.35, line_colour="#555",
@@ -182,9 +183,24 @@ def build_map(
                       buildings=detail)
     legend.add_print_control(m, scope.title)
     legend.add_account_control(m)
-    m.fit_bounds([[y0, x0], [y1, x1]])
     localise(m.get_root(), base_url=asset_base)
     return m
+
+
+TILE_MARGIN = 0.005
+"""Degrees (about 500 m) added around the county's extent: tiles beyond it are never requested."""
+
+
+def _tile_bounds(conn: Connection) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the county's extent and a margin, the part of the world whose tiles a page
+    asks for (every collection lies in the county, as the TileJSONs say); None without a county outline."""
+    from geo.ogc import county_bbox
+
+    bbox = county_bbox(conn)
+    if bbox is None:
+        return None
+    x0, y0, x1, y1 = bbox
+    return [[y0 - TILE_MARGIN, x0 - TILE_MARGIN], [y1 + TILE_MARGIN, x1 + TILE_MARGIN]]
 
 
 EMBED_LIMITS = {"enterprise": 1000, "building": 3000, "grid_cell": 1000, "mine": 500, "encroachment": 1000,
@@ -193,7 +209,8 @@ EMBED_LIMITS = {"enterprise": 1000, "building": 3000, "grid_cell": 1000, "mine":
 
 
 def _counts(conn: Connection, scope: Scope) -> dict[str, int]:
-    """Objects per layer in the page's scope (township, or bounds for pipeline and mine pages)."""
+    """Objects per layer in the page's scope (township, or bounds for pipeline and mine pages), counted up to one
+    past the layer's EMBED_LIMITS: all a page needs to know is whether the layer goes inside it or as tiles."""
     where_t = "(CAST(:t AS text) IS NULL OR township_id = (SELECT id FROM township WHERE code = :t))"
     where_b = "(CAST(:x0 AS float) IS NULL OR {g} && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490))"
     parts = {
@@ -202,17 +219,17 @@ def _counts(conn: Connection, scope: Scope) -> dict[str, int]:
         "pipeline_segment": ("pipeline_segment", "geom"),
     }
     exists = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+    if scope.township is None and not scope.bbox_only:
+        exists.discard("building")  # the county page never draws footprints: not worth counting 2M of them
     sql = ", ".join(
-        f"(SELECT count(*) FROM {table} WHERE {where_t} AND {where_b.format(g=geom)}) AS {name}"
+        f"(SELECT count(*) FROM (SELECT FROM {table} WHERE {where_t} AND {where_b.format(g=geom)} "
+        f"LIMIT {EMBED_LIMITS[name] + 1}) q) AS {name}"
         if table in exists else f"0 AS {name}" for name, (table, geom) in parts.items())
     bbox = scope.bounds if scope.bbox_only else None
     row = conn.execute(text(f"SELECT {sql}"), {"t": scope.township,
                                                **dict(zip(("x0", "y0", "x1", "y1"), bbox or (None,) * 4,
                                                           strict=True))}).mappings().one()
-    counts = {k: int(v) for k, v in row.items()}
-    if scope.township is None and not scope.bbox_only:
-        counts["building"] = 0  # the county page never draws footprints
-    return counts
+    return {k: int(v) for k, v in row.items()}
 
 
 def _latest_routes(conn: Connection, *, plan_id: int | None, gcj02: bool) -> Any:

@@ -112,8 +112,8 @@ def route_map(plan: dict[str, Any], *, asset_base: str = "/vendor", settings: Se
     pts = [(s_["lat"], s_["lon"]) for r in plan["routes"] for s_ in r["stops"]]
     pts += [(r["depot_lat"], r["depot_lon"]) for r in plan["routes"]]
     if pts:
-        m.fit_bounds([[min(p[0] for p in pts), min(p[1] for p in pts)],
-                      [max(p[0] for p in pts), max(p[1] for p in pts)]])
+        m.initial_bounds = [[min(p[0] for p in pts), min(p[1] for p in pts)],
+                            [max(p[0] for p in pts), max(p[1] for p in pts)]]
     else:
         m.location = [39.38, 111.15]
         m.options["zoom"] = 10

@@ -20,7 +20,7 @@ class VectorTileLayer(JSCSSMixin, Layer):
     _template = Template("""
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url }}, {
-    rendererFactory: L.canvas.tile, interactive: true, maxNativeZoom: 18,
+    rendererFactory: L.canvas.tile, interactive: true, maxNativeZoom: 18, bounds: {{ this.bounds }},
     getFeatureId: function (f) { return f.properties.id; },
     vectorTileLayerStyles: {
         {{ this.tile_layer }}: function (p, z) {
@@ -43,8 +43,8 @@ riskmap.vectorTileClick({{ this.get_name() }}, {{ this.feature_url }}, {{ this.s
 """)
 
     def __init__(self, *, layer: str, name: str, link_base: str = "", show: bool = True, weight: float = 1,
-                 colours: dict[str, str] | None = None, fill_opacity: float = 0.85, line_colour: str | None = "#222"
-                 ) -> None:
+                 colours: dict[str, str] | None = None, fill_opacity: float = 0.85, line_colour: str | None = "#222",
+                 bounds: list[list[float]] | None = None) -> None:
         super().__init__(name=name, overlay=True, show=show)
         self._name = "VectorTileLayer"
         self.tile_layer = script_json(layer)
@@ -56,5 +56,6 @@ riskmap.vectorTileClick({{ this.get_name() }}, {{ this.feature_url }}, {{ this.s
         self.fill_opacity = float(fill_opacity)
         self.line_colour = script_json(line_colour)
         self.status_labels = script_json(ENCROACHMENT_STATUS_NAMES)
+        self.bounds = script_json(bounds)  # [[south, west], [north, east]]: no tile is asked for outside them
         self.deferred = show
         self.show = False  # added on the window's load event instead (see the template)

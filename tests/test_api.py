@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -148,7 +150,7 @@ def test_statistics_by_township_as_json_xlsx_and_page(client, tmp_path):
     assert "<svg" in page and "西口镇" in page and "导出" in page
 
 
-def test_big_counties_get_vector_tiles_instead_of_embedded_points(client, monkeypatch):
+def test_big_counties_get_vector_tiles_instead_of_embedded_points(client, small_county, monkeypatch):
     import layers.pages
 
     monkeypatch.setitem(layers.pages.EMBED_LIMITS, "enterprise", 1)
@@ -156,6 +158,62 @@ def test_big_counties_get_vector_tiles_instead_of_embedded_points(client, monkey
     assert "L.vectorGrid.protobuf" in body and "/tiles/enterprise/{z}/{x}/{y}.pbf" in body
     assert "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js" in body
     assert "河曲县甲化工有限公司" not in body  # the points are no longer inside the HTML
+    # tiles are asked for only over the county (its extent and a margin), and the view is fitted before any
+    # layer is added, so no tile is fetched for the zoom the map is created at
+    with small_county.connect() as conn:
+        x0, y0, x1, y1 = conn.execute(text("SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+                                           "FROM county")).one()
+    at = body.index("bounds: ", body.index("L.vectorGrid.protobuf")) + len("bounds: ")
+    (south, west), (north, east) = json.JSONDecoder().raw_decode(body[at:])[0]
+    assert south < y0 < y1 < north and west < x0 < x1 < east and north - y1 < 0.01 and x0 - west < 0.01
+    assert body.index(").fitBounds(") < body.index("L.vectorGrid.protobuf")
+
+
+def test_pipeline_tiles_draw_one_line_per_colour_below_z13(client, small_county):
+    import mapbox_vector_tile
+
+    from geo.risk import compute
+
+    with small_county.begin() as conn:
+        compute(conn)  # cuts GD-1 into its segments and assesses them
+        n, colours = conn.execute(text(
+            "SELECT count(*), count(DISTINCT coalesce(r.level, 'none')) FROM pipeline_segment s LEFT JOIN "
+            "risk_assessment r ON r.kind = 'pipeline_segment' AND r.object_id = s.id AND r.valid_to IS NULL")).one()
+    assert n > 20
+    z10 = tile_of(111.22, 39.20, 10)
+    assert tile_of(111.40, 39.15, 10) == z10  # the whole line lies in one z10 tile
+    runs = mapbox_vector_tile.decode(client.get(f"/tiles/pipeline_segment/10/{z10[0]}/{z10[1]}.pbf").content)
+    runs = runs["pipeline_segment"]["features"]
+    assert len(runs) == colours and len({f["properties"]["level"] for f in runs}) == colours
+    x, y = tile_of(111.31, 39.175, 13)
+    close = mapbox_vector_tile.decode(client.get(f"/tiles/pipeline_segment/13/{x}/{y}.pbf").content)
+    segments = close["pipeline_segment"]["features"]
+    assert len(segments) > colours and len({f["properties"]["seq"] for f in segments}) == len(segments)
+
+
+def test_map_pages_and_tiles_come_gzipped_when_asked(client, monkeypatch):
+    import mapbox_vector_tile
+
+    import api.compress
+
+    plain = client.get("/maps", headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    packed = client.get("/maps", headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+    assert "河曲县甲化工有限公司" in packed.text  # the client unpacks it: the same page
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+    assert "content-encoding" not in client.get("/maps", headers={"Accept-Encoding": "gzip;q=0"}).headers
+    # tiles too (this county's are small: compress from the first byte here)
+    monkeypatch.setattr(api.compress, "MIN_BYTES", 1)
+    x, y = tile_of(111.22, 39.25, 15)
+    packed = client.get(f"/tiles/enterprise/15/{x}/{y}.pbf", headers={"Accept-Encoding": "gzip"})
+    plain = client.get(f"/tiles/enterprise/15/{x}/{y}.pbf", headers={"Accept-Encoding": "identity"})
+    assert packed.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert packed.content == plain.content
+    assert [f["properties"]["name"] for f in mapbox_vector_tile.decode(packed.content)["enterprise"]["features"]] \
+        == ["河曲县甲化工有限公司"]
+    empty = client.get(f"/tiles/building/10/{x // 32}/{y // 32}.pbf", headers={"Accept-Encoding": "gzip"})
+    assert empty.status_code == 204 and "content-encoding" not in empty.headers
 
 
 def test_pipeline_and_mine_pages_and_standalone_file(client, db_url, tmp_path):

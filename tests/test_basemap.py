@@ -131,9 +131,18 @@ def _wait_for_labels(page, text_: str) -> None:
 def test_county_page_draws_the_reference_basemap_beneath_the_risk_layers(chromium, server, demo_county_engine,
                                                                           out_dir, width):
     page, errors, outside = _page(chromium, server, width)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
     page.goto(f"{server}/maps", wait_until="load", timeout=60_000)
     _wait_for_labels(page, "西口镇")
     page.wait_for_timeout(1500)
+    # one request a reference tile (the names come inside it), each once, all for the zoom the page shows: the
+    # view is fitted before the layers are added
+    tiles = [u.split("/tiles/", 1)[1] for u in requested if "/tiles/" in u]
+    reference = [t for t in tiles if t.startswith("reference/")]
+    zoom = page.evaluate(f"() => window[{MAP_VAR_JS}].getZoom()")
+    assert reference and all(t.endswith(".pbf") for t in reference) and len(set(reference)) == len(reference)
+    assert {int(t.split("/")[-3]) for t in tiles} == {zoom}, tiles
     shot = out_dir / "basemap" / f"county-{width}.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from api.auth import PrincipalDep
+from api.compress import PAGE_LEVEL, maybe_gzip
 from api.deps import ConnDep
 from api.pages import page
 from api.security import nonce_of
@@ -27,7 +28,8 @@ def _map(request: Request, conn: Any, principal: Any, **kw: Any) -> HTMLResponse
             raise
         return page(request, principal, "map_error.html", conn=conn, status=404, nav="map",
                     title="地图不存在或不在本辖区", message=exc.message)
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    body, headers = maybe_gzip(request, html.encode(), level=PAGE_LEVEL)
+    return HTMLResponse(body, headers={"Cache-Control": "no-store", **headers})
 
 
 @router.get("", response_class=HTMLResponse, summary="全县四色风险图（乡镇用户为本乡镇；plan=计划编号 时显示巡查路线）")

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from api.compress import TILE_LEVEL, maybe_gzip
 from api.deps import ConnDep
 from api.text import Text
 from geo.ogc import layer_tilejson
@@ -26,10 +27,12 @@ def reference_label_tile(z: int, x: int, y: int, conn: ConnDep) -> dict[str, Any
             responses={200: {"description": "MVT 矢量瓦片",
                              "content": {MVT: {"schema": {"type": "string", "format": "binary"}}}},
                        204: {"description": "该瓦片范围内没有要素"}})
-def vector_tile(layer: Text, z: int, x: int, y: int, conn: ConnDep) -> Response:
+def vector_tile(layer: Text, z: int, x: int, y: int, conn: ConnDep, request: Request) -> Response:
     data = tile(conn, layer, z, x, y)
-    return Response(content=data, media_type=MVT, headers={"Cache-Control": "no-store"},
-                    status_code=200 if data else 204)
+    if not data:
+        return Response(status_code=204, media_type=MVT, headers={"Cache-Control": "no-store"})
+    body, headers = maybe_gzip(request, data, level=TILE_LEVEL)
+    return Response(content=body, media_type=MVT, headers={"Cache-Control": "no-store", **headers})
 
 
 @router.get("/{layer}.json", summary="TileJSON 3.0（MapLibre、QGIS 按网址添加矢量瓦片）")
