@@ -46,7 +46,7 @@ def make_field_plan(engine: Engine, today: dt.date) -> FieldPlan:
             for seq, eid in enumerate(eids, start=1):
                 stops.append(conn.execute(text(
                     "INSERT INTO plan_stop (plan_id, route_id, seq, enterprise_id, colour, priority, reasons, "
-                    "arrival_s, service_s, snapped) VALUES (:p, :r, :q, :e, 'red', 10, '[\"红色企业每月一次\"]', "
+                    "arrival_s, service_s, snapped) VALUES (:p, :r, :q, :e, 'red', 10, '[\"红色企业每周巡查一次，已到期\"]', "
                     ":a, 1800, true) RETURNING id"), {"p": plan, "r": route, "q": seq, "e": eid, "a": 1800 * seq})
                     .scalar_one())
         inside = conn.execute(text(

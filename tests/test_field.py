@@ -67,7 +67,7 @@ def test_inspector_tasks_are_its_teams_stops_of_today_in_route_order(inspector, 
     assert [s["stop_id"] for s in body["stops_today"]] == list(plan.own_stops)  # 第2组's stop is not its task
     first = body["stops_today"][0]
     assert first["seq"] == 1 and first["team"] == "第1组" and first["due"] == "today" and first["due_label"] == "今日"
-    assert first["reasons"] == ["红色企业每月一次"] and first["address"] is not None and first["lon"] is not None
+    assert first["reasons"] == ["红色企业每周巡查一次，已到期"] and first["address"] is not None and first["lon"] is not None
 
 
 def test_township_editor_sees_every_team_of_its_township(xikou, plan) -> None:

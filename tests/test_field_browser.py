@@ -138,7 +138,7 @@ def test_an_inspector_records_online_and_offline_and_the_queue_lands_once(server
         cards = page.locator("#fd-today > li.fd-card")
         assert cards.count() == 2
         first = page.inner_text(f"#fd-today #stop-{plan.own_stops[0]}")
-        assert first.startswith("1. ") and "今日" in first and "红色企业每月一次" in first and "导航" in first
+        assert first.startswith("1. ") and "今日" in first and "红色企业每周巡查一次，已到期" in first and "导航" in first
         assert page.get_attribute(f"#stop-{plan.own_stops[0]} a.fd-nav", "href").startswith("geo:")
         page.wait_for_selector("body[data-offline-ready]", timeout=120_000)  # the township's reference tiles kept
         assert int(page.get_attribute("body", "data-offline-ready")) > 0
