@@ -71,8 +71,7 @@ def tune_for_heavy_work(conn: Connection) -> None:
     A bureau's own PostgreSQL keeps work_mem at 4 MB and jit on: hashed anti-joins then fall back to
     rescanning subplans, and JIT compiles every spatial join for more time than it saves.
     """
-    conn.execute(text(f"SET LOCAL work_mem = '{HEAVY_WORK_MEM}'"))
-    conn.execute(text("SET LOCAL jit = off"))
+    conn.execute(text(f"SET LOCAL work_mem = '{HEAVY_WORK_MEM}'; SET LOCAL jit = off"))
 
 
 def server_versions(engine: Engine) -> dict[str, str]:
