@@ -19,28 +19,26 @@ from geo.risk.rules import LEVEL_RANK, LEVELS, Rules, raise_level
 # it; a pipeline object — a run of adjacent segments of one pipeline with the same cause (one high-consequence
 # stretch, one register item, one mine nearby…) — at the midpoints of its segments. Segments assessed before
 # causes were recorded count as one cause per level.
-# `scoped` (a run over some objects or one township): only the objects placed in the areas of risk_scope_area, with
-# every segment of a pipeline that has one there (a run is found along the whole line), so that each area counts
-# exactly what a full run counts.
-POINTS_SQL = """
+# A scoped run (some objects, or one township) places only the objects in the areas of risk_scope_area and, per
+# pipeline, every segment from the first to the last with its midpoint in one of them: whether two such segments
+# belong to one run depends only on the segments between them, so each area counts exactly what a full run counts.
+POINTS_TEMPLATE = """
 CREATE TEMP TABLE risk_obj_pt ON COMMIT DROP AS
 WITH scoped_area AS MATERIALIZED (
     SELECT c.geom FROM grid_cell c JOIN risk_scope_area s ON s.kind = 'grid_cell' AND s.id = c.id
-    WHERE CAST(:scoped AS boolean)
     UNION ALL
     SELECT t.geom FROM township t JOIN risk_scope_area s ON s.kind = 'township' AND s.id = t.id
-    WHERE CAST(:scoped AS boolean)
+), span AS MATERIALIZED (
+    SELECT g.pipeline_id, min(g.seq) AS lo, max(g.seq) AS hi
+    FROM pipeline_segment g JOIN scoped_area ar ON g.geom && ar.geom
+    WHERE ST_Intersects(ar.geom, ST_LineInterpolatePoint(g.geom, 0.5))
+    GROUP BY g.pipeline_id
 ), seg AS (
     SELECT a.object_id, a.score, s.pipeline_id, s.seq, p.name, ST_LineInterpolatePoint(s.geom, 0.5) AS pt,
            COALESCE(a.details->'causes', jsonb_build_array(jsonb_build_object('key', a.level, 'level', a.level,
                                                                               'label', ''))) AS causes
-    FROM risk_assessment a
-    JOIN pipeline_segment s ON s.id = a.object_id
-    JOIN pipeline p ON p.id = s.pipeline_id
-    WHERE a.kind = 'pipeline_segment' AND a.valid_to IS NULL AND 'pipeline_segment' = ANY(CAST(:kinds AS text[]))
-      AND (NOT CAST(:scoped AS boolean) OR s.pipeline_id IN (
-          SELECT g.pipeline_id FROM pipeline_segment g JOIN scoped_area ar ON g.geom && ar.geom
-          WHERE ST_Intersects(ar.geom, ST_LineInterpolatePoint(g.geom, 0.5))))
+    {segments}
+      AND 'pipeline_segment' = ANY(CAST(:kinds AS text[]))
 ), cause AS (
     SELECT seg.object_id, seg.score, seg.pipeline_id, seg.seq, seg.name, seg.pt,
            c->>'key' AS cause, c->>'level' AS level, COALESCE(c->>'label', '') AS label
@@ -53,11 +51,8 @@ SELECT 'pipeline_segment' AS kind, object_id, 'p' || pipeline_id || ':' || cause
 FROM run
 UNION ALL
 SELECT 'enterprise', e.id, 'e' || e.id, a.level, a.score, e.name, '', NULL, e.geom
-FROM risk_assessment a JOIN enterprise e ON e.id = a.object_id
-WHERE a.kind = 'enterprise' AND a.valid_to IS NULL AND 'enterprise' = ANY(CAST(:kinds AS text[]))
-  AND (NOT CAST(:scoped AS boolean)
-       OR a.object_id IN (SELECT o.id FROM scoped_area ar JOIN enterprise o ON o.geom && ar.geom
-                          WHERE ST_Intersects(ar.geom, o.geom)))
+{enterprises}
+  AND 'enterprise' = ANY(CAST(:kinds AS text[]))
 UNION ALL
 SELECT 'mine', m.id, COALESCE('e' || m.enterprise_id, 'm' || m.id), a.level, a.score, m.name, '', NULL,
        ST_PointOnSurface(m.licence_boundary)
@@ -69,6 +64,23 @@ WHERE a.kind = 'mine' AND a.valid_to IS NULL AND 'mine' = ANY(CAST(:kinds AS tex
 CREATE INDEX ON risk_obj_pt USING gist (pt);
 ANALYZE risk_obj_pt;
 """
+POINTS_SQL = POINTS_TEMPLATE.format(segments="""
+    FROM risk_assessment a
+    JOIN pipeline_segment s ON s.id = a.object_id
+    JOIN pipeline p ON p.id = s.pipeline_id
+    WHERE a.kind = 'pipeline_segment' AND a.valid_to IS NULL""", enterprises="""
+FROM risk_assessment a JOIN enterprise e ON e.id = a.object_id
+WHERE a.kind = 'enterprise' AND a.valid_to IS NULL""")
+SCOPED_POINTS_SQL = POINTS_TEMPLATE.format(segments="""
+    FROM span
+    JOIN pipeline_segment s ON s.pipeline_id = span.pipeline_id AND s.seq BETWEEN span.lo AND span.hi
+    JOIN risk_assessment a ON a.kind = 'pipeline_segment' AND a.object_id = s.id AND a.valid_to IS NULL
+    JOIN pipeline p ON p.id = s.pipeline_id
+    WHERE true""", enterprises="""
+FROM enterprise e
+JOIN risk_assessment a ON a.kind = 'enterprise' AND a.object_id = e.id AND a.valid_to IS NULL
+WHERE e.id IN (SELECT o.id FROM scoped_area ar JOIN enterprise o ON o.geom && ar.geom
+               WHERE ST_Intersects(ar.geom, o.geom))""")
 
 AREAS_SQL = """
 WITH areas AS (
@@ -143,11 +155,12 @@ def rollup_findings(row: dict[str, Any], rules: Rules) -> tuple[list[Finding], s
 def assess_areas(conn: Connection, rules: Rules, *, srid: int, scoped: bool = False) -> list[Assessment]:
     """Roll up the current object levels into every grid cell and township in risk_scope_area.
 
-    `scoped` (a run over some objects or one township) places only the objects in those areas (and the whole lines
-    through them), not the county's; the counts are those of a full run.
+    `scoped` (a run over some objects or one township) places only the objects in those areas (and the stretch of
+    each line through them), not the county's; the counts are those of a full run.
     """
     kinds = list(rules["rollup"]["kinds"])
-    conn.execute(text("DROP TABLE IF EXISTS risk_obj_pt;" + POINTS_SQL), {"kinds": kinds, "scoped": scoped})
+    conn.execute(text("DROP TABLE IF EXISTS risk_obj_pt;" + (SCOPED_POINTS_SQL if scoped else POINTS_SQL)),
+                 {"kinds": kinds, "scoped": scoped})
     rows = conn.execute(text(AREAS_SQL), {"srid": srid})
     out: list[Assessment] = []
     for r in rows:
