@@ -13,7 +13,6 @@ import datetime as dt
 from sqlalchemy import Connection, text
 
 from geo.db import tune_for_heavy_work
-
 from geo.risk.findings import degree_margin
 from geo.risk.rules import Rules
 from geo.risk.scope import Scope

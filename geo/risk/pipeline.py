@@ -75,10 +75,10 @@ SELECT b.id, b.floors, b.households, ST_Transform(ST_Centroid(b.geom), :srid) AS
 FROM building b
 WHERE b.id IN (SELECT bid FROM risk_dw_pair);
 ANALYZE risk_dw_cand;
-CREATE TEMP TABLE risk_dwelling ON COMMIT DROP AS
+CREATE TEMP TABLE risk_dw_near ON COMMIT DROP AS
 WITH hit AS (
     SELECT * FROM (
-        SELECT c.id, c.c, c.reach, c.floors, c.households, s.pipeline_id, s.seq, s.from_m, s.to_m, s.g
+        SELECT c.id AS bid, s.id AS sid, s.pipeline_id, s.seq, c.c, s.g
         FROM risk_dw_pair p
         JOIN risk_dw_cand c ON c.id = p.bid
         JOIN risk_seg_m s ON s.id = p.sid
@@ -86,20 +86,27 @@ WITH hit AS (
     ) x
     WHERE ST_DWithin(x.c, x.g, :strip_m)
     UNION ALL
-    SELECT c.id, c.c, c.reach, c.floors, c.households, s.pipeline_id, s.seq, s.from_m, s.to_m, s.g
+    SELECT c.id, s.id, s.pipeline_id, s.seq, c.c, s.g
     FROM risk_dw_cand c
     JOIN risk_seg_m s ON ST_DWithin(c.c, s.g, :strip_m) AND NOT s.near
     WHERE (SELECT bool_or(NOT near) FROM risk_seg_m)
 )
-SELECT DISTINCT ON (h.id, h.pipeline_id)
-       h.pipeline_id, h.id AS building_id, h.c,
-       h.from_m + ST_LineLocatePoint(h.g, h.c) * (h.to_m - h.from_m) AS m,
-       h.reach,
-       CAST(COALESCE(h.households, CASE WHEN h.floors <= :low THEN 1 ELSE h.floors * :upf END)
+-- the nearest segment of each line, chosen on narrow rows; the building is located along it below
+SELECT DISTINCT ON (bid, pipeline_id) bid, sid
+FROM hit
+ORDER BY bid, pipeline_id, ST_Distance(c, g), seq;
+ANALYZE risk_dw_near;
+CREATE TEMP TABLE risk_dwelling ON COMMIT DROP AS
+SELECT s.pipeline_id, c.id AS building_id, c.c,
+       s.from_m + ST_LineLocatePoint(s.g, c.c) * (s.to_m - s.from_m) AS m,
+       c.reach,
+       CAST(COALESCE(c.households, CASE WHEN c.floors <= :low THEN 1 ELSE c.floors * :upf END)
             AS double precision) AS households,
-       (h.floors >= :tall) AS tall
-FROM hit h
-ORDER BY h.id, h.pipeline_id, ST_Distance(h.c, h.g), h.seq;
+       (c.floors >= :tall) AS tall
+FROM risk_dw_near n
+JOIN risk_dw_cand c ON c.id = n.bid
+JOIN risk_seg_m s ON s.id = n.sid
+ORDER BY c.id, s.pipeline_id;
 SELECT max(reach) FROM risk_dwelling;
 """
 
@@ -495,7 +502,7 @@ def segment_causes(findings: list[Finding]) -> list[dict[str, str]]:
 
 def assess_segments(conn: Connection, rules: Rules, *, srid: int) -> list[Assessment]:
     """Assess the segments in risk_scope_segment (segmentation must have run)."""
-    conn.execute(text("DROP TABLE IF EXISTS risk_seg_m, risk_dw_pair, risk_dw_cand, risk_dwelling, risk_window"))
+    conn.execute(text("DROP TABLE IF EXISTS risk_seg_m, risk_dw_pair, risk_dw_cand, risk_dw_near, risk_dwelling, risk_window"))
     conn.execute(text(SEG_METRIC_SQL), {"srid": srid,
                                         "window_m": float(rules["pipeline"]["class_location"]["window_m"])})
     facts = gather_segment_facts(conn, rules, srid=srid)
