@@ -60,9 +60,12 @@ EDITS: dict[str, tuple[str, str, str]] = {
                          "WHERE id = :id"),
     "inventory": ("一条危化品储量（改数量）",
                   "SELECT id FROM chemical_inventory ORDER BY id LIMIT 1 OFFSET 11",
-                  "UPDATE chemical_inventory SET max_quantity_t = CASE WHEN max_quantity_t > 1 THEN max_quantity_t * 0.5 "
-                  "ELSE max_quantity_t * 2 END WHERE id = :id"),
+                  "UPDATE chemical_inventory SET max_quantity_t = CASE WHEN max_quantity_t = :orig THEN :orig * 0.5 "
+                  "ELSE :orig END WHERE id = :id"),
 }
+
+# The value an edit toggles from and back to (so that an even number of edits leaves the county as generated).
+ORIGINAL_OF = {"inventory": "SELECT max_quantity_t FROM chemical_inventory WHERE id = :id"}
 
 TOWNSHIP_OF = {
     "enterprise": "SELECT t.code FROM enterprise e JOIN township t ON ST_Intersects(t.geom, e.geom) WHERE e.id = :id",
@@ -155,11 +158,13 @@ def run_kind(engine: Engine, rules: Any, kind: str, *, runs: int, profile_to: st
     with engine.connect() as conn:
         row_id = conn.execute(text(pick)).scalar_one()
         code = conn.execute(text(TOWNSHIP_OF[kind]), {"id": row_id}).scalar_one()
+        orig = conn.execute(text(ORIGINAL_OF[kind]), {"id": row_id}).scalar_one() if kind in ORIGINAL_OF else None
+    params = {"id": row_id, "orig": orig}
     scopes, totals, cpus, bares = [], [], [], []
     assessed: dict[str, int] = {}
     for i in range(runs):
         with engine.begin() as conn:
-            conn.execute(text(change), {"id": row_id})
+            conn.execute(text(change), params)
         prof = cProfile.Profile() if profile_to and i == runs - 1 else None
         scope_s, total_s, cpu_s, sent, assessed = changed_run(engine, rules, profile=prof)
         if prof:
@@ -169,7 +174,7 @@ def run_kind(engine: Engine, rules: Any, kind: str, *, runs: int, profile_to: st
         cpus.append(cpu_s)
         bares.append(bare(engine, sent))
     with engine.begin() as conn:
-        conn.execute(text(change), {"id": row_id})
+        conn.execute(text(change), params)
     naive = township_run(engine, rules, code)
     with engine.begin() as conn:  # leave nothing pending for the next kind
         from geo.county import metric_srid
