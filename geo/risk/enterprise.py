@@ -12,6 +12,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -68,11 +69,14 @@ class UnitResult:
         return [x.label for x in self.lines if x.status == "unidentified"]
 
 
+_NAME_TABLE = str.maketrans({"（": "(", "）": ")", "，": ",", "％": "%", "＞": ">", "＜": "<", "≤": "<=", "≥": ">=",
+                             "［": "[", "］": "]", "　": ""})
+
+
+@lru_cache(maxsize=8192)
 def normalise_name(name: str | None) -> str:
     """Substance name compared without spaces and with full-width brackets/commas/percent as ASCII."""
-    table = str.maketrans({"（": "(", "）": ")", "，": ",", "％": "%", "＞": ">", "＜": "<", "≤": "<=", "≥": ">=",
-                           "［": "[", "］": "]", "　": ""})
-    return "".join((name or "").translate(table).split())
+    return "".join((name or "").translate(_NAME_TABLE).split())
 
 
 def condition_state(condition: dict[str, Any] | None, line: dict[str, Any]) -> str:
@@ -94,8 +98,14 @@ def condition_text(condition: dict[str, Any]) -> str:
                     for op, sign in CONDITION_OPS.items() if op in condition)
 
 
-def _names(entry: dict[str, Any]) -> set[str]:
-    return {normalise_name(n) for n in [entry["name"], *entry.get("aliases", [])]}
+def _names(entry: dict[str, Any]) -> frozenset[str]:
+    return _name_set(entry["name"], tuple(entry.get("aliases", ())))
+
+
+@lru_cache(maxsize=4096)
+def _name_set(name: str, aliases: tuple[str, ...]) -> frozenset[str]:
+    """Normalised names of a table entry (its name and aliases), computed once per distinct entry."""
+    return frozenset(normalise_name(n) for n in (name, *aliases))
 
 
 def find_entry(entries: list[dict[str, Any]], line: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:

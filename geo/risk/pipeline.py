@@ -56,41 +56,89 @@ ANALYZE risk_seg_m;
 
 # Dwellings within the strip, each located along its pipeline by the chainage m of its footprint centroid (metres
 # from the pipeline start), with `reach` ≈ half its footprint's side (area from degrees² at its latitude) so
-# that boundaries are measured from the building's outer edge. Households: the recorded 户数, else 1 for a low-rise house, else floors × units per floor.
+# that boundaries are measured from the building's outer edge. Households: the recorded 户数, else 1 for a low-rise
+# house, else floors × units per floor.
+# risk_dw_pair: (segment, building) whose EPSG:4490 boxes meet within the strip's margin, for the segments near an
+# assessed one. A centroid within strip_m of a segment lies in such a box, so these pairs already hold every near
+# segment a candidate can be located on: they are tested directly (hash joins), and only the other segments of the
+# same lines (a run over some objects) are searched through the index.
 DWELLING_SQL = """
-CREATE TEMP TABLE risk_dwelling ON COMMIT DROP AS
-WITH near AS (
-    SELECT DISTINCT b.id FROM risk_seg_m s
-    JOIN building b ON b.geom && ST_Expand(s.geom, :dx, :dy) AND b.use_class = ANY(CAST(:uses AS text[]))
-    WHERE s.near
-), cand AS MATERIALIZED (
-    -- by key (an array, so the primary key index serves a few hundred ids as well as the county's)
-    SELECT b.id, b.floors, b.households, ST_Transform(ST_Centroid(b.geom), :srid) AS c,
-           sqrt(ST_Area(b.geom) * 111320.0 * cos(radians(ST_Y(ST_Centroid(b.geom)))) * 110574.0) / 2 AS reach
-    FROM building b
-    WHERE b.id = ANY(ARRAY(SELECT id FROM near))
+CREATE TEMP TABLE risk_dw_pair ON COMMIT DROP AS
+SELECT s.id AS sid, b.id AS bid FROM risk_seg_m s
+JOIN building b ON b.geom && ST_Expand(s.geom, :dx, :dy) AND b.use_class = ANY(CAST(:uses AS text[]))
+WHERE s.near;
+ANALYZE risk_dw_pair;
+CREATE TEMP TABLE risk_dw_cand ON COMMIT DROP AS
+-- (the statistics of risk_dw_pair let the planner fetch a few hundred buildings by key, or hash the county's)
+SELECT b.id, b.floors, b.households, ST_Transform(ST_Centroid(b.geom), :srid) AS c,
+       sqrt(ST_Area(b.geom) * 111320.0 * cos(radians(ST_Y(ST_Centroid(b.geom)))) * 110574.0) / 2 AS reach
+FROM building b
+WHERE b.id IN (SELECT bid FROM risk_dw_pair);
+ANALYZE risk_dw_cand;
+CREATE TEMP TABLE risk_dw_near ON COMMIT DROP AS
+WITH hit AS (
+    SELECT * FROM (
+        SELECT c.id AS bid, s.id AS sid, s.pipeline_id, s.seq, c.c, s.g
+        FROM risk_dw_pair p
+        JOIN risk_dw_cand c ON c.id = p.bid
+        JOIN risk_seg_m s ON s.id = p.sid
+        OFFSET 0  -- join the pairs by key; the distance is a filter here, not a reason for an index search
+    ) x
+    WHERE ST_DWithin(x.c, x.g, :strip_m)
+    UNION ALL
+    SELECT c.id, s.id, s.pipeline_id, s.seq, c.c, s.g
+    FROM risk_dw_cand c
+    JOIN risk_seg_m s ON ST_DWithin(c.c, s.g, :strip_m) AND NOT s.near
+    WHERE (SELECT bool_or(NOT near) FROM risk_seg_m)
 )
-SELECT DISTINCT ON (c.id, s.pipeline_id)
-       s.pipeline_id, c.id AS building_id, c.c,
+-- the nearest segment of each line, chosen on narrow rows; the building is located along it below
+SELECT DISTINCT ON (bid, pipeline_id) bid, sid
+FROM hit
+ORDER BY bid, pipeline_id, ST_Distance(c, g), seq;
+ANALYZE risk_dw_near;
+CREATE TEMP TABLE risk_dwelling ON COMMIT DROP AS
+SELECT s.pipeline_id, c.id AS building_id, c.c,
        s.from_m + ST_LineLocatePoint(s.g, c.c) * (s.to_m - s.from_m) AS m,
        c.reach,
        CAST(COALESCE(c.households, CASE WHEN c.floors <= :low THEN 1 ELSE c.floors * :upf END)
             AS double precision) AS households,
        (c.floors >= :tall) AS tall
-FROM cand c
-JOIN risk_seg_m s ON ST_DWithin(c.c, s.g, :strip_m)
-ORDER BY c.id, s.pipeline_id, ST_Distance(c.c, s.g), s.seq;
+FROM risk_dw_near n
+JOIN risk_dw_cand c ON c.id = n.bid
+JOIN risk_seg_m s ON s.id = n.sid
+ORDER BY c.id, s.pipeline_id;
+SELECT max(reach) FROM risk_dwelling;
+"""
+
+# Each dwelling opens a window of the next 2 km along its line (RANGE frame on the chainage m). Households, buildings
+# and tall ones are sums and counts, which PostgreSQL slides row by row (households as numeric: float sums cannot be
+# slid, and the values are whole numbers, so the exact sum is the float one). The window's last edge, the max of
+# m + reach over the frame, is not slid by PostgreSQL (max has no inverse), so it is read from two short frames: a
+# dwelling's edge exceeds m by at most max(reach) (`rpad` = that + 1 m, against rounding), hence when the frame's
+# last dwelling lies more than rpad past the first, the max is that of [last m − rpad, last m] (`bwd`, taken at the
+# frame's last row); otherwise the whole frame lies within rpad + 1 m of its first dwelling (`near_fwd`).
+WINDOW_SQL = """
 CREATE TEMP TABLE risk_window ON COMMIT DROP AS
-WITH w AS (
-    SELECT pipeline_id, m - reach AS first_edge,
-           max(m + reach) OVER fwd AS last_edge,
-           sum(households) OVER fwd AS households, count(*) OVER fwd AS buildings,
-           count(*) FILTER (WHERE tall) OVER fwd AS tall
+WITH e AS (
+    SELECT pipeline_id, m, reach, households, tall,
+           max(m + reach) OVER (PARTITION BY pipeline_id ORDER BY m
+                                RANGE BETWEEN CAST(:rpad AS double precision) PRECEDING AND CURRENT ROW) AS bwd,
+           max(m + reach) OVER (PARTITION BY pipeline_id ORDER BY m
+                                RANGE BETWEEN CURRENT ROW AND CAST(:rfwd AS double precision) FOLLOWING) AS near_fwd
     FROM risk_dwelling
+), w AS (
+    SELECT pipeline_id, m, m - reach AS first_edge, near_fwd,
+           last_value(m) OVER fwd AS m_last, last_value(bwd) OVER fwd AS bwd_last,
+           CAST(sum(CAST(households AS numeric)) OVER fwd AS double precision) AS households,
+           count(*) OVER fwd AS buildings, count(*) FILTER (WHERE tall) OVER fwd AS tall
+    FROM e
     WINDOW fwd AS (PARTITION BY pipeline_id ORDER BY m
                    RANGE BETWEEN CURRENT ROW AND CAST(:window_m AS double precision) FOLLOWING)
 ), c AS (
-    SELECT pipeline_id, first_edge - :boundary_m AS a, last_edge + :boundary_m AS b, households,
+    SELECT pipeline_id, first_edge - :boundary_m AS a,
+           CASE WHEN m_last - CAST(:rpad AS double precision) >= m THEN bwd_last ELSE near_fwd END
+               + :boundary_m AS b,
+           households,
            CASE WHEN buildings >= :c4_buildings AND tall >= CAST(:c4_share AS double precision) * buildings THEN 4
                 WHEN households >= :c3_min THEN 3
                 WHEN households > :c12_max THEN 2
@@ -258,12 +306,15 @@ def _class_location(conn: Connection, facts: dict[int, SegmentFacts], rules: Rul
     hca = rules["pipeline"]["hca"]
     dx, dy = degree_margin(conn, float(cl["strip_m"]))
     boundary = float(cl["boundary_m"])
-    conn.execute(text(DWELLING_SQL), {"low": int(cl["low_rise_max_floors"]), "upf": float(cl["units_per_floor"]),
-                                      "tall": int(cl["class4_tall_floors"]), "uses": list(cl["dwelling_uses"]),
-                                      "dx": dx, "dy": dy, "srid": srid, "strip_m": float(cl["strip_m"]),
-                                      "window_m": float(cl["window_m"]), "c4_buildings": int(cl["class4_min_buildings"]),
-                                      "c4_share": float(cl["class4_min_share"]), "c3_min": float(cl["class_3_min"]),
-                                      "c12_max": float(cl["class_1_2_max"]), "boundary_m": boundary})
+    max_reach = conn.execute(text(DWELLING_SQL), {
+        "low": int(cl["low_rise_max_floors"]), "upf": float(cl["units_per_floor"]), "tall": int(cl["class4_tall_floors"]),
+        "uses": list(cl["dwelling_uses"]), "dx": dx, "dy": dy, "srid": srid, "strip_m": float(cl["strip_m"])}).scalar()
+    window_m = float(cl["window_m"])
+    rpad = float(max_reach or 0.0) + 1.0
+    conn.execute(text(WINDOW_SQL), {"window_m": window_m, "rpad": rpad, "rfwd": min(rpad + 1.0, window_m),
+                                    "c4_buildings": int(cl["class4_min_buildings"]),
+                                    "c4_share": float(cl["class4_min_share"]), "c3_min": float(cl["class_3_min"]),
+                                    "c12_max": float(cl["class_1_2_max"]), "boundary_m": boundary})
     span = conn.execute(text("SELECT max(b - a) FROM risk_window")).scalar()
     if span is not None:
         for sid, cls, hh, a, b in conn.execute(text(CLASS_SQL), {"span_m": float(span)}):
@@ -451,8 +502,7 @@ def segment_causes(findings: list[Finding]) -> list[dict[str, str]]:
 
 def assess_segments(conn: Connection, rules: Rules, *, srid: int) -> list[Assessment]:
     """Assess the segments in risk_scope_segment (segmentation must have run)."""
-    conn.execute(text("DROP TABLE IF EXISTS risk_seg_m; DROP TABLE IF EXISTS risk_dwelling; "
-                      "DROP TABLE IF EXISTS risk_window"))
+    conn.execute(text("DROP TABLE IF EXISTS risk_seg_m, risk_dw_pair, risk_dw_cand, risk_dw_near, risk_dwelling, risk_window"))
     conn.execute(text(SEG_METRIC_SQL), {"srid": srid,
                                         "window_m": float(rules["pipeline"]["class_location"]["window_m"])})
     facts = gather_segment_facts(conn, rules, srid=srid)

@@ -19,16 +19,26 @@ from geo.risk.rules import LEVEL_RANK, LEVELS, Rules, raise_level
 # it; a pipeline object — a run of adjacent segments of one pipeline with the same cause (one high-consequence
 # stretch, one register item, one mine nearby…) — at the midpoints of its segments. Segments assessed before
 # causes were recorded count as one cause per level.
-POINTS_SQL = """
+# A scoped run (some objects, or one township) places only the objects in the areas of risk_scope_area and, per
+# pipeline, every segment from the first to the last with its midpoint in one of them: whether two such segments
+# belong to one run depends only on the segments between them, so each area counts exactly what a full run counts.
+POINTS_TEMPLATE = """
 CREATE TEMP TABLE risk_obj_pt ON COMMIT DROP AS
-WITH seg AS (
+WITH scoped_area AS MATERIALIZED (
+    SELECT c.geom FROM grid_cell c JOIN risk_scope_area s ON s.kind = 'grid_cell' AND s.id = c.id
+    UNION ALL
+    SELECT t.geom FROM township t JOIN risk_scope_area s ON s.kind = 'township' AND s.id = t.id
+), span AS MATERIALIZED (
+    SELECT g.pipeline_id, min(g.seq) AS lo, max(g.seq) AS hi
+    FROM pipeline_segment g JOIN scoped_area ar ON g.geom && ar.geom
+    WHERE ST_Intersects(ar.geom, ST_LineInterpolatePoint(g.geom, 0.5))
+    GROUP BY g.pipeline_id
+), seg AS (
     SELECT a.object_id, a.score, s.pipeline_id, s.seq, p.name, ST_LineInterpolatePoint(s.geom, 0.5) AS pt,
            COALESCE(a.details->'causes', jsonb_build_array(jsonb_build_object('key', a.level, 'level', a.level,
                                                                               'label', ''))) AS causes
-    FROM risk_assessment a
-    JOIN pipeline_segment s ON s.id = a.object_id
-    JOIN pipeline p ON p.id = s.pipeline_id
-    WHERE a.kind = 'pipeline_segment' AND a.valid_to IS NULL AND 'pipeline_segment' = ANY(CAST(:kinds AS text[]))
+    {segments}
+      AND 'pipeline_segment' = ANY(CAST(:kinds AS text[]))
 ), cause AS (
     SELECT seg.object_id, seg.score, seg.pipeline_id, seg.seq, seg.name, seg.pt,
            c->>'key' AS cause, c->>'level' AS level, COALESCE(c->>'label', '') AS label
@@ -41,16 +51,36 @@ SELECT 'pipeline_segment' AS kind, object_id, 'p' || pipeline_id || ':' || cause
 FROM run
 UNION ALL
 SELECT 'enterprise', e.id, 'e' || e.id, a.level, a.score, e.name, '', NULL, e.geom
-FROM risk_assessment a JOIN enterprise e ON e.id = a.object_id
-WHERE a.kind = 'enterprise' AND a.valid_to IS NULL AND 'enterprise' = ANY(CAST(:kinds AS text[]))
+{enterprises}
+  AND 'enterprise' = ANY(CAST(:kinds AS text[]))
 UNION ALL
 SELECT 'mine', m.id, COALESCE('e' || m.enterprise_id, 'm' || m.id), a.level, a.score, m.name, '', NULL,
        ST_PointOnSurface(m.licence_boundary)
 FROM risk_assessment a JOIN mine m ON m.id = a.object_id
-WHERE a.kind = 'mine' AND a.valid_to IS NULL AND 'mine' = ANY(CAST(:kinds AS text[]));
+WHERE a.kind = 'mine' AND a.valid_to IS NULL AND 'mine' = ANY(CAST(:kinds AS text[]))
+  AND (NOT CAST(:scoped AS boolean)
+       OR EXISTS (SELECT 1 FROM scoped_area ar WHERE m.licence_boundary && ar.geom
+                  AND ST_Intersects(ar.geom, ST_PointOnSurface(m.licence_boundary))));
 CREATE INDEX ON risk_obj_pt USING gist (pt);
 ANALYZE risk_obj_pt;
 """
+POINTS_SQL = POINTS_TEMPLATE.format(segments="""
+    FROM risk_assessment a
+    JOIN pipeline_segment s ON s.id = a.object_id
+    JOIN pipeline p ON p.id = s.pipeline_id
+    WHERE a.kind = 'pipeline_segment' AND a.valid_to IS NULL""", enterprises="""
+FROM risk_assessment a JOIN enterprise e ON e.id = a.object_id
+WHERE a.kind = 'enterprise' AND a.valid_to IS NULL""")
+SCOPED_POINTS_SQL = POINTS_TEMPLATE.format(segments="""
+    FROM span
+    JOIN pipeline_segment s ON s.pipeline_id = span.pipeline_id AND s.seq BETWEEN span.lo AND span.hi
+    JOIN risk_assessment a ON a.kind = 'pipeline_segment' AND a.object_id = s.id AND a.valid_to IS NULL
+    JOIN pipeline p ON p.id = s.pipeline_id
+    WHERE true""", enterprises="""
+FROM enterprise e
+JOIN risk_assessment a ON a.kind = 'enterprise' AND a.object_id = e.id AND a.valid_to IS NULL
+WHERE e.id IN (SELECT o.id FROM scoped_area ar JOIN enterprise o ON o.geom && ar.geom
+               WHERE ST_Intersects(ar.geom, o.geom))""")
 
 AREAS_SQL = """
 WITH areas AS (
@@ -92,50 +122,6 @@ GROUP BY ar.kind, ar.id, ar.name, ar.township_id, ar.geom
 """
 
 
-# The same for a small run (some objects, or one township): one statement, the objects inside each scoped area
-# found through their own GiST indexes, instead of placing every current object of the county first.
-SCOPED_AREAS_SQL = """
-WITH areas AS (
-    SELECT 'grid_cell' AS kind, c.id, COALESCE(c.name, c.code) AS name, c.township_id, c.geom
-    FROM grid_cell c JOIN risk_scope_area s ON s.kind = 'grid_cell' AND s.id = c.id
-    UNION ALL
-    SELECT 'township', t.id, t.name, t.id, t.geom
-    FROM township t JOIN risk_scope_area s ON s.kind = 'township' AND s.id = t.id
-), inside AS (
-    SELECT ar.kind AS area_kind, ar.id AS area_id, o.kind, o.id, o.name
-    FROM areas ar
-    CROSS JOIN LATERAL (
-        SELECT 'enterprise' AS kind, e.id, e.name FROM enterprise e
-        WHERE e.geom && ar.geom AND ST_Intersects(ar.geom, e.geom)
-        UNION ALL
-        SELECT 'mine', m.id, m.name FROM mine m
-        WHERE m.licence_boundary && ar.geom AND ST_Intersects(ar.geom, ST_PointOnSurface(m.licence_boundary))
-        UNION ALL
-        SELECT 'pipeline_segment', g.id, p.name || ' 第' || g.seq || '段' FROM pipeline_segment g
-        JOIN pipeline p ON p.id = g.pipeline_id
-        WHERE g.geom && ar.geom AND ST_Intersects(ar.geom, ST_LineInterpolatePoint(g.geom, 0.5))
-    ) o
-    WHERE o.kind = ANY(CAST(:kinds AS text[]))
-), counted AS (
-    SELECT i.area_kind, i.area_id,
-           count(*) FILTER (WHERE a.level = 'red') AS red,
-           count(*) FILTER (WHERE a.level = 'orange') AS orange,
-           count(*) FILTER (WHERE a.level = 'yellow') AS yellow,
-           count(*) FILTER (WHERE a.level = 'blue') AS blue,
-           (array_agg(a.kind || ':' || a.object_id || ':' || a.level || ':' || i.name
-                      ORDER BY CASE a.level WHEN 'red' THEN 4 WHEN 'orange' THEN 3 WHEN 'yellow' THEN 2 ELSE 1 END DESC,
-                               a.score DESC, a.kind, a.object_id))[1] AS top
-    FROM inside i JOIN risk_assessment a ON a.kind = i.kind AND a.object_id = i.id AND a.valid_to IS NULL
-    GROUP BY i.area_kind, i.area_id
-)
-SELECT ar.kind, ar.id, ar.name, ar.township_id,
-       ST_Area(ST_Transform(ar.geom, :srid)) / 1e6 AS area_km2,
-       COALESCE(n.red, 0) AS red, COALESCE(n.orange, 0) AS orange, COALESCE(n.yellow, 0) AS yellow,
-       COALESCE(n.blue, 0) AS blue, n.top
-FROM areas ar LEFT JOIN counted n ON n.area_kind = ar.kind AND n.area_id = ar.id
-"""
-
-
 def rollup_findings(row: dict[str, Any], rules: Rules) -> tuple[list[Finding], str, dict[str, Any]]:
     """Findings of one area: counts, highest level (就高) and the density step; returns its level too."""
     ru = rules["rollup"]
@@ -169,15 +155,13 @@ def rollup_findings(row: dict[str, Any], rules: Rules) -> tuple[list[Finding], s
 def assess_areas(conn: Connection, rules: Rules, *, srid: int, scoped: bool = False) -> list[Assessment]:
     """Roll up the current object levels into every grid cell and township in risk_scope_area.
 
-    `scoped` (a run over some objects or one township) places only the objects near those areas, not the county's.
+    `scoped` (a run over some objects or one township) places only the objects in those areas (and the stretch of
+    each line through them), not the county's; the counts are those of a full run.
     """
     kinds = list(rules["rollup"]["kinds"])
-    if scoped:
-        rows = conn.execute(text(SCOPED_AREAS_SQL), {"srid": srid, "kinds": kinds})
-    else:
-        conn.execute(text("DROP TABLE IF EXISTS risk_obj_pt"))
-        conn.execute(text(POINTS_SQL), {"kinds": kinds})
-        rows = conn.execute(text(AREAS_SQL), {"srid": srid})
+    conn.execute(text("DROP TABLE IF EXISTS risk_obj_pt;" + (SCOPED_POINTS_SQL if scoped else POINTS_SQL)),
+                 {"kinds": kinds, "scoped": scoped})
+    rows = conn.execute(text(AREAS_SQL), {"srid": srid})
     out: list[Assessment] = []
     for r in rows:
         row = dict(r._mapping)

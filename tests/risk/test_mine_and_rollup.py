@@ -91,3 +91,30 @@ def test_density_raises_a_cell_one_step(site, county):
     rs, rl = explain_of(county, "grid_cell", small), explain_of(county, "grid_cell", big)
     assert (rs["level"], rl["level"]) == ("red", "orange")
     assert "红橙对象 2 个/1 km²＝2 个/km²，不低于 1，上调一级" in texts(rs)
+
+
+def test_a_run_over_one_object_rolls_up_as_a_full_run(site, county):
+    """Township 甲镇 (0–4000 × −2000–2000 m) with cells West (x < 2000) and East. A gas line along y = 0 with 120
+    houses 100 m off it at x = 1862 … 2133 (4.6 m apart, as in the class-location worked example): one HCA Ⅱ
+    stretch, 7 segments of 100 m, across both cells — one object in the township and in each cell (issue #12 §5).
+    A run for one enterprise (what `--changed` does after its name is edited) rolls up the cell and township
+    holding it; their counts and texts are then exactly those of a full run, not one count per segment."""
+    from geo.risk import Scope
+
+    t = site.township("140930100000", "甲镇", 0, -2000, 4000, 2000)
+    west = site.grid_cell("W", t, 0, -2000, 2000, 2000)
+    east = site.grid_cell("E", t, 2000, -2000, 4000, 2000)
+    site.pipeline("G1", [(0, 0), (4000, 0)])
+    for i in range(60):
+        for y in (100, -100):
+            site.building((1862 + 4.6 * i, y), size_m=4)
+    ent = site.enterprise("某单位", "other", (500, 1500))
+    compute_now(county)
+    full = {k: explain_of(county, *k) for k in (("grid_cell", west), ("grid_cell", east), ("township", t))}
+    assert full[("township", t)]["details"]["counts"]["orange"] == 1
+    assert full[("grid_cell", west)]["details"]["counts"]["orange"] == 1
+    compute_now(county, scope=Scope(enterprise_ids=(ent,)))
+    for key, before in full.items():
+        after = explain_of(county, *key)
+        assert (after["level"], after["details"]["counts"], texts(after)) == (
+            before["level"], before["details"]["counts"], texts(before)), key
