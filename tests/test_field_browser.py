@@ -276,6 +276,11 @@ def test_a_grid_officer_records_rectification_progress_from_the_phone(server, pl
         assert page.locator("#fd-today > li.fd-card").count() == 3  # both teams' stops in its township
         assert "隐患 YH-" in page.inner_text("#fd-open")
         phone.tab("record")
+        # a grid officer may record a hazard at any enterprise of its township, not only at the plan's stops
+        with county_db.connect() as conn:
+            in_township = conn.execute(text("SELECT count(*) FROM enterprise e JOIN township t ON t.id = e.township_id "
+                                            "WHERE t.code = :t AND e.geom IS NOT NULL"), {"t": XIKOU}).scalar_one()
+        assert page.locator("#fd-enterprise option").count() == in_township > 3
         page.select_option("#fd-kind", "progress")
         item = page.eval_on_selector("#fd-item", "s => Array.from(s.options).find(o => o.text.includes('（发现）')).value")
         page.select_option("#fd-item", item)

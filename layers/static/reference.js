@@ -102,8 +102,11 @@
     }
   });
 
-  /* The lines' tiles, each decoded tile's names handed to the label layer. */
-  var ReferenceLines = L.VectorGrid.Protobuf.extend({
+  /* The lines' tiles, each decoded tile's names handed to the label layer. Defined when first needed: a page that
+     loads this file without Leaflet.VectorGrid (one that never shows the basemap) must still load. */
+  var ReferenceLines = null;
+  function referenceLines() {
+    ReferenceLines = ReferenceLines || L.VectorGrid.Protobuf.extend({
     _getVectorTilePromise: function (coords) {
       var names = this.options.names, labelZoom = this.options.facilityLabelZoom;
       return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords).then(function (tile) {
@@ -114,7 +117,9 @@
         throw err;
       });
     }
-  });
+    });
+    return ReferenceLines;
+  }
 
   /* The basemap as one layer (a base layer in the layer control): lines and points, then the names. */
   function referenceBasemap(map, opts) {
@@ -123,7 +128,8 @@
     panes(map);
     var names = new LabelLayer({pane: 'rmReferenceLabels', maxNativeZoom: 18, minZoom: 9,
                                 bounds: opts.bounds || undefined});
-    var lines = new ReferenceLines(opts.tiles, {
+    var Lines = referenceLines();
+    var lines = new Lines(opts.tiles, {
       pane: 'rmReference', rendererFactory: L.canvas.tile, interactive: false, maxNativeZoom: 18,
       vectorTileLayerStyles: STYLES, attribution: opts.attribution, bounds: opts.bounds || undefined,
       names: names, facilityLabelZoom: opts.facilityLabelZoom || 13

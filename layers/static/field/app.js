@@ -148,6 +148,19 @@
       option(stop, s.stop_id, s.day + ' ' + (s.seq || '') + '. ' + s.name);
       if (!seen[s.enterprise_id]) { seen[s.enterprise_id] = 1; option(ent, s.enterprise_id, s.name); }
     });
+    /* A grid officer (township editor) may record a hazard at any enterprise of its townships, not only at the
+       plan's stops: the others follow, nearest first (an inspector may only at its team's stops, so it gets none). */
+    if (t.can_progress && state.layers && state.layers.enterprise) {
+      var here = state.position;
+      var rest = state.layers.enterprise.features.filter(function (f) { return !seen[f.properties.id]; });
+      var away = function (f) {
+        if (!here) { return 0; }
+        var c = f.geometry.coordinates, dx = (c[0] - here.lon) * Math.cos(here.lat * Math.PI / 180), dy = c[1] - here.lat;
+        return dx * dx + dy * dy;
+      };
+      rest.sort(function (a, b) { return away(a) - away(b) || String(a.properties.name).localeCompare(String(b.properties.name), 'zh'); });
+      rest.forEach(function (f) { seen[f.properties.id] = 1; option(ent, f.properties.id, f.properties.name); });
+    }
     ['hazard', 'encroachment'].forEach(function (kind) {
       (t.open[kind] || []).forEach(function (i) {
         option(item, kind + ':' + i.code, (kind === 'hazard' ? '隐患 ' : '占压点 ') + i.code + '（' + i.status_label + '）');
@@ -446,6 +459,7 @@
   Promise.all([loadTasks(), fetchJson('/api/field/layers', 'layers').then(function (got) { state.layers = got && got.data; })])
     .then(function () {
       document.body.setAttribute('data-synced', state.tasks ? 'yes' : 'no');
+      if (state.tasks) { fillSelects(state.tasks); }  // with the township's enterprises, now that the layers are in
       locate();
       return renderQueue();
     }).then(replay).then(function () {
