@@ -304,3 +304,47 @@ def test_a_grid_officer_records_rectification_progress_from_the_phone(server, pl
         owner = conn.execute(text("SELECT a.owner_kind, h.code FROM attachment a JOIN hazard h ON h.id = a.owner_id "
                                   "WHERE a.sha256 = :d"), {"d": digest}).all()
         assert owner == [("hazard", code)]
+
+
+def test_on_a_shared_phone_a_record_goes_out_only_under_the_login_that_made_it(server, plan, county_db,
+                                                                               out_dir) -> None:
+    """A grid officer records a new 占压点 without signal, and its session ends before the signal returns; a colleague
+    signs in on the same phone. The colleague's app neither sends the record under the colleague's name nor shows
+    the officer's cached tasks as its own: the record waits, marked as the officer's, and nothing is written."""
+    auth_headers(county_db, "township_editor", [XIKOU], username="fd-shared-a")
+    auth_headers(county_db, "township_editor", [XIKOU], username="fd-shared-b")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        phone = Phone(browser, server, plan, out_dir / "workbench")
+        page = phone.page
+
+        def sign_in(name: str) -> None:
+            page.goto(f"{server}/login?next=/field", wait_until="load")
+            page.fill("#username", name)
+            page.fill("#password", TEST_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{server}/field")
+            page.wait_for_selector("body[data-synced=yes]", timeout=30_000)
+
+        sign_in("fd-shared-a")
+        page.wait_for_selector("body[data-sw=ready]", timeout=30_000)
+        phone.context.set_offline(True)
+        phone.tab("record")
+        page.click("#fd-locate")
+        page.select_option("#fd-kind", "encroachment")
+        page.fill("#fd-enc-text", "共用手机上的占压（不得以他人名义发送）")
+        page.click("#fd-save")
+        page.wait_for_selector("#fd-queue li[data-state=pending]")
+        phone.context.clear_cookies()  # the officer's session ends (expired, or signed out elsewhere)
+        phone.context.set_offline(False)
+        sign_in("fd-shared-b")
+        phone.tab("queue")
+        page.click("#fd-send")
+        page.wait_for_timeout(1500)
+        item = page.locator("#fd-queue li[data-owner=other]")
+        assert item.count() == 1 and item.get_attribute("data-state") == "pending"
+        assert "须由其本人登录后发送" in item.inner_text() and "fd-shared-a" in item.inner_text()
+        browser.close()
+    with county_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM encroachment WHERE description = "
+                                 "'共用手机上的占压（不得以他人名义发送）'")).scalar_one() == 0

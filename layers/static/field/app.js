@@ -324,16 +324,22 @@
       var waiting = items.filter(function (i) { return i.state !== 'sent'; }).length;
       $('fd-queue-count').textContent = String(waiting);
       items.sort(function (a, b) { return b.seq - a.seq; }).slice(0, 50).forEach(function (i) {
-        var li = el('li', 'fd-card fd-item-' + i.state);
+        /* another login's record whose send was cut off when its session ended waits, it is not being sent */
+        var shown = (!S.mine(i) && i.state === 'sending') ? 'pending' : i.state;
+        var li = el('li', 'fd-card fd-item-' + shown);
         li.setAttribute('data-client-id', i.client_id);
-        li.setAttribute('data-state', i.state);
+        li.setAttribute('data-state', shown);
         var h = el('h3');
-        h.appendChild(el('span', 'fd-state fd-state-' + i.state, STATE_LABELS[i.state] || i.state));
+        h.appendChild(el('span', 'fd-state fd-state-' + shown, STATE_LABELS[shown] || shown));
         h.appendChild(document.createTextNode(' ' + (KIND_LABELS[i.kind] || i.kind) + ' · ' + i.label));
         li.appendChild(h);
         li.appendChild(el('p', null, '记录于 ' + local(i.created_at) + (i.photos && i.photos.length ? ' · 照片 ' + i.photos.length + ' 张' : '')));
         if (i.answer && i.answer.object_code) { li.appendChild(el('p', null, '编号 ' + i.answer.object_code)); }
         if (i.reason && i.state !== 'sent') { li.appendChild(el('p', i.state === 'refused' ? 'fd-error fd-reason' : 'fd-note', i.reason)); }
+        if (!S.mine(i) && i.state !== 'sent') {
+          li.setAttribute('data-owner', 'other');
+          li.appendChild(el('p', 'fd-note', '这条记录由 ' + i.login + ' 在本机记录，须由其本人登录后发送'));
+        }
         if (i.state === 'refused') {
           var act = el('div', 'fd-actions');
           var fix = el('button', 'fd-fix', '修改后重发');

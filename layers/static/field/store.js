@@ -43,16 +43,29 @@
     return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
   }
 
+  /* The signed-in login this page was served for: a record is stamped with the login that made it and is sent only
+     while that login is signed in (on a shared phone another user's records never go out under the wrong name), and
+     the cached tasks and layers are kept per login. */
+  var bar = document.querySelector('[data-login]');
+  var LOGIN = bar ? bar.getAttribute('data-login') : '';
+
   var Store = {
     uuid: uuid,
-    add: function (item) { return run('queue', 'readwrite', function (s) { return s.add(item); }); },
+    login: LOGIN,
+    mine: function (item) { return !item.login || item.login === LOGIN; },
+    add: function (item) {
+      item.login = LOGIN;
+      return run('queue', 'readwrite', function (s) { return s.add(item); });
+    },
     put: function (item) { return run('queue', 'readwrite', function (s) { return s.put(item); }); },
     remove: function (seq) { return run('queue', 'readwrite', function (s) { return s.delete(seq); }); },
     all: function () { return run('queue', 'readonly', function (s) { return s.getAll(); }); },
     save: function (key, value) {
-      return run('cache', 'readwrite', function (s) { return s.put({key: key, value: value, at: new Date().toISOString()}); });
+      return run('cache', 'readwrite', function (s) {
+        return s.put({key: LOGIN + '\u0000' + key, value: value, at: new Date().toISOString()});
+      });
     },
-    load: function (key) { return run('cache', 'readonly', function (s) { return s.get(key); }); }
+    load: function (key) { return run('cache', 'readonly', function (s) { return s.get(LOGIN + '\u0000' + key); }); }
   };
 
   function cookie(name) {
@@ -143,7 +156,7 @@
     sending = true;
     notify = notify || function () {};
     return Store.all().then(function (items) {
-      var todo = items.filter(function (i) { return i.state === 'pending' || i.state === 'sending'; })
+      var todo = items.filter(function (i) { return (i.state === 'pending' || i.state === 'sending') && Store.mine(i); })
         .sort(function (a, b) { return a.seq - b.seq; });
       var chain = Promise.resolve(true);
       todo.forEach(function (item) {

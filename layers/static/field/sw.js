@@ -3,7 +3,7 @@
    the kept copy when there is no network. Records are never sent from here: the page's queue does that. */
 'use strict';
 
-var CACHE = 'riskmap-field-v3';
+var CACHE = 'riskmap-field-v4';
 var SHELL = ['/field', '/field/manifest.webmanifest', '/static/riskmap.css', '/static/riskmap.js',
              '/static/field/field.css', '/static/field/store.js', '/static/field/photo.js', '/static/field/app.js',
              '/static/field/icon.svg', '/vendor/piexifjs/piexif.js', '/static/reference.js', '/vendor/leaflet/dist/leaflet.js',
