@@ -1,4 +1,5 @@
-"""Issue #16: the roll-up a city or province user reads — JSON tree and map page from province_township_level only."""
+"""Issue #16: the roll-up a city or province user reads — JSON tree and map page from province_township_level only,
+each user its own scope (a province or city viewer its region, any other user its own county only)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ ROWS = [
 REASON = [{"text": "辖区内有重大风险企业 2 家", "clause": "GB 18218-2018 §4.3"}]
 
 
+INSERT_ROW = (
+                "INSERT INTO province_township_level (county_code, county_name, city_code, city_name, township_code,"
+                " township_name, level, score, reasons, computed_at, geom) VALUES (:a, :b, :c, :d, :e, :f, :g, :h,"
+                " CAST(:r AS jsonb), now(), ST_Multi(ST_MakeEnvelope(:x, 39.0, :x + 0.09, 39.09, 4490)))")
+
+
 @pytest.fixture
 def rollup_rows(db):
     with db.begin() as conn:
@@ -35,7 +42,7 @@ def rollup_rows(db):
 def test_rollup_tree_takes_the_worst_colour_upwards(rollup_rows, make_user):
     from api.app import create_app
 
-    with TestClient(create_app(), headers=make_user("county_viewer")) as c:
+    with TestClient(create_app(), headers=make_user("region_viewer", region="140000")) as c:
         tree = c.get("/province/rollup").json()
         assert tree["level"] == "red"
         cities = {x["code"]: x for x in tree["cities"]}
@@ -81,7 +88,7 @@ def test_rollup_map_in_chromium(rollup_rows, make_user, db_url, out_dir):
         pytest.skip("Debian chromium not installed")
     from tests.workbench import chromium, screenshots, sign_in, watched_page
 
-    make_user("county_viewer", username="省厅查看")
+    make_user("region_viewer", username="省厅查看", region="140000")
     with running_server(db_url, log=out_dir / "province-server.log") as server, chromium() as browser:
         page, watch = watched_page(browser.new_context())
         sign_in(page, server, "省厅查看", TEST_PASSWORD, next_="/province")
@@ -89,3 +96,61 @@ def test_rollup_map_in_chromium(rollup_rows, make_user, db_url, out_dir):
         assert page.locator(".leaflet-control-layers").inner_text().count("着色") == 3
         screenshots(page, "province-rollup", full_page=False)
         assert not watch.errors and not watch.outside, (watch.errors, watch.outside)
+
+
+def test_a_city_viewer_sees_only_its_citys_counties(rollup_rows, make_user):
+    from api.app import create_app
+
+    with TestClient(create_app(), headers=make_user("region_viewer", region="149900")) as c:
+        tree = c.get("/province/rollup").json()
+        assert [x["code"] for x in tree["cities"]] == ["149900"]
+        assert [k["code"] for k in tree["cities"][0]["counties"]] == ["149901", "149902"]
+        assert c.get("/province/rollup", params={"city": "149800"}).json() == {"cities": [], "level": None}
+        html = c.get("/province", headers={"Accept": "text/html"}).text
+        assert "合成县01" in html and "合成县05" not in html and "合成市02" not in html
+    with TestClient(create_app(), headers=make_user("region_viewer", region="150000")) as c:  # another province
+        assert c.get("/province/rollup").json() == {"cities": [], "level": None}
+
+
+def test_a_county_user_of_the_rollup_database_sees_only_its_own_county(rollup_rows, county, make_user):
+    """The roll-up database is also 河曲县's (140930): its county staff read 河曲县's rows, a township editor its
+    township's, never the other counties'; a city viewer of 忻州市 reads 河曲县's detail, one of 太原市 none of it."""
+    from api.app import create_app
+
+    with county.begin() as conn:
+        for code, name in (("140930100000", "文笔镇"), ("140930101000", "楼子营镇")):
+            conn.execute(text("INSERT INTO township (code, name, county_code, geom) SELECT :c, :n, '140930', "
+                              "ST_Multi(geom) FROM county"), {"c": code, "n": name})
+            conn.execute(text(INSERT_ROW), {"a": "140930", "b": "河曲县", "c": "140900", "d": "忻州市", "e": code,
+                                            "f": name, "g": "orange", "h": 60.0, "r": "[]", "x": 111.2})
+    app = create_app()
+    with TestClient(app, headers=make_user("county_viewer")) as c:
+        tree = c.get("/province/rollup").json()
+        assert [(x["code"], [k["code"] for k in x["counties"]]) for x in tree["cities"]] == [("140900", ["140930"])]
+        html = c.get("/province", headers={"Accept": "text/html"}).text
+        assert "河曲县" in html and "合成县01" not in html
+    with TestClient(app, headers=make_user("township_editor", townships=["140930101000"])) as c:
+        towns = [t["township_code"] for x in c.get("/province/rollup").json()["cities"] for k in x["counties"]
+                 for t in k["townships"]]
+        assert towns == ["140930101000"]
+    with TestClient(app, headers=make_user("region_viewer", region="140900")) as c:
+        tree = c.get("/province/rollup").json()
+        assert [x["code"] for x in tree["cities"]] == ["140900"]
+        assert len(c.get("/stats/townships").json()) == 2  # 忻州市 holds 河曲县: its detail too
+    with TestClient(app, headers=make_user("region_viewer", region="140100")) as c:  # 太原市
+        assert c.get("/province/rollup").json() == {"cities": [], "level": None}
+        assert c.get("/stats/townships").json() == []
+
+
+def test_region_codes_are_checked(db):
+    from geo.access.users import add_user, grant
+    from geo.errors import InvalidInput
+
+    with db.begin() as conn:
+        for role, region in (("region_viewer", None), ("region_viewer", "140930"), ("region_viewer", "001400"),
+                             ("county_viewer", "140900")):
+            with pytest.raises(InvalidInput, match="市/省级查看"):
+                add_user(conn, f"u{region}", "correct-horse-42", role, region=region)
+        user = add_user(conn, "city", "correct-horse-42", "region_viewer", region="140900")
+        assert user.region_code == "140900"
+        assert grant(conn, "city", role="county_viewer").region_code is None  # another role drops the region
