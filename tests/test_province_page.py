@@ -154,3 +154,36 @@ def test_region_codes_are_checked(db):
         user = add_user(conn, "city", "correct-horse-42", "region_viewer", region="140900")
         assert user.region_code == "140900"
         assert grant(conn, "city", role="county_viewer").region_code is None  # another role drops the region
+
+
+def test_a_county_links_to_its_own_riskmap(db, make_user):
+    """province.toml's service_url travels with the county's roll-up rows: its county and townships link to their
+    maps on the county's own service (which signs its users in itself); a county without one has no link."""
+    from api.app import create_app
+    from geo.errors import InvalidInput
+    from geo.province.config import parse_province
+    from geo.province.rollup import replace_county
+
+    base = {"name": "合成县01", "city_code": "149900", "city_name": "合成市01"}
+    p = parse_province({"county": [
+        {**base, "code": "149901", "database": "postgresql://u@h1/a", "service_url": "https://riskmap.c01.example.cn/"},
+        {**base, "code": "149902", "name": "合成县02", "database": "postgresql://u@h1/b"}]})
+    assert p.counties[0].service_url == "https://riskmap.c01.example.cn" and p.counties[1].service_url is None
+    for bad in ("javascript:alert(1)", "riskmap.c01.example.cn", "https://x.cn/?a=1", 42):
+        with pytest.raises(InvalidInput, match="第 1 个县区：service_url"):
+            parse_province({"county": [{**base, "code": "149901", "database": "postgresql://u@h1/a",
+                                        "service_url": bad}]})
+    with db.begin() as conn:
+        geom = conn.execute(text("SELECT encode(ST_AsEWKB(ST_Multi(ST_MakeEnvelope(111.3, 39.0, 111.39, 39.09, "
+                                 "4490))), 'hex')")).scalar_one()
+        for county in p.counties:
+            replace_county(conn, county, [{"township_code": county.code + "001000", "township_name": "合成镇001",
+                                           "level": "red", "score": 80.0, "reasons": [], "computed_at": "2026-12-05",
+                                           "geom": geom}])
+    with TestClient(create_app(), headers=make_user("region_viewer", region="140000")) as c:
+        counties = {k["code"]: k for k in c.get("/province/rollup").json()["cities"][0]["counties"]}
+        assert counties["149901"]["map_url"] == "https://riskmap.c01.example.cn/maps"
+        assert counties["149902"]["map_url"] is None
+        html = c.get("/province", headers={"Accept": "text/html"}).text
+        assert "https://riskmap.c01.example.cn/maps/township/149901001000" in html.replace("\\/", "/")
+        assert html.count("查看详情") == 2  # 149901 and its township; 149902 has no service to link to
