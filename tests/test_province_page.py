@@ -89,12 +89,22 @@ def test_rollup_map_in_chromium(rollup_rows, make_user, db_url, out_dir):
     from tests.workbench import chromium, screenshots, sign_in, watched_page
 
     make_user("region_viewer", username="省厅查看", region="140000")
+    with rollup_rows.begin() as conn:
+        conn.execute(text("UPDATE province_township_level SET service_url = 'https://riskmap.c01.example.cn' "
+                          "WHERE county_code = '149901'"))
     with running_server(db_url, log=out_dir / "province-server.log") as server, chromium() as browser:
         page, watch = watched_page(browser.new_context())
         sign_in(page, server, "省厅查看", TEST_PASSWORD, next_="/province")
         page.wait_for_selector(".leaflet-control-layers")  # areas go to a canvas (prefer_canvas)
         assert page.locator(".leaflet-control-layers").inner_text().count("着色") == 3
         screenshots(page, "province-rollup", full_page=False)
+        box = page.locator(".leaflet-container").bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.30, box["y"] + box["height"] * 0.5)  # the red county
+        link = page.locator(".leaflet-popup-content a")
+        link.wait_for()
+        assert link.get_attribute("href") == "https://riskmap.c01.example.cn/maps"
+        page.wait_for_timeout(400)  # the popup fades in
+        page.screenshot(path=str(out_dir / "workbench" / "province-rollup-popup-1440.png"))
         assert not watch.errors and not watch.outside, (watch.errors, watch.outside)
 
 
