@@ -164,6 +164,19 @@ def test_region_codes_are_checked(db):
         user = add_user(conn, "city", "correct-horse-42", "region_viewer", region="140900")
         assert user.region_code == "140900"
         assert grant(conn, "city", role="county_viewer").region_code is None  # another role drops the region
+        assert grant(conn, "city", role="region_viewer", region="140000").region_code == "140000"
+    with db.connect() as conn:  # the database refuses what add_user would
+        with pytest.raises(Exception, match="ck_app_user_region"):
+            conn.execute(text("INSERT INTO app_user (username, password_hash, role) VALUES ('x', 'h', 'region_viewer')"))
+
+
+def test_admin_page_shows_a_region_viewers_region(db, make_user):
+    from api.app import create_app
+
+    make_user("region_viewer", username="忻州市局", region="140900")
+    with TestClient(create_app(), headers=make_user("admin")) as c:
+        html = c.get("/admin/users", headers={"Accept": "text/html"}).text
+        assert "市/省级查看" in html and "地级市 140900" in html
 
 
 def test_a_county_links_to_its_own_riskmap(db, make_user):
