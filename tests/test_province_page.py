@@ -218,3 +218,22 @@ def test_a_county_links_to_its_own_riskmap(db, make_user):
         html = c.get("/province", headers={"Accept": "text/html"}).text
         assert "https://riskmap.c01.example.cn/maps/township/149901001000" in html.replace("\\/", "/")
         assert html.count("查看详情") == 2  # 149901 and its township; 149902 has no service to link to
+
+
+def test_cli_adds_a_city_viewer(db, monkeypatch, capsys):
+    import io
+
+    from geo.cli import main
+    from geo.db import get_engine
+
+    monkeypatch.setenv("PGOPTIONS", "")
+    get_engine().dispose()
+    monkeypatch.setattr("sys.stdin", io.StringIO("secret-password-1\n"))
+    assert main(["user", "add", "忻州市局", "--role", "region_viewer", "--region", "140900", "--password-stdin"]) == 0
+    assert "市/省级查看，范围 地级市 140900" in capsys.readouterr().out
+    assert main(["user", "grant", "忻州市局", "--region", "140000"]) == 0
+    assert "范围 省 140000" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("secret-password-1\n"))
+    assert main(["user", "add", "无区域", "--role", "region_viewer", "--password-stdin"]) == 2
+    assert "--region" in capsys.readouterr().err
+    get_engine().dispose()
