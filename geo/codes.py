@@ -59,7 +59,7 @@ FACILITY_KINDS = {
 # Application roles (geo/access/roles.py maps them to database roles).
 ROLE_LABELS: dict[str, str] = {
     "admin": "系统管理员", "county_editor": "县级编辑", "county_viewer": "县级查看",
-    "township_editor": "乡镇编辑", "inspector": "巡查员",
+    "township_editor": "乡镇编辑", "inspector": "巡查员", "region_viewer": "市/省级查看",
 }
 
 # Objects the risk engine grades (geo/risk/scope.py).

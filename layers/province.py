@@ -40,7 +40,7 @@ def build_rollup_map(conn: Connection, *, title: str, city: str | None = None, a
                 rows += [("县区", p["county_name"]), ("地级市", p["city_name"])]
             elif tier == "county":
                 rows += [("地级市", p["city_name"])]
-            p["popup_html"] = _popup(p["name"], rows, p, score=False)
+            p["popup_html"] = _popup(p["name"], rows, p, score=False, link=p.get("map_url"))
         fg = folium.FeatureGroup(name=name, show=show)
         _layer(chosen, lambda f, w=weight: {
             "fillColor": level_colour(f["properties"]["level"]), "color": "#333", "weight": w,

@@ -137,7 +137,8 @@ TEST_PASSWORD = "correct-horse-42"
 
 
 def auth_headers(engine: Engine | None, role: str, townships: list[str] | tuple[str, ...] = (),
-                 teams: list[str] | tuple[str, ...] = (), username: str | None = None) -> dict[str, str]:
+                 teams: list[str] | tuple[str, ...] = (), username: str | None = None,
+                 region: str | None = None) -> dict[str, str]:
     """A new user of `role` in the database `engine` (default: the one in force) and its bearer header."""
     import uuid
 
@@ -147,17 +148,18 @@ def auth_headers(engine: Engine | None, role: str, townships: list[str] | tuple[
 
     name = username or f"{role}-{uuid.uuid4().hex[:8]}"
     with (engine or get_engine()).begin() as conn:
-        user = add_user(conn, name, TEST_PASSWORD, role, townships=list(townships), teams=list(teams))
+        user = add_user(conn, name, TEST_PASSWORD, role, townships=list(townships), teams=list(teams), region=region)
         token, _ = issue(conn, user)
     return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
 def make_user(engine: Engine):
-    """make_user(role, townships=[], teams=[]) → headers with a bearer token of a new user of that role."""
+    """make_user(role, townships=[], teams=[], region=None) → headers with a bearer token of a new user of that role
+    (`region`: a region viewer's 地级市 or 省 code)."""
 
     def make(role: str, townships: list[str] | tuple[str, ...] = (), teams: list[str] | tuple[str, ...] = (),
-             username: str | None = None) -> dict[str, str]:
-        return auth_headers(None, role, townships, teams, username)
+             username: str | None = None, region: str | None = None) -> dict[str, str]:
+        return auth_headers(None, role, townships, teams, username, region)
 
     return make

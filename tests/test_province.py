@@ -266,6 +266,70 @@ def test_killed_worker_leaves_no_county_half_written(province: dict, dask_client
     assert after["levels"] == expected["levels"] and after["candidates"] == expected["candidates"]
 
 
+def rollup_of(p: Province, code: str) -> list[tuple[str, str, float]]:
+    eng = create_engine(p.rollup_database, poolclass=NullPool)
+    with eng.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(
+            "SELECT township_code, level, score FROM province_township_level WHERE county_code = :c "
+            "ORDER BY township_code"), {"c": code})]
+    eng.dispose()
+    return rows
+
+
+def test_killed_between_county_and_rollup_commits_the_retry_rewrites_the_rollup(
+        province: dict, dask_client: object, tmp_path: Path) -> None:
+    """The county's transaction has committed, the roll-up's not yet, and the worker dies: the retried task finds
+    the county committed for this run, does not compute it again, and rewrites the county's roll-up rows."""
+    from geo.province.rollup import county_townships
+    from geo.province.run import compute_province
+
+    p: Province = province["province"]
+    victim = p.counties[1]  # on the second server when there is one; the roll-up is in the first county's database
+    if not rollup_of(p, victim.code):  # run alone: compute it once, in-process
+        assert not compute_province(p, counties=[victim.code]).failed
+    eng = create_engine(victim.database, poolclass=NullPool)
+    with eng.begin() as conn:
+        conn.execute(text("TRUNCATE risk_assessment"))
+    reng = create_engine(p.rollup_database, poolclass=NullPool)
+    with reng.begin() as conn:  # a roll-up from an older run, recognisable by its score
+        conn.execute(text("UPDATE province_township_level SET score = -1 WHERE county_code = :c"), {"c": victim.code})
+    stale = rollup_of(p, victim.code)
+    assert stale and all(s == -1 for _, _, s in stale)
+    (tmp_path / "stage").write_text("rollup")
+
+    import threading
+
+    outcome: dict = {}
+    runner = threading.Thread(target=lambda: outcome.update(run=compute_province(
+        p, scheduler=dask_client, counties=[victim.code], pause={victim.code: str(tmp_path)})))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 180
+        while not (tmp_path / "held").exists():
+            assert time.monotonic() < deadline, "the victim's task never reached its pause point"
+            time.sleep(0.1)
+        with eng.connect() as conn:  # the county has committed this run ...
+            assert conn.execute(text("SELECT count(*) FROM risk_assessment")).scalar_one() > 0
+        assert rollup_of(p, victim.code) == stale  # ... the roll-up not yet
+        os.kill(int((tmp_path / "held").read_text()), signal.SIGKILL)
+        while not (tmp_path / "retry").exists():
+            assert time.monotonic() < deadline, "the task was not run again on another worker"
+            time.sleep(0.1)
+        assert int((tmp_path / "retry").read_text()) != int((tmp_path / "held").read_text())
+    finally:
+        (tmp_path / "release").write_text("go")
+        runner.join(timeout=300)
+    run = outcome["run"]
+    assert not run.failed, run.failed
+    assert [r.resumed for r in run.results] == [True]
+    with eng.connect() as conn:
+        committed = [(t["township_code"], t["level"], t["score"]) for t in county_townships(conn)]
+        assert conn.execute(text("SELECT count(DISTINCT valid_from) FROM risk_assessment")).scalar_one() == 1
+    eng.dispose()
+    reng.dispose()
+    assert rollup_of(p, victim.code) == committed and committed
+
+
 def test_province_file_errors_name_the_county_and_field(tmp_path: Path) -> None:
     from geo.errors import InvalidInput, NotFound
     from geo.province.config import parse_province

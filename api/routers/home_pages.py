@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import PrincipalDep
 from api.deps import ConnDep
@@ -52,7 +52,9 @@ def _links(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def home(request: Request, conn: ConnDep, principal: PrincipalDep) -> HTMLResponse:
+def home(request: Request, conn: ConnDep, principal: PrincipalDep) -> Response:
+    if principal.role == "region_viewer":  # a city's or province's officer: its roll-up map is its front page
+        return RedirectResponse("/province", status_code=303)
     today = local_today()
     data = dashboard(conn, today=today)
     todo = my_todo(conn, role=principal.role, teams=principal.teams, today=today)

@@ -1,4 +1,5 @@
-"""Roll-up of a city or province (issue #16): the map page and its JSON, read from province_township_level only."""
+"""Roll-up of a city or province (issue #16): the map page and its JSON, read from province_township_level only —
+under row-level security: a region viewer sees its 地级市 or 省, any other user its own county (geo/access/roles.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def rollup_map(request: Request, conn: ConnDep, principal: PrincipalDep, city: C
     try:
         html = render_rollup_page(conn, nonce=nonce_of(request), title="市/省级安全风险四色汇总图", city=city)
     except NotFound as exc:  # nothing rolled up yet (or not for that city): a Chinese page, as for a map
+        message = exc.message if principal.role == "region_viewer" else (
+            f"{exc.message}（本账号只看得到本县区的汇总；地级市、省的汇总需“市/省级查看”账号）")
         return page(request, principal, "map_error.html", conn=conn, status=404, nav="map",
-                    title="汇总图暂无数据", message=exc.message)
+                    title="汇总图暂无数据", message=message)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})

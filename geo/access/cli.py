@@ -35,7 +35,7 @@ def _add(args: argparse.Namespace) -> int:
     password = _password(args)
     with get_engine().begin() as conn:
         user = add_user(conn, args.username, password, args.role, townships=_codes(args.township),
-                        teams=_codes(args.team), display_name=args.name)
+                        teams=_codes(args.team), display_name=args.name, region=args.region)
     print(f"已创建用户 {user.username}：{_scope(user)}")
     return 0
 
@@ -44,7 +44,9 @@ def _scope(user: object) -> str:
     from geo.codes import ROLE_LABELS
 
     d = user.as_dict()  # type: ignore[attr-defined]
-    scope = "、".join(d["township_codes"]) or "全县"
+    from geo.access.principal import region_label
+
+    scope = region_label(d["region_code"]) if d["role"] == "region_viewer" else "、".join(d["township_codes"]) or "全县"
     teams = f"，巡查组 {'、'.join(d['teams'])}" if d["teams"] else ""
     state = "（已停用）" if d["disabled"] else ""
     return f"{ROLE_LABELS[d['role']]}，范围 {scope}{teams}{state}"
@@ -55,7 +57,8 @@ def _grant(args: argparse.Namespace) -> int:
     from geo.db import get_engine
 
     with get_engine().begin() as conn:
-        user = grant(conn, args.username, role=args.role, townships=_codes(args.township), teams=_codes(args.team))
+        user = grant(conn, args.username, role=args.role, townships=_codes(args.township), teams=_codes(args.team),
+                     region=args.region)
     print(f"已更新用户 {user.username}：{_scope(user)}")
     return 0
 
@@ -148,6 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add.add_argument("--role", required=True, choices=list(ROLE_LABELS), help=f"角色：{roles}")
     add.add_argument("--township", action="append", help="所辖乡镇代码（可多次给出或逗号分隔）")
     add.add_argument("--team", action="append", help="巡查员所属巡查组")
+    add.add_argument("--region", help="市/省级查看的地级市或省代码（6 位，如 140900、140000）")
     add.add_argument("--name", help="姓名")
     add.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
     add.set_defaults(func=_add)
@@ -157,6 +161,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     gr.add_argument("--role", choices=list(ROLE_LABELS), help=f"新角色：{roles}")
     gr.add_argument("--township", action="append", help="所辖乡镇代码（可多次给出或逗号分隔）")
     gr.add_argument("--team", action="append", help="巡查员所属巡查组")
+    gr.add_argument("--region", help="市/省级查看的地级市或省代码（6 位，如 140900、140000）")
     gr.set_defaults(func=_grant)
 
     for name, flag, text_ in (("disable", True, "停用用户（令牌立即失效）"), ("enable", False, "重新启用用户")):

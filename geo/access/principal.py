@@ -33,6 +33,8 @@ class Principal:
     township_ids: tuple[int, ...] = ()
     teams: tuple[str, ...] = field(default=())
     display_name: str | None = None
+    region_code: str | None = None
+    """A region viewer's 地级市 or 省 code (GB/T 2260); its township_ids are this county's when the region holds it."""
 
     @property
     def county_wide(self) -> bool:
@@ -41,7 +43,8 @@ class Principal:
 
     @property
     def label(self) -> str:
-        scope = "全县" if self.county_wide else "、".join(self.township_codes)
+        scope = "全县" if self.county_wide else (
+            region_label(self.region_code) if self.role == "region_viewer" else "、".join(self.township_codes))
         return f"{self.display_name or self.username}（{ROLE_LABELS[self.role]}，{scope}）"
 
     def require(self, *roles: str) -> None:
@@ -49,6 +52,13 @@ class Principal:
         if self.role not in roles:
             allowed = "、".join(ROLE_LABELS[r] for r in roles)
             raise Forbidden(f"当前账号（{ROLE_LABELS[self.role]}）无权执行此操作，需要：{allowed}")
+
+
+def region_label(code: str | None) -> str:
+    """省 140000 → '省 140000', 地级市 140900 → '市 140900'."""
+    if not code:
+        return "无"
+    return f"{'省' if code.endswith('0000') else '地级市'} {code}"
 
 
 def bind(conn: Connection, principal: Principal) -> None:
@@ -60,7 +70,9 @@ def bind(conn: Connection, principal: Principal) -> None:
     townships = "*" if principal.county_wide else ",".join(str(i) for i in principal.township_ids)
     conn.execute(
         text("SELECT set_config('riskmap.user', :u, true), set_config('riskmap.role', :r, true), "
-             "set_config('riskmap.townships', :t, true), set_config('riskmap.teams', :teams, true)"),
-        {"u": principal.username, "r": principal.role, "t": townships, "teams": "|".join(principal.teams)},
+             "set_config('riskmap.townships', :t, true), set_config('riskmap.teams', :teams, true), "
+             "set_config('riskmap.region', :region, true)"),
+        {"u": principal.username, "r": principal.role, "t": townships, "teams": "|".join(principal.teams),
+         "region": principal.region_code if principal.role == "region_viewer" and principal.region_code else ""},
     )
     conn.execute(text(f"SET LOCAL ROLE {ROLES[principal.role]}"))

@@ -21,8 +21,14 @@ ROLES: dict[str, str] = {
     "county_viewer": "riskmap_county_viewer",
     "township_editor": "riskmap_township_editor",
     "inspector": "riskmap_inspector",
+    "region_viewer": "riskmap_region_viewer",
 }
 """Application role → the PostgreSQL role a request runs as."""
+
+REGION_TABLES: dict[str, str] = {"province_township_level": "riskmap_in_region(county_code, city_code)"}
+"""Tables of a city or province (migration 0020_province_scope), read by the region scope: a region viewer (a city's
+or province's officer, `app_user.region_code`) sees the rows of its region; every other role sees the rows of this
+database's own county (`county`), of its own townships only (`township` is itself under the township scope)."""
 
 ACCESS_TABLES = ("app_user", "api_token", "app_secret", "audit_log", "app_session", "login_event")
 """Tables of the access layer itself: only the service (as its login role) and admins touch them."""
@@ -93,8 +99,8 @@ WRITE_CHECKS: dict[str, str] = {
 }
 """Extra WITH CHECK of scoped writes: the geometry written must lie inside the writer's townships."""
 
-POLICY_NAMES = ("county_all", "scoped_read", "scoped_insert", "scoped_update", "scoped_delete", "team_stop",
-                "inspector_insert", "own_rows")
+POLICY_NAMES = ("region_read", "own_county", "county_all", "scoped_read", "scoped_insert", "scoped_update",
+                "scoped_delete", "team_stop", "inspector_insert", "own_rows")
 
 FUNCTIONS = [
     # The township ids of the request ('*' = all of them; unset or empty = none: fail closed).
@@ -123,6 +129,15 @@ FUNCTIONS = [
     SECURITY DEFINER SET search_path = public, pg_temp AS $$
         SELECT EXISTS (SELECT 1 FROM plan_stop s JOIN plan_route r ON r.id = s.route_id
                        WHERE s.enterprise_id = enterprise AND r.team = ANY (riskmap_teams()))
+    $$
+    """,
+    # The request's region (a 地级市 or 省 code, GB/T 2260: 省 = first 2 digits + 0000, 市 = first 4 + 00), '' = none.
+    """
+    CREATE OR REPLACE FUNCTION riskmap_in_region(county text, city text) RETURNS boolean LANGUAGE sql STABLE AS $$
+        SELECT CASE WHEN r ~ '^[0-9]{2}0000$' THEN left(county, 2) = left(r, 2)
+                    WHEN r ~ '^[0-9]{4}00$' THEN city = r
+                    ELSE false END
+        FROM (SELECT coalesce(current_setting('riskmap.region', true), '') AS r) s
     $$
     """,
     # The writer's jurisdiction: the union of its townships (all-county scope: no limit).
@@ -191,6 +206,8 @@ def ensure_roles(conn: Connection) -> None:
             conn.execute(text("GRANT SELECT ON audit_log TO riskmap_county_editor, riskmap_county_viewer"))
     for table in _existing(conn, list(POLICIES)):
         _apply_policies(conn, table)
+    for table in _existing(conn, list(REGION_TABLES)):
+        _apply_region_policies(conn, table)
     for table in _existing(conn, list(OWN_ROWS)):
         conn.execute(text(f"GRANT SELECT, INSERT ON {table} TO {all_roles}"))
         conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
@@ -208,7 +225,7 @@ def _apply_policies(conn: Connection, table: str) -> None:
         conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
     conn.execute(text(f"CREATE POLICY county_all ON {table} TO riskmap_admin, riskmap_county_editor, "
                       f"riskmap_county_viewer USING (true) WITH CHECK (true)"))
-    scoped = "riskmap_township_editor, riskmap_inspector"
+    scoped = "riskmap_township_editor, riskmap_inspector, riskmap_region_viewer"
     conn.execute(text(f"CREATE POLICY scoped_read ON {table} FOR SELECT TO {scoped} USING ({scope})"))
     conn.execute(text(f"CREATE POLICY scoped_insert ON {table} FOR INSERT TO riskmap_township_editor "
                       f"WITH CHECK ({check})"))
@@ -226,9 +243,23 @@ def _apply_policies(conn: Connection, table: str) -> None:
             f"(({scope}) AND route_id IN (SELECT id FROM plan_route WHERE team = ANY (riskmap_teams())))"))
 
 
+def _apply_region_policies(conn: Connection, table: str) -> None:
+    """A region viewer reads the rows of its city or province; every other role those of this database's county
+    (and of its own townships); nobody writes them through the service (the provincial run writes as the owner)."""
+    others = ", ".join(r for k, r in ROLES.items() if k != "region_viewer")
+    conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
+    for name in POLICY_NAMES:
+        conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
+    conn.execute(text(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM {', '.join(ROLES.values())}"))
+    conn.execute(text(f"CREATE POLICY region_read ON {table} FOR SELECT TO riskmap_region_viewer "
+                      f"USING ({REGION_TABLES[table]})"))
+    conn.execute(text(f"CREATE POLICY own_county ON {table} FOR SELECT TO {others} USING ("
+                      f"county_code IN (SELECT code FROM county) AND township_code IN (SELECT code FROM township))"))
+
+
 def drop_policies(conn: Connection) -> None:
     """Undo `ensure_roles` in this database (roles stay: other databases of the cluster may use them)."""
-    for table in _existing(conn, [*POLICIES, *OWN_ROWS]):
+    for table in _existing(conn, [*POLICIES, *OWN_ROWS, *REGION_TABLES]):
         for name in POLICY_NAMES:
             conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
         conn.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))
@@ -239,5 +270,6 @@ def drop_policies(conn: Connection) -> None:
         conn.execute(text(f"REVOKE ALL ON {', '.join(tables)} FROM {', '.join(existing_roles)}"))
         conn.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {', '.join(existing_roles)}"))
     for fn in ("riskmap_team_stop(integer)", "riskmap_within_scope(geometry)", "riskmap_in_scope(integer)", "riskmap_teams()",
+               "riskmap_in_region(text, text)",
                "riskmap_townships()"):
         conn.execute(text(f"DROP FUNCTION IF EXISTS {fn}"))

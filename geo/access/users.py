@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,19 +28,21 @@ class User:
     township_codes: tuple[str, ...]
     teams: tuple[str, ...]
     disabled: bool
+    region_code: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "username": self.username, "display_name": self.display_name, "role": self.role,
                 "role_label": ROLE_LABELS[self.role], "township_codes": list(self.township_codes),
-                "teams": list(self.teams), "disabled": self.disabled}
+                "teams": list(self.teams), "disabled": self.disabled,
+                "region_code": self.region_code}
 
 
-_COLUMNS = "id, username, display_name, role, township_codes, teams, disabled"
+_COLUMNS = "id, username, display_name, role, township_codes, teams, disabled, region_code"
 
 
 def _user(row: Any) -> User:
     return User(row.id, row.username, row.display_name, row.role, tuple(row.township_codes or ()),
-                tuple(row.teams or ()), row.disabled)
+                tuple(row.teams or ()), row.disabled, row.region_code)
 
 
 def _check_role(role: str) -> None:
@@ -54,15 +57,28 @@ def _check_townships(conn: Connection, codes: list[str]) -> None:
         raise InvalidInput(f"乡镇代码不存在：{'、'.join(missing)}")
 
 
+_REGION = re.compile(r"\d{2}(?:0000|\d{2}00)")
+
+
+def _check_region(role: str, region: str | None) -> None:
+    """A region viewer needs a 地级市 (XXXX00) or 省 (XX0000) code (GB/T 2260); other roles none."""
+    if role == "region_viewer":
+        if not region or not _REGION.fullmatch(region) or region.startswith("00"):
+            raise InvalidInput(f"市/省级查看必须指定地级市或省的 6 位代码（--region，如 140900 或 140000），而不是 {region or '空'}")
+    elif region:
+        raise InvalidInput(f"只有市/省级查看（region_viewer）可以指定 --region，{ROLE_LABELS[role]}的范围是本县或所辖乡镇")
+
+
 def township_choices(conn: Connection) -> list[tuple[str, str]]:
     """(code, name) of every township a user may be given, by code (the user forms' choices)."""
     return [(r.code, r.name) for r in conn.execute(text("SELECT code, name FROM township ORDER BY code"))]
 
 
 def add_user(conn: Connection, username: str, password: str, role: str, *, townships: list[str] | None = None,
-             teams: list[str] | None = None, display_name: str | None = None) -> User:
-    """Create an account; a township editor needs at least one township code."""
+             teams: list[str] | None = None, display_name: str | None = None, region: str | None = None) -> User:
+    """Create an account; a township editor needs at least one township code, a region viewer its region."""
     _check_role(role)
+    _check_region(role, region)
     if not username or len(username) > 50:
         raise InvalidInput("用户名不能为空且不超过 50 个字符")
     codes = list(townships or [])
@@ -74,10 +90,10 @@ def add_user(conn: Connection, username: str, password: str, role: str, *, towns
     if conn.execute(text("SELECT 1 FROM app_user WHERE username = :u"), {"u": username}).first():
         raise InvalidInput(f"用户名已存在：{username}")
     row = conn.execute(text(
-        f"INSERT INTO app_user (username, display_name, password_hash, role, township_codes, teams) "
-        f"VALUES (:u, :d, :h, :r, :t, :teams) RETURNING {_COLUMNS}"),
+        f"INSERT INTO app_user (username, display_name, password_hash, role, township_codes, teams, region_code) "
+        f"VALUES (:u, :d, :h, :r, :t, :teams, :region) RETURNING {_COLUMNS}"),
         {"u": username, "d": display_name, "h": _hasher.hash(password), "r": role, "t": codes,
-         "teams": list(teams or [])}).one()
+         "teams": list(teams or []), "region": region}).one()
     return _user(row)
 
 
@@ -93,19 +109,23 @@ def list_users(conn: Connection) -> list[User]:
 
 
 def grant(conn: Connection, username: str, *, role: str | None = None, townships: list[str] | None = None,
-          teams: list[str] | None = None) -> User:
-    """Change a user's role, townships or teams (only what is given changes)."""
+          teams: list[str] | None = None, region: str | None = None) -> User:
+    """Change a user's role, townships, teams or region (only what is given changes; a role other than region
+    viewer drops the region)."""
     user = get_user(conn, username)
     new_role = role or user.role
     _check_role(new_role)
+    new_region = (region or user.region_code) if new_role == "region_viewer" else None
+    _check_region(new_role, new_region)
     codes = list(townships) if townships is not None else list(user.township_codes)
     _check_townships(conn, codes)
     if new_role == "township_editor" and not codes:
         raise InvalidInput("乡镇编辑必须指定所辖乡镇（--township 代码）")
     row = conn.execute(text(
-        f"UPDATE app_user SET role = :r, township_codes = :t, teams = :teams WHERE id = :id RETURNING {_COLUMNS}"),
+        f"UPDATE app_user SET role = :r, township_codes = :t, teams = :teams, region_code = :region WHERE id = :id "
+        f"RETURNING {_COLUMNS}"),
         {"r": new_role, "t": codes, "teams": list(teams) if teams is not None else list(user.teams),
-         "id": user.id}).one()
+         "region": new_region, "id": user.id}).one()
     return _user(row)
 
 
@@ -157,12 +177,18 @@ def authenticate(conn: Connection, username: str, password: str) -> User:
     return _user(row)
 
 
+_REGION_HOLDS = ("SELECT 1 FROM county c WHERE CASE WHEN u.region_code LIKE '%0000' "
+                 "THEN left(c.code, 2) = left(u.region_code, 2) ELSE left(c.code, 4) = left(u.region_code, 4) END")
+"""Whether the region viewer's region holds this database's county (GB/T 2260: a county's code begins with its
+省's 2 and its 地级市's 4 digits): then it reads the county's detail as a county viewer would, else none of it."""
+
+
 def principal_for(conn: Connection, user_id: int, *, session: str | None = None) -> Principal:
     """The current principal of a user id (role and scope read afresh, so changes apply at once); with `session`,
     only while that session of the user is live (one primary-key lookup more in the same query)."""
     row = conn.execute(text(
         f"SELECT {_COLUMNS}, ARRAY(SELECT t.id FROM township t WHERE t.code = ANY(u.township_codes) "
-        f"ORDER BY t.id) AS township_ids FROM app_user u WHERE u.id = :id AND (CAST(:s AS text) IS NULL OR EXISTS "
+        f"OR (u.role = 'region_viewer' AND EXISTS ({_REGION_HOLDS})) ORDER BY t.id) AS township_ids FROM app_user u WHERE u.id = :id AND (CAST(:s AS text) IS NULL OR EXISTS "
         f"(SELECT 1 FROM app_session s WHERE s.jti = :s AND s.user_id = u.id AND s.revoked_at IS NULL "
         f"AND s.expires_at > now()))"), {"id": user_id, "s": session}).first()
     if row is None and session is not None:
@@ -173,4 +199,4 @@ def principal_for(conn: Connection, user_id: int, *, session: str | None = None)
         raise NotAuthenticated("账号已停用，请联系管理员")
     return Principal(user_id=row.id, username=row.username, role=row.role,
                      township_codes=tuple(row.township_codes or ()), township_ids=tuple(row.township_ids or ()),
-                     teams=tuple(row.teams or ()), display_name=row.display_name)
+                     teams=tuple(row.teams or ()), display_name=row.display_name, region_code=row.region_code)

@@ -7,6 +7,7 @@ database = "postgresql://riskmap@db0/riskmap_province"   # where province_townsh
 [[county]]
 code = "140930"; name = "河曲县"; city_code = "140900"; city_name = "忻州市"
 database = "postgresql://riskmap@db1/riskmap_140930"
+service_url = "https://riskmap.hequ.example.cn"            # optional: the county's own riskmap (its detail map)
 ```
 
 One county per database: each database keeps the single-county schema (its `county` row, townships, results),
@@ -20,6 +21,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -38,6 +40,9 @@ class County:
     database: str
     ordinal: int
     """1-based place in province.toml (gives halo ids their range; keep the order stable)."""
+    service_url: str | None = None
+    """The county's own riskmap service (http/https, no trailing '/'): the roll-up map links a county to its map
+    there; that service signs its own users in and applies their scope."""
 
     @property
     def shard(self) -> str:
@@ -94,8 +99,15 @@ def parse_province(data: dict, *, source: str = "province.toml") -> Province:
             make_url(c["database"])
         except Exception as exc:
             raise InvalidInput(f"{where}：database 不是有效的数据库地址") from exc
+        service = c.get("service_url")
+        if service is not None:
+            parts = urlsplit(service) if isinstance(service, str) else None
+            if not parts or parts.scheme not in ("http", "https") or not parts.netloc or parts.query or \
+                    parts.fragment:
+                raise InvalidInput(f"{where}：service_url 应为该县 riskmap 服务的 http(s) 地址，如 https://riskmap.example.cn")
+            service = service.rstrip("/")
         out.append(County(code=c["code"], name=c["name"], city_code=c["city_code"], city_name=c["city_name"],
-                          database=c["database"], ordinal=i))
+                          database=c["database"], ordinal=i, service_url=service))
     dbs = [c.database for c in out]
     if len(set(dbs)) != len(dbs):
         raise InvalidInput(f"{source}：每个县区应有自己的数据库（一个数据库只存一个县区）")
@@ -126,5 +138,5 @@ def province_toml(province_name: str, rollup: str, counties: list[dict[str, str]
     lines = [f"name = {q(province_name)}", "", "[rollup]", f"database = {q(rollup)}"]
     for c in counties:
         lines += ["", "[[county]]"] + [f"{k} = {q(c[k])}" for k in ("code", "name", "city_code", "city_name",
-                                                                      "database")]
+                                                                      "database", "service_url") if c.get(k)]
     return "\n".join(lines) + "\n"

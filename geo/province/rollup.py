@@ -21,9 +21,9 @@ ORDER BY t.code
 
 REPLACE_SQL = """
 INSERT INTO province_township_level (county_code, county_name, city_code, city_name, township_code,
-                                     township_name, level, score, reasons, computed_at, geom)
+                                     township_name, level, score, reasons, computed_at, geom, service_url)
 VALUES (:county_code, :county_name, :city_code, :city_name, :township_code, :township_name, :level, :score,
-        CAST(:reasons AS jsonb), :computed_at, ST_Multi(ST_GeomFromEWKB(decode(:geom, 'hex'))))
+        CAST(:reasons AS jsonb), :computed_at, ST_Multi(ST_GeomFromEWKB(decode(:geom, 'hex'))), :service_url)
 """
 
 
@@ -39,19 +39,28 @@ def replace_county(conn: Connection, county: County, townships: list[dict[str, A
         conn.execute(text(REPLACE_SQL), [{
             **t, "reasons": json.dumps(t["reasons"], ensure_ascii=False, default=str),
             "county_code": county.code, "county_name": county.name, "city_code": county.city_code,
-            "city_name": county.city_name} for t in townships])
+            "city_name": county.city_name, "service_url": county.service_url} for t in townships])
     return len(townships)
 
 
 ROLLUP_SQL = """
 SELECT city_code, city_name, county_code, county_name, township_code, township_name, level, score, reasons,
-       computed_at
+       computed_at, service_url
 FROM province_township_level
 WHERE (CAST(:city AS text) IS NULL OR city_code = :city) AND (CAST(:county AS text) IS NULL OR county_code = :county)
 ORDER BY city_code, county_code, township_code
 """
 
 LEVEL_ORDER = ("red", "orange", "yellow", "blue")
+
+
+def detail_url(service_url: str | None, township: str | None = None) -> str | None:
+    """The county's own map (its riskmap service, province.toml `service_url`): /maps, or a township's map."""
+    from urllib.parse import quote
+
+    if not service_url:
+        return None
+    return f"{service_url}/maps" + (f"/township/{quote(township, safe='')}" if township else "")
 
 
 def rollup(conn: Connection, *, city: str | None = None, county: str | None = None) -> dict[str, Any]:
@@ -65,7 +74,7 @@ def rollup(conn: Connection, *, city: str | None = None, county: str | None = No
     for r in rows:
         c = cities.setdefault(r["city_code"], {"code": r["city_code"], "name": r["city_name"], "counties": {}})
         k = c["counties"].setdefault(r["county_code"], {"code": r["county_code"], "name": r["county_name"],
-                                                         "townships": []})
+                                                         "map_url": detail_url(r["service_url"]), "townships": []})
         k["townships"].append({key: r[key] for key in ("township_code", "township_name", "level", "score",
                                                        "reasons", "computed_at")})
     out = []
@@ -86,6 +95,7 @@ def rollup_areas(conn: Connection, *, city: str | None = None) -> list[dict[str,
     out = []
     for r in conn.execute(text(AREAS_SQL), {"city": city}).mappings():
         props = {k: r[k] for k in ("tier", "code", "name", "county_name", "city_name", "level", "score", "reasons")}
+        props["map_url"] = detail_url(r["service_url"], r["code"] if r["tier"] == "township" else None)
         out.append({"type": "Feature", "id": f"{r['tier']}:{r['code']}", "properties": props,
                     "geometry": json.loads(r["geometry"])})
     return out

@@ -2,7 +2,10 @@
 database, then its township roll-up. Runs the same in-process or as a Dask task on a worker.
 
 A worker killed mid-task takes its connection with it: PostgreSQL rolls the transaction back, so the county keeps
-its previous results whole, and the scheduler runs the task again elsewhere.
+its previous results whole, and the scheduler runs the task again elsewhere. A worker killed after the county's
+commit but before the roll-up's leaves the roll-up one run behind only until the retry: the retried task finds the
+county already committed for this run (its `risk_rules_version.last_run_at` is the run's time, written in the same
+transaction) and only rewrites the county's roll-up rows from that committed state.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from geo.province.config import County, Province
@@ -43,6 +46,9 @@ class CountyResult:
     cpu_s: float
     """CPU seconds of the task's own process (the rest of its time is PostgreSQL's work, or waiting)."""
     steps: dict[str, float] = field(default_factory=dict)
+    resumed: bool = False
+    """The county was already committed for this run (a retry after a kill between the two commits): only its
+    roll-up rows were rewritten."""
 
 
 def engine_for(url: str) -> Engine:
@@ -76,12 +82,17 @@ def county_settings(county: County) -> Iterator[None]:
             get_settings.cache_clear()
 
 
-def _pause_point(pause_dir: str | None) -> None:
-    """Fault-injection hook for the tests (never set in production): the first attempt records its pid in
-    `held` and waits to be killed; a later attempt records `retry` and waits for `release`."""
+def _pause_point(pause_dir: str | None, stage: str) -> None:
+    """Fault-injection hook for the tests (never set in production): at the stage named in the directory's `stage`
+    file ("transaction", the default: inside the county's transaction; "rollup": after the county's commit, before
+    the roll-up's) the first attempt records its pid in `held` and waits to be killed; a later attempt records
+    `retry` and waits for `release`."""
     if not pause_dir:
         return
     d = Path(pause_dir)
+    wanted = (d / "stage").read_text().strip() if (d / "stage").exists() else "transaction"
+    if stage != wanted:
+        return
     held = d / "held"
     if not held.exists():
         held.write_text(str(os.getpid()))
@@ -100,6 +111,7 @@ def run_county(county: County, province: Province, *, halo: bool = True, rollup:
     from geo.province.halo import hide_halo, refresh_halo, show_halo
     from geo.province.rollup import county_townships, replace_county
     from geo.risk import compute
+    from geo.risk.changes import last_computed_at
 
     started = time.perf_counter()
     cpu0 = time.process_time()
@@ -109,25 +121,30 @@ def run_county(county: County, province: Province, *, halo: bool = True, rollup:
         eng = engine_for(county.database)
         try:
             with eng.begin() as conn:
+                resumed = now is not None and last_computed_at(conn) == now
                 t = time.perf_counter()
-                if halo:
-                    halo_rows = refresh_halo(conn, county, province)
-                    show_halo(conn)
-                steps["halo"] = time.perf_counter() - t
-                t = time.perf_counter()
-                report = compute(conn, now=now)
-                steps["risk"] = time.perf_counter() - t
-                t = time.perf_counter()
-                refresh_candidates(conn)
-                steps["encroach"] = time.perf_counter() - t
-                hide_halo(conn)
+                if resumed:  # a retry: this run's results are committed already, only the roll-up is missing
+                    levels = current_levels(conn)
+                else:
+                    if halo:
+                        halo_rows = refresh_halo(conn, county, province)
+                        show_halo(conn)
+                    steps["halo"] = time.perf_counter() - t
+                    t = time.perf_counter()
+                    levels = compute(conn, now=now).levels
+                    steps["risk"] = time.perf_counter() - t
+                    t = time.perf_counter()
+                    refresh_candidates(conn)
+                    steps["encroach"] = time.perf_counter() - t
+                    hide_halo(conn)
                 candidates, foreign = conn.execute(text(
                     "SELECT count(*), count(*) FILTER (WHERE feature_id < 0) FROM encroachment_candidate "
                     "WHERE status = 'open'")).one()
                 townships = county_townships(conn)
-                _pause_point(pause_dir)
+                _pause_point(pause_dir, "transaction")
         finally:
             eng.dispose()
+    _pause_point(pause_dir, "rollup")
     rows = 0
     if rollup:
         t = time.perf_counter()
@@ -140,9 +157,19 @@ def run_county(county: County, province: Province, *, halo: bool = True, rollup:
         steps["rollup"] = time.perf_counter() - t
     return CountyResult(
         code=county.code, name=county.name, shard=county.shard, seconds=time.perf_counter() - started,
-        levels=report.levels, candidates=int(candidates), cross_border_candidates=int(foreign), halo=halo_rows,
+        levels=levels, candidates=int(candidates), cross_border_candidates=int(foreign), halo=halo_rows,
         rollup_rows=rows, worker_pid=os.getpid(), cpu_s=time.process_time() - cpu0,
-        max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, steps=steps)
+        max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, steps=steps,
+        resumed=resumed)
+
+
+def current_levels(conn: Connection) -> dict[str, dict[str, int]]:
+    """Kind → level → count of the county's current assessments (what a computation reports, read back)."""
+    out: dict[str, dict[str, int]] = {}
+    for kind, level, n in conn.execute(text(
+            "SELECT kind, level, count(*) FROM risk_assessment WHERE valid_to IS NULL GROUP BY kind, level")):
+        out.setdefault(kind, {})[level] = int(n)
+    return out
 
 
 @dataclass
