@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.risk.findings import Assessment, Finding, combine_findings, fmt_number
+from geo.risk.findings import Assessment, Finding, combine_findings, dict_rows, fmt_number
 from geo.risk.rules import LEVEL_RANK, LEVELS, Rules, raise_level
 
 # Each real-world object is placed at one or more points and counts once per area (its highest level there):
@@ -161,10 +161,8 @@ def assess_areas(conn: Connection, rules: Rules, *, srid: int, scoped: bool = Fa
     kinds = list(rules["rollup"]["kinds"])
     conn.execute(text("DROP TABLE IF EXISTS risk_obj_pt;" + (SCOPED_POINTS_SQL if scoped else POINTS_SQL)),
                  {"kinds": kinds, "scoped": scoped})
-    rows = conn.execute(text(AREAS_SQL), {"srid": srid})
     out: list[Assessment] = []
-    for r in rows:
-        row = dict(r._mapping)
+    for row in dict_rows(conn.execute(text(AREAS_SQL), {"srid": srid})):
         findings, level, details = rollup_findings(row, rules)
         a = combine_findings(str(row["kind"]), int(row["id"]), findings, township_id=row["township_id"],
                              details=details, base_level=level)
