@@ -84,10 +84,11 @@ WHERE e.id IN (SELECT o.id FROM scoped_area ar JOIN enterprise o ON o.geom && ar
 
 AREAS_SQL = """
 WITH areas AS (
-    SELECT 'grid_cell' AS kind, c.id, COALESCE(c.name, c.code) AS name, c.township_id, c.geom
+    SELECT 'grid_cell' AS kind, c.id, COALESCE(c.name, c.code) AS name, c.township_id, c.geom,
+           ST_Area(ST_Transform(c.geom, :srid)) / 1e6 AS area_km2
     FROM grid_cell c JOIN risk_scope_area s ON s.kind = 'grid_cell' AND s.id = c.id
     UNION ALL
-    SELECT 'township', t.id, t.name, t.id, t.geom
+    SELECT 'township', t.id, t.name, t.id, t.geom, ST_Area(ST_Transform(t.geom, :srid)) / 1e6
     FROM township t JOIN risk_scope_area s ON s.kind = 'township' AND s.id = t.id
 ), hit AS (
     SELECT ar.kind AS area_kind, ar.id AS area_id, o.obj,
@@ -108,8 +109,7 @@ WITH areas AS (
                 || CASE WHEN label <> '' THEN '：' || label ELSE '' END AS title
     FROM hit
 )
-SELECT ar.kind, ar.id, ar.name, ar.township_id,
-       ST_Area(ST_Transform(ar.geom, :srid)) / 1e6 AS area_km2,
+SELECT ar.kind, ar.id, ar.name, ar.township_id, ar.area_km2,
        count(n.obj) FILTER (WHERE n.level = 'red') AS red,
        count(n.obj) FILTER (WHERE n.level = 'orange') AS orange,
        count(n.obj) FILTER (WHERE n.level = 'yellow') AS yellow,
@@ -118,7 +118,7 @@ SELECT ar.kind, ar.id, ar.name, ar.township_id,
             FILTER (WHERE n.obj IS NOT NULL))[1] AS top
 FROM areas ar
 LEFT JOIN named n ON n.area_kind = ar.kind AND n.area_id = ar.id
-GROUP BY ar.kind, ar.id, ar.name, ar.township_id, ar.geom
+GROUP BY ar.kind, ar.id, ar.name, ar.township_id, ar.area_km2  -- not by geom: equal polygons compared per row
 """
 
 
