@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geo.codes import INDUSTRY_CATEGORIES  # light: the CLI need not load the ORM models
-from geo.risk.findings import Assessment, Finding, combine_findings, degree_margin, fmt_number
+from geo.risk.findings import Assessment, Finding, combine_findings, degree_margin, dict_rows, fmt_number
 from geo.risk.rules import LEVEL_RANK, Rules, highest
 
 KIND = "enterprise"
@@ -332,7 +332,7 @@ def find_protected_targets(conn: Connection, rules: Rules, *, srid: int) -> dict
     max_m = max(limits.values())
     dx, dy = degree_margin(conn, max_m)
     rows = conn.execute(text(TARGETS_SQL), {"srid": srid, "uses": list(limits), "dx": dx, "dy": dy, "max_m": max_m,
-                                            "cats": list(rule["categories"])})
+                                            "cats": list(rule["categories"])}).all()
     out: dict[int, dict[str, float]] = defaultdict(dict)
     for eid, use, distance_m in rows:
         if distance_m < limits[use]:
@@ -378,7 +378,7 @@ def count_hazards(conn: Connection, rules: Rules, *, today: dt.date) -> dict[int
     ent = rules["enterprise"]
     rows = conn.execute(text(HAZARDS_SQL), {"major_open": list(ent["open_major_hazard"]["open_statuses"]),
                                             "general_open": list(ent["overdue_general_hazard"]["open_statuses"]),
-                                            "today": today})
+                                            "today": today}).all()
     return {int(i): (int(m), int(g)) for i, m, g in rows}
 
 
@@ -399,7 +399,8 @@ def list_accidents(conn: Connection, rules: Rules, *, today: dt.date) -> dict[in
                  *(int(line.get("years", 0)) for item in diag["items"].values() for line in item["lines"].values())])
     since = shift_years(today, -years)
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for eid, on, deaths, injuries, loss in conn.execute(text(ACCIDENTS_SQL), {"since": since, "today": today}):
+    found = conn.execute(text(ACCIDENTS_SQL), {"since": since, "today": today}).all()
+    for eid, on, deaths, injuries, loss in found:
         grade = accident_grade(deaths=int(deaths), serious_injuries=int(injuries), loss_10k_yuan=float(loss),
                                rules=rules)
         out[int(eid)].append({"occurred_on": on, "deaths": int(deaths), "serious_injuries": int(injuries),
@@ -800,10 +801,10 @@ def direct_red_conditions(facts: EnterpriseFacts, rules: Rules, *, today: dt.dat
 def assess_enterprises(conn: Connection, rules: Rules, *, srid: int, today: dt.date,
                        mine_findings: dict[int, list[Finding]] | None = None) -> list[Assessment]:
     """Assess every enterprise in risk_scope_enterprise: level = highest of all rules, score orders within a colour."""
-    rows = [dict(r._mapping) for r in conn.execute(text(ENTERPRISES_SQL))]
+    rows = dict_rows(conn.execute(text(ENTERPRISES_SQL)))
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for r in conn.execute(text(INVENTORY_SQL)):
-        lines[int(r.enterprise_id)].append(dict(r._mapping))
+    for line in dict_rows(conn.execute(text(INVENTORY_SQL))):
+        lines[int(line["enterprise_id"])].append(line)
     persons = count_population(conn, rules, srid=srid) if lines else {}
     targets = find_protected_targets(conn, rules, srid=srid)
     site_pipes = find_site_pipelines(conn, rules, srid=srid)

@@ -53,6 +53,12 @@ def combine_findings(kind: str, object_id: int, findings: list[Finding], *, town
                       reasons=[f.as_reason() for f in ordered], details=details or {}, township_id=township_id)
 
 
+def dict_rows(result: Any) -> list[dict[str, Any]]:
+    """All rows of a result as dicts, the column names looked up once (dict(row._mapping) looks them up per row)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row)) for row in result.all()]
+
+
 def fmt_number(value: float, digits: int = 1) -> str:
     """Round for a reason text and drop a trailing .0 (126.0 → '126', 1.84 → '1.8')."""
     return f"{round(float(value), digits):g}" if abs(value) < 1e15 else str(value)

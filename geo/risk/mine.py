@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.risk.findings import Assessment, Finding, combine_findings, degree_margin, fmt_number
+from geo.risk.findings import Assessment, Finding, combine_findings, degree_margin, dict_rows, fmt_number
 from geo.risk.rules import Rules
 
 KIND = "mine"
@@ -89,7 +89,7 @@ def mine_rule_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int
     r = rules["mine"]
     out: dict[int, list[Finding]] = defaultdict(list)
     min_ha = float(r["over_boundary"]["min_area_ha"])
-    for mid, kind, zone, area_ha in conn.execute(text(ZONES_SQL), {"srid": srid}):
+    for mid, kind, zone, area_ha in conn.execute(text(ZONES_SQL), {"srid": srid}).all():
         if area_ha < min_ha:
             continue
         rule = r[kind]
@@ -99,7 +99,7 @@ def mine_rule_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int
     rule = r["over_boundary"]
     min_depth = float(rule["min_depth_m"])
     for mid, area_ha, depth_m in conn.execute(text(OVER_BOUNDARY_SQL),
-                                              {"srid": srid, "step_m": float(rule["depth_step_m"])}):
+                                              {"srid": srid, "step_m": float(rule["depth_step_m"])}).all():
         # both: a thin sliver along the boundary (digitising, datum shift) is neither wide nor deep
         if area_ha >= min_ha and depth_m >= min_depth:
             out[int(mid)].append(Finding(KIND, int(mid), "mine.over_boundary", rule["level"], float(rule["points"]),
@@ -110,7 +110,8 @@ def mine_rule_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int
     distance_m = float(rule["distance_m"])
     dx, dy = degree_margin(conn, distance_m)
     seen: set[int] = set()
-    for mid, code, d in conn.execute(text(PIPELINES_SQL), {"srid": srid, "dx": dx, "dy": dy, "distance_m": distance_m}):
+    for mid, code, d in conn.execute(text(PIPELINES_SQL),
+                                     {"srid": srid, "dx": dx, "dy": dy, "distance_m": distance_m}).all():
         if int(mid) in seen:
             continue
         seen.add(int(mid))
@@ -121,7 +122,7 @@ def mine_rule_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int
     distance_m = float(rule["distance_m"])
     dx, dy = degree_margin(conn, distance_m)
     for mid, n, d in conn.execute(text(BLASTING_SQL), {"srid": srid, "dx": dx, "dy": dy, "distance_m": distance_m,
-                                                       "uses": list(rule["dwelling_uses"])}):
+                                                       "uses": list(rule["dwelling_uses"])}).all():
         out[int(mid)].append(Finding(KIND, int(mid), "mine.blasting_dwellings", rule["level"], float(rule["points"]),
                                      rule["text"].format(distance_m=fmt_number(d, 0), n=int(n),
                                                          limit_m=fmt_number(distance_m, 0)),
@@ -132,7 +133,7 @@ def mine_rule_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int
 def assess_mines(conn: Connection, rules: Rules, *, srid: int) -> tuple[list[Assessment], dict[int, list[Finding]]]:
     """Assess mines in scope; also return, per owning enterprise, the mine findings that raise its level."""
     r = rules["mine"]
-    rows = [dict(x._mapping) for x in conn.execute(text(MINES_SQL))]
+    rows = dict_rows(conn.execute(text(MINES_SQL)))
     spatial = mine_rule_findings(conn, rules, srid=srid)
     out: list[Assessment] = []
     for_enterprises: dict[int, list[Finding]] = defaultdict(list)

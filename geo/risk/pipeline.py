@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geo.codes import ENCROACHMENT_KINDS, ROAD_CLASSES
-from geo.risk.findings import Assessment, Finding, combine_findings, degree_margin, fmt_number
+from geo.risk.findings import Assessment, Finding, combine_findings, degree_margin, dict_rows, fmt_number
 from geo.risk.rules import LEVEL_RANK, Rules
 
 KIND = "pipeline_segment"
@@ -317,13 +317,13 @@ def _class_location(conn: Connection, facts: dict[int, SegmentFacts], rules: Rul
                                     "c12_max": float(cl["class_1_2_max"]), "boundary_m": boundary})
     span = conn.execute(text("SELECT max(b - a) FROM risk_window")).scalar()
     if span is not None:
-        for sid, cls, hh, a, b in conn.execute(text(CLASS_SQL), {"span_m": float(span)}):
+        for sid, cls, hh, a, b in conn.execute(text(CLASS_SQL), {"span_m": float(span)}).all():
             f = facts[int(sid)]
             f.cls, f.households, f.class_stretch = int(cls), float(hh), (float(a), float(b))
     oil_media = [m for m, t in hca["table_for_medium"].items() if t == "oil"]
     for sid, hh, a, b in conn.execute(text(SETTLEMENT_SQL), {
             "eps": float(hca["settlement_eps_m"]), "media": oil_media, "boundary_m": boundary,
-            "min_households": float(hca["oil_c"]["min_households"])}):
+            "min_households": float(hca["oil_c"]["min_households"])}).all():
         f = facts[int(sid)]
         f.settlement_households, f.settlement_stretch = float(hh), (float(a), float(b))
 
@@ -332,7 +332,7 @@ def gather_segment_facts(conn: Connection, rules: Rules, *, srid: int) -> dict[i
     """Run every spatial query once over all assessed segments and collect the facts per segment."""
     pr = rules["pipeline"]
     hca = pr["hca"]
-    facts = {int(r.id): SegmentFacts(row=dict(r._mapping)) for r in conn.execute(text(SEGMENTS_SQL))}
+    facts = {int(r["id"]): SegmentFacts(row=r) for r in dict_rows(conn.execute(text(SEGMENTS_SQL)))}
     if not facts:
         return facts
     _class_location(conn, facts, rules, srid=srid)
@@ -343,19 +343,19 @@ def gather_segment_facts(conn: Connection, rules: Rules, *, srid: int) -> dict[i
     max_m = max(radii + [float(hca["gas_e"]["distance_m"])])
     dx, dy = degree_margin(conn, max_m)
     for sid, use, d in conn.execute(text(SITES_SQL), {"srid": srid, "uses": list(hca["special_site_uses"]),
-                                                      "dx": dx, "dy": dy, "max_m": max_m}):
+                                                      "dx": dx, "dy": dy, "max_m": max_m}).all():
         facts[int(sid)].sites[str(use)] = float(d)
     max_m = max(float(hca["gas_f"]["distance_m"]), float(hca["oil_d"]["distance_m"]))
     dx, dy = degree_margin(conn, max_m)
     for sid, d in conn.execute(text(FLAMMABLE_SQL), {"srid": srid, "cats": list(hca["flammable_site_categories"]),
                                                      "uses": list(hca["flammable_site_uses"]),
                                                      "kinds": list(hca["flammable_site_facility_kinds"]),
-                                                     "dx": dx, "dy": dy, "max_m": max_m}):
+                                                     "dx": dx, "dy": dy, "max_m": max_m}).all():
         facts[int(sid)].flammable_m = float(d)
     max_m = float(hca["oil_d"]["distance_m"])
     dx, dy = degree_margin(conn, max_m)
     for sid, d in conn.execute(text(ROADS_NEAR_SQL), {"srid": srid, "classes": list(hca["major_road_classes"]),
-                                                      "dx": dx, "dy": dy, "max_m": max_m}):
+                                                      "dx": dx, "dy": dy, "max_m": max_m}).all():
         facts[int(sid)].major_road_m = float(d)
     enc = pr["encroachment"]
     dx, dy = degree_margin(conn, float(enc["band_m"]))
@@ -368,7 +368,8 @@ def gather_segment_facts(conn: Connection, rules: Rules, *, srid: int) -> dict[i
     for sid, name, method, mid in conn.execute(text(MINES_NEAR_SQL), {"srid": srid, "dx": dx, "dy": dy,
                                                                       "distance_m": float(mn["distance_m"])}):
         facts[int(sid)].mines.append((str(name), str(method), int(mid)))
-    for sid, what, name, detail in conn.execute(text(CROSSINGS_SQL), {"classes": list(pr["crossing"]["road_classes"])}):
+    crossing_classes = list(pr["crossing"]["road_classes"])
+    for sid, what, name, detail in conn.execute(text(CROSSINGS_SQL), {"classes": crossing_classes}).all():
         facts[int(sid)].crossings.append((str(what), str(name), str(detail)))
     return facts
 

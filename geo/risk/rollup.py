@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.risk.findings import Assessment, Finding, combine_findings, fmt_number
+from geo.risk.findings import Assessment, Finding, combine_findings, dict_rows, fmt_number
 from geo.risk.rules import LEVEL_RANK, LEVELS, Rules, raise_level
 
 # Each real-world object is placed at one or more points and counts once per area (its highest level there):
@@ -84,10 +84,11 @@ WHERE e.id IN (SELECT o.id FROM scoped_area ar JOIN enterprise o ON o.geom && ar
 
 AREAS_SQL = """
 WITH areas AS (
-    SELECT 'grid_cell' AS kind, c.id, COALESCE(c.name, c.code) AS name, c.township_id, c.geom
+    SELECT 'grid_cell' AS kind, c.id, COALESCE(c.name, c.code) AS name, c.township_id, c.geom,
+           ST_Area(ST_Transform(c.geom, :srid)) / 1e6 AS area_km2
     FROM grid_cell c JOIN risk_scope_area s ON s.kind = 'grid_cell' AND s.id = c.id
     UNION ALL
-    SELECT 'township', t.id, t.name, t.id, t.geom
+    SELECT 'township', t.id, t.name, t.id, t.geom, ST_Area(ST_Transform(t.geom, :srid)) / 1e6
     FROM township t JOIN risk_scope_area s ON s.kind = 'township' AND s.id = t.id
 ), hit AS (
     SELECT ar.kind AS area_kind, ar.id AS area_id, o.obj,
@@ -108,8 +109,7 @@ WITH areas AS (
                 || CASE WHEN label <> '' THEN '：' || label ELSE '' END AS title
     FROM hit
 )
-SELECT ar.kind, ar.id, ar.name, ar.township_id,
-       ST_Area(ST_Transform(ar.geom, :srid)) / 1e6 AS area_km2,
+SELECT ar.kind, ar.id, ar.name, ar.township_id, ar.area_km2,
        count(n.obj) FILTER (WHERE n.level = 'red') AS red,
        count(n.obj) FILTER (WHERE n.level = 'orange') AS orange,
        count(n.obj) FILTER (WHERE n.level = 'yellow') AS yellow,
@@ -118,7 +118,7 @@ SELECT ar.kind, ar.id, ar.name, ar.township_id,
             FILTER (WHERE n.obj IS NOT NULL))[1] AS top
 FROM areas ar
 LEFT JOIN named n ON n.area_kind = ar.kind AND n.area_id = ar.id
-GROUP BY ar.kind, ar.id, ar.name, ar.township_id, ar.geom
+GROUP BY ar.kind, ar.id, ar.name, ar.township_id, ar.area_km2  -- not by geom: equal polygons compared per row
 """
 
 
@@ -161,10 +161,8 @@ def assess_areas(conn: Connection, rules: Rules, *, srid: int, scoped: bool = Fa
     kinds = list(rules["rollup"]["kinds"])
     conn.execute(text("DROP TABLE IF EXISTS risk_obj_pt;" + (SCOPED_POINTS_SQL if scoped else POINTS_SQL)),
                  {"kinds": kinds, "scoped": scoped})
-    rows = conn.execute(text(AREAS_SQL), {"srid": srid})
     out: list[Assessment] = []
-    for r in rows:
-        row = dict(r._mapping)
+    for row in dict_rows(conn.execute(text(AREAS_SQL), {"srid": srid})):
         findings, level, details = rollup_findings(row, rules)
         a = combine_findings(str(row["kind"]), int(row["id"]), findings, township_id=row["township_id"],
                              details=details, base_level=level)
