@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
+from sqlalchemy.exc import OperationalError
+
 from geo.errors import RiskmapError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -215,6 +217,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except RiskmapError as exc:
         print(f"错误 [{exc.code}]：{exc.message}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        # the server is not reachable, refuses the login, or DATABASE_URL names a database that does not exist
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        print(f"错误 [database_unavailable]：无法连接数据库（{reason}）。请检查 DATABASE_URL 或内置数据库"
+              f"（riskmap db status）；DATABASE_URL 所指的数据库须先建好（createdb）。", file=sys.stderr)
         return 2
 
 

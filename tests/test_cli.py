@@ -85,3 +85,13 @@ def test_other_parsers_stay_english(capsys: pytest.CaptureFixture[str]) -> None:
     plain = argparse.ArgumentParser(prog="other")
     assert plain.format_help().startswith("usage: other")
     assert "show this help message and exit" in plain.format_help()
+
+
+def test_a_database_that_does_not_exist_is_a_chinese_error_not_a_traceback():
+    """A bureau points DATABASE_URL at a database it has not created yet: one Chinese line says so and how to fix it."""
+    env = {**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/riskmap_no_such_database"}
+    res = subprocess.run([sys.executable, "-m", "geo.cli", "demo", "summary"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert res.returncode == 2
+    assert "无法连接数据库" in res.stderr and "riskmap_no_such_database" in res.stderr
+    assert "Traceback" not in res.stderr

@@ -21,7 +21,7 @@ DEMO_ACCOUNTS = (
     ("county", "county_viewer", (), (), "县局查看"),
     ("editor", "county_editor", (), (), "县局编辑"),
     ("xikou", "township_editor", ("140930100000",), (), "西口镇编辑"),
-    ("inspector", "inspector", (), ("一组",), "巡查一组"),
+    ("inspector", "inspector", (), ("第1组",), "巡查第1组"),  # the team name plans give (geo/inspection/plan.py)
 )
 """username, role, townships, teams, display name."""
 
