@@ -38,8 +38,12 @@ def create_app() -> FastAPI:
     app.include_router(docs.router)
     app.include_router(auth.router)
     login = [Depends(auth.current_principal)]
-    for router in (features.router, maps.router, tiles.router, basemap.router, attachments.router):
+    for router in (features.router, maps.router, basemap.router, attachments.router):
         app.include_router(router, dependencies=login, responses=ERROR_RESPONSES)
+    # Every tile route takes a read connection (api.deps.ConnDep), which resolves the login on that same connection:
+    # one pooled connection and transaction per tile instead of two (tests/security/test_sessions.py checks that
+    # no route of this router is left without a login).
+    app.include_router(tiles.router, responses=ERROR_RESPONSES)
     for module in _optional_routers():
         app.include_router(module.router, dependencies=login, responses=ERROR_RESPONSES)
 

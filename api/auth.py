@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
+from sqlalchemy import Connection
 
 from api.clients import client_address, over_tls
 from api.csrf import csrf_token, rotate
@@ -24,17 +25,50 @@ from geo.access.principal import NotAuthenticated, Principal
 from geo.db import get_engine
 
 COOKIE = "riskmap_token"
-_bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False,
+bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False,
                                description="用户名密码登录（OAuth2 密码模式）或 API 令牌")
 
 
-def current_principal(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
-    """The logged-in principal of this request (401 otherwise)."""
+def request_token(request: Request, token: str | None) -> str:
+    """The bearer token, else the login cookie, of this request (401 when it carries neither)."""
     token = token or request.cookies.get(COOKIE)
     if not token:
         raise NotAuthenticated("请先登录")
-    with get_engine().begin() as conn:
-        return tokens.resolve(conn, token)
+    return token
+
+
+def current_principal(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Principal:
+    """The logged-in principal of this request (401 otherwise), read afresh from the database once per request
+    (kept in request.state for the rest of this request only, so a revoked session fails on the next one)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        token = request_token(request, token)
+        with get_engine().begin() as conn:
+            principal = request.state.principal = tokens.resolve(conn, token)
+    return principal
+
+
+def known_principal(request: Request, token: str | None) -> Principal | None:
+    """Before a route's read connection is checked out: the principal when it is known without that connection
+    (resolved already by the router's login dependency, or an API token, whose use is recorded in a transaction of
+    its own that the read connection's rollback must not undo), else None: resolve the login token with
+    `resolve_on` on the route's connection, one pooled connection and transaction for the whole request.
+    401 at once when the request carries no token."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        return principal
+    if request_token(request, token).startswith(tokens.API_PREFIX):
+        return current_principal(request, token)
+    return None
+
+
+def resolve_on(conn: Connection, request: Request, token: str | None) -> Principal:
+    """The principal of this request's login token, read on `conn` (its session row; nothing written). Until the
+    process has the signing key (its first use may create it) the token is checked in a transaction of its own."""
+    if not tokens.signing_key_loaded(conn):
+        return current_principal(request, token)
+    principal = request.state.principal = tokens.resolve(conn, request_token(request, token))
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -152,7 +186,7 @@ def logout_confirm(request: Request) -> HTMLResponse:
 
 
 @router.post("/logout", status_code=303, include_in_schema=False)
-def logout(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> RedirectResponse:
+def logout(request: Request, token: Annotated[str | None, Depends(bearer)]) -> RedirectResponse:
     """End the session of the login cookie or bearer token (a browser's POST carries the CSRF token)."""
     token = token or request.cookies.get(COOKIE)
     if token:

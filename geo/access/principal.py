@@ -68,11 +68,12 @@ def bind(conn: Connection, principal: Principal) -> None:
     nothing over to the next request.
     """
     townships = "*" if principal.county_wide else ",".join(str(i) for i in principal.township_ids)
+    # set_config('role', …, true) is SET LOCAL ROLE (same membership check), so the whole scope is one round trip
     conn.execute(
         text("SELECT set_config('riskmap.user', :u, true), set_config('riskmap.role', :r, true), "
              "set_config('riskmap.townships', :t, true), set_config('riskmap.teams', :teams, true), "
-             "set_config('riskmap.region', :region, true)"),
+             "set_config('riskmap.region', :region, true), set_config('role', :db_role, true)"),
         {"u": principal.username, "r": principal.role, "t": townships, "teams": "|".join(principal.teams),
-         "region": principal.region_code if principal.role == "region_viewer" and principal.region_code else ""},
+         "region": principal.region_code if principal.role == "region_viewer" and principal.region_code else "",
+         "db_role": ROLES[principal.role]},
     )
-    conn.execute(text(f"SET LOCAL ROLE {ROLES[principal.role]}"))

@@ -39,6 +39,12 @@ def _signing_key(conn: Connection) -> str:
     return _keys[url]
 
 
+def signing_key_loaded(conn: Connection) -> bool:
+    """True once this process holds the signing key of `conn`'s database (checking a login token then reads no
+    secret and writes nothing)."""
+    return str(conn.engine.url) in _keys
+
+
 def issue(conn: Connection, user: User, *, ttl: dt.timedelta | None = None,
           address: str | None = None) -> tuple[str, dt.datetime]:
     """A login token for `user` and when it expires (default lifetime: settings.token_ttl_minutes); its session

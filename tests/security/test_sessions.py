@@ -137,3 +137,52 @@ def test_sessions_and_the_login_journal_stay_closed_to_data_roles(app, make_user
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM app_session")).scalar_one() >= 1
         assert conn.execute(text("SELECT count(*) FROM login_event")).scalar_one() >= 1
+
+
+def test_tiles_resolve_the_login_on_every_request(app, make_user, engine):
+    """Tiles resolve the login on their own read connection (no router-level login dependency): no token, an
+    ended session, a revoked API token are refused at the very next tile; a live one gets the tile."""
+    from sqlalchemy import text
+
+    make_user("county_viewer", username="会话己")
+    c = TestClient(app)
+    path = "/tiles/enterprise/3/6/3.pbf"
+    assert c.get(path).status_code == 401
+    assert c.get(path, headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+    token = _login(c, "会话己")
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert c.get(path, headers=bearer).status_code in (200, 204)
+    assert c.get("/tiles/building.json", headers=bearer).status_code == 200
+    c.post("/logout", headers=bearer, follow_redirects=False)
+    r = c.get(path, headers=bearer)
+    assert r.status_code == 401 and not r.json()["message"].isascii()
+    assert c.get("/tiles/building.json", headers=bearer).status_code == 401
+
+    api = c.post("/auth/api-tokens", json={"name": "瓦片"}, headers={"Authorization": f"Bearer {_login(c, '会话己')}"})
+    assert api.status_code == 201, api.text
+    key = {"Authorization": f"Bearer {api.json()['token']}"}
+    assert c.get(path, headers=key).status_code in (200, 204)
+    with engine.connect() as conn:  # the API token's use is recorded although the tile's transaction rolls back
+        used = conn.execute(text("SELECT last_used_at FROM api_token WHERE id = :i"), {"i": api.json()["id"]}).scalar()
+    assert used is not None
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE api_token SET revoked_at = now() WHERE id = :i"), {"i": api.json()["id"]})
+    assert c.get(path, headers=key).status_code == 401
+
+
+def test_every_tile_route_takes_the_login_through_its_connection():
+    """The tiles router is included without a login dependency: each of its routes must take the read connection
+    (api.deps.ConnDep or read_connection), which resolves the login, or it would answer anyone."""
+    from fastapi.routing import APIRoute
+
+    from api.deps import _connection
+    from api.routers import tiles
+
+    def calls(dependant) -> set:
+        return {dependant.call} | {c for d in dependant.dependencies for c in calls(d)}
+
+    routes = [r for r in tiles.router.routes if isinstance(r, APIRoute)]
+    assert len(routes) >= 3
+    # the vector tile opens api.deps.read_connection itself (one thread hop); test_tiles_resolve_… covers it
+    assert [r.path for r in routes if _connection not in calls(r.dependant)
+            and r.endpoint is not tiles.vector_tile] == []
