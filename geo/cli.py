@@ -10,8 +10,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
-from sqlalchemy.exc import OperationalError
-
 from geo.errors import RiskmapError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -218,7 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RiskmapError as exc:
         print(f"错误 [{exc.code}]：{exc.message}", file=sys.stderr)
         return 2
-    except OperationalError as exc:
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError  # imported here: `riskmap --help` loads no ORM
+
+        if not isinstance(exc, OperationalError):
+            raise
         # the server is not reachable, refuses the login, or DATABASE_URL names a database that does not exist
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
         print(f"错误 [database_unavailable]：无法连接数据库（{reason}）。请检查 DATABASE_URL 或内置数据库"
