@@ -3,17 +3,9 @@
 (function () {
   'use strict';
 
-  function cookie(name) {
-    var parts = document.cookie ? document.cookie.split('; ') : [];
-    for (var i = 0; i < parts.length; i++) {
-      var eq = parts[i].indexOf('=');
-      if (parts[i].slice(0, eq) === name) { return decodeURIComponent(parts[i].slice(eq + 1)); }
-    }
-    return '';
-  }
 
   document.addEventListener('htmx:configRequest', function (e) {
-    e.detail.headers['X-CSRF-Token'] = cookie('riskmap_csrf');
+    e.detail.headers['X-CSRF-Token'] = window.riskmap.csrfToken();
   });
 
   document.addEventListener('DOMContentLoaded', function () {

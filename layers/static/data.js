@@ -25,14 +25,6 @@
   var listNote = false;  /* the status line holds a note about the list (nothing here / zoom in) */
   window.riskmapEdit = {map: map};  /* for the browser tests: where a feature is on screen */
 
-  function cookie(name) {
-    var parts = document.cookie ? document.cookie.split('; ') : [];
-    for (var i = 0; i < parts.length; i++) {
-      var eq = parts[i].indexOf('=');
-      if (parts[i].slice(0, eq) === name) { return decodeURIComponent(parts[i].slice(eq + 1)); }
-    }
-    return '';
-  }
 
   function say(text, kind) {
     listNote = false;
@@ -44,7 +36,7 @@
   /* fetch JSON with the CSRF header; resolves {ok, status, data} (data: parsed body or null). */
   function api(method, url, body) {
     var opts = {method: method, credentials: 'same-origin', headers: {'Accept': 'application/json'}};
-    if (method !== 'GET') { opts.headers['X-CSRF-Token'] = cookie('riskmap_csrf'); }
+    if (method !== 'GET') { opts.headers['X-CSRF-Token'] = window.riskmap.csrfToken(); }
     if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
     return fetch(url, opts).then(function (r) {
       if (r.status === 204) { return {ok: true, status: 204, data: null}; }

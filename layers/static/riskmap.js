@@ -282,5 +282,7 @@
   window.riskmap = {featureLayer: featureLayer, searchControl: searchControl, tilePopup: tilePopup,
                     vectorTileClick: vectorTileClick, accountControl: accountControl, printControl: printControl,
                     measureControl: measureControl, scaleControl: scaleControl,
-                    logout: logout};
+                    logout: logout,
+                    /* the CSRF token of the riskmap_csrf cookie, for the X-CSRF-Token header of a page's writes */
+                    csrfToken: function () { return cookie('riskmap_csrf'); }};
 })();

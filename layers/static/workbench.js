@@ -4,14 +4,6 @@
 (function () {
   'use strict';
 
-  function cookie(name) {
-    var parts = document.cookie ? document.cookie.split('; ') : [];
-    for (var i = 0; i < parts.length; i++) {
-      var eq = parts[i].indexOf('=');
-      if (parts[i].slice(0, eq) === name) { return decodeURIComponent(parts[i].slice(eq + 1)); }
-    }
-    return '';
-  }
 
   function json(id) {
     var node = document.getElementById(id);
@@ -30,7 +22,7 @@
       {code: '204', swap: false}, {code: '[23]..', swap: true}, {code: '422', swap: true},
       {code: '[45]..', swap: false, error: true}];
     document.body.addEventListener('htmx:configRequest', function (evt) {
-      if (evt.detail.verb !== 'get') { evt.detail.headers['X-CSRF-Token'] = cookie('riskmap_csrf'); }
+      if (evt.detail.verb !== 'get') { evt.detail.headers['X-CSRF-Token'] = window.riskmap.csrfToken(); }
     });
   }
 

@@ -68,14 +68,6 @@
     load: function (key) { return run('cache', 'readonly', function (s) { return s.get(LOGIN + '\u0000' + key); }); }
   };
 
-  function cookie(name) {
-    var parts = document.cookie ? document.cookie.split('; ') : [];
-    for (var i = 0; i < parts.length; i++) {
-      var eq = parts[i].indexOf('=');
-      if (parts[i].slice(0, eq) === name) { return decodeURIComponent(parts[i].slice(eq + 1)); }
-    }
-    return '';
-  }
 
   var sending = false;
 
@@ -87,7 +79,7 @@
     form.append('client_id', photo.client_id);
     form.append('file', photo.blob, photo.name);
     return fetch('/api/attachments', {method: 'POST', body: form, credentials: 'same-origin',
-                                      headers: {'X-CSRF-Token': cookie('riskmap_csrf')}});
+                                      headers: {'X-CSRF-Token': window.riskmap.csrfToken()}});
   }
 
   function refuse(item, body, status) {
@@ -104,7 +96,7 @@
     return Store.put(item).then(notify).then(function () {
       if (item.answer) { return null; }
       return fetch(item.url, {method: 'POST', credentials: 'same-origin', body: JSON.stringify(item.body),
-                              headers: {'Content-Type': 'application/json', 'X-CSRF-Token': cookie('riskmap_csrf')}});
+                              headers: {'Content-Type': 'application/json', 'X-CSRF-Token': window.riskmap.csrfToken()}});
     }).then(function (r) {
       if (r === null) { return true; }
       return r.json().catch(function () { return {}; }).then(function (body) {
@@ -167,6 +159,5 @@
   }
 
   Store.replay = replay;
-  Store.cookie = cookie;
   window.FieldStore = Store;
 })();
