@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
-from tests.workbench_fixtures import XIKOU
+from tests.workbench_fixtures import XIKOU, copy_demo
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,15 @@ def make_field_plan(engine: Engine, today: dt.date) -> FieldPlan:
             "ORDER BY code LIMIT 1) x"), {"c": XIKOU}).one()
     return FieldPlan(plan, (stops[0], stops[1]), stops[2], tuple(firms), (inside[0], inside[1]),
                      (outside[0], outside[1]))
+
+
+@contextmanager
+def field_county(demo_county_db: str, demo_county_engine: Engine, name: str) -> Iterator[Engine]:
+    """A copy of the demo county for one test module; the engine carries its URL as `url_string`."""
+    url = copy_demo(demo_county_db, demo_county_engine, name)
+    eng = create_engine(url)
+    eng.url_string = url  # type: ignore[attr-defined]
+    try:
+        yield eng
+    finally:
+        eng.dispose()

@@ -4,28 +4,25 @@ write nothing but their answer."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
+from geo.timefmt import today as local_today
 from tests.conftest import auth_headers
-from tests.field_fixtures import FieldPlan, make_field_plan
-from tests.workbench_fixtures import XIKOU, copy_demo, workbench_server
+from tests.field_fixtures import FieldPlan, field_county, make_field_plan
+from tests.workbench_fixtures import XIKOU, workbench_server
 
-TODAY = dt.date.today()
+TODAY = local_today()  # the Beijing date the app plans and shows by
 
 
 @pytest.fixture(scope="module")
 def county_db(demo_county_db: str, demo_county_engine: Engine) -> Iterator[Engine]:
-    url = copy_demo(demo_county_db, demo_county_engine, "fieldapi")
-    eng = create_engine(url)
-    eng.url_string = url  # type: ignore[attr-defined]
-    yield eng
-    eng.dispose()
+    with field_county(demo_county_db, demo_county_engine, "fieldapi") as eng:
+        yield eng
 
 
 @pytest.fixture(scope="module")

@@ -9,19 +9,19 @@ fetched from outside the machine."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from api.devserver import CHROMIUM, CHROMIUM_ARGS
+from geo.timefmt import today as local_today
 from tests.conftest import TEST_PASSWORD, auth_headers
-from tests.field_fixtures import FieldPlan, make_field_plan
-from tests.workbench_fixtures import XIKOU, copy_demo, workbench_server
+from tests.field_fixtures import FieldPlan, field_county, make_field_plan
+from tests.workbench_fixtures import XIKOU, workbench_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
@@ -35,16 +35,13 @@ OFFLINE_NOTES = ("net::ERR_INTERNET_DISCONNECTED", "Failed to fetch", "status of
 
 @pytest.fixture(scope="module")
 def county_db(demo_county_db: str, demo_county_engine: Engine) -> Iterator[Engine]:
-    url = copy_demo(demo_county_db, demo_county_engine, "fieldui")
-    eng = create_engine(url)
-    eng.url_string = url  # type: ignore[attr-defined]
-    yield eng
-    eng.dispose()
+    with field_county(demo_county_db, demo_county_engine, "fieldui") as eng:
+        yield eng
 
 
 @pytest.fixture(scope="module")
 def plan(county_db: Engine) -> FieldPlan:
-    return make_field_plan(county_db, dt.date.today())
+    return make_field_plan(county_db, local_today())
 
 
 @pytest.fixture(scope="module")
