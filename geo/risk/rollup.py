@@ -100,7 +100,7 @@ SELECT ar.kind, ar.id, ar.name, ar.township_id, ar.area_km2,
        count(n.obj) FILTER (WHERE n.level = 'orange') AS orange,
        count(n.obj) FILTER (WHERE n.level = 'yellow') AS yellow,
        count(n.obj) FILTER (WHERE n.level = 'blue') AS blue,
-       (array_agg(n.member || ':' || n.level || ':' || n.title ORDER BY n.rank DESC, n.score DESC, n.member)
+       (array_agg(n.member || ':' || n.level || ':' || n.title ORDER BY n.rank DESC, n.score DESC, n.member, n.obj)
             FILTER (WHERE n.obj IS NOT NULL))[1] AS top
 FROM areas ar
 LEFT JOIN named n ON n.area_kind = ar.kind AND n.area_id = ar.id
@@ -181,7 +181,7 @@ SELECT ar.kind, ar.id, ar.name, ar.township_id, ar.area_km2,
        count(n.obj) FILTER (WHERE n.level = 'orange') AS orange,
        count(n.obj) FILTER (WHERE n.level = 'yellow') AS yellow,
        count(n.obj) FILTER (WHERE n.level = 'blue') AS blue,
-       (array_agg(n.member || ':' || n.level || ':' || n.title ORDER BY n.rank DESC, n.score DESC, n.member)
+       (array_agg(n.member || ':' || n.level || ':' || n.title ORDER BY n.rank DESC, n.score DESC, n.member, n.obj)
             FILTER (WHERE n.obj IS NOT NULL))[1] AS top
 FROM areas ar
 LEFT JOIN named n ON n.area_kind = ar.kind AND n.area_id = ar.id
