@@ -132,8 +132,9 @@ WITH areas AS MATERIALIZED (
 ), span AS (
     SELECT pipeline_id, min(seq) AS lo, max(seq) AS hi FROM seg_in GROUP BY pipeline_id
 ), cause AS (
-    SELECT a.object_id, a.score, s.pipeline_id, s.seq, c.key AS cause, c.level, COALESCE(c.label, '') AS label
+    SELECT a.object_id, a.score, s.pipeline_id, s.seq, p.name, c.key AS cause, c.level, COALESCE(c.label, '') AS label
     FROM span
+    JOIN pipeline p ON p.id = span.pipeline_id
     JOIN pipeline_segment s ON s.pipeline_id = span.pipeline_id AND s.seq BETWEEN span.lo AND span.hi
     JOIN risk_assessment a ON a.kind = 'pipeline_segment' AND a.object_id = s.id AND a.valid_to IS NULL
     CROSS JOIN LATERAL jsonb_to_recordset(COALESCE(
@@ -144,8 +145,8 @@ WITH areas AS MATERIALIZED (
     SELECT cause.*, seq - row_number() OVER (PARTITION BY pipeline_id, cause ORDER BY seq) AS grp FROM cause
 ), placed AS (
     SELECT h.area_kind, h.area_id, 'pipeline_segment' AS kind, r.object_id,
-           'p' || r.pipeline_id || ':' || r.cause || ':' || r.grp AS obj, r.level, r.score, p.name, r.label, r.seq
-    FROM run r JOIN seg_in h ON h.id = r.object_id JOIN pipeline p ON p.id = r.pipeline_id
+           'p' || r.pipeline_id || ':' || r.cause || ':' || r.grp AS obj, r.level, r.score, r.name, r.label, r.seq
+    FROM run r JOIN seg_in h ON h.id = r.object_id
     UNION ALL
     SELECT ar.kind, ar.id, 'enterprise', e.id, 'e' || e.id, a.level, a.score, e.name, '', NULL
     FROM areas ar
