@@ -124,8 +124,71 @@ WHERE CAST(:full AS boolean) OR w.id = :tid
 """
 
 
+# What the roll-up reads of an object's result (geo/risk/rollup.py): level, score, causes (a segment's, with their
+# levels and labels) and name. Kept before a `--changed` run writes its results, so that only the areas holding an
+# object whose roll-up input changed are rolled up again.
+ROLLUP_INPUT_SQL = """
+CREATE TEMP TABLE risk_prev_input ON COMMIT DROP AS
+SELECT a.kind, a.object_id, a.level, a.score, a.details->'name' AS name, a.details->'causes' AS causes
+FROM risk_scope_enterprise s
+JOIN risk_assessment a ON a.kind = 'enterprise' AND a.object_id = s.id AND a.valid_to IS NULL
+UNION ALL
+SELECT a.kind, a.object_id, a.level, a.score, a.details->'name', a.details->'causes'
+FROM risk_scope_mine s JOIN risk_assessment a ON a.kind = 'mine' AND a.object_id = s.id AND a.valid_to IS NULL
+UNION ALL
+SELECT a.kind, a.object_id, a.level, a.score, a.details->'name', a.details->'causes'
+FROM risk_scope_segment s
+JOIN risk_assessment a ON a.kind = 'pipeline_segment' AND a.object_id = s.id AND a.valid_to IS NULL
+"""
+
+
+def remember_rollup_inputs(conn: Connection, scope: Scope) -> None:
+    """Temp table risk_prev_input: the roll-up inputs of the objects a `--changed` run reassesses, before it writes
+    (nothing for other runs: they roll up every area holding an object they assess)."""
+    if scope.by_ids and scope.since is not None:
+        conn.execute(text("DROP TABLE IF EXISTS risk_prev_input;" + ROLLUP_INPUT_SQL))
+
+
+# A `--changed` run rolls up only the areas holding an object whose roll-up input moved: its level, score, causes or
+# name differ from before the run (or it had no result), its own row was edited since the previous run (its place
+# may have moved), or it is a segment of a re-segmented line. An area holding none of these counts exactly what it
+# counted, since nothing else in it was reassessed.
+CHANGED_AREA_SCOPE_SQL = """
+CREATE TEMP TABLE risk_scope_area ON COMMIT DROP AS
+WITH moved AS (
+    SELECT a.kind, a.object_id FROM risk_assessment a
+    LEFT JOIN risk_prev_input p ON p.kind = a.kind AND p.object_id = a.object_id
+    WHERE a.valid_to IS NULL
+      AND ((a.kind = 'enterprise' AND a.object_id IN (SELECT id FROM risk_scope_enterprise))
+           OR (a.kind = 'mine' AND a.object_id IN (SELECT id FROM risk_scope_mine))
+           OR (a.kind = 'pipeline_segment' AND a.object_id IN (SELECT id FROM risk_scope_segment)))
+      AND (p.object_id IS NULL
+           OR (a.level, a.score, a.details->'name', a.details->'causes') IS DISTINCT FROM
+              (p.level, p.score, p.name, p.causes))
+), touched AS (
+    SELECT e.geom FROM enterprise e JOIN risk_scope_enterprise s USING (id)
+    WHERE e.updated_at > :since OR e.id IN (SELECT object_id FROM moved WHERE kind = 'enterprise')
+    UNION ALL
+    SELECT ST_PointOnSurface(m.licence_boundary) FROM mine m JOIN risk_scope_mine s USING (id)
+    WHERE m.updated_at > :since OR m.id IN (SELECT object_id FROM moved WHERE kind = 'mine')
+    UNION ALL
+    SELECT ST_LineInterpolatePoint(g.geom, 0.5) FROM pipeline_segment g JOIN risk_scope_segment s USING (id)
+    WHERE g.pipeline_id IN (SELECT id FROM risk_scope_pipeline)
+       OR g.id IN (SELECT object_id FROM moved WHERE kind = 'pipeline_segment')
+)
+SELECT 'grid_cell'::text AS kind, c.id FROM grid_cell c
+WHERE EXISTS (SELECT 1 FROM touched t WHERE ST_Intersects(c.geom, t.geom))
+UNION
+SELECT 'township', w.id FROM township w
+WHERE EXISTS (SELECT 1 FROM touched t WHERE ST_Intersects(w.geom, t.geom))
+"""
+
+
 def create_area_scope(conn: Connection, scope: Scope) -> None:
     """Temp table risk_scope_area(kind, id): grid cells and townships whose roll-up the run may change."""
+    if scope.by_ids and scope.since is not None:
+        conn.execute(text("DROP TABLE IF EXISTS risk_scope_area;" + CHANGED_AREA_SCOPE_SQL), {"since": scope.since})
+        return
     conn.execute(text("DROP TABLE IF EXISTS risk_scope_area;" + AREA_SCOPE_SQL),
                  {"full": scope.is_full, "tid": scope.township_id})
 
