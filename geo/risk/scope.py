@@ -159,32 +159,33 @@ def remember_rollup_inputs(conn: Connection, scope: Scope) -> None:
 # reassessed. {placed} is the audit-log test, or false when this login cannot read the log.
 CHANGED_AREA_SCOPE_TEMPLATE = """
 CREATE TEMP TABLE risk_scope_area ON COMMIT DROP AS
-WITH moved AS (
-    SELECT a.kind, a.object_id,
+WITH scoped AS (
+    -- edited: its own row changed since the previous run (a segment: its line was re-segmented)
+    SELECT 'enterprise'::text AS kind, e.id, e.geom AS pt, e.updated_at > :since AS edited
+    FROM risk_scope_enterprise s JOIN enterprise e USING (id)
+    UNION ALL
+    SELECT 'mine', m.id, ST_PointOnSurface(m.licence_boundary), m.updated_at > :since
+    FROM risk_scope_mine s JOIN mine m USING (id)
+    UNION ALL
+    SELECT 'pipeline_segment', g.id, ST_LineInterpolatePoint(g.geom, 0.5),
+           g.pipeline_id IN (SELECT id FROM risk_scope_pipeline)
+    FROM risk_scope_segment s JOIN pipeline_segment g USING (id)
+), moved AS MATERIALIZED (
+    SELECT o.kind, o.id, o.pt, o.edited,
            p.object_id IS NULL
                OR (a.level, a.score, a.details->'causes') IS DISTINCT FROM (p.level, p.score, p.causes) AS counted,
            a.details->'name' IS DISTINCT FROM p.name AS named
-    FROM risk_assessment a
-    LEFT JOIN risk_prev_input p ON p.kind = a.kind AND p.object_id = a.object_id
-    WHERE a.valid_to IS NULL
-      AND ((a.kind = 'enterprise' AND a.object_id IN (SELECT id FROM risk_scope_enterprise))
-           OR (a.kind = 'mine' AND a.object_id IN (SELECT id FROM risk_scope_mine))
-           OR (a.kind = 'pipeline_segment' AND a.object_id IN (SELECT id FROM risk_scope_segment)))
+    FROM scoped o
+    JOIN risk_assessment a ON a.kind = o.kind AND a.object_id = o.id AND a.valid_to IS NULL
+    LEFT JOIN risk_prev_input p ON p.kind = o.kind AND p.object_id = o.id
+), placed AS (
+    SELECT o.*, o.edited AND NOT CASE o.kind WHEN 'enterprise' THEN {placed_enterprise}
+                                             WHEN 'mine' THEN {placed_mine} ELSE false END AS replaced
+    FROM moved o WHERE o.counted OR o.named OR o.edited
 ), touched AS (
     -- named_only: the object's name is all that moved, so only the areas it heads change
-    SELECT e.geom, NOT (m.counted OR (e.updated_at > :since AND NOT {placed_enterprise})) AS named_only,
-           m.kind, m.object_id
-    FROM moved m JOIN enterprise e ON m.kind = 'enterprise' AND e.id = m.object_id
-    WHERE m.counted OR m.named OR (e.updated_at > :since AND NOT {placed_enterprise})
-    UNION ALL
-    SELECT ST_PointOnSurface(g.licence_boundary), NOT (m.counted OR (g.updated_at > :since AND NOT {placed_mine})),
-           m.kind, m.object_id
-    FROM moved m JOIN mine g ON m.kind = 'mine' AND g.id = m.object_id
-    WHERE m.counted OR m.named OR (g.updated_at > :since AND NOT {placed_mine})
-    UNION ALL
-    SELECT ST_LineInterpolatePoint(g.geom, 0.5), false, m.kind, m.object_id
-    FROM moved m JOIN pipeline_segment g ON m.kind = 'pipeline_segment' AND g.id = m.object_id
-    WHERE m.counted OR g.pipeline_id IN (SELECT id FROM risk_scope_pipeline)
+    SELECT pt AS geom, NOT (counted OR replaced) AS named_only, kind, id AS object_id
+    FROM placed WHERE counted OR named OR replaced
     {left}
 ), area AS (
     SELECT 'grid_cell'::text AS kind, c.id, c.geom FROM grid_cell c
@@ -232,9 +233,9 @@ def changed_area_scope_sql(audit_readable: bool) -> str:
         return CHANGED_AREA_SCOPE_TEMPLATE.format(placed_enterprise="false", placed_mine="false", left="")
     return CHANGED_AREA_SCOPE_TEMPLATE.format(
         left=LEFT_SQL,
-        placed_enterprise=PLACED_SQL.format(table="enterprise", alias="e",
+        placed_enterprise=PLACED_SQL.format(table="enterprise", alias="o",
                                             differs="l.before->'geom' IS DISTINCT FROM l.after->'geom'"),
-        placed_mine=PLACED_SQL.format(table="mine", alias="g", differs="(l.before->'licence_boundary', "
+        placed_mine=PLACED_SQL.format(table="mine", alias="o", differs="(l.before->'licence_boundary', "
                                       "l.before->'enterprise_id') IS DISTINCT FROM (l.after->'licence_boundary', "
                                       "l.after->'enterprise_id')"))
 
