@@ -14,7 +14,14 @@ from geo.risk.mine import assess_mines
 from geo.risk.pipeline import assess_segments, segment_pipelines
 from geo.risk.rollup import assess_areas
 from geo.risk.rules import Rules, load_rules
-from geo.risk.scope import Scope, create_area_scope, create_object_scope, create_segment_scope, remember_segments
+from geo.risk.scope import (
+    Scope,
+    create_area_scope,
+    create_object_scope,
+    create_segment_scope,
+    remember_rollup_inputs,
+    remember_segments,
+)
 from geo.risk.store import close_vanished, register_rules, save_by_kind
 from geo.timefmt import TZ
 
@@ -53,6 +60,7 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     mines, for_enterprises = assess_mines(conn, rules, srid=srid)
     enterprises = assess_enterprises(conn, rules, srid=srid, today=today, mine_findings=for_enterprises)
     segments = assess_segments(conn, rules, srid=srid) if n_segments else []
+    remember_rollup_inputs(conn, scope)  # a --changed run rolls up only the areas whose objects' inputs moved
     report.closed = close_vanished(conn, now=now, scope=scope)
     register_rules(conn, rules, now=now)
     written = save_by_kind(conn, rules, [*enterprises, *mines, *segments], now=now, register=False)

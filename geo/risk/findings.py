@@ -80,7 +80,12 @@ _LATITUDES: dict[tuple[str, str, object, object], float] = {}
 
 
 def northernmost_latitude(conn: Connection) -> float:
-    """The county outline's northernmost latitude, read once per outline (keyed on its row version, no detoast)."""
+    """The county outline's northernmost latitude, read once per outline (keyed on its row version, no detoast)
+    and looked up once per transaction (a run asks for it once per distance rule: each ask was a round trip)."""
+    txn = conn.get_transaction()
+    memo = conn.info.get("northernmost_latitude")
+    if txn is not None and memo is not None and memo[0] is txn:
+        return memo[1]
     row = conn.execute(text("SELECT code, updated_at, version FROM county ORDER BY code LIMIT 1")).first()
     if row is None:
         return 60.0
@@ -88,6 +93,8 @@ def northernmost_latitude(conn: Connection) -> float:
     if key not in _LATITUDES:
         lat = conn.execute(text("SELECT ST_YMax(geom) FROM county WHERE code = :c"), {"c": row[0]}).scalar()
         _LATITUDES[key] = float(lat) if lat is not None else 60.0
+    if txn is not None:
+        conn.info["northernmost_latitude"] = (txn, _LATITUDES[key])
     return _LATITUDES[key]
 
 

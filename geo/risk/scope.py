@@ -124,8 +124,129 @@ WHERE CAST(:full AS boolean) OR w.id = :tid
 """
 
 
+# What the roll-up reads of an object's result (geo/risk/rollup.py): level, score, causes (a segment's, with their
+# levels and labels) and name. Kept before a `--changed` run writes its results, so that only the areas holding an
+# object whose roll-up input changed are rolled up again.
+ROLLUP_INPUT_SQL = """
+CREATE TEMP TABLE risk_prev_input ON COMMIT DROP AS
+SELECT a.kind, a.object_id, a.level, a.score, a.details->'name' AS name, a.details->'causes' AS causes
+FROM risk_scope_enterprise s
+JOIN risk_assessment a ON a.kind = 'enterprise' AND a.object_id = s.id AND a.valid_to IS NULL
+UNION ALL
+SELECT a.kind, a.object_id, a.level, a.score, a.details->'name', a.details->'causes'
+FROM risk_scope_mine s JOIN risk_assessment a ON a.kind = 'mine' AND a.object_id = s.id AND a.valid_to IS NULL
+UNION ALL
+SELECT a.kind, a.object_id, a.level, a.score, a.details->'name', a.details->'causes'
+FROM risk_scope_segment s
+JOIN risk_assessment a ON a.kind = 'pipeline_segment' AND a.object_id = s.id AND a.valid_to IS NULL
+"""
+
+
+def remember_rollup_inputs(conn: Connection, scope: Scope) -> None:
+    """Temp table risk_prev_input: the roll-up inputs of the objects a `--changed` run reassesses, before it writes
+    (nothing for other runs: they roll up every area holding an object they assess)."""
+    if scope.by_ids and scope.since is not None:
+        conn.execute(text("DROP TABLE IF EXISTS risk_prev_input;" + ROLLUP_INPUT_SQL))
+
+
+# A `--changed` run rolls up only the areas whose result can have moved. An object counts in an area by its level,
+# score and causes (a segment's, with their levels and labels) at its place; its name shows only where it is the
+# highest object (the area's 就高 reason names it). So an area is rolled up again when it holds an object whose
+# level, score or causes differ from before the run (or that had no result), whose place may have moved (its own row
+# was edited since the previous run and the audit log does not show the place unchanged: a mine's licence polygon
+# and company, an enterprise's point), or a segment of a re-segmented line; or when its 就高 reason names an object
+# whose name changed. An area holding none of these counts and reads exactly as before: nothing else in it was
+# reassessed. {placed} is the audit-log test, or false when this login cannot read the log.
+CHANGED_AREA_SCOPE_TEMPLATE = """
+CREATE TEMP TABLE risk_scope_area ON COMMIT DROP AS
+WITH scoped AS (
+    -- edited: its own row changed since the previous run (a segment: its line was re-segmented)
+    SELECT 'enterprise'::text AS kind, e.id, e.geom AS pt, e.updated_at > :since AS edited
+    FROM risk_scope_enterprise s JOIN enterprise e USING (id)
+    UNION ALL
+    SELECT 'mine', m.id, ST_PointOnSurface(m.licence_boundary), m.updated_at > :since
+    FROM risk_scope_mine s JOIN mine m USING (id)
+    UNION ALL
+    SELECT 'pipeline_segment', g.id, ST_LineInterpolatePoint(g.geom, 0.5),
+           g.pipeline_id IN (SELECT id FROM risk_scope_pipeline)
+    FROM risk_scope_segment s JOIN pipeline_segment g USING (id)
+), moved AS MATERIALIZED (
+    SELECT o.kind, o.id, o.pt, o.edited,
+           p.object_id IS NULL
+               OR (a.level, a.score, a.details->'causes') IS DISTINCT FROM (p.level, p.score, p.causes) AS counted,
+           a.details->'name' IS DISTINCT FROM p.name AS named
+    FROM scoped o
+    JOIN risk_assessment a ON a.kind = o.kind AND a.object_id = o.id AND a.valid_to IS NULL
+    LEFT JOIN risk_prev_input p ON p.kind = o.kind AND p.object_id = o.id
+), placed AS (
+    SELECT o.*, o.edited AND NOT CASE o.kind WHEN 'enterprise' THEN {placed_enterprise}
+                                             WHEN 'mine' THEN {placed_mine} ELSE false END AS replaced
+    FROM moved o WHERE o.counted OR o.named OR o.edited
+), touched AS (
+    -- named_only: the object's name is all that moved, so only the areas it heads change
+    SELECT pt AS geom, NOT (counted OR replaced) AS named_only, kind, id AS object_id
+    FROM placed WHERE counted OR named OR replaced
+    {left}
+), area AS (
+    SELECT 'grid_cell'::text AS kind, c.id, c.geom FROM grid_cell c
+    UNION ALL
+    SELECT 'township', w.id, w.geom FROM township w
+)
+SELECT DISTINCT ar.kind, ar.id FROM area ar JOIN touched t ON ar.geom && t.geom AND ST_Intersects(ar.geom, t.geom)
+WHERE NOT t.named_only
+   OR EXISTS (SELECT 1 FROM risk_assessment r
+              WHERE r.kind = ar.kind AND r.object_id = ar.id AND r.valid_to IS NULL
+                AND r.reasons @> jsonb_build_array(jsonb_build_object(
+                        'code', 'rollup.highest', 'value', jsonb_build_object('kind', t.kind, 'id', t.object_id))))
+"""
+
+# The place of an object whose own row was edited is unchanged when every audit row of it since the previous run is
+# an update with the same place before and after (the audit trigger keeps a geometry as the SHA-256 of its EWKB,
+# migration 0008). A bulk write is audited per table, not per row: then nothing says so, and the object counts as
+# moved.
+PLACED_SQL = """(EXISTS (SELECT 1 FROM audit_log l WHERE l.table_name = '{table}'
+                AND l.record_id = CAST({alias}.id AS text) AND l.at > :since)
+        AND NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.table_name = '{table}'
+                        AND l.record_id = CAST({alias}.id AS text) AND l.at > :since
+                        AND (l.action <> 'update' OR {differs})))"""
+
+
+# The places an edited enterprise or mine left since the previous run (the box of its geometry before each
+# update, from the audit log): the areas there lose it. A point's box is the point; a licence's box holds it.
+LEFT_SQL = """
+    UNION ALL
+    SELECT ST_SetSRID(ST_Envelope(ST_MakeLine(ST_MakePoint(CAST(x.b->>0 AS float8), CAST(x.b->>1 AS float8)),
+                                              ST_MakePoint(CAST(x.b->>2 AS float8), CAST(x.b->>3 AS float8)))), 4490),
+           false, l.table_name, CAST(l.record_id AS integer)
+    FROM audit_log l
+    CROSS JOIN LATERAL (SELECT CASE l.table_name WHEN 'mine' THEN 'licence_boundary' ELSE 'geom' END AS col) c
+    CROSS JOIN LATERAL (SELECT l.before->c.col->'bbox' AS b) x
+    WHERE l.at > :since AND l.action = 'update' AND x.b IS NOT NULL
+      AND l.before->c.col IS DISTINCT FROM l.after->c.col
+      AND ((l.table_name = 'enterprise' AND l.record_id IN (SELECT CAST(id AS text) FROM risk_scope_enterprise))
+           OR (l.table_name = 'mine' AND l.record_id IN (SELECT CAST(id AS text) FROM risk_scope_mine)))"""
+
+
+def changed_area_scope_sql(audit_readable: bool) -> str:
+    """CHANGED_AREA_SCOPE_TEMPLATE with the audit-log test of an edited object's place (or none, if unreadable)."""
+    if not audit_readable:
+        return CHANGED_AREA_SCOPE_TEMPLATE.format(placed_enterprise="false", placed_mine="false", left="")
+    return CHANGED_AREA_SCOPE_TEMPLATE.format(
+        left=LEFT_SQL,
+        placed_enterprise=PLACED_SQL.format(table="enterprise", alias="o",
+                                            differs="l.before->'geom' IS DISTINCT FROM l.after->'geom'"),
+        placed_mine=PLACED_SQL.format(table="mine", alias="o", differs="(l.before->'licence_boundary', "
+                                      "l.before->'enterprise_id') IS DISTINCT FROM (l.after->'licence_boundary', "
+                                      "l.after->'enterprise_id')"))
+
+
 def create_area_scope(conn: Connection, scope: Scope) -> None:
     """Temp table risk_scope_area(kind, id): grid cells and townships whose roll-up the run may change."""
+    if scope.by_ids and scope.since is not None:
+        readable = bool(conn.execute(text("SELECT has_table_privilege('audit_log', 'SELECT')")).scalar())
+        conn.execute(text("DROP TABLE IF EXISTS risk_scope_area;" + changed_area_scope_sql(readable)),
+                     {"since": scope.since})
+        return
     conn.execute(text("DROP TABLE IF EXISTS risk_scope_area;" + AREA_SCOPE_SQL),
                  {"full": scope.is_full, "tid": scope.township_id})
 

@@ -15,7 +15,7 @@ from geo.config import get_settings
 from geo.models import INDUSTRY_CATEGORIES
 from geo.risk import Scope, compute, explain, history, levels
 from geo.risk.rules import LEVEL_RANK
-from riskfix import NOW, TODAY, Site, compute_now, explain_of
+from riskfix import NOW, TODAY, Site, compute_now, explain_of, pt
 
 LATER = NOW + dt.timedelta(days=30)
 
@@ -264,6 +264,64 @@ def test_changed_run_gives_the_levels_a_full_run_gives(site, county):
     for kind, written in full.written.items():
         assert written["changed"] == 0 and written["new"] == 0, (kind, written)
     assert current_rows(county) == after_changed  # details too (households counted in each window)
+
+
+def test_changed_run_rolls_up_only_the_areas_whose_objects_moved(site, county):
+    """Township 甲镇 with cells W and E, a workshop in each. A house built 100 m from the east workshop is
+    reassessed with it but moves nothing the roll-up reads (level, score, name): `--changed` rolls up no area.
+    A major hazard found at the west workshop turns it red: `--changed` rolls up W and the township — not E. The
+    east workshop renamed: only E, whose 就高 reason names it, is rolled up (the township's names the west one).
+    Then moved into W: E (which loses it) and W (which gains it) are rolled up, with the township. A full run right
+    after finds nothing to change in any area."""
+    from geo.risk import load_rules
+    from geo.risk.changes import changed_scope
+
+    t = site.township("140930100000", "甲镇", 0, -2000, 4000, 2000)
+    site.grid_cell("W", t, 0, -2000, 2000, 2000)
+    e_cell = site.grid_cell("E", t, 2000, -2000, 4000, 2000)
+    west = site.enterprise("西车间", "industry_trade", (500, 0))
+    east = site.enterprise("东车间", "industry_trade", (3500, 0))
+    compute_now(county)
+
+    def changed_run(now: dt.datetime) -> tuple[Scope, object]:
+        with county.begin() as conn:
+            scope = changed_scope(conn, load_rules(), since=since, srid=4546)
+            return scope, compute(conn, scope=scope, today=TODAY, now=now)
+
+    with county.connect() as conn:
+        since = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    site.building((3500, 100))
+    scope, report = changed_run(LATER)
+    assert len(scope.enterprise_ids) == 1 and report.assessed["enterprise"] == 1
+    assert report.written["enterprise"]["changed"] == 0
+    assert (report.assessed["grid_cell"], report.assessed["township"]) == (0, 0)
+
+    with county.connect() as conn:
+        since = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    site.hazard(west, "major")
+    scope, report = changed_run(LATER + dt.timedelta(hours=1))
+    assert scope.enterprise_ids == (west,) and report.written["enterprise"]["changed"] == 1
+    assert (report.assessed["grid_cell"], report.assessed["township"]) == (1, 1)
+    assert (report.levels["grid_cell"], report.levels["township"]) == ({"red": 1}, {"red": 1})
+
+    with county.connect() as conn:
+        since = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    site.conn.execute(text("UPDATE enterprise SET name = '东车间（新址）' WHERE id = :e"), {"e": east})
+    scope, report = changed_run(LATER + dt.timedelta(hours=2))
+    assert scope.enterprise_ids == (east,)
+    assert (report.assessed["grid_cell"], report.assessed["township"]) == (1, 0)
+    assert "东车间（新址）" in explain_of(county, "grid_cell", e_cell)["reasons"][0]["text"]
+
+    with county.connect() as conn:
+        since = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    site.conn.execute(text("UPDATE enterprise SET geom = ST_GeomFromText(:g, 4490) WHERE id = :e"),
+                      {"g": pt(1500, 0), "e": east})  # moved into W: E loses it, W gains it
+    scope, report = changed_run(LATER + dt.timedelta(hours=3))
+    assert (report.assessed["grid_cell"], report.assessed["township"]) == (2, 1)
+    assert sum(explain_of(county, "grid_cell", e_cell)["details"]["counts"].values()) == 0  # E holds nothing now
+    full = compute_now(county, today=TODAY, now=LATER + dt.timedelta(days=1))
+    for kind in ("grid_cell", "township"):
+        assert full.written[kind]["changed"] == 0 and full.written[kind]["new"] == 0, (kind, full.written[kind])
 
 
 def current_rows(engine) -> dict[tuple[str, int], tuple]:

@@ -118,3 +118,34 @@ def test_a_run_over_one_object_rolls_up_as_a_full_run(site, county):
         after = explain_of(county, *key)
         assert (after["level"], after["details"]["counts"], texts(after)) == (
             before["level"], before["details"]["counts"], texts(before)), key
+
+
+def test_runs_over_a_township_or_one_company_roll_up_as_a_full_run(site, county):
+    """Township 甲镇 (0–4000 × −2000–2000 m), cells W (x < 2000) and E. A quarry company in W runs a mine in E
+    whose workings cross its licence by 100 m (越界开采, red), and the company inherits the red: in the township
+    the two are one object, in W the company and in E the mine. A gas line along y = 0 with 120 houses beside it
+    across the W/E boundary: one HCA Ⅱ stretch, one object in each area. After a full run, a run over the township
+    and a run over the company alone (what `--changed` does after it is edited) give every cell and the township
+    the counts and texts of the full run."""
+    from geo.risk import Scope
+
+    t = site.township("140930100000", "甲镇", 0, -2000, 4000, 2000)
+    west = site.grid_cell("W", t, 0, -2000, 2000, 2000)
+    east = site.grid_cell("E", t, 2000, -2000, 4000, 2000)
+    owner = site.enterprise("甲矿业", "non_coal_mine", (500, 1500))
+    site.mine("甲采石场", rect(2500, 500, 3500, 1500), workings=rect(3400, 500, 3600, 680), enterprise_id=owner)
+    site.pipeline("G1", [(0, 0), (4000, 0)])
+    for i in range(60):
+        for y in (100, -100):
+            site.building((1862 + 4.6 * i, y), size_m=4)
+    compute_now(county)
+    areas = (("grid_cell", west), ("grid_cell", east), ("township", t))
+    full = {k: explain_of(county, *k) for k in areas}
+    assert [full[k]["details"]["counts"]["red"] for k in areas] == [1, 1, 1]  # company + mine: one in the township
+    assert [full[k]["details"]["counts"]["orange"] for k in areas] == [1, 1, 1]
+    for scope in (Scope(township_id=t), Scope(enterprise_ids=(owner,))):
+        compute_now(county, scope=scope)
+        for key, before in full.items():
+            after = explain_of(county, *key)
+            assert (after["level"], after["details"]["counts"], texts(after)) == (
+                before["level"], before["details"]["counts"], texts(before)), (scope, key)
