@@ -353,7 +353,8 @@ def stage_rows(raw: RawTable, layer: Layer, *, declared: SourceCrs | None, rules
     fitted = problems = None
     if geoms is not None:
         fitted = np.empty(len(geoms), dtype=object)
-        fitted[:] = [_fit_geometry(layer, g) for g in geoms]
+        # only a point layer has anything to fit (one-part MultiPoint → Point): others are taken as they are
+        fitted[:] = [_fit_geometry(layer, g) for g in geoms] if layer.geom_kind == "point" else geoms
         problems = _geometry_problems(layer, fitted)
     no_codes: list[str | None] = [None] * raw.size
     key_codes = codes.get(layer.key, no_codes) if layer.key else no_codes
