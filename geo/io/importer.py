@@ -232,8 +232,7 @@ def _memo_keys(values: list[Any]) -> tuple[list[Any], Callable[[Any], Any]]:
     """Keys that tell a column's cells apart for parsing once per distinct cell (1, 1.0 and True are different
     cells): the cells themselves when all are of one type, else (type, cell) pairs; and how to get a cell back
     from its key."""
-    kind = type(values[0]) if values else None
-    if all(type(v) is kind for v in values):
+    if len(set(map(type, values))) <= 1:
         return values, _same
     return list(zip(map(type, values), values)), itemgetter(1)
 
@@ -267,7 +266,7 @@ def _parse_column(layer: Layer, f: Field, header: str, cells: list[Any], row_num
     """Typed values and business codes of one column. Each distinct cell is parsed once (a column repeats its
     values: codes, 是/否, floors) and spread back with one lookup per row; a unique text column (names, codes)
     is checked as a whole (_text_column). Problems go to rejects with row and field, in row order."""
-    if f.kind == "str" and f.form is None and all(type(c) is str for c in cells):
+    if f.kind == "str" and f.form is None and set(map(type, cells)) == {str}:
         return _text_column(layer, f, header, cells, row_numbers, rejects)
     if f.kind not in _UNCACHED_KINDS:
         keys, cell_of = _memo_keys(cells)
@@ -459,6 +458,13 @@ def _copy_text(value: str | None) -> str:
     return value
 
 
+def _copy_texts(values: list[str | None]) -> list[str]:
+    """_copy_text of every value; a column with nothing to escape is taken as it is."""
+    if not any(c in "".join(v for v in values if v) for c in _COPY_SPECIAL):
+        return [v or "\\N" for v in values]
+    return [_copy_text(v) for v in values]
+
+
 def _copy_cell(value: Any, dumps: Any) -> str:
     """A parsed attribute in COPY's text format, for its typed staging column (None → \\N; empty text stays
     empty, as it did through JSON)."""
@@ -480,7 +486,7 @@ _COPY_SPECIAL = ("\\", "\t", "\n", "\r")
 def _copy_column(values: list[Any], dumps: Any) -> list[str]:
     """One attribute column as COPY text. Text without anything to escape is taken as it is (None → \\N, empty
     text stays empty); otherwise each distinct value is encoded once (_copy_cell) and spread back."""
-    if all(type(v) is str or v is None for v in values):
+    if set(map(type, values)) <= {str, type(None)}:
         joined = "".join(v for v in values if v is not None)
         if not any(c in joined for c in _COPY_SPECIAL):
             return ["\\N" if v is None else v for v in values]
@@ -525,13 +531,11 @@ def copy_stage(conn: Connection, staged: _Staged, layer: Layer, *, township_ids:
         if ok.any():
             wkb[ok] = _ewkb_hex(staged.geoms[ok], 4490)
     columns = [[str(v) for v in staged.row_numbers], [str(v) for v in staged.parts], list(wkb),
-               [_copy_text(v) for v in staged.keys], [_copy_text(v) for v in staged.ref_codes],
-               [_copy_text(v) for v in staged.township_codes],
+               _copy_texts(staged.keys), _copy_texts(staged.ref_codes), _copy_texts(staged.township_codes),
                ["\\N"] * n if township_ids is None else [str(v) if v else "\\N" for v in township_ids.tolist()],
                *_attr_copy_columns(layer, staged.attrs, n)]
-    buf = io.StringIO()
-    buf.writelines("\t".join(cells) + "\n" for cells in zip(*columns, strict=True))
-    buf.seek(0)
+    lines = "\n".join(map("\t".join, zip(*columns, strict=True)))
+    buf = io.StringIO(lines + "\n" if n else "")
     names = ", ".join(["row_no", "part", "geom", "key", "ref_code", "township_code", "township_id",
                        *(f'"f_{name}"' for name in _attr_columns(layer))])
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
