@@ -616,11 +616,21 @@ def _plausible_lonlat(wkt: str) -> bool:
     return bool(-180 <= point.x <= 180 and -90 <= point.y <= 90)
 
 
-def check_duplicates(conn: Connection, layer: Layer, header: str, *, update: bool) -> tuple[list[Reject], int]:
+def file_duplicates(staged: _Staged, header: str) -> list[Reject]:
+    """Keys repeated within the file: every row but the first with that key (one dict pass, no sort in SQL)."""
+    first: dict[str, int] = {}
+    for row, key in zip(staged.row_numbers, staged.keys, strict=True):
+        if key:  # an empty key is NULL in the staging table, as no key
+            first[key] = min(row, first.get(key, row))
+    rejects = [Reject(row, header, MSG["dup_file"].format(first=first[key]), key)
+               for row, key in zip(staged.row_numbers, staged.keys, strict=True) if key and row != first[key]]
+    return sorted(rejects, key=lambda r: r.row)
+
+
+def check_duplicates(conn: Connection, layer: Layer, header: str, *, update: bool,
+                     staged: _Staged) -> tuple[list[Reject], int]:
     """Keys repeated within the file, and keys already in the table (rejected unless --update)."""
-    rejects = [Reject(r, header, MSG["dup_file"].format(first=first), key) for r, key, first in conn.execute(text(
-        "SELECT row_no, key, first_row FROM (SELECT row_no, key, min(row_no) OVER (PARTITION BY key) AS first_row "
-        "FROM io_stage WHERE key IS NOT NULL) d WHERE row_no <> first_row ORDER BY row_no"))]
+    rejects = file_duplicates(staged, header)
     existing = conn.execute(text(
         f'SELECT s.row_no, s.key FROM io_stage s JOIN "{layer.table}" t ON t."{layer.key}" = s.key '
         "ORDER BY s.row_no")).all()
@@ -815,7 +825,7 @@ def _import_file(engine: Engine, layer: str, path: Path, *, crs: str | None, rep
             rejects += check_county(conn, tolerance_m=float(rules["county_tolerance_m"]),
                                     allow_outside=allow_outside)
         if spec.key:
-            bad, updated = check_duplicates(conn, spec, headers[spec.key], update=update)
+            bad, updated = check_duplicates(conn, spec, headers[spec.key], update=update, staged=staged)
             rejects += bad
         rejects += resolve_references(conn, spec, headers)
         if spec.township_by_location:
