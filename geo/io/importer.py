@@ -238,6 +238,7 @@ def _memo_keys(values: list[Any]) -> tuple[list[Any], Callable[[Any], Any]]:
 
 
 def _same(value: Any) -> Any:
+    """The key is the cell itself."""
     return value
 
 
@@ -458,9 +459,14 @@ def _copy_text(value: str | None) -> str:
     return value
 
 
+_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
+"""What COPY's text format escapes."""
+
+
 def _copy_texts(values: list[str | None]) -> list[str]:
     """_copy_text of every value; a column with nothing to escape is taken as it is."""
-    if not any(c in "".join(v for v in values if v) for c in _COPY_SPECIAL):
+    joined = "".join(v for v in values if v)
+    if not any(c in joined for c in _COPY_SPECIAL):
         return [v or "\\N" for v in values]
     return [_copy_text(v) for v in values]
 
@@ -478,9 +484,6 @@ def _copy_cell(value: Any, dumps: Any) -> str:
         return _copy_text(dumps(value)) or "\\N"
     text_value = str(value)
     return _copy_text(text_value) if text_value else ""
-
-
-_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
 
 
 def _copy_column(values: list[Any], dumps: Any) -> list[str]:
