@@ -137,7 +137,9 @@ def to_storage(geoms: np.ndarray, source: SourceCrs, *, max_projected_share: flo
 
     A few out-of-range rows are left for the row checks (outside the county, lon/lat swapped).
     """
-    geoms = shapely.force_2d(np.asarray(geoms, dtype=object))
+    geoms = np.asarray(geoms, dtype=object)
+    if (shapely.has_z(geoms) | shapely.has_m(geoms)).any():  # force_2d copies every geometry: only when needed
+        geoms = shapely.force_2d(geoms)
     bounds = _finite_bounds(geoms)
     if bounds is None:
         return geoms

@@ -51,7 +51,9 @@ class Reject:
 
 @dataclass
 class RawTable:
-    """Cells as read (header → value per row), with row numbers, geometries and the file's CRS."""
+    """Cells as read, with row numbers, geometries and the file's CRS: row by row (header → value, CSV/XLSX) or,
+    for vector files, column by column (`columns`, header → values; `rows` is then empty). Read cells through
+    column() and the row count through size, which work for both."""
 
     headers: list[str]
     rows: list[dict[str, Any]]
@@ -63,6 +65,28 @@ class RawTable:
     ignore: frozenset[str] = frozenset()
     dbf: bool = False
     """Field names come from a dBase file (10 bytes, possibly cut off)."""
+    columns: dict[str, list[Any]] | None = None
+    """Cells column by column (vector files: no dict per row is built)."""
+
+    @property
+    def size(self) -> int:
+        """Rows read."""
+        return len(self.row_numbers)
+
+    def column(self, header: str) -> list[Any]:
+        """Every row's cell under `header` (None where a row has none)."""
+        if self.columns is not None:
+            found = self.columns.get(header)
+            return list(found) if found is not None else [None] * self.size
+        return [row.get(header) for row in self.rows]
+
+    def records(self) -> list[dict[str, Any]]:
+        """The cells row by row (header → value)."""
+        if self.columns is None:
+            return self.rows
+        names = list(self.columns)
+        return [dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True)] \
+            if names else [{} for _ in range(self.size)]
 
 
 def read_raw(path: Path, *, is_known: Callable[[str], bool], encoding: str | None = None,
@@ -136,12 +160,14 @@ def _vector_frame(path: Path, **kwargs: Any) -> Any:
 
 
 def _table_from_frame(frame: Any, *, ignore: frozenset[str] = frozenset()) -> RawTable:
-    """A GeoDataFrame as a raw table numbered from 1."""
-    headers = [str(c) for c in frame.columns if c != "geometry"]
-    rows = frame.drop(columns="geometry").to_dict(orient="records")
+    """A GeoDataFrame as a raw table numbered from 1, column by column (Series.tolist gives the same Python values
+    as a dict per row would, without building one)."""
+    names = [c for c in frame.columns if c != "geometry"]
+    columns = {str(c): frame[c].tolist() for c in names}
     crs = CRS.from_user_input(frame.crs) if frame.crs is not None else None
-    return RawTable(headers=headers, rows=rows, row_numbers=list(range(1, len(rows) + 1)),
-                    geometries=np.asarray(frame.geometry.values, dtype=object), crs=crs, ignore=ignore)
+    return RawTable(headers=list(columns), rows=[], row_numbers=list(range(1, len(frame) + 1)),
+                    geometries=np.asarray(frame.geometry.values, dtype=object), crs=crs, ignore=ignore,
+                    columns=columns)
 
 
 def read_zip(path: Path, *, is_known: Callable[[str], bool], encoding: str | None = None,
