@@ -107,8 +107,12 @@ def measure(server: str, *, rows: int, runs: int, database: str) -> dict[str, tu
         import_file(engine, "township", towns)
         for layer, path in (("building", buildings), ("enterprise", enterprises)):
             def clear(layer: str = layer) -> None:
+                # emptied and vacuumed, so every run imports into the table a first import meets (the bare side
+                # replaces its table each run; without VACUUM ours would also carry the earlier runs' dead rows)
                 with engine.begin() as conn:
                     conn.execute(text(f"DELETE FROM {layer}"))
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(text(f"VACUUM {layer}"))
 
             def ours(layer: str = layer, path: Path = path) -> None:
                 import_file(engine, layer, path)
