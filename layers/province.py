@@ -21,7 +21,7 @@ TIERS = (("city", "地级市（按最高风险着色）", 3.0, False), ("county"
 
 DETAIL = (("building", "县区明细：建筑", {"fill_opacity": 0.6, "line_colour": "#616161", "weight": 0.5}),
           ("pipeline_segment", "县区明细：油气管道（风险颜色）", {"weight": 4, "line_colour": None}),
-          ("enterprise", "县区明细：企业（风险颜色）", {}))
+          ("enterprise", "县区明细：企业（风险颜色）", {"fill_opacity": 1.0}))  # opaque: true colours over the fills
 """The counties' detail layers drawn once zoomed in (geo/province/tiles.py), bottom to top."""
 
 

@@ -58,15 +58,21 @@ def configured(two_shards, monkeypatch) -> Iterator[Province]:
     get_settings.cache_clear()
 
 
-def border_tile(p: Province, z: int) -> tuple[int, int]:
-    """The tile where county 1's part of the cross-border pipeline meets the border with county 2."""
+def border_point(p: Province) -> tuple[float, float]:
+    """Where county 1's part of the cross-border pipeline meets the border with county 2 (lon, lat)."""
     eng = create_engine(p.counties[0].database, poolclass=NullPool)
     with eng.connect() as conn:
         lon, lat = conn.execute(text(
             "SELECT ST_X(e), ST_Y(e) FROM (SELECT ST_EndPoint(ST_GeometryN(geom, 1)) AS e FROM pipeline "
             "WHERE code LIKE 'SCALE-KX-%') s")).one()
     eng.dispose()
-    return tile_of(lon - 0.0002, lat, z)  # 15–20 m inside county 1
+    return float(lon), float(lat)
+
+
+def border_tile(p: Province, z: int) -> tuple[int, int]:
+    """The tile of the border point (15–20 m inside county 1)."""
+    lon, lat = border_point(p)
+    return tile_of(lon - 0.0002, lat, z)
 
 
 def _fields(buf: bytes) -> Iterator[tuple[int, int, bytes | int]]:
@@ -223,3 +229,36 @@ def test_the_province_map_asks_for_detail_past_the_county_level(configured, make
     with TestClient(create_app(), headers=make_user("county_viewer")) as c:  # its own county only: no detail layer
         html = c.get("/province", headers={"Accept": "text/html"}).text
         assert "/province/tiles/" not in html.replace("\\/", "/")
+
+
+def test_zoomed_in_the_province_map_draws_both_counties_detail_in_chromium(configured, make_user, db_url, out_dir):
+    """A city viewer zooms the roll-up map in on the border: pipelines, buildings and enterprises of both counties
+    come from their own databases and are drawn (screenshots at 1440 and 390 px)."""
+    from pathlib import Path
+
+    from api.devserver import CHROMIUM, running_server
+
+    pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed")
+    from tests.conftest import TEST_PASSWORD
+    from tests.workbench import chromium, screenshots, sign_in, watched_page
+
+    make_user("region_viewer", username="合成市局", region=CITY)
+    lon, lat = border_point(configured)
+    with running_server(db_url, log=out_dir / "province-tiles-server.log") as server, chromium() as browser:
+        page, watch = watched_page(browser.new_context())
+        sign_in(page, server, "合成市局", TEST_PASSWORD, next_="/province")
+        page.wait_for_selector(".leaflet-control-layers")
+        assert "县区明细：油气管道" in page.locator(".leaflet-control-layers").inner_text()
+        counties = set()
+        page.on("response", lambda r: counties.update(
+            r.headers.get("content-type", "") == "application/vnd.mapbox-vector-tile" and r.status == 200
+            and [r.url.split("/province/tiles/")[1].split("/")[0]] or []))
+        with page.expect_response(lambda r: "/province/tiles/pipeline_segment/15/" in r.url and r.status == 200):
+            page.evaluate("([lat, lon]) => { const k = Object.keys(window).find(n => n.startsWith('map_') && "
+                          "window[n] && window[n].setView); window[k].setView([lat, lon], 15); }", [lat, lon])
+        page.wait_for_timeout(800)  # the canvases paint
+        assert {"pipeline_segment", "building"} <= counties, counties
+        screenshots(page, "province-detail-tiles", full_page=False)
+        assert not watch.errors and not watch.outside, (watch.errors, watch.outside)
