@@ -156,3 +156,23 @@ def test_road_tiles_and_the_rollup_by_role(logins, hequ, make_user):
             sizes[who] = len(r.content)
             assert c.get("/province/rollup").status_code == 200
     assert sizes["township_editor"] > 0 and sizes["city_in"] > 0 and sizes["city_out"] == 0, sizes
+
+
+def test_register_numbering_reads_only_the_registers(logins, hequ):
+    """The county-wide numbering reads past row-level security: only register writers may call it, and only for
+    the 占压点 and 隐患 registers by year — not to probe a neighbour's road codes or another township's records."""
+    from sqlalchemy.exc import DBAPIError
+
+    for who in ("city_in", "county_viewer"):
+        with hequ.connect() as conn, conn.begin():
+            _as(conn, logins[who])
+            with pytest.raises(ProgrammingError, match="permission denied for function riskmap_next_code"):
+                conn.execute(text("SELECT riskmap_next_code('hazard', 'YH-2026-')")).scalar_one()
+    for table, prefix in (("halo_road", "G"), ("enterprise", ""), ("hazard", "YH-2026-%")):
+        with hequ.connect() as conn, conn.begin():
+            _as(conn, logins["township_editor"])
+            with pytest.raises(DBAPIError, match="只为占压点、隐患台账按年编号"):
+                conn.execute(text("SELECT riskmap_next_code(:t, :p)"), {"t": table, "p": prefix}).scalar_one()
+    with hequ.connect() as conn, conn.begin():
+        _as(conn, logins["township_editor"])
+        assert conn.execute(text("SELECT riskmap_next_code('encroachment', 'ZY-2026-')")).scalar_one() == 1
