@@ -13,9 +13,9 @@ from sqlalchemy.pool import NullPool
 
 from geo.province.config import load_province
 from geo.province.task import STAGES
-from tests.test_province import STOCK, _drop, _reachable
+from tests.test_province import STOCK, _drop, _reachable, own_prefix
 
-PREFIX = "province_stages"
+PREFIX = own_prefix("province_stages")
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from sqlalchemy.pool import NullPool
 
 from geo.province.config import County, Province, load_province
 from geo.tiles import tile, tile_of
-from tests.test_province import STOCK, _drop, _reachable
+from tests.test_province import STOCK, _drop, _reachable, own_prefix
 
-PREFIX = "province_tiles"
+PREFIX = own_prefix("province_tiles")
 CITY = "149900"  # the synthetic counties 149901 and 149902 are both in 合成市01
 
 
