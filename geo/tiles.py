@@ -129,9 +129,10 @@ whole risk_assessment table (187 MB at ×10) instead of looking up its few thous
 812 → 250 ms; enterprise tiles about half)."""
 
 
-def tile(conn: Connection, layer: str, z: int, x: int, y: int) -> bytes:
+def tile(conn: Connection, layer: str, z: int, x: int, y: int, *, name: str | None = None) -> bytes:
     """One MVT tile of `layer` (EPSG:3857 tile scheme, extent 4096); empty below the layer's zoom.
-    `reference` is the offline reference basemap (geo/reference.py), several MVT layers in one tile."""
+    `reference` is the offline reference basemap (geo/reference.py), several MVT layers in one tile.
+    `name`: the layer's name inside the tile (default `layer`; the province's tiles name each county's own)."""
     _check(z, x, y)
     if layer == "reference":
         from geo.reference import reference_tile
@@ -156,7 +157,7 @@ def tile(conn: Connection, layer: str, z: int, x: int, y: int) -> bytes:
         ), rows AS ({rows_sql})
         SELECT ST_AsMVT(rows, :layer, {EXTENT}, 'geom', 'id') FROM rows
     """
-    data = conn.execute(text(sql), {"z": z, "x": x, "y": y, "layer": layer}).scalar_one()
+    data = conn.execute(text(sql), {"z": z, "x": x, "y": y, "layer": name or layer}).scalar_one()
     return bytes(data or b"")
 
 

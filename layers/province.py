@@ -19,8 +19,20 @@ TIERS = (("city", "地级市（按最高风险着色）", 3.0, False), ("county"
          ("township", "乡镇（按风险着色）", 0.8, False))
 
 
-def build_rollup_map(conn: Connection, *, title: str, city: str | None = None, asset_base: str = "/vendor") -> RiskMap:
-    """Province → city → county → township, four colours, Chinese popups (the township's reasons)."""
+DETAIL = (("building", "县区明细：建筑", {"fill_opacity": 0.6, "line_colour": "#616161", "weight": 0.5}),
+          ("pipeline_segment", "县区明细：油气管道（风险颜色）", {"weight": 4, "line_colour": None}),
+          ("enterprise", "县区明细：企业（风险颜色）", {"fill_opacity": 1.0}))  # opaque: true colours over the fills
+"""The counties' detail layers drawn once zoomed in (geo/province/tiles.py), bottom to top."""
+
+
+def build_rollup_map(conn: Connection, *, title: str, city: str | None = None, asset_base: str = "/vendor",
+                     detail: bool = False) -> RiskMap:
+    """Province → city → county → township, four colours, Chinese popups (the township's reasons). `detail`: past
+    the county level, each county's buildings, pipelines and enterprises, read from its own database (a region
+    viewer's map on a service that has province.toml)."""
+    from geo.province.tiles import DETAIL_MIN_ZOOM
+    from layers.vector import ProvinceDetailLayer
+
     from geo.province.rollup import rollup_areas
 
     feats = rollup_areas(conn, city=city)
@@ -47,6 +59,11 @@ def build_rollup_map(conn: Connection, *, title: str, city: str | None = None, a
             "fillOpacity": AREA_OPACITY}).add_to(fg)
         fg.add_to(m)
         groups.append(fg)
+    if detail:
+        counties = sorted({f["properties"]["code"] for f in feats if f["properties"]["tier"] == "county"})
+        for layer, name, style in DETAIL:
+            ProvinceDetailLayer(layer=layer, name=f"{name}（{DETAIL_MIN_ZOOM} 级起）", counties=counties,
+                                min_zoom=DETAIL_MIN_ZOOM, **style).add_to(m)
     LayerControl(collapsed=False).add_to(m)
     LayerScript("areaLayers", groups).add_to(m)
     m.add_child(Legend(_legend(feats, title=title)))

@@ -5,6 +5,7 @@ county border; a worker killed mid-county leaves that county whole and the run c
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -18,7 +19,16 @@ from sqlalchemy.pool import NullPool
 from geo.province.config import Province, load_province
 
 STOCK = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-PREFIX = "province_t"
+
+
+def own_prefix(base: str) -> str:
+    """Database-name prefix of this checkout's synthetic counties: the stock server is shared by every checkout on
+    the machine, and two runs creating and migrating the same database at once collide."""
+    here = re.sub(r"[^a-z0-9]+", "_", Path(__file__).resolve().parent.parent.name.lower()).strip("_")[:16]
+    return f"{base}_{here}"
+
+
+PREFIX = own_prefix("province_t")
 SCALE = 0.01
 
 

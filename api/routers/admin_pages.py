@@ -17,7 +17,7 @@ from api.deps import ConnDep, TxDep
 from api.pages import page
 from api.routers.data_pages import forbidden_page
 from geo.access import audit, users
-from geo.access.principal import Forbidden, Principal
+from geo.access.principal import Forbidden, Principal, region_label
 from geo.access.roles import ROLE_LABELS
 from geo.errors import InvalidInput, RiskmapError
 
@@ -28,7 +28,8 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 AUDIT_PAGE = 50
 VALUE_CHARS = 60
 """A value in the before → after column is cut to this many characters (the JSON API has it whole)."""
-EMPTY_FORM = {"username": "", "display_name": "", "role": "county_viewer", "townships": [], "teams": ""}
+EMPTY_FORM = {"username": "", "display_name": "", "role": "county_viewer", "townships": [], "teams": "",
+              "region_code": ""}
 _TEAM_SPLIT = re.compile(r"[,，、;；\s]+")
 
 
@@ -77,30 +78,34 @@ def _done(what: str) -> RedirectResponse:
 def add_user(request: Request, principal: PrincipalDep, conn: TxDep, username: Annotated[str, Form()],
              password: Annotated[str, Form()], role: Annotated[str, Form()],
              display_name: Annotated[str, Form()] = "", townships: Annotated[list[str], Form()] = [],  # noqa: B006
-             teams: Annotated[str, Form()] = "") -> Response:
+             teams: Annotated[str, Form()] = "", region_code: Annotated[str, Form()] = "") -> Response:
     """Create an account (the password is the initial one; the user changes it)."""
     try:
         _admin(principal)
     except Forbidden as exc:
         return forbidden_page(request, principal, conn, exc, "admin")
     form = {"username": username, "display_name": display_name, "role": role, "townships": townships,
-            "teams": teams}
+            "teams": teams, "region_code": region_code[:20]}
     try:
         if len(password) > 200:
             raise InvalidInput("密码不超过 200 个字符")
+        region = users.region_code(region_code, role) if role in ROLE_LABELS else None
         user = users.add_user(conn, _text(username, "用户名", 50), password, role,
                               townships=[_text(t, "乡镇代码", 12) for t in townships], teams=_teams(teams),
-                              display_name=_text(display_name, "姓名", 100) or None)
+                              display_name=_text(display_name, "姓名", 100) or None, region=region)
     except RiskmapError as exc:
         return _users_page(request, principal, conn, status=422, error=exc.message, form=form)
-    return _done(f"已新增用户 {user.username}（{ROLE_LABELS[user.role]}）")
+    return _done(f"已新增用户 {user.username}（{ROLE_LABELS[user.role]}" + (
+        f"，{region_label(user.region_code)}）" if user.region_code else "）"))
 
 
 @router.post("/admin/users/{username}", response_class=HTMLResponse)
 def change_user(request: Request, principal: PrincipalDep, conn: TxDep, username: str,
                 role: Annotated[str, Form()], townships: Annotated[list[str], Form()] = [],  # noqa: B006
-                teams: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "") -> Response:
-    """Change a user's role, townships and teams, and with a new password end its sessions and API tokens."""
+                teams: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+                region_code: Annotated[str, Form()] = "") -> Response:
+    """Change a user's role, townships, teams and region, and with a new password end its sessions and API tokens.
+    The region is kept only for a region viewer (another role drops it, whatever the field still holds)."""
     try:
         _admin(principal)
     except Forbidden as exc:
@@ -108,13 +113,15 @@ def change_user(request: Request, principal: PrincipalDep, conn: TxDep, username
     try:
         if password and not users.MIN_PASSWORD <= len(password) <= 200:
             raise InvalidInput(f"密码 {users.MIN_PASSWORD}–200 位")
+        region = users.region_code(region_code, role) if role == "region_viewer" else None
         user = users.grant(conn, username, role=role, townships=[_text(t, "乡镇代码", 12) for t in townships],
-                           teams=_teams(teams))
+                           teams=_teams(teams), region=region)
         if password:
             users.set_password(conn, username, password)
     except RiskmapError as exc:
         return _users_page(request, principal, conn, status=422, error=f"用户 {username} 未修改：{exc.message}")
-    return _done(f"已修改用户 {user.username}（{ROLE_LABELS[user.role]}）" + ("，密码已重设" if password else ""))
+    return _done(f"已修改用户 {user.username}（{ROLE_LABELS[user.role]}" + (
+        f"，{region_label(user.region_code)}）" if user.region_code else "）") + ("，密码已重设" if password else ""))
 
 
 @router.post("/admin/users/{username}/disabled", response_class=HTMLResponse)

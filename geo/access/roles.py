@@ -30,6 +30,17 @@ REGION_TABLES: dict[str, str] = {"province_township_level": "riskmap_in_region(c
 or province's officer, `app_user.region_code`) sees the rows of its region; every other role sees the rows of this
 database's own county (`county`), of its own townships only (`township` is itself under the township scope)."""
 
+OWNER_ONLY = ("halo_building", "halo_road")
+"""Neighbouring counties' buildings and roads near the border (migration 0018_province): another county's data,
+copied only for the provincial run, which reads and writes them as the database owner. No service role reads them
+(migration 0024_province_reads): no grant, and row-level security without a policy should a grant ever come back."""
+
+COUNTY_TABLES = ("county", "road", "road_edge", "road_vertex", "waterway", "mine_zone", "risk_rules_version")
+"""County-wide tables that no township keys (outline, road network, rivers, mining plan zones, rules versions):
+county roles read them all; a township editor or inspector reads them while it holds a township of this county; a
+region viewer only where its region holds this county (then its scope is every township) — one of another region
+reads none of them (migration 0024_province_reads)."""
+
 ACCESS_TABLES = ("app_user", "api_token", "app_secret", "audit_log", "app_session", "login_event")
 """Tables of the access layer itself: only the service (as its login role) and admins touch them."""
 
@@ -140,6 +151,13 @@ FUNCTIONS = [
         FROM (SELECT coalesce(current_setting('riskmap.region', true), '') AS r) s
     $$
     """,
+    # Whether the request holds any township of this county ('*' or a non-empty list): the read scope of the
+    # county-wide tables (COUNTY_TABLES). A region viewer outside its region has none, so reads none of them.
+    """
+    CREATE OR REPLACE FUNCTION riskmap_in_county() RETURNS boolean LANGUAGE sql STABLE AS $$
+        SELECT current_setting('riskmap.townships', true) = '*' OR cardinality(riskmap_townships()) > 0
+    $$
+    """,
     # The writer's jurisdiction: the union of its townships (all-county scope: no limit).
     """
     CREATE OR REPLACE FUNCTION riskmap_within_scope(g geometry) RETURNS boolean LANGUAGE sql STABLE AS $$
@@ -208,6 +226,15 @@ def ensure_roles(conn: Connection) -> None:
         _apply_policies(conn, table)
     for table in _existing(conn, list(REGION_TABLES)):
         _apply_region_policies(conn, table)
+    for table in _existing(conn, list(COUNTY_TABLES)):
+        _apply_county_policies(conn, table)
+    owner_only = _existing(conn, OWNER_ONLY)
+    if owner_only:
+        conn.execute(text(f"REVOKE ALL ON {', '.join(owner_only)} FROM {all_roles}"))
+        for table in owner_only:
+            conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
+            for name in POLICY_NAMES:
+                conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
     for table in _existing(conn, list(OWN_ROWS)):
         conn.execute(text(f"GRANT SELECT, INSERT ON {table} TO {all_roles}"))
         conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
@@ -243,6 +270,18 @@ def _apply_policies(conn: Connection, table: str) -> None:
             f"(({scope}) AND route_id IN (SELECT id FROM plan_route WHERE team = ANY (riskmap_teams())))"))
 
 
+def _apply_county_policies(conn: Connection, table: str) -> None:
+    """County roles: every row (and their writes). Scoped roles: every row while they hold a township here, else
+    none. The scope is one InitPlan per query (`(SELECT …)`), not a call per row: road_edge feeds pgRouting."""
+    conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
+    for name in POLICY_NAMES:
+        conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
+    conn.execute(text(f"CREATE POLICY county_all ON {table} TO riskmap_admin, riskmap_county_editor, "
+                      f"riskmap_county_viewer USING (true) WITH CHECK (true)"))
+    conn.execute(text(f"CREATE POLICY scoped_read ON {table} FOR SELECT TO riskmap_township_editor, "
+                      f"riskmap_inspector, riskmap_region_viewer USING ((SELECT riskmap_in_county()))"))
+
+
 def _apply_region_policies(conn: Connection, table: str) -> None:
     """A region viewer reads the rows of its city or province; every other role those of this database's county
     (and of its own townships); nobody writes them through the service (the provincial run writes as the owner)."""
@@ -259,7 +298,7 @@ def _apply_region_policies(conn: Connection, table: str) -> None:
 
 def drop_policies(conn: Connection) -> None:
     """Undo `ensure_roles` in this database (roles stay: other databases of the cluster may use them)."""
-    for table in _existing(conn, [*POLICIES, *OWN_ROWS, *REGION_TABLES]):
+    for table in _existing(conn, [*POLICIES, *OWN_ROWS, *REGION_TABLES, *COUNTY_TABLES, *OWNER_ONLY]):
         for name in POLICY_NAMES:
             conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
         conn.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))
@@ -270,6 +309,6 @@ def drop_policies(conn: Connection) -> None:
         conn.execute(text(f"REVOKE ALL ON {', '.join(tables)} FROM {', '.join(existing_roles)}"))
         conn.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {', '.join(existing_roles)}"))
     for fn in ("riskmap_team_stop(integer)", "riskmap_within_scope(geometry)", "riskmap_in_scope(integer)", "riskmap_teams()",
-               "riskmap_in_region(text, text)",
+               "riskmap_in_region(text, text)", "riskmap_in_county()",
                "riskmap_townships()"):
         conn.execute(text(f"DROP FUNCTION IF EXISTS {fn}"))

@@ -69,6 +69,27 @@ def _check_region(role: str, region: str | None) -> None:
         raise InvalidInput(f"只有市/省级查看（region_viewer）可以指定 --region，{ROLE_LABELS[role]}的范围是本县或所辖乡镇")
 
 
+def region_code(value: str | None, role: str) -> str | None:
+    """A region code typed into the admin page, checked with Chinese messages naming the field (no CLI flags):
+    required and a 地级市 (XXXX00) or 省 (XX0000) code for a region viewer, refused for any other role."""
+    value = (value or "").strip()
+    label = "地级市/省代码"
+    if role != "region_viewer":
+        if value:
+            raise InvalidInput(f"{label}：只有“{ROLE_LABELS['region_viewer']}”填写；{ROLE_LABELS.get(role, role)}"
+                               "的范围是本县或所辖乡镇，请清空此项")
+        return None
+    if not value:
+        raise InvalidInput(f"{label}：“{ROLE_LABELS['region_viewer']}”必须填写所辖地级市或省的 6 位行政区划代码"
+                           "（如忻州市 140900、山西省 140000）")
+    if not (len(value) == 6 and value.isascii() and value.isdigit()):
+        raise InvalidInput(f"{label}：应为 6 位数字的行政区划代码（GB/T 2260），收到“{value[:20]}”")
+    if value.startswith("00") or not value.endswith("00"):
+        raise InvalidInput(f"{label}：{value} 不是地级市或省的代码——地级市代码后两位为 00（如 140900），"
+                           "省代码后四位为 0000（如 140000）；县区代码请改用本县的账号")
+    return value
+
+
 def township_choices(conn: Connection) -> list[tuple[str, str]]:
     """(code, name) of every township a user may be given, by code (the user forms' choices)."""
     return [(r.code, r.name) for r in conn.execute(text("SELECT code, name FROM township ORDER BY code"))]

@@ -19,6 +19,7 @@ def _province(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def _compute(args: argparse.Namespace) -> int:
     from geo.codes import KIND_LABELS
     from geo.province.run import compute_province
+    from geo.province.task import STAGES
     from geo.risk import LEVEL_LABELS
 
     province = _province(args)
@@ -43,8 +44,13 @@ def _compute(args: argparse.Namespace) -> int:
         finished += 1
         print(f"[{finished}/{total}] {county.code} {county.name} 失败（该县数据保持上次计算的结果）：{message}")
 
+    names = {c.code: c.name for c in province.counties}
+
+    def on_stage(code: str, stage: str) -> None:
+        print(f"  … {code} {names.get(code, '')}：{STAGES.get(stage, stage)}", flush=True)
+
     run = compute_province(province, scheduler=args.scheduler, counties=args.county, halo=not args.no_halo,
-                           on_result=on_result, on_failure=on_failure)
+                           on_result=on_result, on_failure=on_failure, on_stage=on_stage)
     print(f"完成 {len(run.results)} 个县区，失败 {len(run.failed)} 个")
     return 1 if run.failed else 0
 

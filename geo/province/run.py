@@ -28,9 +28,12 @@ class ProvinceRun:
 def compute_province(province: Province, *, scheduler: Any = None, counties: Sequence[str] | None = None,
                      halo: bool = True, on_result: Callable[[CountyResult], None] | None = None,
                      on_failure: Callable[[County, str], None] | None = None, retries: int = 1,
-                     now: dt.datetime | None = None, pause: dict[str, str] | None = None) -> ProvinceRun:
+                     now: dt.datetime | None = None, pause: dict[str, str] | None = None,
+                     on_stage: Callable[[str, str], None] | None = None) -> ProvinceRun:
     """Compute the province's counties (`counties`: some codes only).
 
+    `on_stage(code, stage)`: a county's task starts a stage (geo.province.task.STAGES), streamed back from the
+    Dask workers as events (a retried task reports its stages again).
     `scheduler`: None → in-process; an address ("tcp://host:8786") or a distributed.Client → one Dask task per
     county. `pause`: county code → directory, the tests' fault-injection hook (geo.province.task._pause_point).
     All counties of one run share `now` (default: the run's start), so their history rows carry one time.
@@ -38,7 +41,7 @@ def compute_province(province: Province, *, scheduler: Any = None, counties: Seq
     now = now or dt.datetime.now(dt.UTC)
     pause = pause or {}
     return dispatch(province, run_county, scheduler=scheduler, counties=counties, on_result=on_result,
-                    on_failure=on_failure, retries=retries,
+                    on_failure=on_failure, retries=retries, on_stage=on_stage,
                     kwargs=lambda c: {"halo": halo, "now": now, "pause_dir": pause.get(c.code)})
 
 
@@ -55,8 +58,10 @@ def plan_province(province: Province, *, week: str, teams: int = 4, time_limit_s
 
 def dispatch(province: Province, fn: Callable[..., Any], *, scheduler: Any, counties: Sequence[str] | None,
              on_result: Callable[[Any], None] | None, on_failure: Callable[[County, str], None] | None,
-             retries: int, kwargs: Callable[[County], dict[str, Any]]) -> ProvinceRun:
-    """fn(county, province, **kwargs(county)) for each county: in-process in turn, or one Dask task each."""
+             retries: int, kwargs: Callable[[County], dict[str, Any]],
+             on_stage: Callable[[str, str], None] | None = None) -> ProvinceRun:
+    """fn(county, province, **kwargs(county)) for each county: in-process in turn, or one Dask task each.
+    With `on_stage`, fn also gets `progress` (geo.province.task.report_stage) and its stages come back here."""
     chosen = [province.county(c) for c in counties] if counties else list(province.counties)
     run = ProvinceRun()
 
@@ -74,18 +79,26 @@ def dispatch(province: Province, fn: Callable[..., Any], *, scheduler: Any, coun
             on_failure(county, message)
 
     if scheduler is None:
+        staged = {"progress": on_stage} if on_stage else {}
         for county in chosen:
             try:
-                done(fn(county, province, **kwargs(county)))
+                done(fn(county, province, **kwargs(county), **staged))
             except Exception as exc:  # noqa: BLE001  (one county's failure is reported; the others go on)
                 failed(county, exc)
     else:
         from distributed import Client, as_completed
 
+        from geo.province.task import ON_DASK, PROGRESS_TOPIC
+
         client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        staged = {}
+        if on_stage:
+            staged = {"progress": ON_DASK}
+            client.subscribe_topic(PROGRESS_TOPIC, lambda event: on_stage(event[1]["code"], event[1]["stage"]))
         try:
-            futures = {client.submit(fn, county, province, **kwargs(county), key=f"{fn.__name__}-{county.code}",
-                                     pure=False, retries=retries): county for county in chosen}
+            futures = {client.submit(fn, county, province, **kwargs(county), **staged,
+                                     key=f"{fn.__name__}-{county.code}", pure=False, retries=retries): county
+                       for county in chosen}
             for future in as_completed(futures):
                 county = futures[future]
                 try:
@@ -93,6 +106,8 @@ def dispatch(province: Province, fn: Callable[..., Any], *, scheduler: Any, coun
                 except Exception as exc:  # noqa: BLE001
                     failed(county, exc)
         finally:
+            if on_stage:
+                client.unsubscribe_topic(PROGRESS_TOPIC)
             if client is not scheduler:
                 client.close()
     run.results.sort(key=lambda r: r.code)

@@ -15,7 +15,7 @@ import os
 import resource
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +82,35 @@ def county_settings(county: County) -> Iterator[None]:
             get_settings.cache_clear()
 
 
+STAGES = {"halo": "读取邻县边界附近地物", "risk": "计算风险等级", "encroach": "占压排查", "rollup": "写入市/省级汇总表"}
+"""A county task's stages, in order, as the CLI names them while the task runs."""
+
+PROGRESS_TOPIC = "riskmap-province-stage"
+"""The Dask event topic a worker's task reports its stages on (the client subscribes while it waits)."""
+
+ON_DASK = "dask"
+"""`progress` value of a task sent to Dask: report stages as worker events (a callable cannot follow the task)."""
+
+Progress = Callable[[str, str], None] | str | None
+"""None: no stage reports; a callable (county code, stage): in-process; ON_DASK: events on PROGRESS_TOPIC."""
+
+
+def report_stage(progress: Progress, county: County, stage: str) -> None:
+    """Say that the county's task starts `stage` (one of STAGES): to the callback, or as a Dask worker event."""
+    if progress is None:
+        return
+    if callable(progress):
+        progress(county.code, stage)
+        return
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not on a worker after all: nobody listens
+        return
+    worker.log_event(PROGRESS_TOPIC, {"code": county.code, "stage": stage, "pid": os.getpid()})
+
+
 def _pause_point(pause_dir: str | None, stage: str) -> None:
     """Fault-injection hook for the tests (never set in production): at the stage named in the directory's `stage`
     file ("transaction", the default: inside the county's transaction; "rollup": after the county's commit, before
@@ -105,8 +134,10 @@ def _pause_point(pause_dir: str | None, stage: str) -> None:
 
 
 def run_county(county: County, province: Province, *, halo: bool = True, rollup: bool = True,
-               now: dt.datetime | None = None, pause_dir: str | None = None) -> CountyResult:
-    """Halo, risk compute and encroachment check for one county in one transaction; then its roll-up rows."""
+               now: dt.datetime | None = None, pause_dir: str | None = None,
+               progress: Progress = None) -> CountyResult:
+    """Halo, risk compute and encroachment check for one county in one transaction; then its roll-up rows.
+    `progress`: where each stage's start is reported (report_stage)."""
     from geo.encroachment.check import refresh_candidates
     from geo.province.halo import hide_halo, refresh_halo, show_halo
     from geo.province.rollup import county_townships, replace_county
@@ -127,13 +158,16 @@ def run_county(county: County, province: Province, *, halo: bool = True, rollup:
                     levels = current_levels(conn)
                 else:
                     if halo:
+                        report_stage(progress, county, "halo")
                         halo_rows = refresh_halo(conn, county, province)
                         show_halo(conn)
                     steps["halo"] = time.perf_counter() - t
                     t = time.perf_counter()
+                    report_stage(progress, county, "risk")
                     levels = compute(conn, now=now).levels
                     steps["risk"] = time.perf_counter() - t
                     t = time.perf_counter()
+                    report_stage(progress, county, "encroach")
                     refresh_candidates(conn)
                     steps["encroach"] = time.perf_counter() - t
                     hide_halo(conn)
@@ -148,6 +182,7 @@ def run_county(county: County, province: Province, *, halo: bool = True, rollup:
     rows = 0
     if rollup:
         t = time.perf_counter()
+        report_stage(progress, county, "rollup")
         reng = engine_for(province.rollup_database)
         try:
             with reng.begin() as rconn:
