@@ -798,18 +798,45 @@ def direct_red_conditions(facts: EnterpriseFacts, rules: Rules, *, today: dt.dat
     return holds, unknown
 
 
-def assess_enterprises(conn: Connection, rules: Rules, *, srid: int, today: dt.date,
-                       mine_findings: dict[int, list[Finding]] | None = None) -> list[Assessment]:
-    """Assess every enterprise in risk_scope_enterprise: level = highest of all rules, score orders within a colour."""
+@dataclass
+class EnterpriseData:
+    """What the database says about the enterprises in scope (read by gather_enterprises), for the rules in Python."""
+
+    rows: list[dict[str, Any]]
+    lines: dict[int, list[dict[str, Any]]]
+    persons: dict[int, float]
+    targets: dict[int, dict[str, float]]
+    site_pipes: dict[int, list[tuple[str, float]]]
+    hazards: dict[int, tuple[int, int]]
+    accidents: dict[int, list[dict[str, Any]]]
+
+
+def gather_enterprises(conn: Connection, rules: Rules, *, srid: int, today: dt.date) -> EnterpriseData:
+    """Every query the enterprise rules need, for the enterprises in risk_scope_enterprise (no rule applied yet)."""
     rows = dict_rows(conn.execute(text(ENTERPRISES_SQL)))
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for line in dict_rows(conn.execute(text(INVENTORY_SQL))):
         lines[int(line["enterprise_id"])].append(line)
     persons = count_population(conn, rules, srid=srid) if lines else {}
-    targets = find_protected_targets(conn, rules, srid=srid)
-    site_pipes = find_site_pipelines(conn, rules, srid=srid)
-    hazards = count_hazards(conn, rules, today=today)
-    accidents = list_accidents(conn, rules, today=today)
+    return EnterpriseData(rows=rows, lines=lines, persons=persons, targets=find_protected_targets(conn, rules, srid=srid),
+                          site_pipes=find_site_pipelines(conn, rules, srid=srid),
+                          hazards=count_hazards(conn, rules, today=today),
+                          accidents=list_accidents(conn, rules, today=today))
+
+
+def assess_enterprises(conn: Connection, rules: Rules, *, srid: int, today: dt.date,
+                       mine_findings: dict[int, list[Finding]] | None = None) -> list[Assessment]:
+    """Assess every enterprise in risk_scope_enterprise: level = highest of all rules, score orders within a colour."""
+    return evaluate_enterprises(gather_enterprises(conn, rules, srid=srid, today=today), rules, today=today,
+                                mine_findings=mine_findings)
+
+
+def evaluate_enterprises(data: EnterpriseData, rules: Rules, *, today: dt.date,
+                         mine_findings: dict[int, list[Finding]] | None = None) -> list[Assessment]:
+    """The rules over gathered facts, in Python only (no database: geo.risk.engine runs it beside the segment
+    queries)."""
+    rows, lines, persons, targets, site_pipes = data.rows, data.lines, data.persons, data.targets, data.site_pipes
+    hazards, accidents = data.hazards, data.accidents
     mine_findings = mine_findings or {}
     out: list[Assessment] = []
     diag_cats = set(rules["diagnostic"]["categories"])
@@ -850,5 +877,5 @@ def assess_enterprises(conn: Connection, rules: Rules, *, srid: int, today: dt.d
     return out
 
 
-__all__ = ["assess_enterprises", "identify_major_hazards", "identify_line", "alpha_for", "grade_for",
+__all__ = ["assess_enterprises", "gather_enterprises", "evaluate_enterprises", "EnterpriseData", "identify_major_hazards", "identify_line", "alpha_for", "grade_for",
            "accident_grade", "score_diagnostic", "LEVEL_RANK"]
