@@ -12,7 +12,7 @@ from geo.db import tune_for_heavy_work
 from geo.risk.enterprise import EnterpriseData, evaluate_enterprises, gather_enterprises
 from geo.risk.findings import Assessment, Finding, county_srid
 from geo.risk.mine import assess_mines
-from geo.risk.pipeline import assess_segments, segment_pipelines
+from geo.risk.pipeline import SegmentFacts, evaluate_segments, gather_segments, segment_pipelines
 from geo.risk.rollup import assess_areas
 from geo.risk.rules import Rules, load_rules
 from geo.risk.scope import Scope, create_area_scope, create_object_scope, create_segment_scope, remember_segments
@@ -55,13 +55,17 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     gathered = gather_enterprises(conn, rules, srid=srid, today=today)
     # The enterprise rules and their COPY text are pure Python: a second thread runs them while PostgreSQL works
     # on the segment queries (psycopg2 lets go of the GIL while it waits), so the two overlap instead of adding up.
+    # Likewise the segment rules run while the enterprises' and mines' results are written.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-rules") as pool:
         evaluated = pool.submit(evaluate_and_encode, gathered, mines, rules, today, for_enterprises)
-        segments = assess_segments(conn, rules, srid=srid) if n_segments else []
+        seg_facts = gather_segments(conn, rules, srid=srid) if n_segments else {}
+        seg_evaluated = pool.submit(evaluate_segments_and_encode, seg_facts, rules)
         enterprises, lines = evaluated.result()
-    report.closed = close_vanished(conn, now=now, scope=scope)
-    register_rules(conn, rules, now=now)
-    written = save_by_kind(conn, rules, [*enterprises, *mines, *segments], now=now, register=False, lines=lines)
+        report.closed = close_vanished(conn, now=now, scope=scope)
+        register_rules(conn, rules, now=now)
+        written = save_by_kind(conn, rules, [*enterprises, *mines], now=now, register=False, lines=lines)
+        segments, seg_lines = seg_evaluated.result()
+        written.update(save_by_kind(conn, rules, segments, now=now, register=False, lines=seg_lines))
     for kind, batch in (("enterprise", enterprises), ("mine", mines), ("pipeline_segment", segments)):
         record(report, kind, batch, written)
     create_area_scope(conn, scope)
@@ -77,6 +81,12 @@ def evaluate_and_encode(gathered: EnterpriseData, mines: list[Assessment], rules
     """The enterprise rules over gathered facts, and the stage lines of the enterprises and then the mines."""
     enterprises = evaluate_enterprises(gathered, rules, today=today, mine_findings=mine_findings)
     return enterprises, stage_lines([*enterprises, *mines])
+
+
+def evaluate_segments_and_encode(facts: dict[int, SegmentFacts], rules: Rules) -> tuple[list[Assessment], list[str]]:
+    """The segment rules over gathered facts, and their stage lines."""
+    segments = evaluate_segments(facts, rules)
+    return segments, stage_lines(segments)
 
 
 def record(report: ComputeReport, kind: str, batch: list, written: dict[str, dict[str, int]]) -> None:

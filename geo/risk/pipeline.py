@@ -503,10 +503,19 @@ def segment_causes(findings: list[Finding]) -> list[dict[str, str]]:
 
 def assess_segments(conn: Connection, rules: Rules, *, srid: int) -> list[Assessment]:
     """Assess the segments in risk_scope_segment (segmentation must have run)."""
+    return evaluate_segments(gather_segments(conn, rules, srid=srid), rules)
+
+
+def gather_segments(conn: Connection, rules: Rules, *, srid: int) -> dict[int, SegmentFacts]:
+    """The facts of the segments in risk_scope_segment: every spatial query, no rule applied yet."""
     conn.execute(text("DROP TABLE IF EXISTS risk_seg_m, risk_dw_pair, risk_dw_cand, risk_dw_near, risk_dwelling, risk_window"))
     conn.execute(text(SEG_METRIC_SQL), {"srid": srid,
                                         "window_m": float(rules["pipeline"]["class_location"]["window_m"])})
-    facts = gather_segment_facts(conn, rules, srid=srid)
+    return gather_segment_facts(conn, rules, srid=srid)
+
+
+def evaluate_segments(facts: dict[int, SegmentFacts], rules: Rules) -> list[Assessment]:
+    """The segment rules over gathered facts, in Python only (geo.risk.engine runs it beside a database write)."""
     out: list[Assessment] = []
     base = rules["pipeline"]["base_level"]
     for sid, f in facts.items():
