@@ -269,12 +269,14 @@ JOIN risk_scope_enterprise s USING (id)
 CROSS JOIN LATERAL (SELECT COALESCE(e.site_radius_m, :default_radius_m) AS r) k
 LEFT JOIN LATERAL (
     SELECT b.floors, b.use_class
-    FROM building b
-    WHERE e.site_boundary IS NULL
-      AND b.geom && ST_Expand(e.geom, (k.r + :radius_m) * :dx_per_m, (k.r + :radius_m) * :dy_per_m)
-      AND ST_DWithin(ST_Transform(b.geom, :srid), ST_Transform(e.geom, :srid), k.r + :radius_m)
-      AND (((ST_XMin(b.geom) + ST_XMax(b.geom)) / 2 - ST_X(e.geom)) * :m_per_dx) ^ 2
-        + (((ST_YMin(b.geom) + ST_YMax(b.geom)) / 2 - ST_Y(e.geom)) * :m_per_dy) ^ 2 > k.r ^ 2
+    FROM (SELECT b.floors, b.use_class, CAST(b.geom AS box3d) AS bb  -- the box once, not once per ST_XMin & co.
+          FROM building b
+          WHERE e.site_boundary IS NULL
+            AND b.geom && ST_Expand(e.geom, (k.r + :radius_m) * :dx_per_m, (k.r + :radius_m) * :dy_per_m)
+            AND ST_DWithin(ST_Transform(b.geom, :srid), ST_Transform(e.geom, :srid), k.r + :radius_m)
+          OFFSET 0) b
+    WHERE (((ST_XMin(b.bb) + ST_XMax(b.bb)) / 2 - ST_X(e.geom)) * :m_per_dx) ^ 2
+        + (((ST_YMin(b.bb) + ST_YMax(b.bb)) / 2 - ST_Y(e.geom)) * :m_per_dy) ^ 2 > k.r ^ 2
     UNION ALL
     SELECT b.floors, b.use_class
     FROM building b

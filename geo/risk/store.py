@@ -54,7 +54,10 @@ SELECT s.kind, s.object_id, s.level, s.score, s.reasons, s.details, s.township_i
 FROM risk_stage s
 WHERE NOT EXISTS (SELECT 1 FROM risk_assessment a
                   WHERE a.kind = s.kind AND a.object_id = s.object_id AND a.valid_to IS NULL)
+ORDER BY s.ctid  -- the stage's own order; the sort also makes the anti-join finish before the first row is written
 """
+# (Without the sort, a planner that took risk_assessment for empty — a county's first run — re-read the pages this
+# statement was filling once per staged row: 1.2 s for 10,000 rows, O(n²).)
 
 # An object deleted since its last assessment: its current row is closed.
 CLOSE_VANISHED_SQL = """
@@ -103,7 +106,9 @@ def save_by_kind(conn: Connection, rules: Rules, assessments: Iterable[Assessmen
     # Statements go in pairs (psycopg2 returns the last one's rows): four round trips for any number of rows.
     conn.execute(text("DROP TABLE IF EXISTS risk_stage;" + STAGE_SQL))
     copy_stage(conn, assessments, lines=lines)
-    changed = Counter(conn.execute(text("ANALYZE risk_stage;" + CLOSE_CHANGED_SQL + " RETURNING a.kind"),
+    # The joins need the row count and the keys' statistics only: sampling the JSON columns as well took ~0.1 s
+    # of a ×1 run (every reason detoasted and compared for a histogram no plan uses).
+    changed = Counter(conn.execute(text("ANALYZE risk_stage (kind, object_id);" + CLOSE_CHANGED_SQL + " RETURNING a.kind"),
                                    {"now": now}).scalars())
     inserted = Counter(conn.execute(text(REFRESH_UNCHANGED_SQL + ";" + INSERT_NEW_SQL + " RETURNING kind"),
                                     {"version": rules.version, "hash": rules.rules_hash, "now": now}).scalars())
