@@ -311,17 +311,19 @@ def count_population(conn: Connection, rules: Rules, *, srid: int) -> dict[int, 
     return {int(i): float(p) for i, p in rows}
 
 
+# Each pair's distance once (ST_Distance(a, b) <= r is ST_DWithin(a, b, r); OFFSET 0 keeps d from being recomputed).
 TARGETS_SQL = """
-SELECT e.id, b.use_class,
-       min(ST_Distance(ST_Transform(b.geom, :srid), ST_Transform(e.geom, :srid))) AS distance_m
-FROM enterprise e
-JOIN risk_scope_enterprise s USING (id)
-JOIN building b
-  ON b.use_class = ANY(CAST(:uses AS text[]))
- AND b.geom && ST_Expand(e.geom, :dx, :dy)
- AND ST_DWithin(ST_Transform(b.geom, :srid), ST_Transform(e.geom, :srid), :max_m)
-WHERE e.category = ANY(CAST(:cats AS text[]))
-GROUP BY e.id, b.use_class
+SELECT id, use_class, min(d) AS distance_m
+FROM (SELECT e.id, b.use_class, ST_Distance(ST_Transform(b.geom, :srid), ST_Transform(e.geom, :srid)) AS d
+      FROM enterprise e
+      JOIN risk_scope_enterprise s USING (id)
+      JOIN building b
+        ON b.use_class = ANY(CAST(:uses AS text[]))
+       AND b.geom && ST_Expand(e.geom, :dx, :dy)
+      WHERE e.category = ANY(CAST(:cats AS text[]))
+      OFFSET 0) x
+WHERE d <= :max_m
+GROUP BY id, use_class
 """
 
 

@@ -69,13 +69,13 @@ JOIN building b ON b.geom && ST_Expand(s.geom, :dx, :dy) AND b.use_class = ANY(C
 WHERE s.near;
 ANALYZE risk_dw_pair;
 CREATE TEMP TABLE risk_dw_cand ON COMMIT DROP AS
--- (the statistics of risk_dw_pair let the planner fetch a few hundred buildings by key, or hash the county's;
+-- (the statistics of risk_dw_pair let the planner fetch a few hundred buildings by key, or hash the county's —
 -- OFFSET 0 keeps the subquery, so each footprint's centroid is computed once, not twice)
 SELECT id, floors, households, ST_Transform(ct, :srid) AS c,
        sqrt(ST_Area(geom) * 111320.0 * cos(radians(ST_Y(ct))) * 110574.0) / 2 AS reach
 FROM (SELECT b.id, b.floors, b.households, b.geom, ST_Centroid(b.geom) AS ct
       FROM building b WHERE b.id IN (SELECT bid FROM risk_dw_pair) OFFSET 0) b;
-ANALYZE risk_dw_cand;
+ANALYZE risk_dw_cand (id);  -- joined by id only (the statistics of the points took 0.09 s)
 CREATE TEMP TABLE risk_dw_near ON COMMIT DROP AS
 WITH hit AS (
     -- each pair's distance computed once: ST_Distance(c, g) <= strip_m is ST_DWithin(c, g, strip_m) (both take
