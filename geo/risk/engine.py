@@ -53,19 +53,16 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     n_segments = create_segment_scope(conn, scope)
     mines, for_enterprises = assess_mines(conn, rules, srid=srid)
     gathered = gather_enterprises(conn, rules, srid=srid, today=today)
-    # The enterprise rules and their COPY text are pure Python: a second thread runs them while PostgreSQL works
-    # on the segment queries (psycopg2 lets go of the GIL while it waits), so the two overlap instead of adding up.
-    # Likewise the segment rules run while the enterprises' and mines' results are written.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-rules") as pool:
-        evaluated = pool.submit(evaluate_and_encode, gathered, mines, rules, today, for_enterprises)
-        seg_facts = gather_segments(conn, rules, srid=srid) if n_segments else {}
-        seg_evaluated = pool.submit(evaluate_segments_and_encode, seg_facts, rules)
-        enterprises, lines = evaluated.result()
+    if scope.by_ids:  # a small run (--changed): rules in line, one staging pass (fewest round trips)
+        enterprises = evaluate_enterprises(gathered, rules, today=today, mine_findings=for_enterprises)
+        segments = evaluate_segments(gather_segments(conn, rules, srid=srid), rules) if n_segments else []
         report.closed = close_vanished(conn, now=now, scope=scope)
         register_rules(conn, rules, now=now)
-        written = save_by_kind(conn, rules, [*enterprises, *mines], now=now, register=False, lines=lines)
-        segments, seg_lines = seg_evaluated.result()
-        written.update(save_by_kind(conn, rules, segments, now=now, register=False, lines=seg_lines))
+        written = save_by_kind(conn, rules, [*enterprises, *mines, *segments], now=now, register=False)
+    else:
+        enterprises, segments, written = overlapped(conn, rules, scope, report, gathered=gathered, mines=mines,
+                                                    mine_findings=for_enterprises, n_segments=n_segments,
+                                                    srid=srid, today=today, now=now)
     for kind, batch in (("enterprise", enterprises), ("mine", mines), ("pipeline_segment", segments)):
         record(report, kind, batch, written)
     create_area_scope(conn, scope)
@@ -74,6 +71,28 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     for kind in ("grid_cell", "township"):
         record(report, kind, [a for a in areas if a.kind == kind], written)
     return report
+
+
+def overlapped(conn: Connection, rules: Rules, scope: Scope, report: ComputeReport, *, gathered: EnterpriseData,
+               mines: list[Assessment], mine_findings: dict[int, list[Finding]], n_segments: int, srid: int,
+               today: dt.date, now: dt.datetime) -> tuple[list[Assessment], list[Assessment], dict[str, dict[str, int]]]:
+    """Segments and history of a county or township run, the rules in Python beside PostgreSQL's work.
+
+    The enterprise rules and their COPY text are pure Python: a second thread runs them while PostgreSQL works on
+    the segment queries (psycopg2 lets go of the GIL while it waits), so the two overlap instead of adding up;
+    likewise the segment rules run while the enterprises' and mines' results are written (two staging passes).
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-rules") as pool:
+        evaluated = pool.submit(evaluate_and_encode, gathered, mines, rules, today, mine_findings)
+        seg_facts = gather_segments(conn, rules, srid=srid) if n_segments else {}
+        seg_evaluated = pool.submit(evaluate_segments_and_encode, seg_facts, rules)
+        enterprises, lines = evaluated.result()
+        report.closed = close_vanished(conn, now=now, scope=scope)
+        register_rules(conn, rules, now=now)
+        written = save_by_kind(conn, rules, [*enterprises, *mines], now=now, register=False, lines=lines)
+        segments, seg_lines = seg_evaluated.result()
+        written.update(save_by_kind(conn, rules, segments, now=now, register=False, lines=seg_lines))
+    return enterprises, segments, written
 
 
 def evaluate_and_encode(gathered: EnterpriseData, mines: list[Assessment], rules: Rules, today: dt.date,
