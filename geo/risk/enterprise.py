@@ -269,12 +269,14 @@ JOIN risk_scope_enterprise s USING (id)
 CROSS JOIN LATERAL (SELECT COALESCE(e.site_radius_m, :default_radius_m) AS r) k
 LEFT JOIN LATERAL (
     SELECT b.floors, b.use_class
-    FROM building b
-    WHERE e.site_boundary IS NULL
-      AND b.geom && ST_Expand(e.geom, (k.r + :radius_m) * :dx_per_m, (k.r + :radius_m) * :dy_per_m)
-      AND ST_DWithin(ST_Transform(b.geom, :srid), ST_Transform(e.geom, :srid), k.r + :radius_m)
-      AND (((ST_XMin(b.geom) + ST_XMax(b.geom)) / 2 - ST_X(e.geom)) * :m_per_dx) ^ 2
-        + (((ST_YMin(b.geom) + ST_YMax(b.geom)) / 2 - ST_Y(e.geom)) * :m_per_dy) ^ 2 > k.r ^ 2
+    FROM (SELECT b.floors, b.use_class, CAST(b.geom AS box3d) AS bb  -- the box once, not once per ST_XMin & co.
+          FROM building b
+          WHERE e.site_boundary IS NULL
+            AND b.geom && ST_Expand(e.geom, (k.r + :radius_m) * :dx_per_m, (k.r + :radius_m) * :dy_per_m)
+            AND ST_DWithin(ST_Transform(b.geom, :srid), ST_Transform(e.geom, :srid), k.r + :radius_m)
+          OFFSET 0) b
+    WHERE (((ST_XMin(b.bb) + ST_XMax(b.bb)) / 2 - ST_X(e.geom)) * :m_per_dx) ^ 2
+        + (((ST_YMin(b.bb) + ST_YMax(b.bb)) / 2 - ST_Y(e.geom)) * :m_per_dy) ^ 2 > k.r ^ 2
     UNION ALL
     SELECT b.floors, b.use_class
     FROM building b
@@ -309,17 +311,19 @@ def count_population(conn: Connection, rules: Rules, *, srid: int) -> dict[int, 
     return {int(i): float(p) for i, p in rows}
 
 
+# Each pair's distance once (ST_Distance(a, b) <= r is ST_DWithin(a, b, r); OFFSET 0 keeps d from being recomputed).
 TARGETS_SQL = """
-SELECT e.id, b.use_class,
-       min(ST_Distance(ST_Transform(b.geom, :srid), ST_Transform(e.geom, :srid))) AS distance_m
-FROM enterprise e
-JOIN risk_scope_enterprise s USING (id)
-JOIN building b
-  ON b.use_class = ANY(CAST(:uses AS text[]))
- AND b.geom && ST_Expand(e.geom, :dx, :dy)
- AND ST_DWithin(ST_Transform(b.geom, :srid), ST_Transform(e.geom, :srid), :max_m)
-WHERE e.category = ANY(CAST(:cats AS text[]))
-GROUP BY e.id, b.use_class
+SELECT id, use_class, min(d) AS distance_m
+FROM (SELECT e.id, b.use_class, ST_Distance(ST_Transform(b.geom, :srid), ST_Transform(e.geom, :srid)) AS d
+      FROM enterprise e
+      JOIN risk_scope_enterprise s USING (id)
+      JOIN building b
+        ON b.use_class = ANY(CAST(:uses AS text[]))
+       AND b.geom && ST_Expand(e.geom, :dx, :dy)
+      WHERE e.category = ANY(CAST(:cats AS text[]))
+      OFFSET 0) x
+WHERE d <= :max_m
+GROUP BY id, use_class
 """
 
 
@@ -798,18 +802,45 @@ def direct_red_conditions(facts: EnterpriseFacts, rules: Rules, *, today: dt.dat
     return holds, unknown
 
 
-def assess_enterprises(conn: Connection, rules: Rules, *, srid: int, today: dt.date,
-                       mine_findings: dict[int, list[Finding]] | None = None) -> list[Assessment]:
-    """Assess every enterprise in risk_scope_enterprise: level = highest of all rules, score orders within a colour."""
+@dataclass
+class EnterpriseData:
+    """What the database says about the enterprises in scope (read by gather_enterprises), for the rules in Python."""
+
+    rows: list[dict[str, Any]]
+    lines: dict[int, list[dict[str, Any]]]
+    persons: dict[int, float]
+    targets: dict[int, dict[str, float]]
+    site_pipes: dict[int, list[tuple[str, float]]]
+    hazards: dict[int, tuple[int, int]]
+    accidents: dict[int, list[dict[str, Any]]]
+
+
+def gather_enterprises(conn: Connection, rules: Rules, *, srid: int, today: dt.date) -> EnterpriseData:
+    """Every query the enterprise rules need, for the enterprises in risk_scope_enterprise (no rule applied yet)."""
     rows = dict_rows(conn.execute(text(ENTERPRISES_SQL)))
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for line in dict_rows(conn.execute(text(INVENTORY_SQL))):
         lines[int(line["enterprise_id"])].append(line)
     persons = count_population(conn, rules, srid=srid) if lines else {}
-    targets = find_protected_targets(conn, rules, srid=srid)
-    site_pipes = find_site_pipelines(conn, rules, srid=srid)
-    hazards = count_hazards(conn, rules, today=today)
-    accidents = list_accidents(conn, rules, today=today)
+    return EnterpriseData(rows=rows, lines=lines, persons=persons, targets=find_protected_targets(conn, rules, srid=srid),
+                          site_pipes=find_site_pipelines(conn, rules, srid=srid),
+                          hazards=count_hazards(conn, rules, today=today),
+                          accidents=list_accidents(conn, rules, today=today))
+
+
+def assess_enterprises(conn: Connection, rules: Rules, *, srid: int, today: dt.date,
+                       mine_findings: dict[int, list[Finding]] | None = None) -> list[Assessment]:
+    """Assess every enterprise in risk_scope_enterprise: level = highest of all rules, score orders within a colour."""
+    return evaluate_enterprises(gather_enterprises(conn, rules, srid=srid, today=today), rules, today=today,
+                                mine_findings=mine_findings)
+
+
+def evaluate_enterprises(data: EnterpriseData, rules: Rules, *, today: dt.date,
+                         mine_findings: dict[int, list[Finding]] | None = None) -> list[Assessment]:
+    """The rules over gathered facts, in Python only (no database: geo.risk.engine runs it beside the segment
+    queries)."""
+    rows, lines, persons, targets, site_pipes = data.rows, data.lines, data.persons, data.targets, data.site_pipes
+    hazards, accidents = data.hazards, data.accidents
     mine_findings = mine_findings or {}
     out: list[Assessment] = []
     diag_cats = set(rules["diagnostic"]["categories"])
@@ -850,5 +881,5 @@ def assess_enterprises(conn: Connection, rules: Rules, *, srid: int, today: dt.d
     return out
 
 
-__all__ = ["assess_enterprises", "identify_major_hazards", "identify_line", "alpha_for", "grade_for",
+__all__ = ["assess_enterprises", "gather_enterprises", "evaluate_enterprises", "EnterpriseData", "identify_major_hazards", "identify_line", "alpha_for", "grade_for",
            "accident_grade", "score_diagnostic", "LEVEL_RANK"]

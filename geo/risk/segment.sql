@@ -30,7 +30,7 @@ WITH parts AS (
     SELECT pipeline_id, part_no, CAST(m AS double precision) AS a,
            CAST(lead(m) OVER (PARTITION BY pipeline_id, part_no ORDER BY m) AS double precision) AS b
     FROM ordered
-), geoms AS (
+), geoms AS MATERIALIZED (  -- each piece cut and transformed once (inlined, the township look-up below redid it)
     SELECT pc.pipeline_id, pc.part_no, pc.a, pm.offset_m + pc.a AS from_m, pm.offset_m + pc.b AS to_m,
            ST_Transform(ST_LineSubstring(pm.g, LEAST(pc.a / pm.len_m, 1), LEAST(pc.b / pm.len_m, 1)), 4490) AS geom
     FROM pieces pc JOIN parts_m pm USING (pipeline_id, part_no)
