@@ -23,9 +23,12 @@ UNION SELECT enterprise_id FROM hazard WHERE updated_at > :since
 UNION SELECT enterprise_id FROM accident WHERE updated_at > :since
 UNION SELECT enterprise_id FROM chemical_inventory WHERE updated_at > :since
 UNION SELECT e.id FROM building b
-      JOIN enterprise e ON COALESCE(e.site_boundary, e.geom) && ST_Expand(b.geom, :dx, :dy)
-       AND ST_DWithin(ST_Transform(COALESCE(e.site_boundary, e.geom), :srid), ST_Transform(b.geom, :srid),
-                      :enterprise_m)
+      JOIN enterprise e ON e.site_boundary IS NULL AND e.geom && ST_Expand(b.geom, :dx, :dy)
+       AND ST_DWithin(ST_Transform(e.geom, :srid), ST_Transform(b.geom, :srid), :enterprise_m)
+      WHERE b.updated_at > :since
+UNION SELECT e.id FROM building b
+      JOIN enterprise e ON e.site_boundary IS NOT NULL AND e.site_boundary && ST_Expand(b.geom, :dx, :dy)
+       AND ST_DWithin(ST_Transform(e.site_boundary, :srid), ST_Transform(b.geom, :srid), :enterprise_m)
       WHERE b.updated_at > :since
 UNION SELECT e.id FROM pipeline p
       JOIN enterprise e ON COALESCE(e.site_boundary, e.geom) && ST_Expand(p.geom, :dx, :dy)
@@ -33,6 +36,9 @@ UNION SELECT e.id FROM pipeline p
                       :enterprise_m)
       WHERE p.updated_at > :since
 """
+# (The building branches are split by whether the enterprise has a plant boundary so each can search its own
+# spatial index — point or boundary, migration 0025; COALESCE(site_boundary, geom) has no index and read every
+# enterprise for each edited building.)
 
 MINES_SQL = """
 SELECT m.id FROM mine m WHERE m.updated_at > :since

@@ -62,7 +62,7 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     gathered = gather_enterprises(conn, rules, srid=srid, today=today)
     if scope.by_ids:  # a small run (--changed): rules in line, one staging pass (fewest round trips)
         enterprises = evaluate_enterprises(gathered, rules, today=today, mine_findings=for_enterprises)
-        segments = evaluate_segments(gather_segments(conn, rules, srid=srid), rules) if n_segments else []
+        segments = evaluate_segments(gather_segments(conn, rules, srid=srid, small=True), rules) if n_segments else []
         remember_rollup_inputs(conn, scope)  # a --changed run rolls up only the areas whose objects' inputs moved
         report.closed = close_vanished(conn, now=now, scope=scope)
         register_rules(conn, rules, now=now)

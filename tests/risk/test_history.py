@@ -226,6 +226,27 @@ def test_recompute_after_an_edit_touches_only_what_it_can_affect(site, county):
     assert report.assessed["pipeline_segment"] == len(scope.segment_ids) > 0
 
 
+def test_a_house_near_a_plant_boundary_puts_the_plant_in_the_changed_scope(site, county):
+    """A plant whose 厂区边界 reaches to 250 m of a new house, its point 5.85 km away, is reassessed (α counts people
+    within 500 m of the boundary, GB 18218-2018 表5); a plant of its size without a boundary, known only by
+    its point 4.85 km away, is not."""
+    from geo.risk import load_rules
+    from geo.risk.changes import changed_scope
+    from riskfix import rect
+
+    long_plant = site.enterprise("戊化工", "hazchem", (0, 6000))
+    site.conn.execute(text("UPDATE enterprise SET site_boundary = ST_GeomFromText(:g, 4490) WHERE id = :e"),
+                      {"g": rect(-200, 400, 200, 6000), "e": long_plant})
+    point_only = site.enterprise("己化工", "hazchem", (0, 5000))
+    compute_now(county)
+    with county.connect() as conn:
+        since = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    site.building((0, 150))
+    with county.begin() as conn:
+        scope = changed_scope(conn, load_rules(), since=since, srid=4546)
+    assert long_plant in scope.enterprise_ids and point_only not in scope.enterprise_ids
+
+
 def test_changed_run_gives_the_levels_a_full_run_gives(site, county):
     """Houses built along 1 km of a 6 km gas line (class location windows reach 2 km along it), a hazard, a
     stock raised and a depot-like gas station placed: `--changed` reassesses only what they touch, and a full

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import text
 
 from geo.risk.pipeline import impact_radius_m
-from riskfix import compute_now, explain_of, line, texts
+from riskfix import NOW, TODAY, compute_now, explain_of, line, texts
 
 
 @pytest.mark.parametrize(("d_mm", "p_mpa", "r_m"), [(762, 6.9, 198.2), (273, 1.6, 34.2), (1016, 10, 318.1),
@@ -203,3 +205,31 @@ def test_fuel_stations_and_oil_depots_are_flammable_sites(site, county):
     assert "高后果区Ⅱ级（三、四级地区以外，两侧 200 m 内有加油站、油库等易燃易爆场所）" in texts(by_station)
     assert (by_depot["level"], by_depot["details"]["hca_grade"]) == ("yellow", 1)
     assert far["level"] == "blue"
+
+
+def test_a_fuel_station_built_after_the_last_run_is_found_by_the_changed_run(site, county):
+    """The same station and depots as above, built after a full run: `riskmap risk compute --changed` (which looks
+    up each assessed segment's sites through the indexes, not the county-wide scan of a full run) gives the same
+    orange and yellow, and a full run right after finds nothing to change."""
+    from geo.risk import compute, load_rules
+    from geo.risk.changes import changed_scope
+
+    gas = site.pipeline("G1", [(0, 0), (2000, 0)])
+    oil = site.pipeline("Y1", [(0, 5000), (2000, 5000)], medium="crude")
+    compute_now(county)
+    with county.connect() as conn:
+        since = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    site.building((500, 150), use="fuel_station", size_m=2)
+    site.building((500, 5040), use="oil_depot", size_m=2)
+    site.building((1500, 5061), use="oil_depot", size_m=2)
+    with county.begin() as conn:
+        scope = changed_scope(conn, load_rules(), since=since, srid=4546)
+        changed = compute(conn, scope=scope, today=TODAY, now=NOW + dt.timedelta(days=1))
+    assert scope.by_ids and changed.assessed["pipeline_segment"] > 0
+    by_station = explain_of(county, "pipeline_segment", segment_at(county, gas, 500).id)
+    by_depot = explain_of(county, "pipeline_segment", segment_at(county, oil, 500).id)
+    assert (by_station["level"], by_station["details"]["hca_grade"]) == ("orange", 2)
+    assert (by_depot["level"], by_depot["details"]["hca_grade"]) == ("yellow", 1)
+    assert explain_of(county, "pipeline_segment", segment_at(county, oil, 1500).id)["level"] == "blue"
+    full = compute_now(county, now=NOW + dt.timedelta(days=2))
+    assert all(w["changed"] == 0 and w["new"] == 0 for w in full.written.values()), full.written
