@@ -19,22 +19,16 @@ from geo.risk.rules import LEVEL_RANK, LEVELS, Rules, raise_level
 # it; a pipeline object — a run of adjacent segments of one pipeline with the same cause (one high-consequence
 # stretch, one register item, one mine nearby…) — at the midpoints of its segments. Segments assessed before
 # causes were recorded count as one cause per level.
-POINTS_TEMPLATE = """
+POINTS_SQL = """
 CREATE TEMP TABLE risk_obj_pt ON COMMIT DROP AS
-WITH scoped_area AS MATERIALIZED (
-    SELECT c.geom FROM grid_cell c JOIN risk_scope_area s ON s.kind = 'grid_cell' AND s.id = c.id
-    UNION ALL
-    SELECT t.geom FROM township t JOIN risk_scope_area s ON s.kind = 'township' AND s.id = t.id
-), span AS MATERIALIZED (
-    SELECT g.pipeline_id, min(g.seq) AS lo, max(g.seq) AS hi
-    FROM pipeline_segment g JOIN scoped_area ar ON g.geom && ar.geom
-    WHERE ST_Intersects(ar.geom, ST_LineInterpolatePoint(g.geom, 0.5))
-    GROUP BY g.pipeline_id
-), seg AS (
+WITH seg AS (
     SELECT a.object_id, a.score, s.pipeline_id, s.seq, p.name, ST_LineInterpolatePoint(s.geom, 0.5) AS pt,
            COALESCE(a.details->'causes', jsonb_build_array(jsonb_build_object('key', a.level, 'level', a.level,
                                                                               'label', ''))) AS causes
-    {segments}
+    FROM risk_assessment a
+    JOIN pipeline_segment s ON s.id = a.object_id
+    JOIN pipeline p ON p.id = s.pipeline_id
+    WHERE a.kind = 'pipeline_segment' AND a.valid_to IS NULL
       AND 'pipeline_segment' = ANY(CAST(:kinds AS text[]))
 ), cause AS (
     SELECT seg.object_id, seg.score, seg.pipeline_id, seg.seq, seg.name, seg.pt,
@@ -48,46 +42,28 @@ SELECT 'pipeline_segment' AS kind, object_id, 'p' || pipeline_id || ':' || cause
 FROM run
 UNION ALL
 SELECT 'enterprise', e.id, 'e' || e.id, a.level, a.score, e.name, '', NULL, e.geom
-{enterprises}
-  AND 'enterprise' = ANY(CAST(:kinds AS text[]))
+FROM risk_assessment a JOIN enterprise e ON e.id = a.object_id
+WHERE a.kind = 'enterprise' AND a.valid_to IS NULL AND 'enterprise' = ANY(CAST(:kinds AS text[]))
 UNION ALL
 SELECT 'mine', m.id, COALESCE('e' || m.enterprise_id, 'm' || m.id), a.level, a.score, m.name, '', NULL,
        ST_PointOnSurface(m.licence_boundary)
 FROM risk_assessment a JOIN mine m ON m.id = a.object_id
-WHERE a.kind = 'mine' AND a.valid_to IS NULL AND 'mine' = ANY(CAST(:kinds AS text[]))
-  AND (NOT CAST(:scoped AS boolean)
-       OR EXISTS (SELECT 1 FROM scoped_area ar WHERE m.licence_boundary && ar.geom
-                  AND ST_Intersects(ar.geom, ST_PointOnSurface(m.licence_boundary))));
+WHERE a.kind = 'mine' AND a.valid_to IS NULL AND 'mine' = ANY(CAST(:kinds AS text[]));
 CREATE INDEX ON risk_obj_pt USING gist (pt);
 ANALYZE risk_obj_pt;
 """
-POINTS_SQL = POINTS_TEMPLATE.format(segments="""
-    FROM risk_assessment a
-    JOIN pipeline_segment s ON s.id = a.object_id
-    JOIN pipeline p ON p.id = s.pipeline_id
-    WHERE a.kind = 'pipeline_segment' AND a.valid_to IS NULL""", enterprises="""
-FROM risk_assessment a JOIN enterprise e ON e.id = a.object_id
-WHERE a.kind = 'enterprise' AND a.valid_to IS NULL""")
-AREAS_SQL = """
-WITH areas AS (
+
+# The areas of the run (risk_scope_area) with their km², and — from `hit` (per area and object: rank, score,
+# member, name, label, first and last segment) — each area's counts per colour and its highest object (就高).
+AREAS_CTE = """
     SELECT 'grid_cell' AS kind, c.id, COALESCE(c.name, c.code) AS name, c.township_id, c.geom,
            ST_Area(ST_Transform(c.geom, :srid)) / 1e6 AS area_km2
     FROM grid_cell c JOIN risk_scope_area s ON s.kind = 'grid_cell' AND s.id = c.id
     UNION ALL
     SELECT 'township', t.id, t.name, t.id, t.geom, ST_Area(ST_Transform(t.geom, :srid)) / 1e6
     FROM township t JOIN risk_scope_area s ON s.kind = 'township' AND s.id = t.id
-), hit AS (
-    SELECT ar.kind AS area_kind, ar.id AS area_id, o.obj,
-           max(CASE o.level WHEN 'red' THEN 4 WHEN 'orange' THEN 3 WHEN 'yellow' THEN 2 ELSE 1 END) AS rank,
-           max(o.score) AS score,
-           (array_agg(o.kind || ':' || o.object_id ORDER BY o.kind, o.seq, o.object_id))[1] AS member,
-           (array_agg(o.name ORDER BY o.kind, o.object_id))[1] AS name,
-           (array_agg(o.label ORDER BY o.seq))[1] AS label,
-           min(o.seq) AS seq0, max(o.seq) AS seq1
-    FROM areas ar
-    JOIN risk_obj_pt o ON o.pt && ar.geom AND ST_Intersects(ar.geom, o.pt)
-    GROUP BY ar.kind, ar.id, o.obj
-), named AS (
+"""
+AREA_TOTALS = """, named AS (
     SELECT hit.*, (ARRAY['blue', 'yellow', 'orange', 'red'])[rank] AS level,
            name || CASE WHEN seq0 IS NULL THEN ''
                         WHEN seq0 = seq1 THEN ' 第' || seq0 || '段'
@@ -107,6 +83,22 @@ LEFT JOIN named n ON n.area_kind = ar.kind AND n.area_id = ar.id
 GROUP BY ar.kind, ar.id, ar.name, ar.township_id, ar.area_km2  -- not by geom: equal polygons compared per row
 """
 
+AREAS_SQL = """
+WITH areas AS (""" + AREAS_CTE + """
+), hit AS (
+    SELECT ar.kind AS area_kind, ar.id AS area_id, o.obj,
+           max(CASE o.level WHEN 'red' THEN 4 WHEN 'orange' THEN 3 WHEN 'yellow' THEN 2 ELSE 1 END) AS rank,
+           max(o.score) AS score,
+           (array_agg(o.kind || ':' || o.object_id ORDER BY o.kind, o.seq, o.object_id))[1] AS member,
+           (array_agg(o.name ORDER BY o.kind, o.object_id))[1] AS name,
+           (array_agg(o.label ORDER BY o.seq))[1] AS label,
+           min(o.seq) AS seq0, max(o.seq) AS seq1
+    FROM areas ar
+    JOIN risk_obj_pt o ON o.pt && ar.geom AND ST_Intersects(ar.geom, o.pt)
+    GROUP BY ar.kind, ar.id, o.obj
+)
+""" + AREA_TOTALS
+
 
 # A scoped run (some objects, or one township: the few areas of risk_scope_area) rolls up in one statement, without
 # risk_obj_pt, its index and its ANALYZE: each object is placed straight into the areas holding it, found through
@@ -117,13 +109,7 @@ GROUP BY ar.kind, ar.id, ar.name, ar.township_id, ar.area_km2  -- not by geom: e
 # segments share their pipeline's name; an enterprise and its mines have no segment and no label — so one sorted
 # window pass gives them. tests/risk/test_mine_and_rollup.py holds the two to the same results.
 SCOPED_AREAS_SQL = """
-WITH areas AS MATERIALIZED (
-    SELECT 'grid_cell' AS kind, c.id, COALESCE(c.name, c.code) AS name, c.township_id, c.geom,
-           ST_Area(ST_Transform(c.geom, :srid)) / 1e6 AS area_km2
-    FROM grid_cell c JOIN risk_scope_area s ON s.kind = 'grid_cell' AND s.id = c.id
-    UNION ALL
-    SELECT 'township', t.id, t.name, t.id, t.geom, ST_Area(ST_Transform(t.geom, :srid)) / 1e6
-    FROM township t JOIN risk_scope_area s ON s.kind = 'township' AND s.id = t.id
+WITH areas AS MATERIALIZED (""" + AREAS_CTE + """
 ), seg_in AS MATERIALIZED (
     SELECT ar.kind AS area_kind, ar.id AS area_id, g.id, g.pipeline_id, g.seq
     FROM areas ar JOIN pipeline_segment g ON g.geom && ar.geom
@@ -169,25 +155,8 @@ WITH areas AS MATERIALIZED (
     WINDOW w AS (PARTITION BY o.area_kind, o.area_id, o.obj ORDER BY o.kind, o.seq, o.object_id
                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
     ORDER BY o.area_kind, o.area_id, o.obj, o.kind, o.seq, o.object_id
-), named AS (
-    SELECT hit.*, (ARRAY['blue', 'yellow', 'orange', 'red'])[rank] AS level,
-           name || CASE WHEN seq0 IS NULL THEN ''
-                        WHEN seq0 = seq1 THEN ' 第' || seq0 || '段'
-                        ELSE ' 第' || seq0 || '–' || seq1 || '段' END
-                || CASE WHEN label <> '' THEN '：' || label ELSE '' END AS title
-    FROM hit
 )
-SELECT ar.kind, ar.id, ar.name, ar.township_id, ar.area_km2,
-       count(n.obj) FILTER (WHERE n.level = 'red') AS red,
-       count(n.obj) FILTER (WHERE n.level = 'orange') AS orange,
-       count(n.obj) FILTER (WHERE n.level = 'yellow') AS yellow,
-       count(n.obj) FILTER (WHERE n.level = 'blue') AS blue,
-       (array_agg(n.member || ':' || n.level || ':' || n.title ORDER BY n.rank DESC, n.score DESC, n.member, n.obj)
-            FILTER (WHERE n.obj IS NOT NULL))[1] AS top
-FROM areas ar
-LEFT JOIN named n ON n.area_kind = ar.kind AND n.area_id = ar.id
-GROUP BY ar.kind, ar.id, ar.name, ar.township_id, ar.area_km2  -- not by geom: equal polygons compared per row
-"""
+""" + AREA_TOTALS
 
 
 def rollup_findings(row: dict[str, Any], rules: Rules) -> tuple[list[Finding], str, dict[str, Any]]:
@@ -230,7 +199,7 @@ def assess_areas(conn: Connection, rules: Rules, *, srid: int, scoped: bool = Fa
     if scoped:
         rows = conn.execute(text(SCOPED_AREAS_SQL), {"kinds": kinds, "srid": srid})
     else:
-        conn.execute(text("DROP TABLE IF EXISTS risk_obj_pt;" + POINTS_SQL), {"kinds": kinds, "scoped": False})
+        conn.execute(text("DROP TABLE IF EXISTS risk_obj_pt;" + POINTS_SQL), {"kinds": kinds})
         rows = conn.execute(text(AREAS_SQL), {"srid": srid})
     out: list[Assessment] = []
     for row in dict_rows(rows):
