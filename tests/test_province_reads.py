@@ -11,8 +11,8 @@ from sqlalchemy.exc import ProgrammingError
 
 from geo.access.roles import COUNTY_TABLES, OWNER_ONLY, ROLES
 from geo.tiles import tile_of
+from tests.workbench import EAST, WEST, add_townships
 
-WEST, EAST = "140930100000", "140930101000"
 XINZHOU, TAIYUAN = "140900", "140100"
 """忻州市 holds 河曲县 (140930); 太原市 does not."""
 
@@ -32,14 +32,7 @@ def hequ(county):
     """河曲县 with two townships, a road and its graph, a river, a mining zone, a rules version, and halo copies of a
     neighbour's house and road 3 m past the border (as the provincial run leaves them)."""
     with county.begin() as conn:
-        conn.execute(text("""
-            INSERT INTO township (code, name, county_code, geom, is_illustrative)
-            SELECT :w, '西口镇', '140930',
-                   ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.0, 38.8, 111.35, 39.6, 4490))), true FROM county c
-            UNION ALL
-            SELECT :e, '楼子营镇', '140930',
-                   ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.35, 38.8, 111.7, 39.6, 4490))), true
-            FROM county c"""), {"w": WEST, "e": EAST})
+        add_townships(conn)
         conn.execute(text("INSERT INTO road (id, name, road_class, geom) VALUES (1, '测试路', 'primary', "
                           "ST_SetSRID(ST_MakeLine(ST_MakePoint(111.20, 39.20), ST_MakePoint(111.25, 39.21)), 4490))"))
         conn.execute(text("INSERT INTO road_vertex (id, component, geom) VALUES "

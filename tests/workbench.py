@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from geo.uscc import make_uscc
 
@@ -22,17 +22,22 @@ SHOTS = Path(__file__).resolve().parent / "out" / "workbench"
 WIDTHS = (1440, 390)
 
 
+def add_townships(conn: Connection) -> None:
+    """西口镇 and 楼子营镇: the fixture county's outline cut at 111.35°E (in the caller's transaction)."""
+    conn.execute(text("""
+        INSERT INTO township (code, name, county_code, geom, is_illustrative)
+        SELECT :w, '西口镇', '140930',
+               ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.0, 38.8, 111.35, 39.6, 4490))), true FROM county c
+        UNION ALL
+        SELECT :e, '楼子营镇', '140930',
+               ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.35, 38.8, 111.7, 39.6, 4490))), true FROM county c"""),
+        {"w": WEST, "e": EAST})
+
+
 def add_towns(engine: Engine) -> None:
     """Two townships of 河曲县 (the county outline cut at 111.35°E) and one enterprise in each."""
     with engine.begin() as conn:
-        conn.execute(text("""
-            INSERT INTO township (code, name, county_code, geom, is_illustrative)
-            SELECT :w, '西口镇', '140930',
-                   ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.0, 38.8, 111.35, 39.6, 4490))), true FROM county c
-            UNION ALL
-            SELECT :e, '楼子营镇', '140930',
-                   ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.35, 38.8, 111.7, 39.6, 4490))), true FROM county c"""),
-            {"w": WEST, "e": EAST})
+        add_townships(conn)
         for i, (name, lon, lat) in enumerate([WEST_FIRM, EAST_FIRM]):
             conn.execute(text(
                 "INSERT INTO enterprise (uscc, name, category, township_id, geom) VALUES (:u, :n, 'hazchem', "
