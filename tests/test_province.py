@@ -7,9 +7,12 @@ from __future__ import annotations
 import os
 import re
 import signal
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -225,10 +228,33 @@ def test_province_on_dask_matches_each_county_alone_plus_the_border(province: di
     print(f"与单县计算不同的风险等级（均在县界 {span:.0f} m 内）：{differing} 个")
 
 
-def test_killed_worker_leaves_no_county_half_written(province: dict, dask_client: object,
-                                                     tmp_path: Path) -> None:
+def wait_for(path: Path, why: str, seconds: float = 180) -> None:
+    """Until a paused task's marker file appears (a province run in a thread writes it)."""
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, why
+        time.sleep(0.1)
+
+
+@contextmanager
+def held_run(tmp_path: Path, *args: Any, **kw: Any) -> Iterator[dict]:
+    """compute_province in a thread, entered once the paused county's task holds its transaction ("held"); on
+    leaving, the task is released and the run joined — its result is then in the yielded dict's "run"."""
     from geo.province.run import compute_province
 
+    outcome: dict = {}
+    runner = threading.Thread(target=lambda: outcome.update(run=compute_province(*args, **kw)))
+    runner.start()
+    try:
+        wait_for(tmp_path / "held", "the victim's task never reached its pause point")
+        yield outcome
+    finally:
+        (tmp_path / "release").write_text("go")
+        runner.join(timeout=300)
+
+
+def test_killed_worker_leaves_no_county_half_written(province: dict, dask_client: object,
+                                                     tmp_path: Path) -> None:
     p: Province = province["province"]
     victim = p.counties[2]
     expected = snapshot(victim.database)
@@ -240,22 +266,10 @@ def test_killed_worker_leaves_no_county_half_written(province: dict, dask_client
     with reng.begin() as conn:
         conn.execute(text("DELETE FROM province_township_level WHERE county_code = :c"), {"c": victim.code})
 
-    import threading
-
-    outcome: dict = {}
-    runner = threading.Thread(target=lambda: outcome.update(run=compute_province(
-        p, scheduler=dask_client, pause={victim.code: str(tmp_path)})))
-    runner.start()
-    try:
-        deadline = time.monotonic() + 180
-        while not (tmp_path / "held").exists():
-            assert time.monotonic() < deadline, "the victim's task never reached its pause point"
-            time.sleep(0.1)
+    with held_run(tmp_path, p, scheduler=dask_client, pause={victim.code: str(tmp_path)}) as outcome:
         time.sleep(0.3)
         os.kill(int((tmp_path / "held").read_text()), signal.SIGKILL)  # the worker dies inside the transaction
-        while not (tmp_path / "retry").exists():
-            assert time.monotonic() < deadline, "the task was not run again on another worker"
-            time.sleep(0.1)
+        wait_for(tmp_path / "retry", "the task was not run again on another worker")
         assert int((tmp_path / "retry").read_text()) != int((tmp_path / "held").read_text())
         # the killed attempt had computed everything but not committed: nothing of it is there
         with eng.connect() as conn:
@@ -264,9 +278,6 @@ def test_killed_worker_leaves_no_county_half_written(province: dict, dask_client
         with reng.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM province_township_level WHERE county_code = :c"),
                                 {"c": victim.code}).scalar_one() == 0
-    finally:
-        (tmp_path / "release").write_text("go")
-        runner.join(timeout=300)
     eng.dispose()
     reng.dispose()
     run = outcome["run"]
@@ -307,28 +318,14 @@ def test_killed_between_county_and_rollup_commits_the_retry_rewrites_the_rollup(
     assert stale and all(s == -1 for _, _, s in stale)
     (tmp_path / "stage").write_text("rollup")
 
-    import threading
-
-    outcome: dict = {}
-    runner = threading.Thread(target=lambda: outcome.update(run=compute_province(
-        p, scheduler=dask_client, counties=[victim.code], pause={victim.code: str(tmp_path)})))
-    runner.start()
-    try:
-        deadline = time.monotonic() + 180
-        while not (tmp_path / "held").exists():
-            assert time.monotonic() < deadline, "the victim's task never reached its pause point"
-            time.sleep(0.1)
+    with held_run(tmp_path, p, scheduler=dask_client, counties=[victim.code],
+                  pause={victim.code: str(tmp_path)}) as outcome:
         with eng.connect() as conn:  # the county has committed this run ...
             assert conn.execute(text("SELECT count(*) FROM risk_assessment")).scalar_one() > 0
         assert rollup_of(p, victim.code) == stale  # ... the roll-up not yet
         os.kill(int((tmp_path / "held").read_text()), signal.SIGKILL)
-        while not (tmp_path / "retry").exists():
-            assert time.monotonic() < deadline, "the task was not run again on another worker"
-            time.sleep(0.1)
+        wait_for(tmp_path / "retry", "the task was not run again on another worker")
         assert int((tmp_path / "retry").read_text()) != int((tmp_path / "held").read_text())
-    finally:
-        (tmp_path / "release").write_text("go")
-        runner.join(timeout=300)
     run = outcome["run"]
     assert not run.failed, run.failed
     assert [r.resumed for r in run.results] == [True]
