@@ -4,11 +4,12 @@
     .venv/bin/python -m bench.risk_compute --scale 1 --both [--stock-url URL] [--stock-database NAME]
 
 Each run empties the risk tables (history, rules versions, segments) and recomputes the whole county in one
-transaction, recording every SQL statement it sends. The "bare" pass then replays, in the same run, only the
-spatial statements (scope, segmentation, every distance/area/window query, the roll-up joins) with the same
-parameters, without the rules in Python or the history writes, and rolls back. Ratio = compute / bare.
+transaction, recording every SQL statement it sends (its twin connection's too: geo.snapshot). The "bare" pass
+then replays, in the same run and one after another on one connection, only the spatial statements (scope,
+segmentation, every distance/area/window query, the roll-up joins) with the same parameters, without the rules in
+Python or the history writes, and rolls back. Ratio = compute / bare.
 Medians over the runs are printed (seconds, wall clock), with the CPU seconds (user + system) of the server
-backend that ran them (Linux, server on this machine): steadier than wall time on a shared machine; and the CPU
+backends that ran them (Linux, server on this machine): steadier than wall time on a shared machine; and the CPU
 seconds of this process during the compute (the rules in Python, JSON, the staging COPY: client CPU).
 `--both` runs the embedded cluster and a stock PostgreSQL (`--stock-url`, default settings: work_mem 4 MB, jit
 on) in turn within each run, so both columns share the machine's load, and prints stock / embedded.
@@ -28,16 +29,17 @@ from typing import Any
 
 from sqlalchemy import Engine, event, text
 
-# Statements that belong to storing results, not to the spatial work.
+# Statements that belong to storing results, or to sharing the run's snapshot with its twin connection
+# (geo.snapshot), not to the spatial work.
 STORE_PREFIXES = ("COPY RISK_STAGE", "CREATE TEMP TABLE RISK_STAGE", "ANALYZE RISK_STAGE", "DROP TABLE RISK_STAGE",
                   "DROP TABLE IF EXISTS RISK_STAGE", "UPDATE RISK_ASSESSMENT", "INSERT INTO RISK_ASSESSMENT",
-                  "INSERT INTO RISK_RULES_VERSION")
+                  "INSERT INTO RISK_RULES_VERSION", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT")
 
 
 def is_store_statement(statement: str) -> bool:
-    """True for the history/staging statements (excluded from the bare spatial pass)."""
+    """True for the history/staging and snapshot-sharing statements (excluded from the bare spatial pass)."""
     head = " ".join(statement.split()).upper()
-    return head.startswith(STORE_PREFIXES)
+    return head.startswith(STORE_PREFIXES) or "PG_EXPORT_SNAPSHOT()" in head
 
 
 def backend_cpu_s(pid: int | None) -> float:
@@ -75,24 +77,26 @@ def empty_risk_tables(engine: Engine) -> None:
 
 def timed_compute(engine: Engine
                   ) -> tuple[float, float, float, list[tuple[str, Any]], dict[str, int]]:
-    """One full recompute (committed); returns seconds, backend CPU seconds, client (this process's) CPU seconds,
-    the statements sent, and objects assessed per kind."""
+    """One full recompute (committed); returns seconds, backend CPU seconds (every backend the run used: the run's
+    own and its twin's), client (this process's) CPU seconds, the statements sent, and objects assessed per kind."""
     from geo.risk import compute
 
     sent: list[tuple[str, Any]] = []
+    cpu_at_start: dict[int | None, float] = {}
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        pid = backend_pid(conn)
+        if pid not in cpu_at_start:  # a backend's first statement of the run: its CPU so far is not the run's
+            cpu_at_start[pid] = backend_cpu_s(pid)
         sent.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", record)
     try:
         t0, client0 = time.perf_counter(), time.process_time()
         with engine.begin() as conn:
-            pid = backend_pid(conn)
-            cpu0 = backend_cpu_s(pid)
             report = compute(conn)
         seconds, client = time.perf_counter() - t0, time.process_time() - client0
-        cpu = backend_cpu_s(pid) - cpu0
+        cpu = sum(backend_cpu_s(pid) - cpu0 for pid, cpu0 in cpu_at_start.items())
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return seconds, cpu, client, sent, report.assessed

@@ -61,6 +61,10 @@ def region_label(code: str | None) -> str:
     return f"{'省' if code.endswith('0000') else '地级市'} {code}"
 
 
+BOUND_SETTINGS = ("riskmap.user", "riskmap.role", "riskmap.townships", "riskmap.teams", "riskmap.region")
+"""The transaction settings bind() gives a principal (with its role): what row-level security and the audit read."""
+
+
 def bind(conn: Connection, principal: Principal) -> None:
     """Run the rest of this transaction as the principal: its role, its townships, its name in the audit log.
 

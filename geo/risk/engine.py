@@ -1,17 +1,28 @@
-"""One compute run: scope → segmentation → mines → enterprises → segments → grid cells and townships → history."""
+"""One compute run: scope → segmentation → mines → enterprises → segments → grid cells and townships → history.
+
+A county or township run spreads over the machine's cores: a twin connection (geo.snapshot) reads what none of the
+run's own writes feed — the plants' surroundings, the mines' zones and blasting — while the main connection
+segments the pipelines and gathers the segments' facts, and a thread applies the rules in Python meanwhile.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
 from geo.db import tune_for_heavy_work
-from geo.risk.enterprise import EnterpriseData, evaluate_enterprises, gather_enterprises
+from geo.risk.enterprise import (
+    EnterpriseData,
+    Surroundings,
+    evaluate_enterprises,
+    gather_enterprises,
+    gather_surroundings,
+)
 from geo.risk.findings import Assessment, Finding, county_srid
-from geo.risk.mine import assess_mines
+from geo.risk.mine import MineSites, assess_mines, evaluate_mines, mine_pipeline_findings, mine_sites
 from geo.risk.pipeline import SegmentFacts, evaluate_segments, gather_segments, segment_pipelines
 from geo.risk.rollup import assess_areas
 from geo.risk.rules import Rules, load_rules
@@ -24,6 +35,7 @@ from geo.risk.scope import (
     remember_segments,
 )
 from geo.risk.store import close_vanished, register_rules, save_by_kind, stage_lines
+from geo.snapshot import SharedSnapshot, share_snapshot, twin_connection
 from geo.timefmt import TZ
 
 
@@ -52,25 +64,39 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     tune_for_heavy_work(conn)
     srid = county_srid(conn)
     report = ComputeReport(rules_version=rules.version, rules_hash=rules.rules_hash)
-    create_object_scope(conn, scope)
-    if scope.by_ids:
-        remember_segments(conn)
-    if not scope.by_ids or scope.pipeline_ids:  # a run by ids re-segments only the pipelines it names
-        segment_pipelines(conn, rules, srid=srid)
-    n_segments = create_segment_scope(conn, scope)
-    mines, for_enterprises = assess_mines(conn, rules, srid=srid)
-    gathered = gather_enterprises(conn, rules, srid=srid, today=today)
-    if scope.by_ids:  # a small run (--changed): rules in line, one staging pass (fewest round trips)
-        enterprises = evaluate_enterprises(gathered, rules, today=today, mine_findings=for_enterprises)
-        segments = evaluate_segments(gather_segments(conn, rules, srid=srid, small=True), rules) if n_segments else []
-        remember_rollup_inputs(conn, scope)  # a --changed run rolls up only the areas whose objects' inputs moved
-        report.closed = close_vanished(conn, now=now, scope=scope)
-        register_rules(conn, rules, now=now)
-        written = save_by_kind(conn, rules, [*enterprises, *mines, *segments], now=now, register=False)
-    else:
-        enterprises, segments, written = overlapped(conn, rules, scope, report, gathered=gathered, mines=mines,
-                                                    mine_findings=for_enterprises, n_segments=n_segments,
-                                                    srid=srid, today=today, now=now)
+    # A run by ids is too small to gain from a second connection; a caller's transaction that has written cannot
+    # share its snapshot (share_snapshot is None): both read everything on this connection.
+    shared = None if scope.by_ids else share_snapshot(conn)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-twin") as twin_pool:
+        twin = twin_pool.submit(read_on_twin, conn, shared, scope, rules, srid) if shared else None
+        create_object_scope(conn, scope)
+        if scope.by_ids:
+            remember_segments(conn)
+        if not scope.by_ids or scope.pipeline_ids:  # a run by ids re-segments only the pipelines it names
+            segment_pipelines(conn, rules, srid=srid)
+        n_segments = create_segment_scope(conn, scope)
+        if twin is None:
+            mines, mine_findings = assess_mines(conn, rules, srid=srid)
+            gathered = gather_enterprises(conn, rules, srid=srid, today=today)
+        if scope.by_ids:  # a small run (--changed): rules in line, one staging pass (fewest round trips)
+            enterprises = evaluate_enterprises(gathered, rules, today=today, mine_findings=mine_findings)
+            segments = evaluate_segments(gather_segments(conn, rules, srid=srid, small=True),
+                                         rules) if n_segments else []
+            remember_rollup_inputs(conn, scope)  # a --changed run rolls up only the areas whose objects' inputs moved
+            report.closed = close_vanished(conn, now=now, scope=scope)
+            register_rules(conn, rules, now=now)
+            written = save_by_kind(conn, rules, [*enterprises, *mines, *segments], now=now, register=False)
+        else:
+            if twin is None:
+                first = Future[PlantsAndMines]()
+                first.set_result(PlantsAndMines(gathered, mines, mine_findings))
+            else:  # the twin's part, completed on this connection with what reads the run's new segments
+                first = twin_pool.submit(complete_on_main, twin, mine_pipeline_findings(conn, rules, srid=srid),
+                                         gather_enterprises(conn, rules, srid=srid, today=today,
+                                                            read_surroundings=False), rules)
+            enterprises, mines, segments, written = overlapped(conn, rules, scope, report, first=first,
+                                                               n_segments=n_segments, srid=srid, today=today,
+                                                               now=now)
     for kind, batch in (("enterprise", enterprises), ("mine", mines), ("pipeline_segment", segments)):
         record(report, kind, batch, written)
     create_area_scope(conn, scope)
@@ -81,33 +107,72 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     return report
 
 
-def overlapped(conn: Connection, rules: Rules, scope: Scope, report: ComputeReport, *, gathered: EnterpriseData,
-               mines: list[Assessment], mine_findings: dict[int, list[Finding]], n_segments: int, srid: int,
-               today: dt.date, now: dt.datetime) -> tuple[list[Assessment], list[Assessment], dict[str, dict[str, int]]]:
+@dataclass
+class TwinReads:
+    """What the twin connection reads: the plants' surroundings and the mines with their site findings."""
+
+    surroundings: Surroundings
+    mines: MineSites
+
+
+@dataclass
+class PlantsAndMines:
+    """The enterprises' facts and the assessed mines, with the mine findings that raise their owners' levels."""
+
+    enterprises: EnterpriseData
+    mines: list[Assessment]
+    mine_findings: dict[int, list[Finding]]
+
+
+def read_on_twin(conn: Connection, shared: SharedSnapshot, scope: Scope, rules: Rules, srid: int) -> TwinReads:
+    """gather_surroundings and mine_sites on a twin of `conn` (same snapshot, role and settings), with its own scope
+    tables."""
+    with twin_connection(conn, shared) as twin:
+        tune_for_heavy_work(twin)
+        create_object_scope(twin, scope)
+        return TwinReads(surroundings=gather_surroundings(twin, rules, srid=srid),
+                         mines=mine_sites(twin, rules, srid=srid))
+
+
+def complete_on_main(twin: Future[TwinReads], mine_pipelines: dict[int, list[Finding]], gathered: EnterpriseData,
+                     rules: Rules) -> PlantsAndMines:
+    """The twin's reads joined with the main connection's (mines near the run's segments, the enterprises' own
+    facts): the mines assessed, the enterprises' facts complete."""
+    reads = twin.result()
+    gathered.persons, gathered.targets = reads.surroundings
+    mines, mine_findings = evaluate_mines(reads.mines, mine_pipelines, rules)
+    return PlantsAndMines(gathered, mines, mine_findings)
+
+
+def overlapped(conn: Connection, rules: Rules, scope: Scope, report: ComputeReport, *, first: Future[PlantsAndMines],
+               n_segments: int, srid: int, today: dt.date, now: dt.datetime
+               ) -> tuple[list[Assessment], list[Assessment], list[Assessment], dict[str, dict[str, int]]]:
     """Segments and history of a county or township run, the rules in Python beside PostgreSQL's work.
 
-    The enterprise rules and their COPY text are pure Python: a second thread runs them while PostgreSQL works on
-    the segment queries (psycopg2 lets go of the GIL while it waits), so the two overlap instead of adding up;
-    likewise the segment rules run while the enterprises' and mines' results are written (two staging passes).
+    The enterprise and mine rules and their COPY text are pure Python: a second thread runs them (once `first` is
+    ready) while PostgreSQL works on the segment queries (psycopg2 lets go of the GIL while it waits), so the two
+    overlap instead of adding up; likewise the segment rules run while the enterprises' and mines' results are
+    written (two staging passes).
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-rules") as pool:
-        evaluated = pool.submit(evaluate_and_encode, gathered, mines, rules, today, mine_findings)
+        evaluated = pool.submit(evaluate_and_encode, first, rules, today)
         seg_facts = gather_segments(conn, rules, srid=srid) if n_segments else {}
         seg_evaluated = pool.submit(evaluate_segments_and_encode, seg_facts, rules)
-        enterprises, lines = evaluated.result()
+        enterprises, mines, lines = evaluated.result()
         report.closed = close_vanished(conn, now=now, scope=scope)
         register_rules(conn, rules, now=now)
         written = save_by_kind(conn, rules, [*enterprises, *mines], now=now, register=False, lines=lines)
         segments, seg_lines = seg_evaluated.result()
         written.update(save_by_kind(conn, rules, segments, now=now, register=False, lines=seg_lines))
-    return enterprises, segments, written
+    return enterprises, mines, segments, written
 
 
-def evaluate_and_encode(gathered: EnterpriseData, mines: list[Assessment], rules: Rules, today: dt.date,
-                        mine_findings: dict[int, list[Finding]]) -> tuple[list[Assessment], list[str]]:
+def evaluate_and_encode(first: Future[PlantsAndMines], rules: Rules, today: dt.date
+                        ) -> tuple[list[Assessment], list[Assessment], list[str]]:
     """The enterprise rules over gathered facts, and the stage lines of the enterprises and then the mines."""
-    enterprises = evaluate_enterprises(gathered, rules, today=today, mine_findings=mine_findings)
-    return enterprises, stage_lines([*enterprises, *mines])
+    got = first.result()
+    enterprises = evaluate_enterprises(got.enterprises, rules, today=today, mine_findings=got.mine_findings)
+    return enterprises, got.mines, stage_lines([*enterprises, *got.mines])
 
 
 def evaluate_segments_and_encode(facts: dict[int, SegmentFacts], rules: Rules) -> tuple[list[Assessment], list[str]]:

@@ -815,14 +815,29 @@ class EnterpriseData:
     accidents: dict[int, list[dict[str, Any]]]
 
 
-def gather_enterprises(conn: Connection, rules: Rules, *, srid: int, today: dt.date) -> EnterpriseData:
-    """Every query the enterprise rules need, for the enterprises in risk_scope_enterprise (no rule applied yet)."""
+Surroundings = tuple[dict[int, float], dict[int, dict[str, float]]]
+"""Persons outside each plant within 500 m (count_population) and its nearest protected targets
+(find_protected_targets)."""
+
+
+def gather_surroundings(conn: Connection, rules: Rules, *, srid: int) -> Surroundings:
+    """The reads over the county's buildings around the plants in risk_scope_enterprise. No write of a compute run
+    feeds them, so geo.risk.engine runs them on a twin connection beside the segment work."""
+    return count_population(conn, rules, srid=srid), find_protected_targets(conn, rules, srid=srid)
+
+
+def gather_enterprises(conn: Connection, rules: Rules, *, srid: int, today: dt.date,
+                       read_surroundings: bool = True) -> EnterpriseData:
+    """Every query the enterprise rules need, for the enterprises in risk_scope_enterprise (no rule applied yet).
+
+    `read_surroundings=False`: persons and targets are left empty for the caller to fill from gather_surroundings
+    (geo.risk.engine reads them on a twin connection)."""
     rows = dict_rows(conn.execute(text(ENTERPRISES_SQL)))
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for line in dict_rows(conn.execute(text(INVENTORY_SQL))):
         lines[int(line["enterprise_id"])].append(line)
-    persons = count_population(conn, rules, srid=srid) if lines else {}
-    return EnterpriseData(rows=rows, lines=lines, persons=persons, targets=find_protected_targets(conn, rules, srid=srid),
+    persons, targets = gather_surroundings(conn, rules, srid=srid) if read_surroundings else ({}, {})
+    return EnterpriseData(rows=rows, lines=lines, persons=persons, targets=targets,
                           site_pipes=find_site_pipelines(conn, rules, srid=srid),
                           hazards=count_hazards(conn, rules, today=today),
                           accidents=list_accidents(conn, rules, today=today))

@@ -7,6 +7,7 @@ Areas and distances in the county's Gauss–Krüger zone (m, m²/10 000 = ha); t
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -84,8 +85,9 @@ GROUP BY pit.id
 planner rescanned every pit's buildings once per mine in scope)."""
 
 
-def mine_rule_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int, list[Finding]]:
-    """All spatial mine findings for the mines in risk_scope_mine, one statement per rule."""
+def mine_site_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int, list[Finding]]:
+    """The spatial mine findings read from mines, zones and buildings alone (zones, 越界, blasting), for the mines in
+    risk_scope_mine: no segment of the run's own, so a twin connection can read them (geo.risk.engine)."""
     r = rules["mine"]
     out: dict[int, list[Finding]] = defaultdict(list)
     min_ha = float(r["over_boundary"]["min_area_ha"])
@@ -106,18 +108,6 @@ def mine_rule_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int
                                          rule["text"].format(area_ha=fmt_number(area_ha, 2),
                                                              depth_m=fmt_number(depth_m, 1)), rule["clause"],
                                          {"area_ha": round(float(area_ha), 4), "depth_m": round(float(depth_m), 1)}))
-    rule = r["pipeline_nearby"]
-    distance_m = float(rule["distance_m"])
-    dx, dy = degree_margin(conn, distance_m)
-    seen: set[int] = set()
-    for mid, code, d in conn.execute(text(PIPELINES_SQL),
-                                     {"srid": srid, "dx": dx, "dy": dy, "distance_m": distance_m}).all():
-        if int(mid) in seen:
-            continue
-        seen.add(int(mid))
-        out[int(mid)].append(Finding(KIND, int(mid), "mine.pipeline_nearby", rule["level"], float(rule["points"]),
-                                     rule["text"].format(code=code, distance_m=fmt_number(d, 0)), rule["clause"],
-                                     {"pipeline": code, "distance_m": round(float(d), 1)}))
     rule = r["blasting_dwellings"]
     distance_m = float(rule["distance_m"])
     dx, dy = degree_margin(conn, distance_m)
@@ -130,20 +120,57 @@ def mine_rule_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int
     return out
 
 
+def mine_pipeline_findings(conn: Connection, rules: Rules, *, srid: int) -> dict[int, list[Finding]]:
+    """Pipelines within the distance of the workings of the mines in risk_scope_mine, by the run's segments."""
+    rule = rules["mine"]["pipeline_nearby"]
+    out: dict[int, list[Finding]] = defaultdict(list)
+    distance_m = float(rule["distance_m"])
+    dx, dy = degree_margin(conn, distance_m)
+    seen: set[int] = set()
+    for mid, code, d in conn.execute(text(PIPELINES_SQL),
+                                     {"srid": srid, "dx": dx, "dy": dy, "distance_m": distance_m}).all():
+        if int(mid) in seen:
+            continue
+        seen.add(int(mid))
+        out[int(mid)].append(Finding(KIND, int(mid), "mine.pipeline_nearby", rule["level"], float(rule["points"]),
+                                     rule["text"].format(code=code, distance_m=fmt_number(d, 0)), rule["clause"],
+                                     {"pipeline": code, "distance_m": round(float(d), 1)}))
+    return out
+
+
+@dataclass
+class MineSites:
+    """What mine_sites reads: the mines in scope and their site findings."""
+
+    rows: list[dict[str, Any]]
+    findings: dict[int, list[Finding]]
+
+
+def mine_sites(conn: Connection, rules: Rules, *, srid: int) -> MineSites:
+    """The mines in risk_scope_mine and their mine_site_findings (no segment of the run's own read)."""
+    return MineSites(rows=dict_rows(conn.execute(text(MINES_SQL))),
+                     findings=mine_site_findings(conn, rules, srid=srid))
+
+
 def assess_mines(conn: Connection, rules: Rules, *, srid: int) -> tuple[list[Assessment], dict[int, list[Finding]]]:
     """Assess mines in scope; also return, per owning enterprise, the mine findings that raise its level."""
+    return evaluate_mines(mine_sites(conn, rules, srid=srid), mine_pipeline_findings(conn, rules, srid=srid), rules)
+
+
+def evaluate_mines(sites: MineSites, pipelines: dict[int, list[Finding]], rules: Rules
+                   ) -> tuple[list[Assessment], dict[int, list[Finding]]]:
+    """The mine rules over what was read (Python only): assessments, and per owning enterprise the mine findings
+    that raise its level."""
     r = rules["mine"]
-    rows = dict_rows(conn.execute(text(MINES_SQL)))
-    spatial = mine_rule_findings(conn, rules, srid=srid)
     out: list[Assessment] = []
     for_enterprises: dict[int, list[Finding]] = defaultdict(list)
-    for row in rows:
+    for row in sites.rows:
         mid = int(row["id"])
         findings: list[Finding] = []
         if row["operating"]:
             findings.append(Finding(KIND, mid, "mine.base", r["base_level_operating"], float(r["base_points"]),
                                     r["base_text"], r["base_clause"]))
-        violations = spatial.get(mid, [])
+        violations = [*sites.findings.get(mid, []), *pipelines.get(mid, [])]
         findings.extend(violations)
         details: dict[str, Any] = {"name": row["name"], "licence_no": row["licence_no"],
                                    "not_scored": list(r["not_scored"]["items"])}

@@ -144,7 +144,11 @@ def copy_stage(conn: Connection, assessments: Iterable[Assessment], *, lines: li
     done = lines or []
     lines = done + stage_lines(assessments[len(done):])
     with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
-        cur.copy_expert(STAGE_COPY, io.StringIO("".join(lines)))
+        # one read of the whole text: psycopg2 reads `size` characters at a time, holding the GIL for each read, and
+        # with the segment rules running in the other thread each of the default 8 KB reads waited for its turn
+        # (0.51 s for the ×1 county's enterprises, 0.28 s in one read)
+        data = "".join(lines)
+        cur.copy_expert(STAGE_COPY, io.StringIO(data), size=max(len(data), 8192))
     return len(lines)
 
 

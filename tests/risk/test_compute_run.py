@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 import geo.risk.enterprise
 import geo.risk.pipeline
-from riskfix import compute_now, explain_of
+from riskfix import compute_now, explain_of, rect, texts
 
 
 def history_rows(county) -> list[tuple[str, int]]:
@@ -59,3 +59,53 @@ def test_a_first_run_writes_one_current_row_per_object_in_the_order_assessed(sit
     again = compute_now(county)
     assert history_rows(county) == rows
     assert all(w["new"] == 0 and w["changed"] == 0 for w in again.written.values())
+
+
+def current_results(county) -> list[tuple]:
+    with county.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT kind, object_id, level, score, reasons, details, township_id FROM risk_assessment "
+            "WHERE valid_to IS NULL ORDER BY kind, object_id")).all()]
+
+
+def test_the_twin_connection_and_a_run_on_one_connection_give_the_same_results(site, county, monkeypatch):
+    """A county run reads the plants' surroundings and the mines' sites on a twin connection (geo.snapshot); a
+    caller whose transaction has already written cannot share its snapshot, so its run reads them itself. Both
+    give the same levels, reasons and details: people around a plant, a school by it, an open pit with houses,
+    a restricted zone and a gas line near its workings, and the owner that inherits them."""
+    import geo.risk.engine
+
+    town = site.township("140930100000", "文笔镇", -5000, -5000, 5000, 5000)
+    site.grid_cell("140930100000-01", town, -5000, -5000, 0, 5000)
+    hazchem, _ = small_county(site)
+    site.inventory(hazchem, "液氨", 50)
+    for i in range(6):
+        site.building((100 + 60 * i, -200), floors=4)
+    site.building((-150, 0), use="school")
+    owner = site.enterprise("丙矿业", "non_coal_mine", (3000, -500))
+    site.mine_zone("restricted_zone", "公路两侧", rect(2500, -2000, 4500, 2000))
+    site.mine("丙露天矿", rect(3000, 0, 3500, 500), workings=rect(3000, 0, 3500, 500), enterprise_id=owner)
+    site.building((3500 + 255, 250))
+    site.pipeline("G9", [(2880, -1000), (2880, 1000)])
+    twins = []
+    real = geo.risk.engine.read_on_twin
+    monkeypatch.setattr(geo.risk.engine, "read_on_twin", lambda *a: twins.append(a) or real(*a))
+    compute_now(county)
+    assert len(twins) == 1
+    beside = current_results(county)
+    assert {k for k, *_ in beside} == {"enterprise", "mine", "pipeline_segment", "grid_cell", "township"}
+    with county.begin() as conn:
+        conn.execute(text("TRUNCATE risk_assessment, risk_rules_version, pipeline_segment RESTART IDENTITY"))
+    from geo.risk import compute
+    from riskfix import NOW, TODAY
+
+    with county.begin() as conn:
+        conn.execute(text("SELECT txid_current()"))  # this transaction has an id now, as if it had written
+        compute(conn, today=TODAY, now=NOW)
+    assert len(twins) == 1
+    assert current_results(county) == beside
+    mine = explain_of(county, "mine", next(i for k, i, *_ in beside if k == "mine"))
+    assert mine["level"] == "orange" and any("爆破安全距离" in t for t in texts(mine))
+    assert any("距管道G9 120 m" in t for t in texts(mine))
+    owner_texts = texts(explain_of(county, "enterprise", owner))
+    assert any("所属矿山丙露天矿" in t for t in owner_texts)
