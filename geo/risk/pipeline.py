@@ -51,7 +51,7 @@ FROM pipeline_segment s JOIN span p ON p.pipeline_id = s.pipeline_id;
 CREATE INDEX ON risk_seg_m USING gist (g);
 CREATE INDEX ON risk_seg_m USING gist (geom);
 CREATE INDEX ON risk_seg_m (pipeline_id, from_m);
-ANALYZE risk_seg_m;
+ANALYZE risk_seg_m (id, pipeline_id, assessed, near);
 """
 
 # Dwellings within the strip, each located along its pipeline by the chainage m of its footprint centroid (metres
@@ -196,7 +196,26 @@ FROM risk_seg_m s JOIN pipeline p ON p.id = s.pipeline_id
 WHERE s.assessed
 """
 
+# Special sites (GB 32167-2015 表2 c–e: schools, hospitals, markets …) within max_m of each assessed segment. Over a
+# county: every site's footprint transformed once, then the segments near it found through the metric index (the
+# join the other way round transformed each footprint three times: for the index, the test and the distance; 0.30 →
+# 0.17 s on ×1).
 SITES_SQL = """
+WITH site AS MATERIALIZED (
+    SELECT b.use_class, ST_Transform(b.geom, :srid) AS g FROM building b WHERE b.use_class = ANY(CAST(:uses AS text[]))
+)
+SELECT id, use_class, min(d)
+FROM (SELECT s.id, site.use_class, ST_Distance(site.g, s.g) AS d
+      FROM site JOIN risk_seg_m s ON s.g && ST_Expand(site.g, :max_m)
+      WHERE s.assessed
+      OFFSET 0) x  -- each pair's distance once; ST_Distance(a, b) <= r is ST_DWithin(a, b, r)
+WHERE d <= :max_m
+GROUP BY id, use_class
+"""
+
+# The same for a run over a few segments (`--changed`): each assessed segment looks up its sites through the
+# EPSG:4490 index, where SITES_SQL transforms every site of the county.
+SITES_NEAR_SQL = """
 SELECT s.id, b.use_class, min(ST_Distance(ST_Transform(b.geom, :srid), s.g))
 FROM risk_seg_m s
 JOIN building b ON b.use_class = ANY(CAST(:uses AS text[])) AND b.geom && ST_Expand(s.geom, :dx, :dy)
@@ -373,8 +392,8 @@ def gather_segment_facts(conn: Connection, rules: Rules, *, srid: int, small: bo
              if f.row["outside_diameter_mm"] and f.row["pressure_mpa"]]
     max_m = max(radii + [float(hca["gas_e"]["distance_m"])])
     dx, dy = degree_margin(conn, max_m)
-    for sid, use, d in conn.execute(text(SITES_SQL), {"srid": srid, "uses": list(hca["special_site_uses"]),
-                                                      "dx": dx, "dy": dy, "max_m": max_m}).all():
+    for sid, use, d in conn.execute(text(SITES_NEAR_SQL if small else SITES_SQL), {
+            "srid": srid, "uses": list(hca["special_site_uses"]), "dx": dx, "dy": dy, "max_m": max_m}).all():
         facts[int(sid)].sites[str(use)] = float(d)
     max_m = max(float(hca["gas_f"]["distance_m"]), float(hca["oil_d"]["distance_m"]))
     dx, dy = degree_margin(conn, max_m)
