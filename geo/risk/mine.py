@@ -157,6 +157,12 @@ def assess_mines(conn: Connection, rules: Rules, *, srid: int) -> tuple[list[Ass
     return evaluate_mines(mine_sites(conn, rules, srid=srid), mine_pipeline_findings(conn, rules, srid=srid), rules)
 
 
+def finding_order(f: Finding) -> int:
+    """A mine's findings in the order of its rules: zones and 越界, then pipelines, then blasting. Its owner's reasons
+    all have one code (enterprise.mine), so this order is the order they are listed in."""
+    return {"mine.pipeline_nearby": 1, "mine.blasting_dwellings": 2}.get(f.code, 0)
+
+
 def evaluate_mines(sites: MineSites, pipelines: dict[int, list[Finding]], rules: Rules
                    ) -> tuple[list[Assessment], dict[int, list[Finding]]]:
     """The mine rules over what was read (Python only): assessments, and per owning enterprise the mine findings
@@ -170,7 +176,7 @@ def evaluate_mines(sites: MineSites, pipelines: dict[int, list[Finding]], rules:
         if row["operating"]:
             findings.append(Finding(KIND, mid, "mine.base", r["base_level_operating"], float(r["base_points"]),
                                     r["base_text"], r["base_clause"]))
-        violations = [*sites.findings.get(mid, []), *pipelines.get(mid, [])]
+        violations = sorted([*sites.findings.get(mid, []), *pipelines.get(mid, [])], key=finding_order)
         findings.extend(violations)
         details: dict[str, Any] = {"name": row["name"], "licence_no": row["licence_no"],
                                    "not_scored": list(r["not_scored"]["items"])}
