@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -86,9 +87,18 @@ def _port_file(s: Settings) -> Path:
 
 
 def cluster_port(s: Settings) -> int:
-    """The port the cluster was last given (it moves off settings.pg_port only when that was taken)."""
+    """The port the cluster listens on: the last `port =` of its postgresql.conf — settings.pg_port when it was
+    made, another only when that was taken (`_claim_port`) — so a port setting changed later still finds it;
+    settings.pg_port before there is a cluster."""
     f = _port_file(s)
-    return int(f.read_text().strip()) if f.exists() else s.pg_port
+    if f.exists():
+        return int(f.read_text().strip())
+    try:
+        conf = (_paths(s)[0] / "postgresql.conf").read_text()
+    except OSError:  # no cluster yet (or not ours to read)
+        return s.pg_port
+    ports = re.findall(r"^\s*port\s*=\s*(\d+)", conf, flags=re.M)
+    return int(ports[-1]) if ports else s.pg_port
 
 
 def _port_free(port: int) -> bool:

@@ -87,7 +87,16 @@ def test_embedded_cluster_starts_serves_and_stops(tmp_path_factory):
         # a stale pid file (left by a crash) does not block the next start
         (settings.pg_dir / "data" / "postmaster.pid").write_text("999999\n")
         assert cluster.start(settings).running
-        cluster.stop(settings)
+        # a port setting given after the cluster was made (RISKMAP_PG_PORT changed): the cluster keeps the port it
+        # listens on, and the project finds it there, running or stopped
+        elsewhere = Settings(home=home, pg_port=55488, database_url=None)
+        for _ in ("running", "stopped"):
+            assert cluster.start(elsewhere).port == 55499
+            eng = create_engine(cluster.admin_url(elsewhere, elsewhere.db_name))
+            with eng.connect() as conn:
+                assert conn.execute(text("SELECT 1")).scalar_one() == 1
+            eng.dispose()
+            cluster.stop(elsewhere)
         # another program holding the port: the cluster moves to a free one and remembers it
         import socket
 
