@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from geo.access.principal import BOUND_SETTINGS
 
@@ -49,10 +51,22 @@ def share_snapshot(conn: Connection) -> SharedSnapshot | None:
 
 
 @contextmanager
-def twin_connection(conn: Connection, shared: SharedSnapshot) -> Iterator[Connection]:
+def twin_connection(conn: Connection, shared: SharedSnapshot | None) -> Iterator[Connection | None]:
     """A second pooled connection of `conn`'s engine, in a transaction on `shared`'s snapshot, role and settings;
-    rolled back at the end (a twin only reads; temp tables it makes go with it)."""
-    with conn.engine.connect() as twin:
+    rolled back at the end (a twin only reads; temp tables it makes go with it).
+
+    None when there is no snapshot to share, or no second connection to be had (the pool exhausted, the server's
+    max_connections reached): the caller then reads everything on its own connection.
+    """
+    if shared is None:
+        yield None
+        return
+    try:
+        twin = conn.engine.connect()
+    except (OperationalError, PoolTimeout):
+        yield None
+        return
+    with twin:
         twin.execute(text(IMPORT_SQL), {"snapshot": shared.snapshot})
         names = [*BOUND_SETTINGS, *(["role"] if shared.role else [])]
         values = [*shared.settings, *([shared.role] if shared.role else [])]

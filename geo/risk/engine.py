@@ -35,7 +35,7 @@ from geo.risk.scope import (
     remember_segments,
 )
 from geo.risk.store import close_vanished, register_rules, save_by_kind, stage_lines
-from geo.snapshot import SharedSnapshot, share_snapshot, twin_connection
+from geo.snapshot import share_snapshot, twin_connection
 from geo.timefmt import TZ
 
 
@@ -65,10 +65,11 @@ def compute(conn: Connection, *, scope: Scope | None = None, rules: Rules | None
     srid = county_srid(conn)
     report = ComputeReport(rules_version=rules.version, rules_hash=rules.rules_hash)
     # A run by ids is too small to gain from a second connection; a caller's transaction that has written cannot
-    # share its snapshot (share_snapshot is None): both read everything on this connection.
+    # share its snapshot, and a server may have no second connection to give: all read everything on this one.
     shared = None if scope.by_ids else share_snapshot(conn)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-twin") as twin_pool:
-        twin = twin_pool.submit(read_on_twin, conn, shared, scope, rules, srid) if shared else None
+    with twin_connection(conn, shared) as twin_conn, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-twin") as twin_pool:
+        twin = twin_pool.submit(read_on_twin, twin_conn, scope, rules, srid) if twin_conn is not None else None
         create_object_scope(conn, scope)
         if scope.by_ids:
             remember_segments(conn)
@@ -124,14 +125,12 @@ class PlantsAndMines:
     mine_findings: dict[int, list[Finding]]
 
 
-def read_on_twin(conn: Connection, shared: SharedSnapshot, scope: Scope, rules: Rules, srid: int) -> TwinReads:
-    """gather_surroundings and mine_sites on a twin of `conn` (same snapshot, role and settings), with its own scope
-    tables."""
-    with twin_connection(conn, shared) as twin:
-        tune_for_heavy_work(twin)
-        create_object_scope(twin, scope)
-        return TwinReads(surroundings=gather_surroundings(twin, rules, srid=srid),
-                         mines=mine_sites(twin, rules, srid=srid))
+def read_on_twin(twin: Connection, scope: Scope, rules: Rules, srid: int) -> TwinReads:
+    """gather_surroundings and mine_sites on the run's twin connection (same snapshot, role and settings), with its
+    own scope tables."""
+    tune_for_heavy_work(twin)
+    create_object_scope(twin, scope)
+    return TwinReads(surroundings=gather_surroundings(twin, rules, srid=srid), mines=mine_sites(twin, rules, srid=srid))
 
 
 def complete_on_main(twin: Future[TwinReads], mine_pipelines: dict[int, list[Finding]], gathered: EnterpriseData,

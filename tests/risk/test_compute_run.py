@@ -68,13 +68,9 @@ def current_results(county) -> list[tuple]:
             "WHERE valid_to IS NULL ORDER BY kind, object_id")).all()]
 
 
-def test_the_twin_connection_and_a_run_on_one_connection_give_the_same_results(site, county, monkeypatch):
-    """A county run reads the plants' surroundings and the mines' sites on a twin connection (geo.snapshot); a
-    caller whose transaction has already written cannot share its snapshot, so its run reads them itself. Both
-    give the same levels, reasons and details: people around a plant, a school by it, an open pit with houses,
-    a restricted zone and a gas line near its workings, and the owner that inherits them."""
-    import geo.risk.engine
-
+def twin_county(site) -> int:
+    """People around a plant, a school by it, an open pit with houses, a restricted zone and a gas line near its
+    workings, and the owner that inherits them; returns the owner's id."""
     town = site.township("140930100000", "文笔镇", -5000, -5000, 5000, 5000)
     site.grid_cell("140930100000-01", town, -5000, -5000, 0, 5000)
     hazchem, _ = small_county(site)
@@ -87,21 +83,44 @@ def test_the_twin_connection_and_a_run_on_one_connection_give_the_same_results(s
     site.mine("丙露天矿", rect(3000, 0, 3500, 500), workings=rect(3000, 0, 3500, 500), enterprise_id=owner)
     site.building((3500 + 255, 250))
     site.pipeline("G9", [(2880, -1000), (2880, 1000)])
-    twins = []
+    return owner
+
+
+def count_twins(monkeypatch) -> list:
+    """The calls of geo.risk.engine.read_on_twin (each a run that read on a twin connection)."""
+    import geo.risk.engine
+
+    twins: list = []
     real = geo.risk.engine.read_on_twin
     monkeypatch.setattr(geo.risk.engine, "read_on_twin", lambda *a: twins.append(a) or real(*a))
-    compute_now(county)
-    assert len(twins) == 1
-    beside = current_results(county)
-    assert {k for k, *_ in beside} == {"enterprise", "mine", "pipeline_segment", "grid_cell", "township"}
-    with county.begin() as conn:
-        conn.execute(text("TRUNCATE risk_assessment, risk_rules_version, pipeline_segment RESTART IDENTITY"))
+    return twins
+
+
+def rerun_from_scratch(county, engine=None, *, written_first: bool = False) -> None:
+    """Empty the history and recompute, on `engine` (default: the county's); `written_first`: in a transaction that
+    has its id already, as if it had written."""
     from geo.risk import compute
     from riskfix import NOW, TODAY
 
     with county.begin() as conn:
-        conn.execute(text("SELECT txid_current()"))  # this transaction has an id now, as if it had written
+        conn.execute(text("TRUNCATE risk_assessment, risk_rules_version, pipeline_segment RESTART IDENTITY"))
+    with (engine or county).begin() as conn:
+        if written_first:
+            conn.execute(text("SELECT txid_current()"))
         compute(conn, today=TODAY, now=NOW)
+
+
+def test_the_twin_connection_and_a_run_on_one_connection_give_the_same_results(site, county, monkeypatch):
+    """A county run reads the plants' surroundings and the mines' sites on a twin connection (geo.snapshot); a
+    caller whose transaction has already written cannot share its snapshot, so its run reads them itself. Both
+    give the same levels, reasons and details."""
+    owner = twin_county(site)
+    twins = count_twins(monkeypatch)
+    compute_now(county)
+    assert len(twins) == 1
+    beside = current_results(county)
+    assert {k for k, *_ in beside} == {"enterprise", "mine", "pipeline_segment", "grid_cell", "township"}
+    rerun_from_scratch(county, written_first=True)
     assert len(twins) == 1
     assert current_results(county) == beside
     mine = explain_of(county, "mine", next(i for k, i, *_ in beside if k == "mine"))
@@ -110,3 +129,21 @@ def test_the_twin_connection_and_a_run_on_one_connection_give_the_same_results(s
     owner_texts = [t for t in texts(explain_of(county, "enterprise", owner)) if "所属矿山丙露天矿" in t]
     # the owner's reasons share one code, so they keep the mine rules' order: zone, pipelines, then blasting
     assert ["公路两侧" in owner_texts[0], "距管道G9" in owner_texts[1], "爆破安全距离" in owner_texts[2]] == [True] * 3
+
+
+def test_a_run_with_no_second_connection_to_be_had_reads_everything_itself(site, county, monkeypatch):
+    """A pool of one connection (or a server at max_connections) has no twin to give: the run does not wait for one
+    or fail — it reads on its own connection, with the same results."""
+    from sqlalchemy import create_engine
+
+    twin_county(site)
+    twins = count_twins(monkeypatch)
+    compute_now(county)
+    beside = current_results(county)
+    one = create_engine(county.url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    try:
+        rerun_from_scratch(county, one)
+    finally:
+        one.dispose()
+    assert len(twins) == 1
+    assert current_results(county) == beside
