@@ -14,29 +14,15 @@ from sqlalchemy import text
 from geo.tiles import tile_of
 from geo.uscc import make_uscc
 from tests.conftest import TEST_PASSWORD
+from tests.workbench import EAST, WEST, add_towns
 
-WEST, EAST = "140930100000", "140930101000"
-"""西口镇 (west of 111.35°E) and 楼子营镇 (east of it) in the fixture county."""
 
 
 @pytest.fixture
 def towns(county):
     """Two townships of 河曲县, one enterprise in each, and an empty plan with one stop per team."""
+    add_towns(county)
     with county.begin() as conn:
-        conn.execute(text("""
-            INSERT INTO township (code, name, county_code, geom, is_illustrative)
-            SELECT :w, '西口镇', '140930',
-                   ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.0, 38.8, 111.35, 39.6, 4490))), true FROM county c
-            UNION ALL
-            SELECT :e, '楼子营镇', '140930',
-                   ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.35, 38.8, 111.7, 39.6, 4490))), true FROM county c"""),
-            {"w": WEST, "e": EAST})
-        for i, (name, lon, lat) in enumerate([("河曲县西化工有限公司", 111.22, 39.25), ("河曲县东煤业有限公司", 111.45, 39.10)]):
-            conn.execute(text(
-                "INSERT INTO enterprise (uscc, name, category, township_id, geom) VALUES (:u, :n, 'hazchem', "
-                "(SELECT id FROM township WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4490))), "
-                "ST_SetSRID(ST_MakePoint(:x, :y), 4490))"),
-                {"u": make_uscc(f"9114093000000{i:03d}X"), "n": name, "x": lon, "y": lat})
         plan = conn.execute(text(
             "INSERT INTO inspection_plan (start_on, end_on, teams, status, solve_s) "
             "VALUES ('2026-11-23', '2026-11-29', 2, 'ok', 0) RETURNING id")).scalar_one()

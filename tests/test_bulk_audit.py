@@ -15,8 +15,8 @@ from sqlalchemy import text
 from geo.access.audit import entries
 from geo.access.bulk import covers
 from geo.io.importer import ImportRejected, import_file
+from tests.workbench import add_townships
 
-WEST, EAST = "140930100000", "140930101000"
 NAMES = ["东\t西\\南\n北楼", "\\N", "一号楼"]
 """Names with a tab, a backslash, a newline and COPY's NULL marker: stored exactly as written."""
 
@@ -25,14 +25,7 @@ NAMES = ["东\t西\\南\n北楼", "\\N", "一号楼"]
 def towns(county):
     """Two townships splitting 河曲县 at 111.35°E."""
     with county.begin() as conn:
-        conn.execute(text("""
-            INSERT INTO township (code, name, county_code, geom, is_illustrative)
-            SELECT :w, '西口镇', '140930',
-                   ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.0, 38.8, 111.35, 39.6, 4490))), true FROM county c
-            UNION ALL
-            SELECT :e, '楼子营镇', '140930',
-                   ST_Multi(ST_Intersection(c.geom, ST_MakeEnvelope(111.35, 38.8, 111.7, 39.6, 4490))), true FROM county c"""),
-            {"w": WEST, "e": EAST})
+        add_townships(conn)
     return county
 
 
