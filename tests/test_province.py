@@ -94,6 +94,31 @@ def _border(url: str) -> tuple[float, float]:
     return float(x), float(y)
 
 
+@contextmanager
+def rolled_up_province(db_url: str, tmp_path_factory: pytest.TempPathFactory, prefix: str, *, seed: int,
+                       scale: float = 0.01) -> Iterator[dict]:
+    """Two synthetic counties side by side (one on each server when the stock one answers) and a province.toml
+    naming them, with the roll-up in the test database; on leaving, the roll-up is emptied and the counties
+    dropped. Yields the counties, the planted crossings, the file and the shards."""
+    from bench.generate.province import generate_province, province_file_text
+
+    shards = [make_url(db_url).set(database="postgres").render_as_string(hide_password=False)]
+    if _reachable(STOCK):
+        shards.append(STOCK)
+    counties, _, crossing = generate_province(2, scale=scale, seed=seed, shards=shards, prefix=prefix)
+    path = tmp_path_factory.mktemp(prefix) / "province.toml"
+    path.write_text(province_file_text(counties, rollup=db_url), encoding="utf-8")
+    try:
+        yield {"counties": counties, "crossing": crossing, "file": path, "shards": shards}
+    finally:
+        eng = create_engine(db_url, poolclass=NullPool)
+        with eng.begin() as conn:
+            conn.execute(text("TRUNCATE province_township_level"))
+        eng.dispose()
+        for c in counties:
+            _drop(c.database)
+
+
 @pytest.fixture(scope="module")
 def province(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """The synthetic province: counties 1 and 3 on the embedded cluster, 2 and 4 on the stock server (when it

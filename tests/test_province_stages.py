@@ -7,34 +7,18 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from geo.province.config import load_province
 from geo.province.task import STAGES
-from tests.test_province import STOCK, _drop, _reachable, own_prefix
+from tests.test_province import own_prefix, rolled_up_province
 
 PREFIX = own_prefix("province_stages")
 
 
 @pytest.fixture(scope="module")
 def two_counties(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    from bench.generate.province import generate_province, province_file_text
-
-    shards = [make_url(db_url).set(database="postgres").render_as_string(hide_password=False)]
-    if _reachable(STOCK):
-        shards.append(STOCK)
-    counties, _, _ = generate_province(2, scale=0.01, seed=13, shards=shards, prefix=PREFIX)
-    path = tmp_path_factory.mktemp("province_stages") / "province.toml"
-    path.write_text(province_file_text(counties, rollup=db_url), encoding="utf-8")
-    yield {"file": path, "province": load_province(path)}
-    eng = create_engine(db_url, poolclass=NullPool)
-    with eng.begin() as conn:
-        conn.execute(text("TRUNCATE province_township_level"))
-    eng.dispose()
-    for c in counties:
-        _drop(c.database)
+    with rolled_up_province(db_url, tmp_path_factory, PREFIX, seed=13) as made:
+        yield {"file": made["file"], "province": load_province(made["file"])}
 
 
 def test_stages_come_back_in_order_in_process(two_counties):

@@ -10,12 +10,11 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from geo.province.config import County, Province, load_province
 from geo.tiles import tile, tile_of
-from tests.test_province import STOCK, _drop, _reachable, own_prefix
+from tests.test_province import own_prefix, rolled_up_province
 
 PREFIX = own_prefix("province_tiles")
 CITY = "149900"  # the synthetic counties 149901 and 149902 are both in 合成市01
@@ -25,25 +24,13 @@ CITY = "149900"  # the synthetic counties 149901 and 149902 are both in 合成�
 def two_shards(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Two synthetic counties side by side (one on each server when the stock one answers), computed, with their
     roll-up in the service's own database, and province.toml naming them."""
-    from bench.generate.province import generate_province, province_file_text
     from geo.province.run import compute_province
 
-    shards = [make_url(db_url).set(database="postgres").render_as_string(hide_password=False)]
-    if _reachable(STOCK):
-        shards.append(STOCK)
-    counties, _, crossing = generate_province(2, scale=0.01, seed=11, shards=shards, prefix=PREFIX)
-    assert crossing == 1
-    path = tmp_path_factory.mktemp("province_tiles") / "province.toml"
-    path.write_text(province_file_text(counties, rollup=db_url), encoding="utf-8")
-    province = load_province(path)
-    assert not compute_province(province).failed
-    yield {"file": path, "province": province, "shards": shards}
-    eng = create_engine(db_url, poolclass=NullPool)
-    with eng.begin() as conn:
-        conn.execute(text("TRUNCATE province_township_level"))
-    eng.dispose()
-    for c in counties:
-        _drop(c.database)
+    with rolled_up_province(db_url, tmp_path_factory, PREFIX, seed=11) as made:
+        assert made["crossing"] == 1
+        province = load_province(made["file"])
+        assert not compute_province(province).failed
+        yield {"file": made["file"], "province": province, "shards": made["shards"]}
 
 
 @pytest.fixture
