@@ -227,9 +227,14 @@ LEFT_SQL = """
            OR (l.table_name = 'mine' AND l.record_id IN (SELECT CAST(id AS text) FROM risk_scope_mine)))"""
 
 
-def changed_area_scope_sql(audit_readable: bool) -> str:
+def audit_readable(conn: Connection) -> bool:
+    """Whether this login may read the audit log (a `--changed` run learns deletions and moves from it)."""
+    return bool(conn.execute(text("SELECT has_table_privilege('audit_log', 'SELECT')")).scalar())
+
+
+def changed_area_scope_sql(readable: bool) -> str:
     """CHANGED_AREA_SCOPE_TEMPLATE with the audit-log test of an edited object's place (or none, if unreadable)."""
-    if not audit_readable:
+    if not readable:
         return CHANGED_AREA_SCOPE_TEMPLATE.format(placed_enterprise="false", placed_mine="false", left="")
     return CHANGED_AREA_SCOPE_TEMPLATE.format(
         left=LEFT_SQL,
@@ -243,8 +248,7 @@ def changed_area_scope_sql(audit_readable: bool) -> str:
 def create_area_scope(conn: Connection, scope: Scope) -> None:
     """Temp table risk_scope_area(kind, id): grid cells and townships whose roll-up the run may change."""
     if scope.by_ids and scope.since is not None:
-        readable = bool(conn.execute(text("SELECT has_table_privilege('audit_log', 'SELECT')")).scalar())
-        conn.execute(text("DROP TABLE IF EXISTS risk_scope_area;" + changed_area_scope_sql(readable)),
+        conn.execute(text("DROP TABLE IF EXISTS risk_scope_area;" + changed_area_scope_sql(audit_readable(conn))),
                      {"since": scope.since})
         return
     conn.execute(text("DROP TABLE IF EXISTS risk_scope_area;" + AREA_SCOPE_SQL),

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from geo.risk.findings import Assessment
 from geo.risk.rules import Rules
-from geo.risk.scope import Scope
+from geo.risk.scope import Scope, audit_readable
 
 RULES_SQL = """
 INSERT INTO risk_rules_version (rules_hash, version, content, last_run_at) VALUES (:h, :v, CAST(:c AS jsonb), :now)
@@ -42,6 +42,8 @@ _ORJSON_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjso
 def _encode(value: Any) -> str:
     """JSON text of reasons or details (UTF-8, not ASCII-escaped), as json.dumps(default=str) gives its values."""
     return orjson.dumps(value, default=str, option=_ORJSON_OPTS).decode()
+
+
 BACKSLASH, BACKSLASH2, NULL = "\\", "\\\\", "\\N"
 
 CLOSE_CHANGED_SQL = """
@@ -176,7 +178,7 @@ ASSESSED_TABLES = ["enterprise", "mine", "pipeline", "grid_cell", "township"]
 
 def deleted_since(conn: Connection, since: dt.datetime) -> bool:
     """Whether the audit log shows a deleted enterprise, mine, pipeline or area since `since` (True if unreadable)."""
-    if not conn.execute(text("SELECT has_table_privilege('audit_log', 'SELECT')")).scalar():
+    if not audit_readable(conn):
         return True
     return bool(conn.execute(text(DELETED_SINCE_SQL), {"since": since, "tables": ASSESSED_TABLES}).scalar())
 
